@@ -1,0 +1,11 @@
+-- The audit log is append-only: the database itself refuses to rewrite history,
+-- whatever code (or operator with `wrangler d1 execute`) tries.
+CREATE TRIGGER `audit_log_no_update` BEFORE UPDATE ON `audit_log`
+BEGIN
+  SELECT RAISE(ABORT, 'audit_log is append-only');
+END;
+--> statement-breakpoint
+CREATE TRIGGER `audit_log_no_delete` BEFORE DELETE ON `audit_log`
+BEGIN
+  SELECT RAISE(ABORT, 'audit_log is append-only');
+END;

@@ -1,0 +1,37 @@
+import type { Context } from 'hono'
+import type { AppEnv } from '../app-env'
+import { AppError } from '../errors'
+import { log } from '../log'
+import { OPS, type Principal } from './audit'
+
+const BEARER = /^Bearer ([\x21-\x7e]{1,512})$/
+
+async function sha256(value: string): Promise<ArrayBuffer> {
+  return crypto.subtle.digest('SHA-256', new TextEncoder().encode(value))
+}
+
+/** Compares two secrets in time independent of where they differ (digests first, so lengths do not leak either). */
+export async function secretsEqual(a: string, b: string): Promise<boolean> {
+  const [da, db] = await Promise.all([sha256(a), sha256(b)])
+  return crypto.subtle.timingSafeEqual(da, db)
+}
+
+function unauthorized(): AppError {
+  return new AppError('unauthorized', 'Send a valid API key as "Authorization: Bearer <key>"', {
+    headers: { 'WWW-Authenticate': 'Bearer realm="admin"' },
+  })
+}
+
+/** Who the caller is, from the bearer key; 401 for a missing, malformed or unknown key. */
+export async function authenticate(c: Context<AppEnv>): Promise<Principal> {
+  const match = BEARER.exec(c.req.header('authorization') ?? '')
+  if (!match) throw unauthorized()
+  const presented = match[1]!
+  const opsKey = c.var.config.adminApiKey
+  if (opsKey === undefined) {
+    log('warn', 'admin API called but ADMIN_API_KEY is not set', { correlationId: c.var.correlationId })
+    throw unauthorized()
+  }
+  if (await secretsEqual(presented, opsKey)) return OPS
+  throw unauthorized()
+}

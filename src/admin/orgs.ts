@@ -1,0 +1,126 @@
+import { asc, eq, isNull } from 'drizzle-orm'
+import { getDb } from '../db/client'
+import { newId } from '../db/ids'
+import { organizations } from '../db/schema'
+import { toStatement } from '../db/statements'
+import { AppError } from '../errors'
+import { type Principal, auditStatement } from './audit'
+import type { CreateOrgInput, UpdateOrgInput } from './schemas'
+
+export type OrgRow = typeof organizations.$inferSelect
+
+export function orgJson(org: OrgRow) {
+  return {
+    id: org.id,
+    kind: org.kind,
+    parentId: org.parentId,
+    structure: org.structure,
+    name: org.name,
+    branding: { displayName: org.displayName, logoUrl: org.logoUrl, accentColor: org.accentColor },
+    createdAt: new Date(org.createdAt).toISOString(),
+    updatedAt: new Date(org.updatedAt).toISOString(),
+  }
+}
+
+export async function findOrg(d1: D1Database, id: string): Promise<OrgRow | undefined> {
+  return getDb(d1).select().from(organizations).where(eq(organizations.id, id)).get()
+}
+
+export async function getOrg(d1: D1Database, id: string): Promise<OrgRow> {
+  const org = await findOrg(d1, id)
+  if (!org) throw new AppError('not_found', `No organization "${id}"`)
+  return org
+}
+
+export async function listOrgs(d1: D1Database, filter: { parentId?: string | null }): Promise<OrgRow[]> {
+  const db = getDb(d1)
+  const query = db.select().from(organizations)
+  const filtered =
+    filter.parentId === undefined
+      ? query
+      : query.where(filter.parentId === null ? isNull(organizations.parentId) : eq(organizations.parentId, filter.parentId))
+  return filtered.orderBy(asc(organizations.name), asc(organizations.id)).all()
+}
+
+export async function createOrg(d1: D1Database, principal: Principal, input: CreateOrgInput, now: number): Promise<OrgRow> {
+  if (input.kind === 'customer') {
+    const parent = input.parentId === undefined ? undefined : await findOrg(d1, input.parentId)
+    if (!parent || parent.kind !== 'partner') {
+      throw new AppError('invalid_request', '"parentId" must be the id of an existing partner', { field: 'parentId' })
+    }
+  }
+  const org: OrgRow = {
+    id: newId('org'),
+    kind: input.kind,
+    parentId: input.parentId ?? null,
+    structure: input.kind === 'customer' ? (input.structure ?? 'nested') : null,
+    name: input.name,
+    displayName: input.branding?.displayName ?? null,
+    logoUrl: input.branding?.logoUrl ?? null,
+    accentColor: input.branding?.accentColor ?? null,
+    createdAt: now,
+    updatedAt: now,
+  }
+  await d1.batch([
+    toStatement(d1, getDb(d1).insert(organizations).values(org)),
+    auditStatement(
+      d1,
+      principal,
+      {
+        orgId: org.id,
+        action: 'organization.create',
+        targetType: 'organization',
+        targetId: org.id,
+        summary: { after: orgJson(org) },
+      },
+      now,
+    ),
+  ])
+  return org
+}
+
+export async function updateOrg(
+  d1: D1Database,
+  principal: Principal,
+  id: string,
+  input: UpdateOrgInput,
+  now: number,
+): Promise<OrgRow> {
+  const before = await getOrg(d1, id)
+  const after: OrgRow = {
+    ...before,
+    name: input.name ?? before.name,
+    displayName: input.branding?.displayName !== undefined ? input.branding.displayName : before.displayName,
+    logoUrl: input.branding?.logoUrl !== undefined ? input.branding.logoUrl : before.logoUrl,
+    accentColor: input.branding?.accentColor !== undefined ? input.branding.accentColor : before.accentColor,
+    updatedAt: now,
+  }
+  await d1.batch([
+    toStatement(
+      d1,
+      getDb(d1)
+        .update(organizations)
+        .set({
+          name: after.name,
+          displayName: after.displayName,
+          logoUrl: after.logoUrl,
+          accentColor: after.accentColor,
+          updatedAt: now,
+        })
+        .where(eq(organizations.id, id)),
+    ),
+    auditStatement(
+      d1,
+      principal,
+      {
+        orgId: id,
+        action: 'organization.update',
+        targetType: 'organization',
+        targetId: id,
+        summary: { before: orgJson(before), after: orgJson(after) },
+      },
+      now,
+    ),
+  ])
+  return after
+}

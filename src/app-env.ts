@@ -1,0 +1,16 @@
+import type { Principal } from './admin/audit'
+import type { Config } from './config'
+import type { Env } from './env'
+import type { Site } from './hosts/resolve'
+
+export interface AppVariables {
+  config: Config
+  /** Shown on error pages and in every log line of the request. */
+  correlationId: string
+  site: Site
+  /** Set once a request is known to be an admin API call: errors answer JSON. */
+  api: boolean
+  principal: Principal
+}
+
+export type AppEnv = { Bindings: Env; Variables: AppVariables }

@@ -1,0 +1,178 @@
+/**
+ * The gateway's D1 schema. Every table and column is documented in
+ * `src/db/README.md`; keep the two in step. Migrations are generated from this
+ * file with `npm run db:generate` (drizzle-kit) and applied with
+ * `wrangler d1 migrations apply`.
+ *
+ * Conventions: ids are prefixed random strings (`org_…`, `ps_…`, `usr_…`,
+ * `key_…`); times are Unix milliseconds; GUIDs, UPNs, emails and hostnames are
+ * stored lowercase so that equality in SQL is the equality the rules ask for.
+ */
+import { sql } from 'drizzle-orm'
+import { type AnySQLiteColumn, check, index, integer, sqliteTable, text, uniqueIndex } from 'drizzle-orm/sqlite-core'
+
+export const ORG_KINDS = ['partner', 'customer'] as const
+export const ORG_STRUCTURES = ['nested', 'flat'] as const
+export const HOSTNAME_KINDS = ['subdomain', 'custom'] as const
+export const HOSTNAME_STATUSES = ['pending', 'active', 'failed', 'moved'] as const
+export const CALLBACK_MODES = ['central', 'direct'] as const
+
+export type OrgKind = (typeof ORG_KINDS)[number]
+export type OrgStructure = (typeof ORG_STRUCTURES)[number]
+export type HostnameKind = (typeof HOSTNAME_KINDS)[number]
+export type HostnameStatus = (typeof HOSTNAME_STATUSES)[number]
+export type CallbackMode = (typeof CALLBACK_MODES)[number]
+
+const timestamps = {
+  createdAt: integer('created_at').notNull(),
+  updatedAt: integer('updated_at').notNull(),
+}
+
+export const organizations = sqliteTable(
+  'organizations',
+  {
+    id: text('id').primaryKey(),
+    kind: text('kind', { enum: ORG_KINDS }).notNull(),
+    parentId: text('parent_id').references((): AnySQLiteColumn => organizations.id, { onDelete: 'restrict' }),
+    structure: text('structure', { enum: ORG_STRUCTURES }),
+    name: text('name').notNull(),
+    displayName: text('display_name'),
+    logoUrl: text('logo_url'),
+    accentColor: text('accent_color'),
+    ...timestamps,
+  },
+  (t) => [
+    index('organizations_parent_idx').on(t.parentId),
+    check(
+      'organizations_tree_shape',
+      sql`(${t.kind} = 'partner' AND ${t.parentId} IS NULL AND ${t.structure} IS NULL)
+       OR (${t.kind} = 'customer' AND ${t.parentId} IS NOT NULL AND ${t.structure} IN ('nested', 'flat'))`,
+    ),
+  ],
+)
+
+export const hostnames = sqliteTable(
+  'hostnames',
+  {
+    hostname: text('hostname').primaryKey(),
+    orgId: text('org_id')
+      .notNull()
+      .references(() => organizations.id, { onDelete: 'restrict' }),
+    kind: text('kind', { enum: HOSTNAME_KINDS }).notNull(),
+    status: text('status', { enum: HOSTNAME_STATUSES }).notNull(),
+    statusDetail: text('status_detail'),
+    verification: text('verification', { mode: 'json' }).$type<HostnameVerification | null>(),
+    callbackMode: text('callback_mode', { enum: CALLBACK_MODES }).notNull().default('central'),
+    redirectUriRegistered: integer('redirect_uri_registered', { mode: 'boolean' }).notNull().default(false),
+    cloudflareId: text('cloudflare_id'),
+    checkedAt: integer('checked_at'),
+    ...timestamps,
+  },
+  (t) => [
+    index('hostnames_org_idx').on(t.orgId),
+    index('hostnames_status_idx').on(t.status, t.checkedAt),
+    check('hostnames_lowercase', sql`${t.hostname} = lower(${t.hostname})`),
+  ],
+)
+
+/** DNS records the partner must publish before Cloudflare activates a custom hostname. */
+export interface HostnameVerification {
+  ownership: { type: 'txt'; name: string; value: string } | null
+  certificate: Array<{ type: 'txt' | 'http'; name: string; value: string }>
+}
+
+export const phoneSystems = sqliteTable(
+  'phone_systems',
+  {
+    id: text('id').primaryKey(),
+    orgId: text('org_id')
+      .notNull()
+      .references(() => organizations.id, { onDelete: 'restrict' }),
+    name: text('name').notNull(),
+    webClientUrl: text('web_client_url').notNull(),
+    handoffUrl: text('handoff_url').notNull(),
+    entraTenantId: text('entra_tenant_id').notNull(),
+    ssoListVersion: integer('sso_list_version').notNull().default(0),
+    ...timestamps,
+  },
+  (t) => [
+    index('phone_systems_org_idx').on(t.orgId),
+    index('phone_systems_tenant_idx').on(t.entraTenantId),
+    check('phone_systems_tenant_lowercase', sql`${t.entraTenantId} = lower(${t.entraTenantId})`),
+  ],
+)
+
+export const ssoUsers = sqliteTable(
+  'sso_users',
+  {
+    id: text('id').primaryKey(),
+    phoneSystemId: text('phone_system_id')
+      .notNull()
+      .references(() => phoneSystems.id, { onDelete: 'cascade' }),
+    tid: text('tid').notNull(),
+    oid: text('oid'),
+    upn: text('upn'),
+    email: text('email'),
+    displayName: text('display_name'),
+    extension: text('extension'),
+    sortKey: text('sort_key').notNull(),
+    ...timestamps,
+  },
+  (t) => [
+    uniqueIndex('sso_users_ps_oid_uq').on(t.phoneSystemId, t.tid, t.oid),
+    uniqueIndex('sso_users_ps_upn_uq').on(t.phoneSystemId, t.upn),
+    uniqueIndex('sso_users_ps_email_uq').on(t.phoneSystemId, t.email),
+    index('sso_users_ps_sort_idx').on(t.phoneSystemId, t.sortKey, t.id),
+    // The sign-in path looks a user up by identity first, then filters by phone system.
+    index('sso_users_tid_oid_idx').on(t.tid, t.oid),
+    index('sso_users_tid_upn_idx').on(t.tid, t.upn),
+    index('sso_users_tid_email_idx').on(t.tid, t.email),
+    check('sso_users_has_identity', sql`${t.oid} IS NOT NULL OR ${t.upn} IS NOT NULL OR ${t.email} IS NOT NULL`),
+    check(
+      'sso_users_lowercase',
+      sql`${t.tid} = lower(${t.tid}) AND (${t.oid} IS NULL OR ${t.oid} = lower(${t.oid}))
+       AND (${t.upn} IS NULL OR ${t.upn} = lower(${t.upn})) AND (${t.email} IS NULL OR ${t.email} = lower(${t.email}))`,
+    ),
+  ],
+)
+
+export const apiKeys = sqliteTable(
+  'api_keys',
+  {
+    id: text('id').primaryKey(),
+    orgId: text('org_id')
+      .notNull()
+      .references(() => organizations.id, { onDelete: 'restrict' }),
+    prefix: text('prefix').notNull(),
+    secretHash: text('secret_hash').notNull(),
+    label: text('label'),
+    createdBy: text('created_by').notNull(),
+    createdAt: integer('created_at').notNull(),
+    lastUsedAt: integer('last_used_at'),
+    revokedAt: integer('revoked_at'),
+  },
+  (t) => [uniqueIndex('api_keys_secret_hash_uq').on(t.secretHash), index('api_keys_org_idx').on(t.orgId)],
+)
+
+export const auditLog = sqliteTable(
+  'audit_log',
+  {
+    id: integer('id').primaryKey({ autoIncrement: true }),
+    at: integer('at').notNull(),
+    actor: text('actor').notNull(),
+    orgId: text('org_id'),
+    action: text('action').notNull(),
+    targetType: text('target_type').notNull(),
+    targetId: text('target_id').notNull(),
+    summary: text('summary', { mode: 'json' }).$type<Record<string, unknown>>(),
+  },
+  (t) => [index('audit_log_org_idx').on(t.orgId, t.id), index('audit_log_target_idx').on(t.targetType, t.targetId)],
+)
+
+/**
+ * A one-row scratch table for assertions inside a D1 batch: inserting 0 fails
+ * the CHECK and rolls the whole batch back (see `db/guard.ts`).
+ */
+export const batchGuard = sqliteTable('batch_guard', {
+  ok: integer('ok').notNull(),
+}, (t) => [check('batch_guard_ok', sql`${t.ok} = 1`)])

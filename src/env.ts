@@ -1,0 +1,28 @@
+/**
+ * The Worker's bindings: D1, wrangler vars and secrets (DESIGN section 5).
+ * Values arrive as strings and are validated once by `config.ts`; nothing else
+ * reads them raw.
+ */
+export interface Env {
+  DB: D1Database
+  PRIMARY_HOST: string
+  PROVIDER_ZONE?: string
+  PROVIDER_DISPLAY_NAME?: string
+  ENTRA_AUTHORITY?: string
+  ENTRA_CLIENT_ID?: string
+  /** secret */
+  ENTRA_CLIENT_SECRET?: string
+  /** secret: 32 random bytes, base64url */
+  FLOW_KEY?: string
+  /** secret: JSON array of private EC P-256 JWKs, current first */
+  SIGNING_KEYS?: string
+  /** secret: the ops key */
+  ADMIN_API_KEY?: string
+  CUSTOM_HOSTNAMES?: string
+  CLOUDFLARE_API_BASE?: string
+  CLOUDFLARE_ZONE_ID?: string
+  /** secret */
+  CLOUDFLARE_API_TOKEN?: string
+  GRAPH_BASE?: string
+  HOST_CACHE_TTL_SECONDS?: string
+}

@@ -1,0 +1,30 @@
+import type { MiddlewareHandler } from 'hono'
+import type { AppEnv } from '../app-env'
+import { AppError } from '../errors'
+import { normalizeRequestHost } from './normalize'
+import { resolveHost } from './resolve'
+
+/**
+ * Resolves the request's host to the site it serves and refuses anything
+ * else before a route runs: unknown (or moved) hosts get the neutral 404,
+ * hosts still being set up get the "being set up" page.
+ */
+export const resolveSite: MiddlewareHandler<AppEnv> = async (c, next) => {
+  const hostname = normalizeRequestHost(new URL(c.req.url).host)
+  if (hostname === null) throw new AppError('host_invalid', 'Invalid host')
+
+  let site
+  try {
+    site = await resolveHost(c.env.DB, c.var.config, hostname)
+  } catch (error) {
+    throw new AppError('database_unavailable', 'Host lookup failed', { cause: error, headers: { 'Retry-After': '30' } })
+  }
+  if (site === null || (site.kind === 'tenant' && site.status === 'moved')) {
+    throw new AppError('host_not_found', 'Unknown host')
+  }
+  c.set('site', site)
+  if (site.kind === 'tenant' && site.status !== 'active') {
+    throw new AppError('host_not_ready', 'Host not active yet', { headers: { 'Retry-After': '300' } })
+  }
+  await next()
+}

@@ -1,0 +1,233 @@
+/**
+ * D1 side of the SSO list: read it, replace it atomically, page through it.
+ *
+ * A replace is ONE `D1Database.batch()` (one transaction): a guard that the
+ * list is still the version the plan was made from, the version bump, the
+ * deletes, the inserts and the audit entry. Rows travel as JSON arrays bound
+ * to a single parameter and expanded with `json_each`, so a statement binds a
+ * handful of parameters whatever the list size (D1 allows 100 per statement)
+ * and a 50,000-user list takes a few dozen statements, not thousands.
+ *
+ * @see https://developers.cloudflare.com/d1/platform/limits/
+ */
+import { AppError } from '../errors'
+import { newId } from '../db/ids'
+import { type PlannedRow, type ReplaceCounts, type ReplacePlan, type StoredSsoUser, planReplace, type SsoUserFields } from './plan'
+
+/** Bytes of JSON per bound parameter; D1 allows 2 MB per value, we stay well under. */
+export const JSON_CHUNK_BYTES = 512 * 1024
+
+export interface SsoUserRecord extends SsoUserFields {
+  id: string
+  phoneSystemId: string
+  tid: string
+  createdAt: number
+  updatedAt: number
+}
+
+interface SsoUserRow {
+  id: string
+  phone_system_id: string
+  tid: string
+  oid: string | null
+  upn: string | null
+  email: string | null
+  display_name: string | null
+  extension: string | null
+  created_at: number
+  updated_at: number
+}
+
+function fromRow(row: SsoUserRow): SsoUserRecord {
+  return {
+    id: row.id,
+    phoneSystemId: row.phone_system_id,
+    tid: row.tid,
+    oid: row.oid,
+    upn: row.upn,
+    email: row.email,
+    displayName: row.display_name,
+    extension: row.extension,
+    createdAt: row.created_at,
+    updatedAt: row.updated_at,
+  }
+}
+
+/** Splits items into JSON arrays of at most `maxBytes` each. */
+export function jsonChunks<T>(items: readonly T[], maxBytes = JSON_CHUNK_BYTES): string[] {
+  const chunks: string[] = []
+  let parts: string[] = []
+  let size = 2
+  for (const item of items) {
+    const json = JSON.stringify(item)
+    if (parts.length > 0 && size + json.length + 1 > maxBytes) {
+      chunks.push(`[${parts.join(',')}]`)
+      parts = []
+      size = 2
+    }
+    parts.push(json)
+    size += json.length + 1
+  }
+  if (parts.length > 0) chunks.push(`[${parts.join(',')}]`)
+  return chunks
+}
+
+export async function readSsoList(d1: D1Database, phoneSystemId: string): Promise<StoredSsoUser[]> {
+  const { results } = await d1
+    .prepare(
+      'SELECT id, oid, upn, email, display_name, extension, created_at FROM sso_users WHERE phone_system_id = ?',
+    )
+    .bind(phoneSystemId)
+    .all<Pick<SsoUserRow, 'id' | 'oid' | 'upn' | 'email' | 'display_name' | 'extension' | 'created_at'>>()
+  return results.map((r) => ({
+    id: r.id,
+    oid: r.oid,
+    upn: r.upn,
+    email: r.email,
+    displayName: r.display_name,
+    extension: r.extension,
+    createdAt: r.created_at,
+  }))
+}
+
+const INSERT_FROM_JSON = `
+INSERT INTO sso_users (id, phone_system_id, tid, oid, upn, email, display_name, extension, sort_key, created_at, updated_at)
+SELECT json_extract(j.value, '$.id'), ?1, ?2,
+       json_extract(j.value, '$.oid'), json_extract(j.value, '$.upn'), json_extract(j.value, '$.email'),
+       json_extract(j.value, '$.displayName'), json_extract(j.value, '$.extension'),
+       json_extract(j.value, '$.sortKey'), json_extract(j.value, '$.createdAt'), ?3
+FROM json_each(?4) AS j`
+
+export interface ReplaceContext {
+  phoneSystemId: string
+  tid: string
+  /** `sso_list_version` the existing list was read at. */
+  expectedVersion: number
+  now: number
+  /** Statements to run in the same transaction after the list is written (the audit entry). */
+  alsoRun?: D1PreparedStatement[]
+}
+
+/** Statements that apply `plan`; exported for the statement-count benchmark. */
+export function replaceStatements(d1: D1Database, plan: ReplacePlan, ctx: ReplaceContext): D1PreparedStatement[] {
+  const statements: D1PreparedStatement[] = [
+    d1
+      .prepare('INSERT INTO batch_guard (ok) SELECT count(*) FROM phone_systems WHERE id = ?1 AND sso_list_version = ?2')
+      .bind(ctx.phoneSystemId, ctx.expectedVersion),
+    d1.prepare('DELETE FROM batch_guard'),
+    d1
+      .prepare('UPDATE phone_systems SET sso_list_version = sso_list_version + 1, updated_at = ?2 WHERE id = ?1')
+      .bind(ctx.phoneSystemId, ctx.now),
+  ]
+  for (const ids of jsonChunks(plan.deleteIds)) {
+    statements.push(
+      d1
+        .prepare('DELETE FROM sso_users WHERE phone_system_id = ?1 AND id IN (SELECT value FROM json_each(?2))')
+        .bind(ctx.phoneSystemId, ids),
+    )
+  }
+  for (const rows of jsonChunks<PlannedRow>(plan.insertRows)) {
+    statements.push(d1.prepare(INSERT_FROM_JSON).bind(ctx.phoneSystemId, ctx.tid, ctx.now, rows))
+  }
+  return [...statements, ...(ctx.alsoRun ?? [])]
+}
+
+/** True when a batch failed on the version guard, i.e. someone replaced the list meanwhile. */
+function isGuardFailure(error: unknown): boolean {
+  return error instanceof Error && /batch_guard/.test(error.message)
+}
+
+/**
+ * Replaces the whole list of a phone system with `incoming`, atomically.
+ * Throws `AppError('conflict')` when the list changed between read and write;
+ * in every failure D1 is left exactly as it was.
+ */
+export async function replaceSsoList(
+  d1: D1Database,
+  phoneSystem: { id: string; entraTenantId: string; ssoListVersion: number },
+  incoming: readonly SsoUserFields[],
+  options: { now: number; audit?: (counts: ReplaceCounts) => D1PreparedStatement },
+): Promise<ReplaceCounts> {
+  const existing = await readSsoList(d1, phoneSystem.id)
+  const plan = planReplace(existing, incoming, () => newId('usr'), options.now)
+  const statements = replaceStatements(d1, plan, {
+    phoneSystemId: phoneSystem.id,
+    tid: phoneSystem.entraTenantId,
+    expectedVersion: phoneSystem.ssoListVersion,
+    now: options.now,
+    alsoRun: options.audit ? [options.audit(plan.counts)] : [],
+  })
+  try {
+    await d1.batch(statements)
+  } catch (error) {
+    if (isGuardFailure(error)) {
+      throw new AppError('conflict', 'The SSO list changed while it was being replaced; nothing was written. Retry.', {
+        cause: error,
+      })
+    }
+    throw error
+  }
+  return plan.counts
+}
+
+export interface ListPageQuery {
+  q?: string
+  cursor?: { sortKey: string; id: string }
+  limit: number
+}
+
+/** D1 refuses LIKE patterns over 50 bytes; longer searches become exact matches. */
+const MAX_LIKE_PATTERN_BYTES = 50
+
+function likePattern(q: string): string | null {
+  const escaped = q.replace(/[\\%_]/g, (ch) => `\\${ch}`)
+  const pattern = `%${escaped}%`
+  return new TextEncoder().encode(pattern).length <= MAX_LIKE_PATTERN_BYTES ? pattern : null
+}
+
+/**
+ * One page of a phone system's list in name order, keyset-paginated on
+ * (sort_key, id) so pages stay stable while the list is being read.
+ */
+export async function listSsoUsers(
+  d1: D1Database,
+  phoneSystemId: string,
+  query: ListPageQuery,
+): Promise<{ users: SsoUserRecord[]; next: { sortKey: string; id: string } | null }> {
+  const params: unknown[] = [phoneSystemId]
+  const bind = (value: unknown): string => {
+    params.push(value)
+    return `?${params.length}`
+  }
+  const where: string[] = ['phone_system_id = ?1']
+  if (query.q) {
+    const q = query.q.toLowerCase()
+    const pattern = likePattern(q)
+    const exact = bind(q)
+    if (pattern) {
+      const like = bind(pattern)
+      where.push(
+        `(sort_key LIKE ${like} ESCAPE '\\' OR upn LIKE ${like} ESCAPE '\\' OR email LIKE ${like} ESCAPE '\\' OR oid = ${exact})`,
+      )
+    } else {
+      where.push(`(upn = ${exact} OR email = ${exact} OR oid = ${exact} OR sort_key = ${exact})`)
+    }
+  }
+  if (query.cursor) {
+    where.push(`(sort_key, id) > (${bind(query.cursor.sortKey)}, ${bind(query.cursor.id)})`)
+  }
+  const limit = bind(query.limit + 1)
+  const { results } = await d1
+    .prepare(
+      `SELECT id, phone_system_id, tid, oid, upn, email, display_name, extension, sort_key, created_at, updated_at
+       FROM sso_users WHERE ${where.join(' AND ')} ORDER BY sort_key, id LIMIT ${limit}`,
+    )
+    .bind(...params)
+    .all<SsoUserRow & { sort_key: string }>()
+  const page = results.slice(0, query.limit)
+  const last = page[page.length - 1]
+  return {
+    users: page.map(fromRow),
+    next: results.length > query.limit && last ? { sortKey: last.sort_key, id: last.id } : null,
+  }
+}
