@@ -72,7 +72,7 @@ function requiredHostname(env: Env, name: 'PRIMARY_HOST' | 'PROVIDER_ZONE'): str
   const raw = env[name]
   if (!raw) throw new ConfigError(`${name} is not set`)
   const hostname = normalizeRequestHost(raw)
-  if (hostname === null || hostname !== raw.toLowerCase()) {
+  if (hostname === null || hostname !== raw) {
     throw new ConfigError(`${name} must be a bare lowercase hostname (no scheme, port or path), got "${raw}"`)
   }
   return hostname

@@ -4,7 +4,7 @@ import { AppError } from '../errors'
 import { log } from '../log'
 import { OPS, type Principal } from './audit'
 
-const BEARER = /^Bearer ([\x21-\x7e]{1,512})$/
+const BEARER = /^Bearer ([\x21-\x7e]{1,512})$/i
 
 async function sha256(value: string): Promise<ArrayBuffer> {
   return crypto.subtle.digest('SHA-256', new TextEncoder().encode(value))

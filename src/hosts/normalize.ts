@@ -1,3 +1,5 @@
+import { decode as decodePunycode } from 'punycode/punycode.es6.js'
+
 /**
  * Hostname normalization: the one definition of "the same host" used by host
  * resolution, the admin API and configuration.
@@ -75,10 +77,30 @@ function normalizeName(input: string): HostnameResult {
   const labels = ascii.split('.')
   for (const label of labels) {
     if (!LABEL.test(label)) return fail(label.includes('_') ? 'invalid_character' : 'invalid_label')
+    if (label.startsWith('xn--') && !isValidPunycodeLabel(label)) return fail('invalid_label')
   }
   // A numeric top label is how the URL standard recognises IPv4; never a real TLD.
   if (/^\d+$/.test(labels[labels.length - 1]!)) return fail('ip_address')
   return { ok: true, hostname: ascii }
+}
+
+/**
+ * An `xn--` label must decode to Unicode that encodes back to itself; not every
+ * URL parser checks this, and a name that cannot round-trip is not a real IDN.
+ */
+function isValidPunycodeLabel(label: string): boolean {
+  let unicode: string
+  try {
+    unicode = decodePunycode(label.slice(4))
+  } catch {
+    return false
+  }
+  if (unicode.length === 0 || /^[\x00-\x7f]*$/.test(unicode) || /[\u0000-\u001f\u007f-\u009f]/.test(unicode)) return false
+  try {
+    return new URL(`http://${unicode}/`).hostname === label
+  } catch {
+    return false
+  }
 }
 
 /**
