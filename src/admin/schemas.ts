@@ -1,8 +1,11 @@
 /**
- * Request bodies of the admin API. Strict objects: an unknown (often
- * misspelled) field is an error that names it, not something silently dropped.
+ * Request bodies of the admin API, in zod's tree-shakable "mini" API (the
+ * classic API would add ~90 KB gzip to every cold start). Strict objects: an
+ * unknown (often misspelled) field is an error that names it, not something
+ * silently dropped. Every message completes a sentence that starts with the
+ * field's name (see `http/validate.ts`).
  */
-import { z } from 'zod'
+import * as z from 'zod/mini'
 import { CALLBACK_MODES, ORG_KINDS, ORG_STRUCTURES } from '../db/schema'
 import { isSafeLogoUrl } from '../hosts/resolve'
 
@@ -12,63 +15,63 @@ const EXTENSION = /^[0-9A-Za-z*#+.-]{1,32}$/
 
 export const MAX_SSO_USERS = 50_000
 
-const guid = z
-  .string()
-  .regex(GUID, 'must be a GUID such as 00000000-0000-0000-0000-000000000000')
-  .transform((s) => s.toLowerCase())
+const guid = z.string().check(z.regex(GUID, 'must be a GUID such as 00000000-0000-0000-0000-000000000000'), z.toLowerCase())
 
 const emailLike = (what: string) =>
   z
     .string()
-    .trim()
-    .max(256, 'must be at most 256 characters')
-    .regex(EMAIL_LIKE, `must be ${what} such as user@contoso.com`)
-    .transform((s) => s.toLowerCase())
+    .check(
+      z.trim(),
+      z.maxLength(256, 'must be at most 256 characters'),
+      z.regex(EMAIL_LIKE, `must be ${what} such as user@contoso.com`),
+      z.toLowerCase(),
+    )
 
-const orgName = z.string().trim().min(1, 'must not be empty').max(200, 'must be at most 200 characters')
+const boundedText = (max: number) =>
+  z.string().check(z.trim(), z.minLength(1, 'must not be empty'), z.maxLength(max, `must be at most ${max} characters`))
+
+const orgName = boundedText(200)
 
 export const brandingSchema = z.strictObject({
-  displayName: z.string().trim().min(1, 'must not be empty').max(100, 'must be at most 100 characters').optional(),
-  logoUrl: z
-    .string()
-    .refine(isSafeLogoUrl, 'must be an absolute https:// URL without credentials')
-    .nullable()
-    .optional(),
-  accentColor: z
-    .string()
-    .regex(/^#[0-9a-fA-F]{6}$/, 'must be a colour written #rrggbb, such as #0f6cbd')
-    .transform((s) => s.toLowerCase())
-    .optional(),
+  displayName: z.optional(boundedText(100)),
+  logoUrl: z.optional(
+    z.nullable(z.string().check(z.refine(isSafeLogoUrl, 'must be an absolute https:// URL without credentials'))),
+  ),
+  accentColor: z.optional(
+    z.string().check(z.regex(/^#[0-9a-fA-F]{6}$/, 'must be a colour written #rrggbb, such as #0f6cbd'), z.toLowerCase()),
+  ),
 })
 
 export const createOrgSchema = z
   .strictObject({
     name: orgName,
     kind: z.enum(ORG_KINDS, 'must be "partner" or "customer"'),
-    parentId: z.string().min(1).max(64).optional(),
-    structure: z.enum(ORG_STRUCTURES, 'must be "nested" or "flat"').optional(),
-    branding: brandingSchema.optional(),
+    parentId: z.optional(z.string().check(z.minLength(1, 'must not be empty'), z.maxLength(64, 'must be at most 64 characters'))),
+    structure: z.optional(z.enum(ORG_STRUCTURES, 'must be "nested" or "flat"')),
+    branding: z.optional(brandingSchema),
   })
-  .superRefine((org, ctx) => {
-    if (org.kind === 'partner' && org.parentId !== undefined) {
-      ctx.addIssue({ code: 'custom', path: ['parentId'], message: 'must be absent for a partner (partners sit directly under the provider)' })
-    }
-    if (org.kind === 'partner' && org.structure !== undefined) {
-      ctx.addIssue({ code: 'custom', path: ['structure'], message: 'applies to customers only' })
-    }
-    if (org.kind === 'customer' && org.parentId === undefined) {
-      ctx.addIssue({ code: 'custom', path: ['parentId'], message: 'is required for a customer: the id of its partner' })
-    }
-  })
+  .check(
+    z.superRefine((org, ctx) => {
+      if (org.kind === 'partner' && org.parentId !== undefined) {
+        ctx.addIssue({ code: 'custom', path: ['parentId'], message: 'must be absent for a partner (partners sit directly under the provider)' })
+      }
+      if (org.kind === 'partner' && org.structure !== undefined) {
+        ctx.addIssue({ code: 'custom', path: ['structure'], message: 'applies to customers only' })
+      }
+      if (org.kind === 'customer' && org.parentId === undefined) {
+        ctx.addIssue({ code: 'custom', path: ['parentId'], message: 'is required for a customer: the id of its partner' })
+      }
+    }),
+  )
 
 export const updateOrgSchema = z.strictObject({
-  name: orgName.optional(),
-  branding: brandingSchema.optional(),
+  name: z.optional(orgName),
+  branding: z.optional(brandingSchema),
 })
 
 export const attachHostnameSchema = z.strictObject({
-  hostname: z.string().max(1024, 'must be at most 1024 characters'),
-  callbackMode: z.enum(CALLBACK_MODES, 'must be "central" or "direct"').optional(),
+  hostname: z.string().check(z.maxLength(1024, 'must be at most 1024 characters')),
+  callbackMode: z.optional(z.enum(CALLBACK_MODES, 'must be "central" or "direct"')),
 })
 
 /** https, or http to a loopback host (the local demo web client). */
@@ -90,8 +93,10 @@ function isAllowedClientUrl(value: string): boolean {
 
 const clientUrl = z
   .string()
-  .max(2048, 'must be at most 2048 characters')
-  .refine(isAllowedClientUrl, 'must be an absolute https:// URL without credentials or fragment')
+  .check(
+    z.maxLength(2048, 'must be at most 2048 characters'),
+    z.refine(isAllowedClientUrl, 'must be an absolute https:// URL without credentials or fragment'),
+  )
 
 export const createPhoneSystemSchema = z.strictObject({
   name: orgName,
@@ -102,18 +107,18 @@ export const createPhoneSystemSchema = z.strictObject({
 
 export const ssoUserSchema = z
   .strictObject({
-    oid: guid.optional(),
-    upn: emailLike('a user principal name').optional(),
-    email: emailLike('an email address').optional(),
-    displayName: z.string().trim().max(256, 'must be at most 256 characters').optional(),
-    extension: z.string().regex(EXTENSION, 'must be 1 to 32 letters, digits or * # + . -').optional(),
+    oid: z.optional(guid),
+    upn: z.optional(emailLike('a user principal name')),
+    email: z.optional(emailLike('an email address')),
+    displayName: z.optional(z.string().check(z.trim(), z.maxLength(256, 'must be at most 256 characters'))),
+    extension: z.optional(z.string().check(z.regex(EXTENSION, 'must be 1 to 32 letters, digits or * # + . -'))),
   })
-  .refine((u) => u.oid !== undefined || u.upn !== undefined || u.email !== undefined, {
-    message: 'needs at least one of "oid", "upn" or "email"',
-  })
+  .check(
+    z.refine((u) => u.oid !== undefined || u.upn !== undefined || u.email !== undefined, 'needs at least one of "oid", "upn" or "email"'),
+  )
 
 export const replaceSsoUsersSchema = z.strictObject({
-  users: z.array(ssoUserSchema).max(MAX_SSO_USERS, `must hold at most ${MAX_SSO_USERS} users`),
+  users: z.array(ssoUserSchema).check(z.maxLength(MAX_SSO_USERS, `must hold at most ${MAX_SSO_USERS} users`)),
 })
 
 export type CreateOrgInput = z.output<typeof createOrgSchema>

@@ -1,5 +1,5 @@
 import type { Context } from 'hono'
-import type { z } from 'zod'
+import type * as z from 'zod/mini'
 import { AppError } from '../errors'
 
 /** Largest admin request body we read: a 50,000-user list fits with room to spare. */
@@ -28,6 +28,9 @@ export function describeIssue(issue: z.core.$ZodIssue, input: unknown): { field:
     case 'invalid_type':
       if (valueAt(input, issue.path) === undefined) return { field, message: `${subject} is required` }
       return { field, message: `${subject} must be ${article(issue.expected)}` }
+    case 'invalid_value':
+      // Enums carry their own message ("must be "central" or "direct"").
+      return { field, message: `${subject} ${issue.message === 'Invalid input' ? `must be one of ${issue.values.map((v) => JSON.stringify(v)).join(', ')}` : issue.message}` }
     default:
       return { field, message: `${subject} ${issue.message}` }
   }
@@ -48,7 +51,7 @@ function valueAt(input: unknown, path: ReadonlyArray<PropertyKey>): unknown {
 }
 
 /** Validates `value` against `schema`, throwing a 400 `invalid_request` naming the first bad field. */
-export function parseWith<S extends z.ZodType>(schema: S, value: unknown): z.output<S> {
+export function parseWith<S extends z.ZodMiniType>(schema: S, value: unknown): z.output<S> {
   const result = schema.safeParse(value)
   if (result.success) return result.data
   const issue = result.error.issues[0]!
@@ -60,7 +63,7 @@ export function parseWith<S extends z.ZodType>(schema: S, value: unknown): z.out
  * Reads a JSON body (bounded in size, `application/json` only) and validates it.
  * Nothing is written before this returns, so a bad body changes nothing.
  */
-export async function readJsonBody<S extends z.ZodType>(c: Context, schema: S): Promise<z.output<S>> {
+export async function readJsonBody<S extends z.ZodMiniType>(c: Context, schema: S): Promise<z.output<S>> {
   const type = c.req.header('content-type') ?? ''
   if (!/^application\/json\s*(;|$)/i.test(type)) {
     throw new AppError('unsupported_media_type', 'The body must be JSON, sent with "Content-Type: application/json"')

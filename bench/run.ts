@@ -1,0 +1,210 @@
+/**
+ * `npm run bench`: the gateway's login page against a reference Worker that
+ * returns a fixed HTML string, side by side under ONE workerd (Miniflare's
+ * API, no wrangler dev proxy, warn-level logs), loaded from 127.0.0.1 with
+ * autocannon for a bounded time. Prints requests per second, latency
+ * percentiles and the ratio, then the bundle size and startup times.
+ *
+ * BENCH_SECONDS (default 10) and BENCH_CONNECTIONS (default 32) tune the load.
+ */
+import { execFileSync } from 'node:child_process'
+import { readFileSync, rmSync } from 'node:fs'
+import path from 'node:path'
+import { gzipSync } from 'node:zlib'
+import { readD1Migrations } from '@cloudflare/vitest-plugin'
+import autocannon from 'autocannon'
+import { Log, LogLevel, Miniflare, convertV4MiniflareOptions } from 'miniflare'
+
+const root = path.resolve(import.meta.dirname, '..')
+const outDir = path.join(root, 'bench', 'out')
+const seconds = Number(process.env.BENCH_SECONDS ?? 10)
+const connections = Number(process.env.BENCH_CONNECTIONS ?? 32)
+const ADMIN_KEY = 'bench-ops-key-0123456789abcdefghijklmnopqrstuvwxyz'
+const PRIMARY = 'login.localhost'
+const TENANT = 'acme.localhost'
+const REFERENCE = 'reference.bench'
+
+// 1. The deployable bundle, exactly as `wrangler deploy` would upload it.
+rmSync(outDir, { recursive: true, force: true })
+execFileSync(path.join(root, 'node_modules', '.bin', 'wrangler'), ['deploy', '--dry-run', '--outdir', outDir], {
+  cwd: root,
+  env: { ...process.env, WRANGLER_SEND_METRICS: 'false' },
+  stdio: 'ignore',
+})
+const bundle = readFileSync(path.join(outDir, 'index.js'))
+const wranglerVars = {
+  PRIMARY_HOST: PRIMARY,
+  PROVIDER_ZONE: 'localhost',
+  PROVIDER_DISPLAY_NAME: 'Phone System',
+  CUSTOM_HOSTNAMES: 'local',
+  HOST_CACHE_TTL_SECONDS: '30',
+  ADMIN_API_KEY: ADMIN_KEY,
+}
+
+// 2. The reference: the cheapest possible Worker answering a page of the same size.
+function referenceScript(html: string): string {
+  return `const HTML = ${JSON.stringify(html)};
+export default { fetch() { return new Response(HTML, { headers: { 'content-type': 'text/html; charset=utf-8' } }) } }`
+}
+
+function newMiniflare(referenceHtml: string): Miniflare {
+  // Miniflare 5 takes a new options shape; the familiar v4 shape converts to it.
+  return new Miniflare(convertV4MiniflareOptions({
+    log: new Log(LogLevel.WARN),
+    cf: false,
+    host: '127.0.0.1',
+    port: 0,
+    workers: [
+      {
+        name: 'gateway',
+        modules: true,
+        scriptPath: path.join(outDir, 'index.js'),
+        compatibilityDate: '2026-08-15',
+        d1Databases: { DB: 'bench-db' },
+        bindings: wranglerVars,
+      },
+      {
+        name: 'reference',
+        modules: true,
+        script: referenceScript(referenceHtml),
+        compatibilityDate: '2026-08-15',
+        routes: [`${REFERENCE}/*`],
+      },
+    ],
+  }))
+}
+
+async function timed<T>(fn: () => Promise<T>): Promise<[T, number]> {
+  const start = performance.now()
+  const value = await fn()
+  return [value, performance.now() - start]
+}
+
+interface Running {
+  mf: Miniflare
+  port: string
+  readyMs: number
+  firstGatewayMs: number
+  firstReferenceMs: number
+}
+
+/** A fresh workerd with both Workers, migrations applied and one tenant seeded through the admin API. */
+async function start(referenceHtml: string): Promise<Running> {
+  const [mf, readyMs] = await timed(async () => {
+    const instance = newMiniflare(referenceHtml)
+    await instance.ready
+    return instance
+  })
+  const db = await mf.getD1Database('DB', 'gateway')
+  for (const migration of await readD1Migrations(path.join(root, 'migrations'))) {
+    for (const query of migration.queries) await db.prepare(query).run()
+  }
+  const [, firstGatewayMs] = await timed(() => mf.dispatchFetch(`http://${PRIMARY}/healthz`).then((r) => r.text()))
+  const [, firstReferenceMs] = await timed(() => mf.dispatchFetch(`http://${REFERENCE}/`).then((r) => r.text()))
+
+  const admin = async (pathname: string, body: unknown) => {
+    const res = await mf.dispatchFetch(`http://${PRIMARY}/api/v1${pathname}`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${ADMIN_KEY}`, 'content-type': 'application/json' },
+      body: JSON.stringify(body),
+    })
+    if (!res.ok) throw new Error(`POST ${pathname}: ${res.status} ${await res.text()}`)
+    return res.json() as Promise<any>
+  }
+  const partner = await admin('/orgs', { name: 'Bench Partner', kind: 'partner' })
+  const customer = await admin('/orgs', {
+    name: 'Acme',
+    kind: 'customer',
+    parentId: partner.id,
+    branding: { displayName: 'Acme Corporation', accentColor: '#c2410c' },
+  })
+  await admin(`/orgs/${customer.id}/hostnames`, { hostname: TENANT })
+  return { mf, port: (await mf.ready).port, readyMs, firstGatewayMs, firstReferenceMs }
+}
+
+// 3. Start-up figures from a first workerd, which also renders the page the reference will serve,
+//    so that both sides put the same bytes on the wire.
+const first = await start('<!doctype html><title>placeholder</title>')
+const loginPage = await (await first.mf.dispatchFetch(`http://${TENANT}/`)).text()
+if (!loginPage.includes('Sign in with Microsoft')) throw new Error('The seeded login page did not render')
+await first.mf.dispose()
+const running = await start(loginPage)
+
+// 4. Load, bounded in time, from this process to 127.0.0.1.
+interface Result {
+  name: string
+  rps: number
+  p50: number
+  p90: number
+  p99: number
+  non2xx: number
+  errors: number
+  bytes: number
+}
+
+async function load(name: string, host: string, duration: number): Promise<Result> {
+  const result = await autocannon({
+    url: `http://127.0.0.1:${running.port}/`,
+    headers: { host },
+    connections,
+    duration,
+  })
+  return {
+    name,
+    rps: result.requests.average,
+    p50: result.latency.p50,
+    p90: result.latency.p90,
+    p99: result.latency.p99,
+    non2xx: result.non2xx,
+    errors: result.errors + result.timeouts,
+    bytes: result.throughput.average / Math.max(result.requests.average, 1),
+  }
+}
+
+// Warm both (JIT, host cache), then measure alternately so drift hits both sides.
+await load('warm-up', TENANT, 2)
+await load('warm-up', REFERENCE, 2)
+const half = Math.max(1, Math.round(seconds / 2))
+const runs = [
+  await load('reference', REFERENCE, half),
+  await load('gateway', TENANT, half),
+  await load('reference', REFERENCE, half),
+  await load('gateway', TENANT, half),
+]
+await running.mf.dispose()
+
+function combine(name: string): Result {
+  const rs = runs.filter((r) => r.name === name)
+  const avg = (k: keyof Result) => rs.reduce((s, r) => s + (r[k] as number), 0) / rs.length
+  return {
+    name,
+    rps: avg('rps'),
+    p50: avg('p50'),
+    p90: avg('p90'),
+    p99: avg('p99'),
+    non2xx: rs.reduce((s, r) => s + r.non2xx, 0),
+    errors: rs.reduce((s, r) => s + r.errors, 0),
+    bytes: avg('bytes'),
+  }
+}
+const reference = combine('reference')
+const gateway = combine('gateway')
+
+const pad = (s: string, n: number) => s.padEnd(n)
+const num = (n: number, digits = 0) => n.toFixed(digits).padStart(9)
+console.log(`\nLogin page vs fixed-HTML reference: ${connections} connections, ${seconds}s each (two halves, interleaved), one workerd\n`)
+console.log(`${pad('target', 34)}${'req/s'.padStart(9)}${'p50 ms'.padStart(9)}${'p90 ms'.padStart(9)}${'p99 ms'.padStart(9)}${'non-2xx'.padStart(9)}${'errors'.padStart(9)}`)
+for (const r of [reference, gateway]) {
+  const label = r === reference ? 'reference (fixed HTML string)' : `gateway login page (${TENANT})`
+  console.log(`${pad(label, 34)}${num(r.rps)}${num(r.p50, 1)}${num(r.p90, 1)}${num(r.p99, 1)}${num(r.non2xx)}${num(r.errors)}`)
+}
+console.log(`\nratio gateway / reference: ${(gateway.rps / reference.rps).toFixed(3)} of the throughput`)
+console.log(`response size: ${Math.round(gateway.bytes)} bytes (both sides serve the same page)`)
+console.log(`\nbundle (wrangler deploy --dry-run --outdir): ${(bundle.length / 1024).toFixed(1)} KiB, gzip ${(gzipSync(bundle).length / 1024).toFixed(1)} KiB`)
+console.log(
+  `startup: workerd ready ${first.readyMs.toFixed(0)} ms; first request to a cold isolate: gateway /healthz ${first.firstGatewayMs.toFixed(1)} ms, reference ${first.firstReferenceMs.toFixed(1)} ms`,
+)
+if (gateway.non2xx > 0 || gateway.errors > 0) {
+  console.error('\nThe gateway answered errors under load: the figures above are not valid.')
+  process.exitCode = 1
+}
