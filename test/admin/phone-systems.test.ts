@@ -1,7 +1,8 @@
 import { env } from 'cloudflare:test'
 import { describe, expect, it } from 'vitest'
 import { getPhoneSystem } from '../../src/admin/phone-systems'
-import { replaceSsoList } from '../../src/sso/store'
+import { planReplace } from '../../src/sso/plan'
+import { replaceSsoList, replaceStatements } from '../../src/sso/store'
 import { TENANT_A, api, apiJson, createPartner, createPhoneSystem, dbAll } from '../helpers'
 
 const OID = (n: number) => `0000${String(n).padStart(4, '0')}-aaaa-4aaa-8aaa-aaaaaaaaaaaa`
@@ -206,6 +207,20 @@ describe('PUT /api/v1/phone-systems/{id}/sso-users', () => {
     })
     await expect(attempt).rejects.toMatchObject({ code: 'conflict', status: 409 })
     expect((await listIn(ps.id)).map((u) => u.upn)).toEqual(['newer@contoso.com'])
+  })
+
+  it('plans 50,000 users into a few dozen statements, each binding at most 4 parameters', () => {
+    const users = Array.from({ length: 50_000 }, (_, i) => ({
+      oid: `${i.toString(16).padStart(8, '0')}-bbbb-4bbb-8bbb-bbbbbbbbbbbb`,
+      upn: `firstname.lastname${i}@contoso-corporation.com`,
+      email: `firstname.lastname${i}@contoso-corporation.com`,
+      displayName: `Firstname Lastname ${i}`,
+      extension: String(10000 + i),
+    }))
+    let n = 0
+    const plan = planReplace([], users, () => `usr_${String(++n).padStart(20, '0')}`, 1)
+    const statements = replaceStatements(env.DB, plan, { phoneSystemId: 'ps_x', tid: TENANT_A, expectedVersion: 0, now: 1 })
+    expect(statements.length).toBeLessThan(40)
   })
 
   it('writes 50,000 users in one replace', async () => {
