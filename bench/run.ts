@@ -1,134 +1,30 @@
 /**
  * `npm run bench`: the gateway's login page against a reference Worker that
- * returns a fixed HTML string, side by side under ONE workerd (Miniflare's
- * API, no wrangler dev proxy, warn-level logs), loaded from 127.0.0.1 with
- * autocannon for a bounded time. Prints requests per second, latency
- * percentiles and the ratio, then the bundle size and startup times.
+ * returns a fixed HTML string, side by side under ONE workerd (see
+ * dev/workerd.ts), loaded from 127.0.0.1 with autocannon for a bounded time.
+ * Prints requests per second, latency percentiles and the ratio, then the
+ * bundle size and startup times.
  *
  * BENCH_SECONDS (default 10) and BENCH_CONNECTIONS (default 32) tune the load.
  */
-import { execFileSync } from 'node:child_process'
-import { readFileSync, rmSync } from 'node:fs'
 import path from 'node:path'
 import { gzipSync } from 'node:zlib'
-import { readD1Migrations } from '@cloudflare/vitest-plugin'
 import autocannon from 'autocannon'
-import { Log, LogLevel, Miniflare, convertV4MiniflareOptions } from 'miniflare'
+import { REFERENCE, TENANT, buildBundle, startWorkerd } from '../dev/workerd.ts'
 
-const root = path.resolve(import.meta.dirname, '..')
-const outDir = path.join(root, 'bench', 'out')
+const outDir = path.resolve(import.meta.dirname, 'out')
 const seconds = Number(process.env.BENCH_SECONDS ?? 10)
 const connections = Number(process.env.BENCH_CONNECTIONS ?? 32)
-const ADMIN_KEY = 'bench-ops-key-0123456789abcdefghijklmnopqrstuvwxyz'
-const PRIMARY = 'login.localhost'
-const TENANT = 'acme.localhost'
-const REFERENCE = 'reference.bench'
 
-// 1. The deployable bundle, exactly as `wrangler deploy` would upload it.
-rmSync(outDir, { recursive: true, force: true })
-execFileSync(path.join(root, 'node_modules', '.bin', 'wrangler'), ['deploy', '--dry-run', '--outdir', outDir], {
-  cwd: root,
-  env: { ...process.env, WRANGLER_SEND_METRICS: 'false' },
-  stdio: 'ignore',
-})
-const bundle = readFileSync(path.join(outDir, 'index.js'))
-const wranglerVars = {
-  PRIMARY_HOST: PRIMARY,
-  PROVIDER_ZONE: 'localhost',
-  PROVIDER_DISPLAY_NAME: 'Phone System',
-  CUSTOM_HOSTNAMES: 'local',
-  HOST_CACHE_TTL_SECONDS: '30',
-  ADMIN_API_KEY: ADMIN_KEY,
-}
-
-// 2. The reference: the cheapest possible Worker answering a page of the same size.
-function referenceScript(html: string): string {
-  return `const HTML = ${JSON.stringify(html)};
-export default { fetch() { return new Response(HTML, { headers: { 'content-type': 'text/html; charset=utf-8' } }) } }`
-}
-
-function newMiniflare(referenceHtml: string): Miniflare {
-  // Miniflare 5 takes a new options shape; the familiar v4 shape converts to it.
-  return new Miniflare(convertV4MiniflareOptions({
-    log: new Log(LogLevel.WARN),
-    cf: false,
-    host: '127.0.0.1',
-    port: 0,
-    workers: [
-      {
-        name: 'gateway',
-        modules: true,
-        scriptPath: path.join(outDir, 'index.js'),
-        compatibilityDate: '2026-08-15',
-        d1Databases: { DB: 'bench-db' },
-        bindings: wranglerVars,
-      },
-      {
-        name: 'reference',
-        modules: true,
-        script: referenceScript(referenceHtml),
-        compatibilityDate: '2026-08-15',
-        routes: [`${REFERENCE}/*`],
-      },
-    ],
-  }))
-}
-
-async function timed<T>(fn: () => Promise<T>): Promise<[T, number]> {
-  const start = performance.now()
-  const value = await fn()
-  return [value, performance.now() - start]
-}
-
-interface Running {
-  mf: Miniflare
-  port: string
-  readyMs: number
-  firstGatewayMs: number
-  firstReferenceMs: number
-}
-
-/** A fresh workerd with both Workers, migrations applied and one tenant seeded through the admin API. */
-async function start(referenceHtml: string): Promise<Running> {
-  const [mf, readyMs] = await timed(async () => {
-    const instance = newMiniflare(referenceHtml)
-    await instance.ready
-    return instance
-  })
-  const db = await mf.getD1Database('DB', 'gateway')
-  for (const migration of await readD1Migrations(path.join(root, 'migrations'))) {
-    for (const query of migration.queries) await db.prepare(query).run()
-  }
-  const [, firstGatewayMs] = await timed(() => mf.dispatchFetch(`http://${PRIMARY}/healthz`).then((r) => r.text()))
-  const [, firstReferenceMs] = await timed(() => mf.dispatchFetch(`http://${REFERENCE}/`).then((r) => r.text()))
-
-  const admin = async (pathname: string, body: unknown) => {
-    const res = await mf.dispatchFetch(`http://${PRIMARY}/api/v1${pathname}`, {
-      method: 'POST',
-      headers: { authorization: `Bearer ${ADMIN_KEY}`, 'content-type': 'application/json' },
-      body: JSON.stringify(body),
-    })
-    if (!res.ok) throw new Error(`POST ${pathname}: ${res.status} ${await res.text()}`)
-    return res.json() as Promise<any>
-  }
-  const partner = await admin('/orgs', { name: 'Bench Partner', kind: 'partner' })
-  const customer = await admin('/orgs', {
-    name: 'Acme',
-    kind: 'customer',
-    parentId: partner.id,
-    branding: { displayName: 'Acme Corporation', accentColor: '#c2410c' },
-  })
-  await admin(`/orgs/${customer.id}/hostnames`, { hostname: TENANT })
-  return { mf, port: (await mf.ready).port, readyMs, firstGatewayMs, firstReferenceMs }
-}
+const bundle = buildBundle(outDir)
 
 // 3. Start-up figures from a first workerd, which also renders the page the reference will serve,
 //    so that both sides put the same bytes on the wire.
-const first = await start('<!doctype html><title>placeholder</title>')
+const first = await startWorkerd(outDir, '<!doctype html><title>placeholder</title>')
 const loginPage = await (await first.mf.dispatchFetch(`http://${TENANT}/`)).text()
 if (!loginPage.includes('Sign in with Microsoft')) throw new Error('The seeded login page did not render')
 await first.mf.dispose()
-const running = await start(loginPage)
+const running = await startWorkerd(outDir, loginPage)
 
 // 4. Load, bounded in time, from this process to 127.0.0.1.
 interface Result {

@@ -38,6 +38,22 @@ export interface PrimarySite {
 
 export type Site = PrimarySite | TenantSite
 
+const primarySites = new WeakMap<Config, PrimarySite>()
+
+/** One object per configuration, so that what is derived from it (the rendered page) can be cached too. */
+function primarySite(config: Config): PrimarySite {
+  let site = primarySites.get(config)
+  if (!site) {
+    site = {
+      kind: 'primary',
+      hostname: config.primaryHost,
+      branding: { displayName: config.providerDisplayName, logoUrl: null, accentColor: DEFAULT_ACCENT_COLOR },
+    }
+    primarySites.set(config, site)
+  }
+  return site
+}
+
 let sharedCache: { ttlMs: number; cache: TtlCache<TenantSite> } | undefined
 
 /** The isolate's host cache (one per isolate; rebuilt if the TTL setting changes). */
@@ -63,13 +79,7 @@ export async function resolveHost(
   hostname: string,
   cache: TtlCache<TenantSite> = hostCache(config),
 ): Promise<Site | null> {
-  if (hostname === config.primaryHost) {
-    return {
-      kind: 'primary',
-      hostname,
-      branding: { displayName: config.providerDisplayName, logoUrl: null, accentColor: DEFAULT_ACCENT_COLOR },
-    }
-  }
+  if (hostname === config.primaryHost) return primarySite(config)
   const cached = cache.get(hostname)
   if (cached.hit) return cached.value
 

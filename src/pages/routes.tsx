@@ -1,22 +1,39 @@
 import { type Context, Hono } from 'hono'
 import type { AppEnv } from '../app-env'
-import { newNonce, renderPage } from '../http/html'
+import { newNonce, pageHeaders } from '../http/html'
+import type { Site } from '../hosts/resolve'
 import { LoginPage } from './login'
 
 export const publicPages = new Hono<AppEnv>()
 
-function logoOrigins(logoUrl: string | null): string[] {
-  return logoUrl ? [new URL(logoUrl).origin] : []
+/**
+ * The login page is the hot path: it is rendered once per cached site object
+ * (so at most once per host per cache TTL) with a placeholder where the CSP
+ * nonce goes, and each request only swaps in a fresh nonce. The placeholder
+ * is random per isolate, so tenant text can never contain it.
+ */
+let nonceSlot: string | undefined // random values are not allowed at global scope in Workers
+const rendered = new WeakMap<Site, { html: string; imageOrigins: string[] }>()
+
+async function loginTemplate(site: Site): Promise<{ html: string; imageOrigins: string[] }> {
+  let template = rendered.get(site)
+  if (!template) {
+    nonceSlot ??= `nonce-slot-${crypto.randomUUID()}`
+    const page = <LoginPage nonce={nonceSlot} branding={site.branding} primary={site.kind === 'primary'} />
+    template = {
+      html: `<!doctype html>${await page.toString()}`,
+      imageOrigins: site.branding.logoUrl ? [new URL(site.branding.logoUrl).origin] : [],
+    }
+    rendered.set(site, template)
+  }
+  return template
 }
 
 const showLogin = async (c: Context<AppEnv>) => {
-  const site = c.var.site
+  const template = await loginTemplate(c.var.site)
   const nonce = newNonce()
-  return renderPage(c, 200, <LoginPage nonce={nonce} branding={site.branding} primary={site.kind === 'primary'} />, {
-    nonce,
-    imageOrigins: logoOrigins(site.branding.logoUrl),
-    cache: 'no-cache',
-  })
+  // The slot occurs once, in the <style> tag of <head>.
+  return c.body(template.html.replace(nonceSlot!, nonce), 200, pageHeaders({ nonce, imageOrigins: template.imageOrigins, cache: 'no-cache' }))
 }
 
 publicPages.get('/', showLogin)

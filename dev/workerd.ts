@@ -1,0 +1,121 @@
+/**
+ * The deployable bundle under one workerd, through Miniflare's API (no
+ * wrangler dev proxy, warn-level logs): the gateway with a real D1 (migrations
+ * applied, one tenant seeded through the admin API) beside a reference Worker
+ * that returns a fixed HTML string. Used by `npm run bench` and by the bundle
+ * check in `npm test`.
+ */
+import { execFileSync } from 'node:child_process'
+import { readFileSync, rmSync } from 'node:fs'
+import path from 'node:path'
+import { readD1Migrations } from '@cloudflare/vitest-plugin'
+import { Log, LogLevel, Miniflare, convertV4MiniflareOptions } from 'miniflare'
+
+const root = path.resolve(import.meta.dirname, '..')
+export const ADMIN_KEY = 'bench-ops-key-0123456789abcdefghijklmnopqrstuvwxyz'
+export const PRIMARY = 'login.localhost'
+export const TENANT = 'acme.localhost'
+export const REFERENCE = 'reference.bench'
+
+const wranglerVars = {
+  PRIMARY_HOST: PRIMARY,
+  PROVIDER_ZONE: 'localhost',
+  PROVIDER_DISPLAY_NAME: 'Phone System',
+  CUSTOM_HOSTNAMES: 'local',
+  HOST_CACHE_TTL_SECONDS: '30',
+  ADMIN_API_KEY: ADMIN_KEY,
+}
+
+/** Builds the bundle exactly as `wrangler deploy` would upload it; returns its bytes. */
+export function buildBundle(outDir: string): Buffer {
+  rmSync(outDir, { recursive: true, force: true })
+  execFileSync(path.join(root, 'node_modules', '.bin', 'wrangler'), ['deploy', '--dry-run', '--outdir', outDir], {
+    cwd: root,
+    env: { ...process.env, WRANGLER_SEND_METRICS: 'false' },
+    stdio: 'ignore',
+  })
+  return readFileSync(path.join(outDir, 'index.js'))
+}
+
+function referenceScript(html: string): string {
+  return `const HTML = ${JSON.stringify(html)};
+export default { fetch() { return new Response(HTML, { headers: { 'content-type': 'text/html; charset=utf-8' } }) } }`
+}
+
+function newMiniflare(outDir: string, referenceHtml: string): Miniflare {
+  // Miniflare 5 takes a new options shape; the familiar v4 shape converts to it.
+  return new Miniflare(
+    convertV4MiniflareOptions({
+      log: new Log(LogLevel.WARN),
+      cf: false,
+      host: '127.0.0.1',
+      port: 0,
+      workers: [
+        {
+          name: 'gateway',
+          modules: true,
+          scriptPath: path.join(outDir, 'index.js'),
+          modulesRoot: outDir,
+          compatibilityDate: '2026-08-15',
+          d1Databases: { DB: 'bench-db' },
+          bindings: wranglerVars,
+        },
+        {
+          name: 'reference',
+          modules: true,
+          script: referenceScript(referenceHtml),
+          compatibilityDate: '2026-08-15',
+          routes: [`${REFERENCE}/*`],
+        },
+      ],
+    }),
+  )
+}
+
+async function timed<T>(fn: () => Promise<T>): Promise<[T, number]> {
+  const start = performance.now()
+  const value = await fn()
+  return [value, performance.now() - start]
+}
+
+export interface Running {
+  mf: Miniflare
+  port: string
+  readyMs: number
+  firstGatewayMs: number
+  firstReferenceMs: number
+}
+
+/** A fresh workerd with both Workers, migrations applied and the tenant seeded. */
+export async function startWorkerd(outDir: string, referenceHtml: string): Promise<Running> {
+  const [mf, readyMs] = await timed(async () => {
+    const instance = newMiniflare(outDir, referenceHtml)
+    await instance.ready
+    return instance
+  })
+  const db = await mf.getD1Database('DB', 'gateway')
+  for (const migration of await readD1Migrations(path.join(root, 'migrations'))) {
+    for (const query of migration.queries) await db.prepare(query).run()
+  }
+  const [, firstGatewayMs] = await timed(() => mf.dispatchFetch(`http://${PRIMARY}/healthz`).then((r) => r.text()))
+  const [, firstReferenceMs] = await timed(() => mf.dispatchFetch(`http://${REFERENCE}/`).then((r) => r.text()))
+
+  const admin = async (pathname: string, body: unknown) => {
+    const res = await mf.dispatchFetch(`http://${PRIMARY}/api/v1${pathname}`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${ADMIN_KEY}`, 'content-type': 'application/json' },
+      body: JSON.stringify(body),
+    })
+    if (!res.ok) throw new Error(`POST ${pathname}: ${res.status} ${await res.text()}`)
+    return res.json() as Promise<any>
+  }
+  const partner = await admin('/orgs', { name: 'Bench Partner', kind: 'partner' })
+  const customer = await admin('/orgs', {
+    name: 'Acme',
+    kind: 'customer',
+    parentId: partner.id,
+    branding: { displayName: 'Acme Corporation', accentColor: '#c2410c' },
+  })
+  await admin(`/orgs/${customer.id}/hostnames`, { hostname: TENANT })
+  return { mf, port: (await mf.ready).port, readyMs, firstGatewayMs, firstReferenceMs }
+}
