@@ -13,11 +13,13 @@ export interface SeedTarget {
 export interface DemoHost {
   hostname: string
   displayName: string
+  accentColor: string
 }
 
+/** The demo partner's nested customers, one login host each. */
 export const DEMO_HOSTS: DemoHost[] = [
-  { hostname: 'acme.localhost', displayName: 'Acme Corporation' },
-  { hostname: 'beta.localhost', displayName: 'Beta Industries' },
+  { hostname: 'acme.localhost', displayName: 'Acme Corporation', accentColor: '#c2410c' },
+  { hostname: 'beta.localhost', displayName: 'Beta Industries', accentColor: '#1d4ed8' },
 ]
 
 async function call(target: SeedTarget, method: string, path: string, body?: unknown): Promise<any> {
@@ -48,21 +50,15 @@ export async function seedDemo(target: SeedTarget): Promise<boolean> {
     kind: 'partner',
     branding: { displayName: 'Demo Partner Voice', accentColor: '#4b5563' },
   })).body
-  const acme = (await call(target, 'POST', '/orgs', {
-    name: 'Acme Corporation',
-    kind: 'customer',
-    parentId: partner.id,
-    structure: 'nested',
-    branding: { displayName: 'Acme Corporation', accentColor: '#c2410c' },
-  })).body
-  const beta = (await call(target, 'POST', '/orgs', {
-    name: 'Beta Industries',
-    kind: 'customer',
-    parentId: partner.id,
-    structure: 'nested',
-    branding: { displayName: 'Beta Industries', accentColor: '#1d4ed8' },
-  })).body
-  await call(target, 'POST', `/orgs/${acme.id}/hostnames`, { hostname: 'acme.localhost' })
-  await call(target, 'POST', `/orgs/${beta.id}/hostnames`, { hostname: 'beta.localhost' })
+  for (const demo of DEMO_HOSTS) {
+    const customer = (await call(target, 'POST', '/orgs', {
+      name: demo.displayName,
+      kind: 'customer',
+      parentId: partner.id,
+      structure: 'nested',
+      branding: { displayName: demo.displayName, accentColor: demo.accentColor },
+    })).body
+    await call(target, 'POST', `/orgs/${customer.id}/hostnames`, { hostname: demo.hostname })
+  }
   return true
 }

@@ -4,6 +4,7 @@ import { getDb } from '../db/client'
 import { type CallbackMode, hostnames } from '../db/schema'
 import { isUniqueViolation, toStatement } from '../db/statements'
 import { AppError } from '../errors'
+import { iso } from './json'
 import { HOSTNAME_PROBLEM_MESSAGES, isDirectSubdomain, isWithinZone, parseHostnameInput } from '../hosts/normalize'
 import { hostCache } from '../hosts/resolve'
 import { type Principal, auditStatement } from './audit'
@@ -29,9 +30,9 @@ export function hostnameJson(row: HostnameRow) {
     callbackMode: row.callbackMode,
     redirectUriRegistered: row.redirectUriRegistered,
     verification: row.verification ?? null,
-    createdAt: new Date(row.createdAt).toISOString(),
-    updatedAt: new Date(row.updatedAt).toISOString(),
-    checkedAt: row.checkedAt === null ? null : new Date(row.checkedAt).toISOString(),
+    createdAt: iso(row.createdAt),
+    updatedAt: iso(row.updatedAt),
+    checkedAt: row.checkedAt === null ? null : iso(row.checkedAt),
   }
 }
 

@@ -4,6 +4,7 @@ import { newId } from '../db/ids'
 import { organizations } from '../db/schema'
 import { toStatement } from '../db/statements'
 import { AppError } from '../errors'
+import { iso } from './json'
 import { type Principal, auditStatement } from './audit'
 import type { CreateOrgInput, UpdateOrgInput } from './schemas'
 
@@ -17,8 +18,8 @@ export function orgJson(org: OrgRow) {
     structure: org.structure,
     name: org.name,
     branding: { displayName: org.displayName, logoUrl: org.logoUrl, accentColor: org.accentColor },
-    createdAt: new Date(org.createdAt).toISOString(),
-    updatedAt: new Date(org.updatedAt).toISOString(),
+    createdAt: iso(org.createdAt),
+    updatedAt: iso(org.updatedAt),
   }
 }
 

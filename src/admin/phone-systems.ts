@@ -4,6 +4,7 @@ import { newId } from '../db/ids'
 import { phoneSystems } from '../db/schema'
 import { toStatement } from '../db/statements'
 import { AppError } from '../errors'
+import { iso } from './json'
 import { DuplicateSsoUserError, type ReplaceCounts, type SsoUserFields } from '../sso/plan'
 import { type SsoUserRecord, listSsoUsers, replaceSsoList } from '../sso/store'
 import { type Principal, auditStatement } from './audit'
@@ -20,8 +21,8 @@ export function phoneSystemJson(row: PhoneSystemRow) {
     webClientUrl: row.webClientUrl,
     handoffUrl: row.handoffUrl,
     entraTenantId: row.entraTenantId,
-    createdAt: new Date(row.createdAt).toISOString(),
-    updatedAt: new Date(row.updatedAt).toISOString(),
+    createdAt: iso(row.createdAt),
+    updatedAt: iso(row.updatedAt),
   }
 }
 
@@ -34,8 +35,8 @@ export function ssoUserJson(user: SsoUserRecord) {
     email: user.email,
     displayName: user.displayName,
     extension: user.extension,
-    createdAt: new Date(user.createdAt).toISOString(),
-    updatedAt: new Date(user.updatedAt).toISOString(),
+    createdAt: iso(user.createdAt),
+    updatedAt: iso(user.updatedAt),
   }
 }
 

@@ -69,9 +69,12 @@ const PAGE_COPY: Partial<Record<ErrorCode, PageCopy>> = {
   },
 }
 
+/** Failures an operator must hear about; the other AppErrors are answers working as designed. */
+const LOGGED_CODES: ReadonlySet<ErrorCode> = new Set(['internal', 'misconfigured', 'database_unavailable'])
+
 function toAppError(error: unknown, correlationId: string): AppError {
   if (error instanceof AppError) {
-    if (error.status >= 500) log('error', error.message, { code: error.code, correlationId, cause: describe(error.cause) })
+    if (LOGGED_CODES.has(error.code)) log('error', error.message, { code: error.code, correlationId, cause: describe(error.cause) })
     return error
   }
   if (error instanceof ConfigError) {
