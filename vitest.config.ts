@@ -1,15 +1,22 @@
 import path from 'node:path'
 import { cloudflareTest, readD1Migrations } from '@cloudflare/vitest-plugin'
 import { defineConfig } from 'vitest/config'
-import { TEST_BINDINGS } from './test/bindings.ts'
+import { startEntraStandIn } from './dev/entra/server.ts'
+import { TEST_BINDINGS, TEST_CLIENT_ID, TEST_CLIENT_SECRET } from './test/bindings.ts'
 
 export default defineConfig(async () => {
   const migrations = await readD1Migrations(path.join(import.meta.dirname, 'migrations'))
+  // The Entra ID stand-in runs in this (Node) process for the whole run; tests inside
+  // workerd reach it over loopback, and drive its misbehaviour per tenant or per flow.
+  const entra = await startEntraStandIn({
+    apps: [{ clientId: TEST_CLIENT_ID, secret: TEST_CLIENT_SECRET, redirectUris: ['https://login.localhost/sso/callback'] }],
+  })
+  entra.unref()
   return {
     plugins: [
       cloudflareTest({
         wrangler: { configPath: './wrangler.toml' },
-        miniflare: { bindings: { ...TEST_BINDINGS, TEST_MIGRATIONS: migrations } },
+        miniflare: { bindings: { ...TEST_BINDINGS, ENTRA_AUTHORITY: entra.base, TEST_MIGRATIONS: migrations } },
       }),
     ],
     test: {

@@ -1,13 +1,15 @@
 /**
  * Part of `npm test`: the bundle `wrangler deploy` would upload starts in
- * workerd and serves, in production shape (minified, no vitest around it).
+ * workerd and works, in production shape (minified, no vitest around it):
+ * pages, the neutral 404, and a whole sign-in against the Entra stand-in.
  * Catches what tests inside the vitest pool cannot, such as random values or
  * I/O at global scope, which the real runtime refuses at startup.
  */
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
-import { TENANT, buildBundle, startWorkerd } from './workerd.ts'
+import { startEntraStandIn } from './entra/server.ts'
+import { CLIENT_ID, CLIENT_SECRET, PRIMARY, TENANT, TENANT_ID, buildBundle, startWorkerd } from './workerd.ts'
 
 const outDir = mkdtempSync(path.join(tmpdir(), 'sso-gateway-bundle-'))
 let failures = 0
@@ -16,9 +18,14 @@ function check(name: string, ok: boolean, detail = '') {
   if (!ok) failures++
 }
 
+const user = { oid: '6a1d0c7e-5b2f-4e3a-8c9d-1e2f3a4b5c6d', tid: TENANT_ID, upn: 'ann@acme.example', email: 'ann@acme.example', name: 'Ann Acme' }
+const entra = await startEntraStandIn({
+  apps: [{ clientId: CLIENT_ID, secret: CLIENT_SECRET, redirectUris: [`http://${PRIMARY}/sso/callback`] }],
+  users: [user],
+})
 try {
   buildBundle(outDir)
-  const { mf } = await startWorkerd(outDir, '')
+  const { mf } = await startWorkerd(outDir, '', { ENTRA_AUTHORITY: entra.base })
   try {
     const login = await mf.dispatchFetch(`http://${TENANT}/`)
     const html = await login.text()
@@ -28,10 +35,28 @@ try {
     const unknown = await mf.dispatchFetch('http://unknown.localhost/')
     check('unknown host is a 404', unknown.status === 404, String(unknown.status))
     await unknown.text()
+
+    // A whole sign-in: /sso/login -> picker -> central callback -> /sso/complete.
+    const start = await mf.dispatchFetch(`http://${TENANT}/sso/login`, { redirect: 'manual' })
+    const cookie = (start.headers.get('set-cookie') ?? '').split(';')[0]!
+    const authorize = start.headers.get('location') ?? ''
+    check('/sso/login redirects to the stand-in', start.status === 302 && authorize.startsWith(entra.base), `${start.status}`)
+    const picked = await fetch(authorize, {
+      method: 'POST',
+      body: new URLSearchParams({ user: user.oid }),
+      redirect: 'manual',
+    })
+    const callback = picked.headers.get('location') ?? ''
+    const central = await mf.dispatchFetch(callback, { redirect: 'manual' })
+    check('central callback answers 303 to /sso/complete', central.status === 303, `${central.status} ${central.status === 303 ? '' : await central.text()}`)
+    const done = await mf.dispatchFetch(central.headers.get('location') ?? '', { redirect: 'manual', headers: { cookie } })
+    const page = await done.text()
+    check('signed in on the tenant host', done.status === 200 && page.includes('Ann Acme'), String(done.status))
   } finally {
     await mf.dispose()
   }
 } finally {
+  await entra.close()
   rmSync(outDir, { recursive: true, force: true })
 }
 if (failures > 0) {

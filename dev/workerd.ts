@@ -16,6 +16,11 @@ export const ADMIN_KEY = 'bench-ops-key-0123456789abcdefghijklmnopqrstuvwxyz'
 export const PRIMARY = 'login.localhost'
 export const TENANT = 'acme.localhost'
 export const REFERENCE = 'reference.bench'
+/** The Entra tenant of the seeded tenant's phone system. */
+export const TENANT_ID = '3f1c9a52-7d4e-4b8a-9c61-0a2b3c4d5e6f'
+
+export const CLIENT_ID = '00000000-0000-4000-8000-00000000c11e'
+export const CLIENT_SECRET = 'bundle-check-client-secret'
 
 const wranglerVars = {
   PRIMARY_HOST: PRIMARY,
@@ -24,6 +29,11 @@ const wranglerVars = {
   CUSTOM_HOSTNAMES: 'local',
   HOST_CACHE_TTL_SECONDS: '30',
   ADMIN_API_KEY: ADMIN_KEY,
+  // Nothing listens here unless the caller passes a stand-in's address.
+  ENTRA_AUTHORITY: 'http://127.0.0.1:9',
+  ENTRA_CLIENT_ID: CLIENT_ID,
+  ENTRA_CLIENT_SECRET: CLIENT_SECRET,
+  FLOW_KEY: 'Xq2d7lY1c9n0k3v8J6mB4tR5wE2uI7oP1aS9dF3gH6k',
 }
 
 /** Builds the bundle exactly as `wrangler deploy` would upload it; returns its bytes. */
@@ -42,7 +52,7 @@ function referenceScript(html: string): string {
 export default { fetch() { return new Response(HTML, { headers: { 'content-type': 'text/html; charset=utf-8' } }) } }`
 }
 
-function newMiniflare(outDir: string, referenceHtml: string): Miniflare {
+function newMiniflare(outDir: string, referenceHtml: string, bindings: Record<string, string>): Miniflare {
   // Miniflare 5 takes a new options shape; the familiar v4 shape converts to it.
   return new Miniflare(
     convertV4MiniflareOptions({
@@ -58,7 +68,7 @@ function newMiniflare(outDir: string, referenceHtml: string): Miniflare {
           modulesRoot: outDir,
           compatibilityDate: '2026-08-15',
           d1Databases: { DB: 'bench-db' },
-          bindings: wranglerVars,
+          bindings: { ...wranglerVars, ...bindings },
         },
         {
           name: 'reference',
@@ -87,9 +97,9 @@ export interface Running {
 }
 
 /** A fresh workerd with both Workers, migrations applied and the tenant seeded. */
-export async function startWorkerd(outDir: string, referenceHtml: string): Promise<Running> {
+export async function startWorkerd(outDir: string, referenceHtml: string, bindings: Record<string, string> = {}): Promise<Running> {
   const [mf, readyMs] = await timed(async () => {
-    const instance = newMiniflare(outDir, referenceHtml)
+    const instance = newMiniflare(outDir, referenceHtml, bindings)
     await instance.ready
     return instance
   })
@@ -117,5 +127,11 @@ export async function startWorkerd(outDir: string, referenceHtml: string): Promi
     branding: { displayName: 'Acme Corporation', accentColor: '#c2410c' },
   })
   await admin(`/orgs/${customer.id}/hostnames`, { hostname: TENANT })
+  await admin(`/orgs/${customer.id}/phone-systems`, {
+    name: 'HQ',
+    webClientUrl: 'http://127.0.0.1:9/webclient',
+    handoffUrl: 'http://127.0.0.1:9/sso/handoff',
+    entraTenantId: TENANT_ID,
+  })
   return { mf, port: (await mf.ready).port, readyMs, firstGatewayMs, firstReferenceMs }
 }

@@ -13,6 +13,20 @@ export interface Config {
   /** undefined: the admin API answers 503 until ops set the secret. */
   adminApiKey: string | undefined
   hostCacheTtlMs: number
+  entra: EntraConfig
+  /** 32 bytes: encrypts flow cookies and the flow secrets kept in D1. */
+  flowKey: Uint8Array
+}
+
+export interface EntraConfig {
+  /** Base URL without a trailing slash, e.g. https://login.microsoftonline.com */
+  authority: string
+  /** true only for an http:// loopback authority (the local stand-in). */
+  insecureLoopback: boolean
+  clientId: string
+  clientSecret: string
+  /** Bound on every request to Entra (discovery, token, JWKS). */
+  timeoutMs: number
 }
 
 const MIN_ADMIN_KEY_LENGTH = 32
@@ -59,6 +73,8 @@ export function parseConfig(env: Env): Config {
   }
 
   return {
+    entra: parseEntra(env),
+    flowKey: parseFlowKey(env.FLOW_KEY),
     primaryHost,
     providerZone,
     providerDisplayName: env.PROVIDER_DISPLAY_NAME || 'Phone System',
@@ -76,4 +92,60 @@ function requiredHostname(env: Env, name: 'PRIMARY_HOST' | 'PROVIDER_ZONE'): str
     throw new ConfigError(`${name} must be a bare lowercase hostname (no scheme, port or path), got "${raw}"`)
   }
   return hostname
+}
+
+const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i
+
+/** Loopback names: where a plain-http stand-in may live. */
+export function isLoopbackHost(hostname: string): boolean {
+  const host = hostname.replace(/^\[|\]$/g, '').toLowerCase()
+  return host === 'localhost' || host.endsWith('.localhost') || host === '::1' || /^127(?:\.\d{1,3}){3}$/.test(host)
+}
+
+function parseEntra(env: Env): EntraConfig {
+  const raw = env.ENTRA_AUTHORITY || 'https://login.microsoftonline.com'
+  let url: URL
+  try {
+    url = new URL(raw)
+  } catch {
+    throw new ConfigError(`ENTRA_AUTHORITY must be an absolute URL such as https://login.microsoftonline.com, got "${raw}"`)
+  }
+  if (url.username || url.password || url.search || url.hash || (url.pathname !== '/' && url.pathname !== '')) {
+    throw new ConfigError(`ENTRA_AUTHORITY must be a bare origin such as https://login.microsoftonline.com (no path, query or credentials), got "${raw}"`)
+  }
+  let insecureLoopback = false
+  if (url.protocol === 'http:') {
+    if (!isLoopbackHost(url.hostname)) {
+      throw new ConfigError(
+        `ENTRA_AUTHORITY must use https; plain http is accepted only for a local stand-in on a loopback host (localhost, 127.0.0.1, ::1), got "${raw}"`,
+      )
+    }
+    insecureLoopback = true
+  } else if (url.protocol !== 'https:') {
+    throw new ConfigError(`ENTRA_AUTHORITY must use https, got "${raw}"`)
+  }
+  const clientId = env.ENTRA_CLIENT_ID ?? ''
+  if (!GUID.test(clientId)) {
+    throw new ConfigError('ENTRA_CLIENT_ID must be the application (client) id of the provider\'s Entra app, a GUID')
+  }
+  if (!env.ENTRA_CLIENT_SECRET) throw new ConfigError('ENTRA_CLIENT_SECRET is not set')
+  const timeoutMs = env.ENTRA_TIMEOUT_MS === undefined ? 10_000 : Number(env.ENTRA_TIMEOUT_MS)
+  if (!Number.isInteger(timeoutMs) || timeoutMs < 100 || timeoutMs > 30_000) {
+    throw new ConfigError('ENTRA_TIMEOUT_MS must be a whole number of milliseconds between 100 and 30000')
+  }
+  return { authority: url.origin, insecureLoopback, clientId: clientId.toLowerCase(), clientSecret: env.ENTRA_CLIENT_SECRET, timeoutMs }
+}
+
+function parseFlowKey(raw: string | undefined): Uint8Array {
+  if (!raw) throw new ConfigError('FLOW_KEY is not set (32 random bytes, base64url: `openssl rand -base64 32 | tr "+/" "-_" | tr -d "="`)')
+  let bytes: Uint8Array
+  try {
+    if (!/^[A-Za-z0-9_-]+={0,2}$/.test(raw)) throw new Error('not base64url')
+    const binary = atob(raw.replace(/-/g, '+').replace(/_/g, '/'))
+    bytes = Uint8Array.from(binary, (ch) => ch.charCodeAt(0))
+  } catch {
+    throw new ConfigError('FLOW_KEY must be base64url')
+  }
+  if (bytes.length !== 32) throw new ConfigError(`FLOW_KEY must decode to exactly 32 bytes, got ${bytes.length}`)
+  return bytes
 }

@@ -10,6 +10,8 @@ export interface Env {
   PROVIDER_DISPLAY_NAME?: string
   ENTRA_AUTHORITY?: string
   ENTRA_CLIENT_ID?: string
+  /** Timeout of each request to Entra, ms (default 10000). */
+  ENTRA_TIMEOUT_MS?: string
   /** secret */
   ENTRA_CLIENT_SECRET?: string
   /** secret: 32 random bytes, base64url */

@@ -27,6 +27,23 @@ export const ERROR_CODES = {
   host_invalid: 400,
   host_not_ready: 503,
   page_not_found: 404,
+  // Sign-in
+  no_phone_systems: 503,
+  flow_invalid: 400,
+  tenant_not_allowed: 403,
+  entra_access_denied: 403,
+  entra_consent_required: 403,
+  entra_wrong_tenant: 403,
+  entra_app_not_in_tenant: 403,
+  entra_not_assigned: 403,
+  entra_conditional_access: 403,
+  entra_code_rejected: 400,
+  entra_redirect_uri: 400,
+  entra_client_secret: 502,
+  entra_error: 502,
+  entra_unavailable: 502,
+  entra_timeout: 504,
+  id_token_invalid: 502,
   // Both
   misconfigured: 500,
   database_unavailable: 503,
@@ -41,6 +58,10 @@ export interface AppErrorOptions {
   field?: string
   /** Extra response headers (e.g. `Retry-After`). */
   headers?: Record<string, string>
+  /** Pages: where "Start again" leads (the login page of the host the sign-in began on). */
+  retryHref?: string
+  /** Pages: a safe detail worth quoting to an administrator, e.g. "Microsoft error AADSTS50105". */
+  detail?: string
 }
 
 export class AppError extends Error {
@@ -48,6 +69,8 @@ export class AppError extends Error {
   readonly status: ContentfulStatusCode
   readonly field: string | undefined
   readonly headers: Record<string, string>
+  readonly retryHref: string | undefined
+  readonly detail: string | undefined
 
   constructor(
     readonly code: ErrorCode,
@@ -58,6 +81,8 @@ export class AppError extends Error {
     this.status = ERROR_CODES[code]
     this.field = options.field
     this.headers = options.headers ?? {}
+    this.retryHref = options.retryHref
+    this.detail = options.detail
   }
 }
 

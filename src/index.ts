@@ -6,12 +6,15 @@
 import { Hono } from 'hono'
 import { adminApi } from './admin/routes'
 import type { AppEnv } from './app-env'
-import { getConfig } from './config'
+import { getConfig, isLoopbackHost } from './config'
 import { AppError } from './errors'
 import { renderError } from './http/errors'
 import { JSON_HEADERS } from './http/html'
 import { resolveSite } from './hosts/middleware'
 import { publicPages } from './pages/routes'
+import { signIn } from './signin/routes'
+import { deleteExpiredFlows } from './flows/store'
+import { log } from './log'
 
 const app = new Hono<AppEnv>()
 
@@ -31,9 +34,20 @@ app.get('/healthz', async (c) => {
   }
 })
 
+// Sign-in cookies are Secure and redirect URIs https: plain http is for loopback development only.
+app.use('*', async (c, next) => {
+  const url = new URL(c.req.url)
+  if (url.protocol === 'http:' && !isLoopbackHost(url.hostname)) {
+    url.protocol = 'https:'
+    return c.body(null, 308, { Location: url.href, 'Cache-Control': 'no-store' })
+  }
+  await next()
+})
+
 app.use('*', resolveSite)
 app.route('/api/v1', adminApi)
 app.route('/', publicPages)
+app.route('/', signIn)
 
 app.notFound((c) => {
   throw c.get('api') ? new AppError('not_found', 'No such API route') : new AppError('page_not_found', 'Not found')
@@ -44,4 +58,13 @@ export { app }
 
 export default {
   fetch: app.fetch,
+  /** Cron (wrangler.toml [triggers]): housekeeping that must not wait for a request. */
+  async scheduled(_controller, env, ctx) {
+    ctx.waitUntil(
+      deleteExpiredFlows(env.DB, Date.now()).then(
+        (deleted) => log('info', 'expired sign-in flows deleted', { deleted }),
+        (error: unknown) => log('error', 'flow cleanup failed', { error: String(error) }),
+      ),
+    )
+  },
 } satisfies ExportedHandler<AppEnv['Bindings']>

@@ -15,7 +15,7 @@ describe('parseConfig', () => {
   })
 
   it('defaults PROVIDER_ZONE to PRIMARY_HOST without its first label, and CUSTOM_HOSTNAMES to cloudflare', () => {
-    const config = parseConfig({ DB: env.DB, PRIMARY_HOST: 'login.provider.example' })
+    const config = parseConfig({ ...env, PRIMARY_HOST: 'login.provider.example', PROVIDER_ZONE: undefined, CUSTOM_HOSTNAMES: undefined })
     expect(config.providerZone).toBe('provider.example')
     expect(config.customHostnames).toBe('cloudflare')
   })
@@ -30,9 +30,30 @@ describe('parseConfig', () => {
     ['a short ADMIN_API_KEY', { ADMIN_API_KEY: 'hunter2' }, 'ADMIN_API_KEY must be at least 32 characters long'],
     ['a negative cache TTL', { HOST_CACHE_TTL_SECONDS: '-1' }, 'HOST_CACHE_TTL_SECONDS must be'],
     ['a non-numeric cache TTL', { HOST_CACHE_TTL_SECONDS: 'soon' }, 'HOST_CACHE_TTL_SECONDS must be'],
+    ['an http Entra authority that is not loopback', { ENTRA_AUTHORITY: 'http://login.microsoftonline.com' }, 'ENTRA_AUTHORITY must use https; plain http is accepted only for a local stand-in on a loopback host'],
+    ['an http Entra authority on a lookalike of localhost', { ENTRA_AUTHORITY: 'http://localhost.evil.example' }, 'plain http is accepted only for a local stand-in'],
+    ['an http Entra authority on a private address', { ENTRA_AUTHORITY: 'http://10.0.0.5:8080' }, 'plain http is accepted only for a local stand-in'],
+    ['an Entra authority with a path', { ENTRA_AUTHORITY: 'https://login.microsoftonline.com/common' }, 'ENTRA_AUTHORITY must be a bare origin'],
+    ['an ftp Entra authority', { ENTRA_AUTHORITY: 'ftp://login.microsoftonline.com' }, 'ENTRA_AUTHORITY must use https'],
+    ['a client id that is not a GUID', { ENTRA_CLIENT_ID: 'my-app' }, 'ENTRA_CLIENT_ID must be the application (client) id'],
+    ['no client secret', { ENTRA_CLIENT_SECRET: '' }, 'ENTRA_CLIENT_SECRET is not set'],
+    ['no FLOW_KEY', { FLOW_KEY: '' }, 'FLOW_KEY is not set'],
+    ['a FLOW_KEY of 16 bytes', { FLOW_KEY: 'AAAAAAAAAAAAAAAAAAAAAA' }, 'FLOW_KEY must decode to exactly 32 bytes, got 16'],
+    ['a FLOW_KEY that is not base64url', { FLOW_KEY: 'not base64 at all!' }, 'FLOW_KEY must be base64url'],
+    ['a silly Entra timeout', { ENTRA_TIMEOUT_MS: '0' }, 'ENTRA_TIMEOUT_MS must be'],
   ])('refuses %s with a message naming the variable', (_name, override, message) => {
     expect(() => parseConfig({ ...env, ...override })).toThrow(ConfigError)
     expect(() => parseConfig({ ...env, ...override })).toThrow(message)
+  })
+
+  it.each([
+    ['http://127.0.0.1:8790', 'http://127.0.0.1:8790', true],
+    ['http://localhost:8790', 'http://localhost:8790', true],
+    ['http://entra.localhost', 'http://entra.localhost', true],
+    ['http://[::1]:8790', 'http://[::1]:8790', true],
+    ['https://login.microsoftonline.com/', 'https://login.microsoftonline.com', false],
+  ])('accepts ENTRA_AUTHORITY %s', (raw, authority, insecure) => {
+    expect(parseConfig({ ...env, ENTRA_AUTHORITY: raw }).entra).toMatchObject({ authority, insecureLoopback: insecure })
   })
 
   it('never puts a secret value in its messages', () => {
@@ -46,7 +67,7 @@ describe('parseConfig', () => {
 })
 
 describe('classifyHostname', () => {
-  const config = parseConfig({ DB: env.DB, PRIMARY_HOST: 'login.provider.example', CUSTOM_HOSTNAMES: 'local' })
+  const config = parseConfig({ ...env, PRIMARY_HOST: 'login.provider.example', PROVIDER_ZONE: undefined, CUSTOM_HOSTNAMES: 'local' })
 
   it.each([
     ['acme.provider.example', 'subdomain'],

@@ -176,3 +176,29 @@ export const auditLog = sqliteTable(
 export const batchGuard = sqliteTable('batch_guard', {
   ok: integer('ok').notNull(),
 }, (t) => [check('batch_guard_ok', sql`${t.ok} = 1`)])
+
+/**
+ * Sign-in flows in progress: one row per `/sso/login`, consumed once by the
+ * callback and, for the central callback, completed once on the host the
+ * login started on. Expired rows are deleted by the scheduled handler.
+ */
+export const ssoFlows = sqliteTable(
+  'sso_flows',
+  {
+    id: text('id').primaryKey(),
+    stateHash: text('state_hash').notNull(),
+    hostname: text('hostname').notNull(),
+    orgId: text('org_id'),
+    redirectUri: text('redirect_uri').notNull(),
+    tenant: text('tenant').notNull(),
+    secrets: text('secrets').notNull(),
+    createdAt: integer('created_at').notNull(),
+    expiresAt: integer('expires_at').notNull(),
+    consumedAt: integer('consumed_at'),
+    result: text('result'),
+    completionCodeHash: text('completion_code_hash'),
+    completionExpiresAt: integer('completion_expires_at'),
+    completedAt: integer('completed_at'),
+  },
+  (t) => [uniqueIndex('sso_flows_state_uq').on(t.stateHash), index('sso_flows_expires_idx').on(t.expiresAt)],
+)

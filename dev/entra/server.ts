@@ -1,0 +1,623 @@
+/**
+ * A local stand-in for Microsoft Entra ID (v2.0 endpoints), speaking its wire
+ * format: per-tenant discovery (with the `{tenantid}` issuer template on
+ * `organizations` and `common`), JWKS with rotation, an account picker at the
+ * authorize endpoint, a token endpoint with client_secret_post/basic, PKCE
+ * S256, single-use short-lived codes and RS256 ID tokens with Entra's claims.
+ *
+ * Errors look like Entra's: redirects with `error` and an `AADSTS…` in
+ * `error_description`, JSON bodies with `error_codes`, and Entra's own error
+ * page (no redirect) for an unknown app or an unregistered redirect_uri.
+ *
+ * Misbehaviour on command, for tests: the picker's POST carries an `outcome`
+ * (an authorize error, or a token-time fault kept with the code), and
+ * `/__control/tenants/{tenant}` sets how discovery and JWKS misbehave for one
+ * tenant, so tests using different tenants never disturb each other.
+ *
+ * @see https://learn.microsoft.com/entra/identity-platform/v2-protocols-oidc
+ * @see https://learn.microsoft.com/entra/identity-platform/reference-error-codes
+ */
+import { createHash, randomBytes, randomUUID } from 'node:crypto'
+import http from 'node:http'
+import type { AddressInfo } from 'node:net'
+import { type CryptoKey, type JWK, SignJWT, exportJWK, generateKeyPair } from 'jose'
+
+export interface EntraUser {
+  oid: string
+  tid: string
+  upn: string
+  email?: string
+  name: string
+}
+
+export interface EntraApp {
+  clientId: string
+  secret: string
+  redirectUris: string[]
+  /** Secret past its expiry date: the token endpoint answers AADSTS7000222. */
+  secretExpired?: boolean
+}
+
+export interface EntraStandInOptions {
+  apps?: EntraApp[]
+  users?: EntraUser[]
+  port?: number
+  /** Address the server listens on; 127.0.0.1 by default. */
+  host?: string
+  /** Public base URL if it differs from http://host:port (it never should here). */
+  publicBase?: string
+}
+
+/** Faults the picker can ask for. Authorize-time ones redirect with an error; the others spoil the token exchange. */
+export const AUTHORIZE_OUTCOMES = {
+  access_denied: ['access_denied', 65004, 'User declined to consent to access the app.'],
+  consent_required: ['consent_required', 65001, 'The user or administrator has not consented to use the application. Send an interactive authorization request for this user and resource.'],
+  admin_consent_required: ['consent_required', 90094, 'Admin consent is required for the permissions requested by this application.'],
+  other_tenant: ['access_denied', 50020, 'User account from identity provider does not exist in tenant and cannot access the application in that tenant.'],
+  app_not_in_tenant: ['unauthorized_client', 700016, 'Application was not found in the directory. This can happen if the application has not been installed by the administrator of the tenant.'],
+  not_assigned: ['access_denied', 50105, "Your administrator has configured the application to block users unless they are specifically granted ('assigned') access to the application."],
+  conditional_access: ['access_denied', 53003, 'Access has been blocked by Conditional Access policies. The access policy does not allow token issuance.'],
+  login_required: ['login_required', 50058, 'A silent sign-in request was sent but no user is signed in.'],
+} as const
+
+export const TOKEN_OUTCOMES = [
+  'ok',
+  'iss_wrong',
+  'iss_missing',
+  'aud_wrong',
+  'aud_missing',
+  'sub_missing',
+  'iat_missing',
+  'nonce_wrong',
+  'nonce_missing',
+  'expired',
+  'not_yet_valid',
+  'bad_signature',
+  'alg_none',
+  'hs256',
+  'unknown_kid',
+  'no_kid',
+  'rotate_keys',
+  'tid_mismatch',
+  'secret_expired',
+  'server_error',
+  'unavailable',
+  'slow',
+  'no_id_token',
+  'code_redeemed',
+  'verifier_mismatch',
+  'secret_invalid',
+] as const
+
+export type TokenOutcome = (typeof TOKEN_OUTCOMES)[number]
+export type AuthorizeOutcome = keyof typeof AUTHORIZE_OUTCOMES
+
+export interface TenantBehaviour {
+  /** How discovery answers for this tenant segment. */
+  discovery?: 'ok' | 'issuer_mismatch' | 'invalid_json' | 'missing_endpoints' | 'server_error' | 'slow' | 'hang_up'
+  /** How the JWKS endpoint answers. */
+  jwks?: 'ok' | 'server_error' | 'invalid_json'
+}
+
+interface SigningKey {
+  kid: string
+  privateKey: CryptoKey
+  publicJwk: JWK
+}
+
+interface IssuedCode {
+  clientId: string
+  redirectUri: string
+  codeChallenge: string
+  nonce: string
+  user: EntraUser
+  tenantSegment: string
+  outcome: TokenOutcome
+  expiresAt: number
+  used: boolean
+}
+
+const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/
+const MULTI_TENANT = new Set(['organizations', 'common'])
+const CODE_LIFETIME_MS = 120_000
+const SLOW_MS = 15_000
+
+function b64url(buf: Buffer | Uint8Array): string {
+  return Buffer.from(buf).toString('base64url')
+}
+
+function escapeHtml(s: string): string {
+  return s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`)
+}
+
+export class EntraStandIn {
+  readonly apps = new Map<string, EntraApp>()
+  readonly users: EntraUser[] = []
+  readonly tenantBehaviour = new Map<string, TenantBehaviour>()
+  /** Requests seen, for tests that count fetches (discovery, JWKS). */
+  readonly hits = new Map<string, number>()
+  private readonly keysets = new Map<string, SigningKey[]>()
+  private readonly codes = new Map<string, IssuedCode>()
+  private server: http.Server | undefined
+  base = ''
+
+  constructor(options: EntraStandInOptions = {}) {
+    for (const app of options.apps ?? []) this.apps.set(app.clientId, { ...app, redirectUris: [...app.redirectUris] })
+    this.users.push(...(options.users ?? []))
+  }
+
+  async listen(port = 0, host = '127.0.0.1', publicBase?: string): Promise<string> {
+    this.server = http.createServer((req, res) => {
+      this.handle(req, res).catch((error: unknown) => {
+        console.error('entra stand-in:', error)
+        if (!res.headersSent) res.writeHead(500, { 'content-type': 'text/plain' })
+        res.end('stand-in error')
+      })
+    })
+    await new Promise<void>((resolve) => this.server!.listen(port, host, resolve))
+    const address = this.server.address() as AddressInfo
+    this.base = publicBase ?? `http://${host}:${address.port}`
+    return this.base
+  }
+
+  close(): Promise<void> {
+    return new Promise((resolve) => {
+      if (!this.server) return resolve()
+      this.server.closeAllConnections()
+      this.server.close(() => resolve())
+    })
+  }
+
+  /** Lets the process exit while the server is still listening (used under vitest). */
+  unref(): void {
+    this.server?.unref()
+  }
+
+  private count(what: string): void {
+    this.hits.set(what, (this.hits.get(what) ?? 0) + 1)
+  }
+
+  private async keyset(segment: string): Promise<SigningKey[]> {
+    let keys = this.keysets.get(segment)
+    if (!keys) {
+      keys = [await this.newKey()]
+      this.keysets.set(segment, keys)
+    }
+    return keys
+  }
+
+  private async newKey(): Promise<SigningKey> {
+    const { privateKey, publicKey } = await generateKeyPair('RS256', { extractable: true })
+    const kid = b64url(randomBytes(12))
+    const publicJwk = { ...(await exportJWK(publicKey)), kid, use: 'sig', kty: 'RSA' }
+    return { kid, privateKey, publicJwk }
+  }
+
+  /** Publishes a new current key for `segment`, keeping the old ones (Entra's rollover). */
+  async rotate(segment: string): Promise<SigningKey> {
+    const keys = await this.keyset(segment)
+    const key = await this.newKey()
+    keys.unshift(key)
+    return key
+  }
+
+  issuerFor(tid: string): string {
+    return `${this.base}/${tid}/v2.0`
+  }
+
+  // ------------------------------------------------------------------ HTTP
+
+  private async handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
+    const url = new URL(req.url ?? '/', this.base)
+    const parts = url.pathname.split('/').filter(Boolean)
+
+    if (parts[0] === '__control') return this.control(req, res, parts.slice(1))
+
+    const segment = parts[0] ?? ''
+    const rest = parts.slice(1).join('/')
+    if (!GUID.test(segment) && !MULTI_TENANT.has(segment)) {
+      return this.json(res, 400, this.errorBody('invalid_tenant', 90002, `Tenant '${segment}' not found. Check to make sure you have the correct tenant ID and are signing into the correct cloud.`))
+    }
+
+    if (req.method === 'GET' && rest === 'v2.0/.well-known/openid-configuration') return this.discovery(res, segment)
+    if (req.method === 'GET' && rest === 'discovery/v2.0/keys') return this.jwks(res, segment)
+    if (rest === 'oauth2/v2.0/authorize' && req.method === 'GET') return this.authorizePage(res, segment, url.searchParams)
+    if (rest === 'oauth2/v2.0/authorize' && req.method === 'POST') {
+      const form = new URLSearchParams(await readBody(req))
+      return this.authorizeSelect(res, segment, url.searchParams, form)
+    }
+    if (rest === 'oauth2/v2.0/token' && req.method === 'POST') return this.token(req, res, segment, await readBody(req))
+    res.writeHead(404, { 'content-type': 'text/plain' })
+    res.end('not found')
+  }
+
+  private async discovery(res: http.ServerResponse, segment: string): Promise<void> {
+    this.count(`discovery:${segment}`)
+    const behaviour = this.tenantBehaviour.get(segment)?.discovery ?? 'ok'
+    if (behaviour === 'server_error') return this.json(res, 500, { error: 'server_error' })
+    if (behaviour === 'hang_up') {
+      res.socket?.destroy()
+      return
+    }
+    if (behaviour === 'slow') await sleep(SLOW_MS)
+    if (behaviour === 'invalid_json') {
+      res.writeHead(200, { 'content-type': 'application/json' })
+      res.end('{"issuer": "not json')
+      return
+    }
+    const issuer = MULTI_TENANT.has(segment) ? `${this.base}/{tenantid}/v2.0` : this.issuerFor(segment)
+    const doc: Record<string, unknown> = {
+      token_endpoint: `${this.base}/${segment}/oauth2/v2.0/token`,
+      token_endpoint_auth_methods_supported: ['client_secret_post', 'private_key_jwt', 'client_secret_basic'],
+      jwks_uri: `${this.base}/${segment}/discovery/v2.0/keys`,
+      response_modes_supported: ['query', 'fragment', 'form_post'],
+      subject_types_supported: ['pairwise'],
+      id_token_signing_alg_values_supported: ['RS256'],
+      response_types_supported: ['code', 'id_token', 'code id_token', 'id_token token'],
+      scopes_supported: ['openid', 'profile', 'email', 'offline_access'],
+      issuer: behaviour === 'issuer_mismatch' ? `${this.base}/00000000-0000-0000-0000-00000000dead/v2.0` : issuer,
+      request_uri_parameter_supported: false,
+      userinfo_endpoint: 'https://graph.microsoft.com/oidc/userinfo',
+      authorization_endpoint: `${this.base}/${segment}/oauth2/v2.0/authorize`,
+      device_authorization_endpoint: `${this.base}/${segment}/oauth2/v2.0/devicecode`,
+      http_logout_supported: true,
+      frontchannel_logout_supported: true,
+      end_session_endpoint: `${this.base}/${segment}/oauth2/v2.0/logout`,
+      claims_supported: ['sub', 'iss', 'cloud_instance_name', 'cloud_instance_host_name', 'cloud_graph_host_name', 'msgraph_host', 'aud', 'exp', 'iat', 'auth_time', 'acr', 'nonce', 'preferred_username', 'name', 'tid', 'ver', 'at_hash', 'c_hash', 'email'],
+      kerberos_endpoint: `${this.base}/${segment}/kerberos`,
+      tenant_region_scope: null,
+      cloud_instance_name: 'microsoftonline.com',
+      cloud_graph_host_name: 'graph.windows.net',
+      msgraph_host: 'graph.microsoft.com',
+      rbac_url: 'https://pas.windows.net',
+    }
+    if (behaviour === 'missing_endpoints') {
+      delete doc.authorization_endpoint
+      delete doc.token_endpoint
+    }
+    return this.json(res, 200, doc)
+  }
+
+  private async jwks(res: http.ServerResponse, segment: string): Promise<void> {
+    this.count(`jwks:${segment}`)
+    const behaviour = this.tenantBehaviour.get(segment)?.jwks ?? 'ok'
+    if (behaviour === 'server_error') return this.json(res, 500, { error: 'server_error' })
+    if (behaviour === 'invalid_json') {
+      res.writeHead(200, { 'content-type': 'application/json' })
+      res.end('{"keys": [')
+      return
+    }
+    const keys = await this.keyset(segment)
+    return this.json(res, 200, { keys: keys.map((k) => ({ ...k.publicJwk, x5t: k.kid, issuer: this.issuerFor(segment) })) })
+  }
+
+  /** Entra's own error page: shown when it cannot trust the redirect_uri, so nothing goes back to the app. */
+  private errorPage(res: http.ServerResponse, code: number, message: string): void {
+    res.writeHead(400, { 'content-type': 'text/html; charset=utf-8' })
+    res.end(`<!doctype html><html lang="en"><head><title>Sign in to your account</title></head><body>
+<h1>Sorry, but we're having trouble signing you in.</h1>
+<p id="error">AADSTS${code}: ${escapeHtml(message)}</p></body></html>`)
+  }
+
+  /** Checks shared by the picker page and its POST; answers the error itself and returns null when the request is bad. */
+  private checkAuthorize(res: http.ServerResponse, params: URLSearchParams): EntraApp | null {
+    const clientId = params.get('client_id') ?? ''
+    const app = this.apps.get(clientId)
+    if (!app) {
+      this.errorPage(res, 700016, `Application with identifier '${clientId}' was not found in the directory.`)
+      return null
+    }
+    const redirectUri = params.get('redirect_uri') ?? ''
+    if (!app.redirectUris.includes(redirectUri)) {
+      this.errorPage(res, 50011, `The redirect URI '${redirectUri}' specified in the request does not match the redirect URIs configured for the application '${clientId}'.`)
+      return null
+    }
+    const problems: Array<[string, number, string]> = []
+    if (params.get('response_type') !== 'code') problems.push(['unsupported_response_type', 700054, "response_type 'code' is required."])
+    if (!/\bopenid\b/.test(params.get('scope') ?? '')) problems.push(['invalid_scope', 70011, "The provided value for the input parameter 'scope' is not valid: openid is required."])
+    if (params.get('code_challenge_method') !== 'S256' || !/^[A-Za-z0-9_-]{43}$/.test(params.get('code_challenge') ?? '')) {
+      problems.push(['invalid_request', 501491, 'Invalid size of Code_Challenge parameter, or code_challenge_method is not S256.'])
+    }
+    if (!params.get('state')) problems.push(['invalid_request', 900144, "The request body must contain the following parameter: 'state'."])
+    if (!params.get('nonce')) problems.push(['invalid_request', 900144, "The request body must contain the following parameter: 'nonce'."])
+    const mode = params.get('response_mode')
+    if (mode !== null && mode !== 'query') problems.push(['invalid_request', 90014, 'This stand-in only answers response_mode=query.'])
+    const problem = problems[0]
+    if (problem) {
+      this.redirectWithError(res, redirectUri, params.get('state'), problem[0], problem[1], problem[2])
+      return null
+    }
+    return app
+  }
+
+  private redirectWithError(res: http.ServerResponse, redirectUri: string, state: string | null, error: string, code: number, text: string): void {
+    const target = new URL(redirectUri)
+    target.searchParams.set('error', error)
+    target.searchParams.set('error_description', `AADSTS${code}: ${text} Trace ID: ${randomUUID()} Correlation ID: ${randomUUID()} Timestamp: ${new Date().toISOString()}`)
+    target.searchParams.set('error_uri', `${this.base}/error?code=${code}`)
+    if (state !== null) target.searchParams.set('state', state)
+    res.writeHead(302, { location: target.href })
+    res.end()
+  }
+
+  private usersFor(segment: string): EntraUser[] {
+    return MULTI_TENANT.has(segment) ? this.users : this.users.filter((u) => u.tid === segment)
+  }
+
+  private authorizePage(res: http.ServerResponse, segment: string, params: URLSearchParams): void {
+    this.count(`authorize:${segment}`)
+    if (!this.checkAuthorize(res, params)) return
+    const users = this.usersFor(segment)
+    const rows = users
+      .map(
+        (u) => `<li><form method="post"><input type="hidden" name="user" value="${escapeHtml(u.oid)}">
+<button type="submit" data-upn="${escapeHtml(u.upn)}"><strong>${escapeHtml(u.name)}</strong><br><span>${escapeHtml(u.upn)}</span></button></form></li>`,
+      )
+      .join('\n')
+    res.writeHead(200, { 'content-type': 'text/html; charset=utf-8', 'cache-control': 'no-store' })
+    res.end(`<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Sign in to your account</title>
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<style>body{font-family:system-ui,sans-serif;background:#f2f2f2;display:flex;justify-content:center;padding:3rem 1rem}
+main{background:#fff;max-width:26rem;width:100%;padding:2rem;box-shadow:0 2px 6px rgba(0,0,0,.2)}
+ul{list-style:none;padding:0}li{margin:.5rem 0}button{width:100%;text-align:left;padding:.75rem;border:1px solid #ccc;background:#fff;cursor:pointer;font:inherit}
+button:hover,button:focus-visible{background:#e6f0fb;outline:2px solid #0067b8}.note{color:#555;font-size:.85rem}</style></head>
+<body><main><p class="note">Microsoft Entra ID (local stand-in) · tenant ${escapeHtml(segment)}</p>
+<h1>Pick an account</h1>
+${users.length ? `<ul>${rows}</ul>` : '<p>No test accounts in this tenant.</p>'}
+<form method="post"><input type="hidden" name="outcome" value="access_denied"><button type="submit" id="cancel">Cancel</button></form>
+</main></body></html>`)
+  }
+
+  private authorizeSelect(res: http.ServerResponse, segment: string, params: URLSearchParams, form: URLSearchParams): void {
+    if (!this.checkAuthorize(res, params)) return
+    const redirectUri = params.get('redirect_uri')!
+    const state = params.get('state')
+    const outcome = form.get('outcome') ?? 'ok'
+    if (outcome in AUTHORIZE_OUTCOMES) {
+      const [error, code, text] = AUTHORIZE_OUTCOMES[outcome as AuthorizeOutcome]
+      return this.redirectWithError(res, redirectUri, state, error, code, text)
+    }
+    if (!(TOKEN_OUTCOMES as readonly string[]).includes(outcome)) {
+      res.writeHead(400, { 'content-type': 'text/plain' })
+      res.end(`unknown outcome ${outcome}`)
+      return
+    }
+    const user = this.usersFor(segment).find((u) => u.oid === form.get('user'))
+    if (!user) {
+      res.writeHead(400, { 'content-type': 'text/plain' })
+      res.end('unknown user for this tenant')
+      return
+    }
+    const code = b64url(randomBytes(32))
+    this.codes.set(code, {
+      clientId: params.get('client_id')!,
+      redirectUri,
+      codeChallenge: params.get('code_challenge')!,
+      nonce: params.get('nonce')!,
+      user,
+      tenantSegment: segment,
+      outcome: outcome as TokenOutcome,
+      expiresAt: Date.now() + CODE_LIFETIME_MS,
+      used: false,
+    })
+    const target = new URL(redirectUri)
+    target.searchParams.set('code', code)
+    if (state !== null) target.searchParams.set('state', state)
+    target.searchParams.set('session_state', randomUUID())
+    res.writeHead(302, { location: target.href })
+    res.end()
+  }
+
+  private errorBody(error: string, code: number, text: string): Record<string, unknown> {
+    const traceId = randomUUID()
+    const correlationId = randomUUID()
+    const timestamp = new Date().toISOString().replace('T', ' ').replace(/\.\d+Z$/, 'Z')
+    return {
+      error,
+      error_description: `AADSTS${code}: ${text} Trace ID: ${traceId} Correlation ID: ${correlationId} Timestamp: ${timestamp}`,
+      error_codes: [code],
+      timestamp,
+      trace_id: traceId,
+      correlation_id: correlationId,
+      error_uri: `${this.base}/error?code=${code}`,
+    }
+  }
+
+  private async token(req: http.IncomingMessage, res: http.ServerResponse, segment: string, body: string): Promise<void> {
+    this.count(`token:${segment}`)
+    const form = new URLSearchParams(body)
+    let clientId = form.get('client_id')
+    let secret = form.get('client_secret')
+    const authorization = req.headers.authorization
+    if (authorization?.startsWith('Basic ')) {
+      const decoded = Buffer.from(authorization.slice(6), 'base64').toString('utf8')
+      const colon = decoded.indexOf(':')
+      clientId = decodeURIComponent(decoded.slice(0, colon))
+      secret = decodeURIComponent(decoded.slice(colon + 1))
+    }
+    const code = form.get('code') ?? ''
+    const issued = this.codes.get(code)
+    const outcome = issued?.outcome ?? 'ok'
+
+    if (outcome === 'slow') await sleep(SLOW_MS)
+    if (outcome === 'server_error') {
+      res.writeHead(500, { 'content-type': 'text/html' })
+      res.end('<html><body>Internal Server Error</body></html>')
+      return
+    }
+    if (outcome === 'unavailable') return this.json(res, 503, this.errorBody('temporarily_unavailable', 90033, 'A transient error has occurred. Please try again.'))
+
+    const app = clientId ? this.apps.get(clientId) : undefined
+    if (!app) return this.json(res, 400, this.errorBody('unauthorized_client', 700016, `Application with identifier '${clientId}' was not found in the directory.`))
+    if (app.secretExpired || outcome === 'secret_expired') {
+      return this.json(res, 401, this.errorBody('invalid_client', 7000222, `The provided client secret keys for app '${app.clientId}' are expired.`))
+    }
+    if (secret !== app.secret || outcome === 'secret_invalid') {
+      return this.json(res, 401, this.errorBody('invalid_client', 7000215, 'Invalid client secret provided. Ensure the secret being sent in the request is the client secret value, not the client secret ID.'))
+    }
+    if (form.get('grant_type') !== 'authorization_code') return this.json(res, 400, this.errorBody('unsupported_grant_type', 70003, 'The app requested an unsupported grant type.'))
+    if (!issued || issued.clientId !== app.clientId || issued.tenantSegment !== segment) {
+      return this.json(res, 400, this.errorBody('invalid_grant', 9002313, 'Invalid request. Request is malformed or invalid.'))
+    }
+    if (issued.used || outcome === 'code_redeemed') return this.json(res, 400, this.errorBody('invalid_grant', 54005, 'OAuth2 Authorization code was already redeemed, please retry with a new valid code or use an existing refresh token.'))
+    issued.used = true
+    if (issued.expiresAt < Date.now()) return this.json(res, 400, this.errorBody('invalid_grant', 70008, 'The provided authorization code or refresh token has expired due to inactivity.'))
+    if (form.get('redirect_uri') !== issued.redirectUri) {
+      return this.json(res, 400, this.errorBody('invalid_grant', 50148, 'The redirect_uri does not match the one used in the authorization request.'))
+    }
+    const verifier = form.get('code_verifier') ?? ''
+    if (b64url(createHash('sha256').update(verifier).digest()) !== issued.codeChallenge || outcome === 'verifier_mismatch') {
+      return this.json(res, 400, this.errorBody('invalid_grant', 501481, 'The Code_Verifier does not match the code_challenge supplied in the authorization request.'))
+    }
+
+    const idToken = await this.idToken(issued, app)
+    const tokenResponse: Record<string, unknown> = {
+      token_type: 'Bearer',
+      scope: 'openid profile email',
+      expires_in: 3599,
+      ext_expires_in: 3599,
+      access_token: b64url(randomBytes(48)),
+    }
+    if (outcome !== 'no_id_token') tokenResponse.id_token = idToken
+    return this.json(res, 200, tokenResponse)
+  }
+
+  private async idToken(issued: IssuedCode, app: EntraApp): Promise<string> {
+    const { user, outcome } = issued
+    const now = Math.floor(Date.now() / 1000)
+    const tid = outcome === 'tid_mismatch' ? '00000000-0000-4000-8000-0000000000ff' : user.tid
+    const claims: Record<string, unknown> = {
+      aud: app.clientId,
+      iss: this.issuerFor(tid),
+      iat: now,
+      nbf: now,
+      exp: now + 3600,
+      aio: b64url(randomBytes(24)),
+      email: user.email,
+      name: user.name,
+      nonce: issued.nonce,
+      oid: user.oid,
+      preferred_username: user.upn,
+      rh: b64url(randomBytes(16)),
+      sub: b64url(createHash('sha256').update(`${user.oid}:${app.clientId}`).digest()),
+      tid,
+      uti: b64url(randomBytes(16)),
+      ver: '2.0',
+    }
+    switch (outcome) {
+      case 'iss_wrong':
+        claims.iss = 'https://evil.example/v2.0'
+        break
+      case 'iss_missing':
+        delete claims.iss
+        break
+      case 'aud_wrong':
+        claims.aud = '99999999-9999-4999-8999-999999999999'
+        break
+      case 'aud_missing':
+        delete claims.aud
+        break
+      case 'sub_missing':
+        delete claims.sub
+        break
+      case 'iat_missing':
+        delete claims.iat
+        break
+      case 'nonce_wrong':
+        claims.nonce = b64url(randomBytes(16))
+        break
+      case 'nonce_missing':
+        delete claims.nonce
+        break
+      case 'expired':
+        claims.iat = now - 7200
+        claims.nbf = now - 7200
+        claims.exp = now - 3600
+        break
+      case 'not_yet_valid':
+        claims.nbf = now + 3600
+        claims.iat = now + 3600
+        claims.exp = now + 7200
+        break
+    }
+    if (claims.email === undefined) delete claims.email
+
+    if (outcome === 'alg_none') {
+      return `${b64url(Buffer.from(JSON.stringify({ typ: 'JWT', alg: 'none' })))}.${b64url(Buffer.from(JSON.stringify(claims)))}.`
+    }
+    if (outcome === 'hs256') {
+      return new SignJWT(claims).setProtectedHeader({ typ: 'JWT', alg: 'HS256' }).sign(new TextEncoder().encode(app.secret))
+    }
+    let key: SigningKey
+    if (outcome === 'unknown_kid') key = await this.newKey()
+    else if (outcome === 'rotate_keys') key = await this.rotate(issued.tenantSegment)
+    else key = (await this.keyset(issued.tenantSegment))[0]!
+    const header = outcome === 'no_kid' ? { typ: 'JWT', alg: 'RS256' } : { typ: 'JWT', alg: 'RS256', kid: key.kid }
+    const jwt = await new SignJWT(claims).setProtectedHeader(header).sign(key.privateKey)
+    if (outcome === 'bad_signature') {
+      const [h, p, s] = jwt.split('.')
+      const sig = Buffer.from(s!, 'base64url')
+      sig[0] = sig[0]! ^ 0xff
+      return `${h}.${p}.${b64url(sig)}`
+    }
+    return jwt
+  }
+
+  // ------------------------------------------------------------------ control
+
+  private async control(req: http.IncomingMessage, res: http.ServerResponse, parts: string[]): Promise<void> {
+    const body = req.method === 'POST' ? JSON.parse((await readBody(req)) || '{}') : {}
+    if (parts[0] === 'users' && req.method === 'POST') {
+      const users = (Array.isArray(body) ? body : [body]) as EntraUser[]
+      this.users.push(...users)
+      return this.json(res, 201, { users: users.length })
+    }
+    if (parts[0] === 'apps' && parts.length === 1 && req.method === 'POST') {
+      const app = body as EntraApp
+      this.apps.set(app.clientId, { ...app, redirectUris: [...app.redirectUris] })
+      return this.json(res, 201, { clientId: app.clientId })
+    }
+    if (parts[0] === 'apps' && parts[2] === 'redirect-uris' && req.method === 'POST') {
+      const app = this.apps.get(parts[1] ?? '')
+      if (!app) return this.json(res, 404, { error: 'no such app' })
+      for (const uri of body.add ?? []) if (!app.redirectUris.includes(uri)) app.redirectUris.push(uri)
+      app.redirectUris = app.redirectUris.filter((uri) => !(body.remove ?? []).includes(uri))
+      return this.json(res, 200, { redirectUris: app.redirectUris })
+    }
+    if (parts[0] === 'tenants' && parts.length === 2 && req.method === 'POST') {
+      this.tenantBehaviour.set(parts[1], body as TenantBehaviour)
+      return this.json(res, 200, body)
+    }
+    if (parts[0] === 'tenants' && parts[1] && parts[2] === 'rotate' && req.method === 'POST') {
+      const key = await this.rotate(parts[1])
+      return this.json(res, 200, { kid: key.kid })
+    }
+    if (parts[0] === 'hits' && req.method === 'GET') return this.json(res, 200, Object.fromEntries(this.hits))
+    return this.json(res, 404, { error: 'unknown control route' })
+  }
+
+  private json(res: http.ServerResponse, status: number, body: unknown): void {
+    res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store' })
+    res.end(JSON.stringify(body))
+  }
+}
+
+/** A delay that does not keep the process alive (the stand-in runs inside the test runner). */
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms).unref())
+}
+
+function readBody(req: http.IncomingMessage): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = []
+    req.on('data', (c: Buffer) => chunks.push(c))
+    req.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')))
+    req.on('error', reject)
+  })
+}
+
+export async function startEntraStandIn(options: EntraStandInOptions = {}): Promise<EntraStandIn> {
+  const standIn = new EntraStandIn(options)
+  await standIn.listen(options.port ?? 0, options.host ?? '127.0.0.1', options.publicBase)
+  return standIn
+}
