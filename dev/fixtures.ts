@@ -1,0 +1,88 @@
+/**
+ * The demo world of `npm start`: two customers of one partner, their phone
+ * systems in two Entra tenants, and the Entra test users of the stand-in.
+ */
+import type { EntraUser } from './entra/server.ts'
+
+export const ACME_TENANT = 'a1ce0000-0000-4000-8000-0000000000a1'
+export const BETA_TENANT = 'be7a0000-0000-4000-8000-0000000000b2'
+
+export const DEMO_CLIENT_ID = '00000000-0000-4000-8000-00000000c11e'
+export const ENTRA_PORT = 8790
+export const WEBCLIENT_PORT = 8789
+
+export interface DemoUser extends EntraUser {
+  extension: string
+  /** Names of the phone systems whose SSO list holds this user. */
+  listedOn: string[]
+  /** What picking this user shows in the demo. */
+  note: string
+}
+
+export const DEMO_USERS: DemoUser[] = [
+  {
+    oid: '0a0a0a0a-1111-4aaa-8aaa-000000000001',
+    tid: ACME_TENANT,
+    upn: 'ann@acme.example',
+    email: 'ann@acme.example',
+    name: 'Ann Archer',
+    extension: '101',
+    listedOn: ['Acme HQ'],
+    note: 'listed on one phone system: straight into the web client',
+  },
+  {
+    oid: '0a0a0a0a-1111-4aaa-8aaa-000000000002',
+    tid: ACME_TENANT,
+    upn: 'bob@acme.example',
+    email: 'bob@acme.example',
+    name: 'Bob Baker',
+    extension: '102',
+    listedOn: ['Acme HQ', 'Acme Support Line'],
+    note: 'listed on two phone systems: the chooser',
+  },
+  {
+    oid: '0a0a0a0a-1111-4aaa-8aaa-000000000003',
+    tid: ACME_TENANT,
+    upn: 'carl@acme.example',
+    email: 'carl@acme.example',
+    name: 'Carl Cole',
+    extension: '103',
+    listedOn: [],
+    note: 'in Acme\'s Entra tenant but on no SSO list: "not set up for SSO"',
+  },
+  {
+    oid: '0b0b0b0b-2222-4bbb-8bbb-000000000001',
+    tid: BETA_TENANT,
+    upn: 'bea@beta.example',
+    email: 'bea@beta.example',
+    name: 'Bea Brooks',
+    extension: '201',
+    listedOn: ['Beta Main'],
+    note: 'Beta Industries; refused on acme.localhost (another organization)',
+  },
+]
+
+export interface DemoCustomer {
+  hostname: string
+  displayName: string
+  accentColor: string
+  phoneSystems: Array<{ name: string; tenant: string }>
+}
+
+export const DEMO_CUSTOMERS: DemoCustomer[] = [
+  {
+    hostname: 'acme.localhost',
+    displayName: 'Acme Corporation',
+    accentColor: '#c2410c',
+    phoneSystems: [
+      { name: 'Acme HQ', tenant: ACME_TENANT },
+      { name: 'Acme Support Line', tenant: ACME_TENANT },
+    ],
+  },
+  {
+    hostname: 'beta.localhost',
+    displayName: 'Beta Industries',
+    accentColor: '#1d4ed8',
+    phoneSystems: [{ name: 'Beta Main', tenant: BETA_TENANT }],
+  },
+]
