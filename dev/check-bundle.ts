@@ -25,7 +25,8 @@ const entra = await startEntraStandIn({
 })
 try {
   buildBundle(outDir)
-  const { mf } = await startWorkerd(outDir, '', { ENTRA_AUTHORITY: entra.base })
+  const { mf, admin, phoneSystemId } = await startWorkerd(outDir, '', { ENTRA_AUTHORITY: entra.base })
+  await admin('PUT', `/phone-systems/${phoneSystemId}/sso-users`, { users: [{ oid: user.oid, displayName: user.name, extension: '101' }] })
   try {
     const login = await mf.dispatchFetch(`http://${TENANT}/`)
     const html = await login.text()
@@ -51,7 +52,9 @@ try {
     check('central callback answers 303 to /sso/complete', central.status === 303, `${central.status} ${central.status === 303 ? '' : await central.text()}`)
     const done = await mf.dispatchFetch(central.headers.get('location') ?? '', { redirect: 'manual', headers: { cookie } })
     const page = await done.text()
-    check('signed in on the tenant host', done.status === 200 && page.includes('Ann Acme'), String(done.status))
+    check('handed off with a signed assertion', done.status === 200 && page.includes('name="assertion"') && page.includes('Opening HQ'), String(done.status))
+    const jwks = (await (await mf.dispatchFetch(`http://${PRIMARY}/.well-known/jwks.json`)).json()) as { keys: Array<{ d?: string }> }
+    check('JWKS publishes public keys only', jwks.keys.length === 1 && jwks.keys.every((k) => k.d === undefined))
   } finally {
     await mf.dispose()
   }

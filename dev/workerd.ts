@@ -10,6 +10,7 @@ import { readFileSync, rmSync } from 'node:fs'
 import path from 'node:path'
 import { readD1Migrations } from '@cloudflare/vitest-plugin'
 import { Log, LogLevel, Miniflare, convertV4MiniflareOptions } from 'miniflare'
+import { newSigningJwk } from './lib.ts'
 
 const root = path.resolve(import.meta.dirname, '..')
 export const ADMIN_KEY = 'bench-ops-key-0123456789abcdefghijklmnopqrstuvwxyz'
@@ -34,6 +35,7 @@ const wranglerVars = {
   ENTRA_CLIENT_ID: CLIENT_ID,
   ENTRA_CLIENT_SECRET: CLIENT_SECRET,
   FLOW_KEY: 'Xq2d7lY1c9n0k3v8J6mB4tR5wE2uI7oP1aS9dF3gH6k',
+  SIGNING_KEYS: JSON.stringify([newSigningJwk()]),
 }
 
 /** Builds the bundle exactly as `wrangler deploy` would upload it; returns its bytes. */
@@ -91,6 +93,9 @@ async function timed<T>(fn: () => Promise<T>): Promise<[T, number]> {
 export interface Running {
   mf: Miniflare
   port: string
+  phoneSystemId: string
+  /** Calls the admin API with the ops key. */
+  admin(method: string, pathname: string, body?: unknown): Promise<any>
   readyMs: number
   firstGatewayMs: number
   firstReferenceMs: number
@@ -110,28 +115,28 @@ export async function startWorkerd(outDir: string, referenceHtml: string, bindin
   const [, firstGatewayMs] = await timed(() => mf.dispatchFetch(`http://${PRIMARY}/healthz`).then((r) => r.text()))
   const [, firstReferenceMs] = await timed(() => mf.dispatchFetch(`http://${REFERENCE}/`).then((r) => r.text()))
 
-  const admin = async (pathname: string, body: unknown) => {
+  const admin = async (method: string, pathname: string, body?: unknown) => {
     const res = await mf.dispatchFetch(`http://${PRIMARY}/api/v1${pathname}`, {
-      method: 'POST',
+      method,
       headers: { authorization: `Bearer ${ADMIN_KEY}`, 'content-type': 'application/json' },
-      body: JSON.stringify(body),
+      body: body === undefined ? undefined : JSON.stringify(body),
     })
-    if (!res.ok) throw new Error(`POST ${pathname}: ${res.status} ${await res.text()}`)
-    return res.json() as Promise<any>
+    if (!res.ok) throw new Error(`${method} ${pathname}: ${res.status} ${await res.text()}`)
+    return res.status === 204 ? undefined : (res.json() as Promise<any>)
   }
-  const partner = await admin('/orgs', { name: 'Bench Partner', kind: 'partner' })
-  const customer = await admin('/orgs', {
+  const partner = await admin('POST', '/orgs', { name: 'Bench Partner', kind: 'partner' })
+  const customer = await admin('POST', '/orgs', {
     name: 'Acme',
     kind: 'customer',
     parentId: partner.id,
     branding: { displayName: 'Acme Corporation', accentColor: '#c2410c' },
   })
-  await admin(`/orgs/${customer.id}/hostnames`, { hostname: TENANT })
-  await admin(`/orgs/${customer.id}/phone-systems`, {
+  await admin('POST', `/orgs/${customer.id}/hostnames`, { hostname: TENANT })
+  const phoneSystem = await admin('POST', `/orgs/${customer.id}/phone-systems`, {
     name: 'HQ',
     webClientUrl: 'http://127.0.0.1:9/webclient',
     handoffUrl: 'http://127.0.0.1:9/sso/handoff',
     entraTenantId: TENANT_ID,
   })
-  return { mf, port: (await mf.ready).port, readyMs, firstGatewayMs, firstReferenceMs }
+  return { mf, port: (await mf.ready).port, phoneSystemId: phoneSystem.id, admin, readyMs, firstGatewayMs, firstReferenceMs }
 }

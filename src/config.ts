@@ -16,6 +16,17 @@ export interface Config {
   entra: EntraConfig
   /** 32 bytes: encrypts flow cookies and the flow secrets kept in D1. */
   flowKey: Uint8Array
+  /** Private EC P-256 JWKs for handoff assertions, current first (validated, not yet imported). */
+  signingKeys: SigningJwk[]
+}
+
+export interface SigningJwk {
+  kty: 'EC'
+  crv: 'P-256'
+  kid: string
+  x: string
+  y: string
+  d: string
 }
 
 export interface EntraConfig {
@@ -75,6 +86,7 @@ export function parseConfig(env: Env): Config {
   return {
     entra: parseEntra(env),
     flowKey: parseFlowKey(env.FLOW_KEY),
+    signingKeys: parseSigningKeys(env.SIGNING_KEYS),
     primaryHost,
     providerZone,
     providerDisplayName: env.PROVIDER_DISPLAY_NAME || 'Phone System',
@@ -148,4 +160,38 @@ function parseFlowKey(raw: string | undefined): Uint8Array {
   }
   if (bytes.length !== 32) throw new ConfigError(`FLOW_KEY must decode to exactly 32 bytes, got ${bytes.length}`)
   return bytes
+}
+
+const B64URL = /^[A-Za-z0-9_-]+$/
+
+/** SIGNING_KEYS: a JSON array of private EC P-256 JWKs, each with a unique kid; the first signs. */
+function parseSigningKeys(raw: string | undefined): SigningJwk[] {
+  const hint = 'SIGNING_KEYS must be a JSON array of private EC P-256 JWKs with "kid" (`npm run keys:new` prints one)'
+  if (!raw) throw new ConfigError(`SIGNING_KEYS is not set. ${hint}`)
+  let parsed: unknown
+  try {
+    parsed = JSON.parse(raw)
+  } catch {
+    throw new ConfigError(`SIGNING_KEYS is not valid JSON. ${hint}`)
+  }
+  if (!Array.isArray(parsed) || parsed.length === 0) throw new ConfigError(hint)
+  const kids = new Set<string>()
+  return parsed.map((value: unknown, index) => {
+    const jwk = value as Record<string, unknown>
+    const where = `SIGNING_KEYS[${index}]`
+    if (typeof jwk !== 'object' || jwk === null || jwk.kty !== 'EC' || jwk.crv !== 'P-256') {
+      throw new ConfigError(`${where} must be an EC key on P-256 ("kty": "EC", "crv": "P-256")`)
+    }
+    for (const member of ['x', 'y', 'd'] as const) {
+      if (typeof jwk[member] !== 'string' || !B64URL.test(jwk[member] as string)) {
+        throw new ConfigError(`${where} must be a private key with "${member}" (base64url)`)
+      }
+    }
+    if (typeof jwk.kid !== 'string' || !/^[A-Za-z0-9._-]{1,64}$/.test(jwk.kid)) {
+      throw new ConfigError(`${where} needs a "kid" of 1 to 64 letters, digits, dots, dashes or underscores`)
+    }
+    if (kids.has(jwk.kid)) throw new ConfigError(`${where} repeats the kid "${jwk.kid}"`)
+    kids.add(jwk.kid)
+    return { kty: 'EC', crv: 'P-256', kid: jwk.kid, x: jwk.x as string, y: jwk.y as string, d: jwk.d as string }
+  })
 }

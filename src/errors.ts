@@ -31,6 +31,8 @@ export const ERROR_CODES = {
   no_phone_systems: 503,
   flow_invalid: 400,
   tenant_not_allowed: 403,
+  not_listed: 403,
+  choice_invalid: 403,
   entra_access_denied: 403,
   entra_consent_required: 403,
   entra_wrong_tenant: 403,

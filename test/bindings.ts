@@ -9,7 +9,28 @@ export const TEST_FLOW_KEY = 'Xq2d7lY1c9n0k3v8J6mB4tR5wE2uI7oP1aS9dF3gH6k'
  * Every secret is set here, so a developer's .dev.vars (which the test pool
  * also reads) can never change what the tests see.
  */
+/** Two fixed P-256 keys: the first signs, the second is published (rotation). Test-only, never used elsewhere. */
+export const TEST_SIGNING_KEYS = [
+  {
+    "kty": "EC",
+    "x": "iOUO6cMBPWRW-lTFLhRckVSwx-vtfFbiA1gkiGzQyuY",
+    "y": "rqwy9-bf4bGYF2C9aNOv45HPq7S8ZHnVtAGZaxilQOU",
+    "crv": "P-256",
+    "d": "SWSzWVQFhOmByLc-lR2TOzX_SHzNqmm-0rR4pRaO8p0",
+    "kid": "test-key-1"
+  },
+  {
+    "kty": "EC",
+    "x": "Z8eHPFIyLk-W3zblUbe4OmErVM90bqDsJhe71Ea71-Q",
+    "y": "z-EtV3R9__TnWD5ow5WSRm4td8CO9CRj8S70mdUTya0",
+    "crv": "P-256",
+    "d": "zZRvBfsazLCW7rZh-QE_lNKhii9TuoFjo6JhHWilN4A",
+    "kid": "test-key-2"
+  }
+]
+
 export const TEST_BINDINGS = {
+  SIGNING_KEYS: JSON.stringify(TEST_SIGNING_KEYS),
   ENTRA_TIMEOUT_MS: '1500',
   ADMIN_API_KEY: TEST_ADMIN_KEY,
   ENTRA_CLIENT_ID: TEST_CLIENT_ID,

@@ -41,6 +41,13 @@ describe('parseConfig', () => {
     ['a FLOW_KEY of 16 bytes', { FLOW_KEY: 'AAAAAAAAAAAAAAAAAAAAAA' }, 'FLOW_KEY must decode to exactly 32 bytes, got 16'],
     ['a FLOW_KEY that is not base64url', { FLOW_KEY: 'not base64 at all!' }, 'FLOW_KEY must be base64url'],
     ['a silly Entra timeout', { ENTRA_TIMEOUT_MS: '0' }, 'ENTRA_TIMEOUT_MS must be'],
+    ['no SIGNING_KEYS', { SIGNING_KEYS: '' }, 'SIGNING_KEYS is not set'],
+    ['SIGNING_KEYS that are not JSON', { SIGNING_KEYS: '{kty: EC' }, 'SIGNING_KEYS is not valid JSON'],
+    ['an empty SIGNING_KEYS array', { SIGNING_KEYS: '[]' }, 'SIGNING_KEYS must be a JSON array of private EC P-256 JWKs'],
+    ['an RSA signing key', { SIGNING_KEYS: JSON.stringify([{ kty: 'RSA', n: 'x', e: 'AQAB', d: 'x', kid: 'k' }]) }, 'SIGNING_KEYS[0] must be an EC key on P-256'],
+    ['a public signing key', { SIGNING_KEYS: JSON.stringify([{ kty: 'EC', crv: 'P-256', x: 'abc', y: 'def', kid: 'k' }]) }, 'SIGNING_KEYS[0] must be a private key with "d"'],
+    ['a signing key without kid', { SIGNING_KEYS: JSON.stringify([{ kty: 'EC', crv: 'P-256', x: 'abc', y: 'def', d: 'ghi' }]) }, 'SIGNING_KEYS[0] needs a "kid"'],
+    ['two signing keys with one kid', { SIGNING_KEYS: JSON.stringify([{ kty: 'EC', crv: 'P-256', x: 'a', y: 'b', d: 'c', kid: 'k' }, { kty: 'EC', crv: 'P-256', x: 'a', y: 'b', d: 'c', kid: 'k' }]) }, 'SIGNING_KEYS[1] repeats the kid "k"'],
   ])('refuses %s with a message naming the variable', (_name, override, message) => {
     expect(() => parseConfig({ ...env, ...override })).toThrow(ConfigError)
     expect(() => parseConfig({ ...env, ...override })).toThrow(message)

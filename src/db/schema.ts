@@ -199,6 +199,28 @@ export const ssoFlows = sqliteTable(
     completionCodeHash: text('completion_code_hash'),
     completionExpiresAt: integer('completion_expires_at'),
     completedAt: integer('completed_at'),
+    choices: text('choices'),
+    choiceTokenHash: text('choice_token_hash'),
+    chosenAt: integer('chosen_at'),
   },
   (t) => [uniqueIndex('sso_flows_state_uq').on(t.stateHash), index('sso_flows_expires_idx').on(t.expiresAt)],
+)
+
+/** Every sign-in attempt that reached the callback: its outcome, never a token or code. */
+export const signInAttempts = sqliteTable(
+  'sign_in_attempts',
+  {
+    id: integer('id').primaryKey({ autoIncrement: true }),
+    at: integer('at').notNull(),
+    result: text('result', { enum: ['success', 'failure', 'pending'] }).notNull(),
+    reason: text('reason').notNull(),
+    step: text('step').notNull(),
+    hostname: text('hostname'),
+    orgId: text('org_id'),
+    phoneSystemId: text('phone_system_id'),
+    tid: text('tid'),
+    oid: text('oid'),
+    correlationId: text('correlation_id').notNull(),
+  },
+  (t) => [index('sign_in_attempts_org_idx').on(t.orgId, t.at), index('sign_in_attempts_at_idx').on(t.at)],
 )

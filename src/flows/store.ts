@@ -14,7 +14,7 @@ export const FLOW_TTL_SECONDS = 600
 /** How long the one-time code of the central callback lives (DESIGN 4: at most 60 s). */
 export const COMPLETION_TTL_SECONDS = 60
 
-export async function createFlow(d1: D1Database, row: FlowRow): Promise<void> {
+export async function createFlow(d1: D1Database, row: typeof ssoFlows.$inferInsert): Promise<void> {
   await getDb(d1).insert(ssoFlows).values(row)
 }
 
@@ -71,6 +71,36 @@ export async function completeFlow(
 /** Marks a flow finished on the callback itself (direct mode, primary host). */
 export async function markCompleted(d1: D1Database, flowId: string, now: number): Promise<void> {
   await getDb(d1).update(ssoFlows).set({ completedAt: now }).where(eq(ssoFlows.id, flowId))
+}
+
+/** Offers a choice of phone systems: the sealed options and the hash of the token the chooser form carries. */
+export async function storeChoices(d1: D1Database, flowId: string, choices: string, choiceTokenHash: string): Promise<void> {
+  await getDb(d1).update(ssoFlows).set({ choices, choiceTokenHash }).where(eq(ssoFlows.id, flowId))
+}
+
+/** Uses the chooser's token once: this browser's flow, this host, not chosen yet, not expired. */
+export async function takeChoice(
+  d1: D1Database,
+  flowId: string,
+  hostname: string,
+  choiceTokenHash: string,
+  now: number,
+): Promise<FlowRow | null> {
+  const row = await getDb(d1)
+    .update(ssoFlows)
+    .set({ chosenAt: now })
+    .where(
+      and(
+        eq(ssoFlows.id, flowId),
+        eq(ssoFlows.hostname, hostname),
+        eq(ssoFlows.choiceTokenHash, choiceTokenHash),
+        isNull(ssoFlows.chosenAt),
+        gt(ssoFlows.expiresAt, now),
+      ),
+    )
+    .returning()
+    .get()
+  return row ?? null
 }
 
 /** Deletes flows that expired more than an hour ago (kept that long for support questions). */

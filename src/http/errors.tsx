@@ -79,6 +79,21 @@ const PAGE_COPY: Partial<Record<ErrorCode, PageCopy>> = {
     branded: true,
     reference: true,
   },
+  not_listed: {
+    title: 'Your account is not set up for SSO here',
+    message: 'You signed in with Microsoft, but your account is not on the single sign-on list of any phone system on this sign-in page.',
+    action:
+      "Ask your administrator to add you to the phone system's Microsoft 365 integration and then press Sync (System > Single sign-on). Then start again. If you have another work account, start again and pick that one.",
+    branded: true,
+    reference: true,
+  },
+  choice_invalid: {
+    title: 'That choice is not available',
+    message: 'The phone system you chose is not one you are set up on, or the choice did not come from this sign-in page.',
+    action: 'Start again and choose from the list you are shown.',
+    branded: true,
+    reference: true,
+  },
   entra_access_denied: {
     title: 'Sign-in was cancelled',
     message: 'Microsoft sign-in did not complete: it was cancelled or access was denied.',

@@ -15,6 +15,8 @@ export interface PagePolicy {
   /** Where forms on the page may post; the page's own origin by default. */
   formAction?: string[]
   cache?: 'no-store' | 'no-cache'
+  /** Allow the page's one inline script (by the same nonce). */
+  script?: boolean
 }
 
 /**
@@ -33,6 +35,7 @@ export function pageHeaders(policy: PagePolicy): Record<string, string> {
     'Content-Security-Policy': [
       "default-src 'none'",
       `style-src 'nonce-${policy.nonce}'`,
+      ...(policy.script ? [`script-src 'nonce-${policy.nonce}'`] : []),
       `img-src ${img}`,
       `form-action ${formAction}`,
       "base-uri 'none'",

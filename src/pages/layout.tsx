@@ -15,6 +15,10 @@ p{margin:.5rem 0 1rem;color:#3b3b3b}
 .brand-name{font-weight:600;font-size:1.125rem}
 .button{display:flex;align-items:center;justify-content:center;gap:.75rem;width:100%;min-height:2.75rem;padding:.625rem 1rem;border-radius:.375rem;background:var(--accent);color:var(--on-accent);font-weight:600;font-size:1rem;text-decoration:none;border:1px solid rgba(0,0,0,.2)}
 .button:hover{filter:brightness(1.08)}
+button.button{font:inherit;font-weight:600;cursor:pointer}
+.choices{list-style:none;padding:0;margin:1rem 0;display:grid;gap:.75rem}
+fieldset{border:0;padding:0;margin:0}
+legend{font-weight:600;margin-bottom:.5rem}
 .button:focus-visible,a:focus-visible{outline:3px solid #1b1b1b;outline-offset:3px;box-shadow:0 0 0 6px #fff}
 .ms-logo{flex:none;background:#fff;padding:3px;border-radius:2px;line-height:0}
 .hint{font-size:.875rem;color:#4b4b4b}

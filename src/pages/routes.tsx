@@ -2,6 +2,7 @@ import { type Context, Hono } from 'hono'
 import type { AppEnv } from '../app-env'
 import { newNonce, pageHeaders } from '../http/html'
 import type { Site } from '../hosts/resolve'
+import { publishedJwks } from '../handoff/keys'
 import { LoginPage } from './login'
 
 export const publicPages = new Hono<AppEnv>()
@@ -38,3 +39,13 @@ const showLogin = async (c: Context<AppEnv>) => {
 
 publicPages.get('/', showLogin)
 publicPages.get('/sso/webclient', showLogin)
+
+/** Public keys of the handoff assertions, on every active host (integrators use the primary host's). */
+publicPages.get('/.well-known/jwks.json', (c) =>
+  c.json(publishedJwks(c.var.config), 200, {
+    // Short, so a rotation reaches integrators within minutes (README: "Rotating signing keys").
+    'Cache-Control': 'public, max-age=300',
+    'Access-Control-Allow-Origin': '*',
+    'X-Content-Type-Options': 'nosniff',
+  }),
+)

@@ -5,7 +5,7 @@
  * is in `oidc/`, the flow store in `flows/`.
  */
 import { type Context, Hono } from 'hono'
-import { deleteCookie, getCookie, setCookie } from 'hono/cookie'
+import { getCookie, setCookie } from 'hono/cookie'
 import * as oauth from 'oauth4webapi'
 import type { AppEnv } from '../app-env'
 import { randomToken, seal, sha256, unseal } from '../crypto'
@@ -18,21 +18,20 @@ import {
   createFlow,
   markCompleted,
   storeCompletion,
+  takeChoice,
 } from '../flows/store'
 import { resolveHost, type Site } from '../hosts/resolve'
-import { newNonce, renderPage } from '../http/html'
 import { originFor } from '../http/origin'
 import { type Identity, authorizationUrl, discover, redeemCode } from '../oidc/entra'
 import { entraErrorCode, entraErrorDetail } from '../oidc/entra-errors'
 import { MULTI_TENANT, authorityTenant } from '../oidc/tenant'
-import { SignedInPage } from '../pages/signed-in'
+import { findCandidates } from '../authz/lookup'
+import { auditSignIn, noteAttempt } from './audit'
+import { FLOW_COOKIE, type SealedChoices, authorizeAndHandOff, choicesAudience, handOff } from './finish'
 import { callbackRoute } from './redirect'
 import { isTenantServed, tenantsOfSite } from './reach'
 
 export const signIn = new Hono<AppEnv>()
-
-/** With hono's `prefix: 'host'` the cookie is `__Host-sso_flow`: Secure, Path=/, no Domain. */
-const FLOW_COOKIE = 'sso_flow'
 
 interface FlowCookie {
   fid: string
@@ -62,10 +61,6 @@ async function readFlowCookie(c: Context<AppEnv>, hostname: string): Promise<Flo
   if (!value || value.length > 4096) return null
   const payload = await unseal<FlowCookie>(value, c.var.config.flowKey, cookieAudience(hostname))
   return payload && typeof payload.fid === 'string' ? payload : null
-}
-
-function clearFlowCookie(c: Context<AppEnv>) {
-  deleteCookie(c, FLOW_COOKIE, { prefix: 'host', path: '/', secure: true, httpOnly: true, sameSite: 'Lax' })
 }
 
 /**
@@ -100,11 +95,6 @@ signIn.get('/sso/login', async (c) => {
     secrets: await seal({ verifier, nonce } satisfies FlowSecrets, config.flowKey, secretsAudience(flowId), FLOW_TTL_SECONDS),
     createdAt: now,
     expiresAt: now + FLOW_TTL_SECONDS * 1000,
-    consumedAt: null,
-    result: null,
-    completionCodeHash: null,
-    completionExpiresAt: null,
-    completedAt: null,
   })
   // Replaces any earlier flow cookie of this host: only the newest sign-in can finish.
   setCookie(c, FLOW_COOKIE, await seal({ fid: flowId } satisfies FlowCookie, config.flowKey, cookieAudience(site.hostname), FLOW_TTL_SECONDS), {
@@ -131,7 +121,7 @@ signIn.get('/sso/login', async (c) => {
  * primary host for another host's flow, the result goes back to that host
  * with a one-time code, which `/sso/complete` binds to the browser.
  */
-signIn.get('/sso/callback', async (c) => {
+signIn.get('/sso/callback', auditSignIn('callback'), async (c) => {
   const { config } = c.var
   const d1 = c.env.DB
   const url = new URL(c.req.url)
@@ -142,6 +132,7 @@ signIn.get('/sso/callback', async (c) => {
   const now = Date.now()
   const flow = await consumeFlowByState(d1, await sha256(state), now)
   if (!flow) throw flowInvalid('unknown, expired or used state')
+  noteAttempt(c, { hostname: flow.hostname, orgId: flow.orgId })
   const retryHref = `${originFor(flow.hostname, url)}/`
   const callbackTarget = new URL(flow.redirectUri)
   if (callbackTarget.hostname !== here || callbackTarget.pathname !== url.pathname) {
@@ -178,6 +169,7 @@ signIn.get('/sso/callback', async (c) => {
     throw err
   }
 
+  noteAttempt(c, { tid: identity.tid, oid: identity.oid })
   const origin: Site | null = finishesHere ? c.var.site : await resolveHost(d1, config, flow.hostname)
   if (!origin || (origin.kind === 'tenant' && origin.status !== 'active')) throw flowInvalid('origin host gone', retryHref)
   if (!(await isTenantServed(d1, origin, identity.tid))) {
@@ -186,7 +178,7 @@ signIn.get('/sso/callback', async (c) => {
 
   if (finishesHere) {
     await markCompleted(d1, flow.id, now)
-    return finishSignIn(c, origin, identity)
+    return authorizeAndHandOff(c, origin, identity, flow.id)
   }
   const code = randomToken(32)
   await storeCompletion(
@@ -196,6 +188,7 @@ signIn.get('/sso/callback', async (c) => {
     await sha256(code),
     now + COMPLETION_TTL_SECONDS * 1000,
   )
+  noteAttempt(c, { result: 'pending', reason: 'central_callback' })
   return redirect(c, `${originFor(flow.hostname, url)}/sso/complete?code=${encodeURIComponent(code)}`, 303)
 })
 
@@ -204,7 +197,7 @@ signIn.get('/sso/callback', async (c) => {
  * started on. The one-time code must belong to the flow named in this host's
  * cookie, so a result can be finished only in the browser that started it.
  */
-signIn.get('/sso/complete', async (c) => {
+signIn.get('/sso/complete', auditSignIn('complete'), async (c) => {
   const { config, site } = c.var
   const url = new URL(c.req.url)
   const retryHref = `${originFor(site.hostname, url)}/`
@@ -215,7 +208,49 @@ signIn.get('/sso/complete', async (c) => {
   if (!flow?.result) throw flowInvalid('code unknown, expired, used or for another flow', retryHref)
   const identity = await unseal<Identity>(flow.result, config.flowKey, resultAudience(flow.id))
   if (!identity) throw flowInvalid('result unreadable', retryHref)
-  return finishSignIn(c, site, identity)
+  return authorizeAndHandOff(c, site, identity, flow.id)
+})
+
+/**
+ * POST /sso/choose: the chooser's answer. Cross-site posts are refused
+ * (Origin / Sec-Fetch-Site; the SameSite=Lax cookie would not come along
+ * anyway); the one-time token must belong to the flow in this browser's
+ * cookie; the phone system must be one the user was offered, and still be
+ * one they are listed on.
+ */
+signIn.post('/sso/choose', auditSignIn('choose'), async (c) => {
+  const { config, site } = c.var
+  const url = new URL(c.req.url)
+  const retryHref = `${originFor(site.hostname, url)}/`
+  const origin = c.req.header('origin')
+  const fetchSite = c.req.header('sec-fetch-site')
+  if ((origin !== undefined && origin !== url.origin) || (fetchSite !== undefined && fetchSite !== 'same-origin')) {
+    throw new AppError('choice_invalid', 'Cross-site choice refused', { retryHref })
+  }
+  const type = c.req.header('content-type') ?? ''
+  if (!type.startsWith('application/x-www-form-urlencoded') || Number(c.req.header('content-length') ?? 0) > 4096) {
+    throw new AppError('choice_invalid', 'Choice is not a small form post', { retryHref })
+  }
+  const form = new URLSearchParams(await c.req.text())
+  const token = form.get('token')
+  const phoneSystemId = form.get('phoneSystem')
+  const cookie = await readFlowCookie(c, site.hostname)
+  if (!token || !phoneSystemId || !cookie) throw flowInvalid('choice without token, phone system or flow cookie', retryHref)
+
+  const flow = await takeChoice(c.env.DB, cookie.fid, site.hostname, await sha256(token), Date.now())
+  if (!flow?.choices) throw flowInvalid('choice token unknown, used or for another flow', retryHref)
+  const sealed = await unseal<SealedChoices>(flow.choices, config.flowKey, choicesAudience(flow.id))
+  if (!sealed) throw flowInvalid('choices unreadable', retryHref)
+  noteAttempt(c, { tid: sealed.identity.tid, oid: sealed.identity.oid })
+  if (!sealed.phoneSystemIds.includes(phoneSystemId)) {
+    throw new AppError('choice_invalid', 'Chosen phone system was not offered', { retryHref })
+  }
+  // The list may have changed since the chooser was shown: decide on what D1 says now.
+  const candidate = (await findCandidates(c.env.DB, site, sealed.identity)).find((cand) => cand.phoneSystem.id === phoneSystemId)
+  if (!candidate) {
+    throw new AppError('not_listed', 'No longer listed on the chosen phone system', { retryHref })
+  }
+  return handOff(c, site, sealed.identity, candidate)
 })
 
 function withRetry(error: AppError, retryHref: string): AppError {
@@ -227,14 +262,4 @@ function withRetry(error: AppError, retryHref: string): AppError {
     detail: error.detail,
     retryHref,
   })
-}
-
-async function finishSignIn(c: Context<AppEnv>, site: Site, identity: Identity): Promise<Response> {
-  clearFlowCookie(c)
-  const nonce = newNonce()
-  const response = await renderPage(c, 200, <SignedInPage nonce={nonce} branding={site.branding} identity={identity} />, {
-    nonce,
-    imageOrigins: site.branding.logoUrl ? [new URL(site.branding.logoUrl).origin] : [],
-  })
-  return response
 }

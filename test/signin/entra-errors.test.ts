@@ -2,7 +2,7 @@ import { SELF } from 'cloudflare:test'
 import { describe, expect, it } from 'vitest'
 import { aadstsCode, entraErrorCode, entraErrorDetail } from '../../src/oidc/entra-errors'
 import { dbAll } from '../helpers'
-import { seedSignInTenant, signIn, startLogin, withCookie } from './helpers'
+import { seedSignInTenant, signIn, startLogin, withCookie, HANDOFF_FIELD } from './helpers'
 
 describe("Entra's error answers at the callback", () => {
   it.each([
@@ -44,7 +44,7 @@ describe("Entra's error answers at the token endpoint", () => {
     expect(result.res.status).toBe(status)
     expect(result.html).toContain(text)
     if (aadsts) expect(result.html).toContain(`Microsoft error ${aadsts}`)
-    expect(result.html).not.toContain('Signed in as')
+    expect(result.html).not.toContain(HANDOFF_FIELD)
   })
 })
 

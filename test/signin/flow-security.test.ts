@@ -15,13 +15,14 @@ import {
   signIn,
   startLogin,
   withCookie,
+  HANDOFF_FIELD,
 } from './helpers'
 import { apiJson } from '../helpers'
 
 async function expectRefused(res: Response, status = 400) {
   const html = await res.text()
   expect(res.status).toBe(status)
-  expect(html).not.toContain('Signed in as')
+  expect(html).not.toContain(HANDOFF_FIELD)
   return html
 }
 

@@ -47,8 +47,31 @@ export interface SignInTenant {
   phoneSystemId: string
 }
 
-/** A customer with an active subdomain, one phone system in a fresh Entra tenant, and one Entra user there. */
-export async function seedSignInTenant(options: { callbackMode?: 'central' | 'direct' } = {}): Promise<SignInTenant> {
+/** Puts Entra users on a phone system's SSO list (replacing it), as a Sync would. */
+export async function listUsers(phoneSystemId: string, users: TestUser[], extension = (i: number) => String(100 + i)): Promise<void> {
+  await apiJson('PUT', `/phone-systems/${phoneSystemId}/sso-users`, {
+    users: users.map((u, i) => ({ oid: u.oid, upn: u.upn, email: u.email, displayName: u.name, extension: extension(i) })),
+  })
+}
+
+/** What the handoff page carries: the assertion form field. */
+export const HANDOFF_FIELD = 'name="assertion"'
+
+/** The assertion on a handoff page and its decoded header and claims (verification is tested on its own). */
+export function assertionFrom(html: string): { jwt: string; header: any; claims: any; action: string } {
+  const jwt = /<input type="hidden" name="assertion" value="([^"]+)"/.exec(html)?.[1]
+  const action = /<form method="post" action="([^"]+)" id="handoff">/.exec(html)?.[1]
+  if (!jwt || !action) throw new Error(`no handoff form on this page: ${html.slice(0, 300)}`)
+  const decode = (part: string) => JSON.parse(atob(part.replace(/-/g, '+').replace(/_/g, '/')))
+  const [h, p] = jwt.split('.')
+  return { jwt, header: decode(h!), claims: decode(p!), action: action.replace(/&amp;/g, '&') }
+}
+
+/**
+ * A customer with an active subdomain, one phone system in a fresh Entra
+ * tenant, and one Entra user there, on the phone system's SSO list.
+ */
+export async function seedSignInTenant(options: { callbackMode?: 'central' | 'direct'; listed?: boolean } = {}): Promise<SignInTenant> {
   const partner = await createPartner()
   const customer = await createCustomer(partner.id, { name: 'Acme', branding: { displayName: 'Acme Telecom' } })
   const hostname = `${uniqueLabel('acme')}.${ZONE}`
@@ -61,6 +84,7 @@ export async function seedSignInTenant(options: { callbackMode?: 'central' | 'di
     201,
   )
   const user = await addEntraUser(tenantId)
+  if (options.listed ?? true) await listUsers(ps.id, [user])
   return { hostname, orgId: customer.id, tenantId, user, phoneSystemId: ps.id }
 }
 

@@ -6,7 +6,7 @@
  */
 import { afterEach, describe, expect, it, vi } from 'vitest'
 import { PRIMARY, apiJson, dbAll } from '../helpers'
-import { addEntraUser, entraControl, newTenantId, seedSignInTenant, signIn } from './helpers'
+import { HANDOFF_FIELD, addEntraUser, assertionFrom, entraControl, listUsers, newTenantId, seedSignInTenant, signIn } from './helpers'
 
 async function expectNoSession(hostname: string) {
   const rows = await dbAll<any>('SELECT result, completion_code_hash, completed_at FROM sso_flows WHERE hostname = ?', hostname)
@@ -38,7 +38,7 @@ describe('ID tokens that must be refused', () => {
     expect(result.central).toBeNull()
     expect(result.res.status).toBe(502)
     expect(result.html).toContain('Your sign-in could not be verified')
-    expect(result.html).not.toContain('Signed in as')
+    expect(result.html).not.toContain(HANDOFF_FIELD)
     expect(result.html).toContain('id="retry"')
     expect(result.res.headers.get('cache-control')).toBe('no-store')
     await expectNoSession(tenant.hostname)
@@ -54,7 +54,7 @@ describe('ID tokens that must be accepted', () => {
     const tenant = await seedSignInTenant()
     const result = await signIn(tenant.hostname, tenant.user, 'no_kid')
     expect(result.res.status).toBe(200)
-    expect(result.html).toContain('Signed in as')
+    expect(result.html).toContain(HANDOFF_FIELD)
   })
 
   it('a token signed by a key rotated in after the JWKS was cached, after one refetch; further unknown kids wait 30 s', async () => {
@@ -91,11 +91,16 @@ describe('tenants on the multi-tenant authority (issuer template)', () => {
       { name: 'HQ', webClientUrl: 'https://pbx.example/', handoffUrl: 'https://pbx.example/h', entraTenantId: tid },
       201,
     )
+    const ps = await apiJson(
+      'GET',
+      `/orgs/${partner.id}/phone-systems`,
+    )
     const user = await addEntraUser(tid, 'Primary Person')
+    await listUsers(ps.phoneSystems[0].id, [user])
     const result = await signIn(PRIMARY, user)
     expect(result.callbackUrl.hostname).toBe(PRIMARY)
     expect(result.res.status).toBe(200)
-    expect(result.html).toContain('Primary Person')
+    expect(assertionFrom(result.html).claims).toMatchObject({ name: 'Primary Person', tid, oid: user.oid })
   })
 
   it('the primary host still refuses a wrong iss', async () => {
@@ -139,8 +144,10 @@ describe('tenants on the multi-tenant authority (issuer template)', () => {
     expect(swapped.res.status).toBe(403)
 
     const member = await addEntraUser(second, 'Branch Member')
+    const branch = (await apiJson('GET', `/orgs/${tenant.orgId}/phone-systems`)).phoneSystems.find((p: any) => p.name === 'Branch')
+    await listUsers(branch.id, [member])
     const accepted = await signIn(tenant.hostname, member)
     expect(accepted.res.status).toBe(200)
-    expect(accepted.html).toContain('Branch Member')
+    expect(assertionFrom(accepted.html).claims).toMatchObject({ name: 'Branch Member', aud: branch.id })
   })
 })

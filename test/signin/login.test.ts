@@ -11,6 +11,7 @@ import {
   seedSignInTenant,
   signIn,
   startLogin,
+  HANDOFF_FIELD,
 } from './helpers'
 
 describe('GET /sso/login', () => {
@@ -111,7 +112,7 @@ describe('GET /sso/login', () => {
     const result = await signIn(tenant.hostname, tenant.user)
     expect(result.central).toBeNull()
     expect(result.res.status).toBe(200)
-    expect(result.html).toContain('Signed in as')
+    expect(result.html).toContain(HANDOFF_FIELD)
   })
 
   it('answers a 503 page when no phone system is reachable from the host', async () => {
