@@ -58,7 +58,7 @@ export const DEMO_USERS: DemoUser[] = [
     name: 'Bea Brooks',
     extension: '201',
     listedOn: ['Beta Main'],
-    note: 'Beta Industries; refused on acme.localhost (another organization)',
+    note: 'Beta Industries: sign in on beta.localhost or the primary host',
   },
 ]
 

@@ -3,7 +3,7 @@
  * to a server on loopback under a chosen Host header, waiting for it, and
  * generating development secrets.
  */
-import { type ChildProcess, spawn } from 'node:child_process'
+import { spawn } from 'node:child_process'
 import { generateKeyPairSync, randomBytes } from 'node:crypto'
 import { existsSync, readFileSync, writeFileSync } from 'node:fs'
 import http from 'node:http'
@@ -104,26 +104,10 @@ export function ensureDevVars(path: string): { created: boolean; vars: Record<st
 }
 
 /** Runs a command to completion, inheriting stdio; rejects on a non-zero exit. */
-export function run(command: string, args: string[], env: NodeJS.ProcessEnv = process.env): Promise<void> {
+export function run(command: string, args: string[], env: NodeJS.ProcessEnv = process.env, stdio: 'inherit' | 'ignore' = 'inherit'): Promise<void> {
   return new Promise((resolve, reject) => {
-    const child = spawn(command, args, { stdio: 'inherit', env })
+    const child = spawn(command, args, { stdio, env })
     child.on('error', reject)
     child.on('exit', (code) => (code === 0 ? resolve() : reject(new Error(`${command} ${args.join(' ')} exited with ${code}`))))
   })
-}
-
-/** Stops child processes when this one is asked to stop. */
-export function stopChildrenOnExit(children: ChildProcess[]): void {
-  const stop = () => {
-    for (const child of children) if (child.exitCode === null) child.kill('SIGTERM')
-  }
-  process.on('SIGINT', () => {
-    stop()
-    process.exit(130)
-  })
-  process.on('SIGTERM', () => {
-    stop()
-    process.exit(143)
-  })
-  process.on('exit', stop)
 }

@@ -2,13 +2,15 @@
  * Demo data for `npm start`, written through the admin API (the same way a
  * partner's script would), and only when it is not there yet.
  */
-import { DEMO_CUSTOMERS, DEMO_USERS, WEBCLIENT_PORT } from './fixtures.ts'
+import { DEMO_CUSTOMERS, DEMO_USERS } from './fixtures.ts'
 import { requestWithHost } from './lib.ts'
 
 export interface SeedTarget {
   port: number
   primaryHost: string
   adminKey: string
+  /** Where the demo web client listens: the phone systems' handoff URLs point there. */
+  webclientPort: number
 }
 
 async function call(target: SeedTarget, method: string, path: string, body?: unknown): Promise<any> {
@@ -52,8 +54,8 @@ export async function seedDemo(target: SeedTarget): Promise<boolean> {
       const slug = system.name.toLowerCase().replace(/[^a-z0-9]+/g, '-')
       const ps = (await call(target, 'POST', `/orgs/${customer.id}/phone-systems`, {
         name: system.name,
-        webClientUrl: `http://webclient.localhost:${WEBCLIENT_PORT}/${slug}/`,
-        handoffUrl: `http://webclient.localhost:${WEBCLIENT_PORT}/${slug}/sso/handoff`,
+        webClientUrl: `http://webclient.localhost:${target.webclientPort}/${slug}/`,
+        handoffUrl: `http://webclient.localhost:${target.webclientPort}/${slug}/sso/handoff`,
         entraTenantId: system.tenant,
       })).body
       const users = DEMO_USERS.filter((u) => u.listedOn.includes(system.name)).map((u) => ({
@@ -67,4 +69,21 @@ export async function seedDemo(target: SeedTarget): Promise<boolean> {
     }
   }
   return true
+}
+
+/** The demo phone systems as the gateway knows them (id and name), by the slug in their handoff URL. */
+export async function demoPhoneSystems(target: SeedTarget): Promise<Map<string, { id: string; name: string }>> {
+  const systems = new Map<string, { id: string; name: string }>()
+  const { orgs } = (await call(target, 'GET', '/orgs')).body as { orgs: Array<{ id: string }> }
+  for (const org of orgs) {
+    const { phoneSystems } = (await call(target, 'GET', `/orgs/${org.id}/phone-systems`)).body as {
+      phoneSystems: Array<{ id: string; name: string; handoffUrl: string }>
+    }
+    for (const ps of phoneSystems) {
+      const url = new URL(ps.handoffUrl)
+      if (url.port !== String(target.webclientPort)) continue
+      systems.set(url.pathname.split('/')[1]!, { id: ps.id, name: ps.name })
+    }
+  }
+  return systems
 }

@@ -67,7 +67,9 @@ export async function authorizeAndHandOff(c: Context<AppEnv>, site: Site, identi
       token={token}
       phoneSystems={candidates.map((cand) => ({ id: cand.phoneSystem.id, name: cand.phoneSystem.name }))}
     />,
+    // same-origin (not no-referrer) so that the chooser's POST carries a real Origin header.
     { nonce, imageOrigins: logoOrigins(site) },
+    { 'Referrer-Policy': 'same-origin' },
   )
 }
 

@@ -222,9 +222,10 @@ signIn.post('/sso/choose', auditSignIn('choose'), async (c) => {
   const { config, site } = c.var
   const url = new URL(c.req.url)
   const retryHref = `${originFor(site.hostname, url)}/`
+  // A real Origin must be ours ("null" is what a no-referrer page sends); Sec-Fetch-Site must say same-origin.
   const origin = c.req.header('origin')
   const fetchSite = c.req.header('sec-fetch-site')
-  if ((origin !== undefined && origin !== url.origin) || (fetchSite !== undefined && fetchSite !== 'same-origin')) {
+  if ((origin !== undefined && origin !== 'null' && origin !== url.origin) || (fetchSite !== undefined && fetchSite !== 'same-origin')) {
     throw new AppError('choice_invalid', 'Cross-site choice refused', { retryHref })
   }
   const type = c.req.header('content-type') ?? ''

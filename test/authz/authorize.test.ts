@@ -156,6 +156,7 @@ describe('the chooser', () => {
     expect(result.html).toContain('>HQ<')
     expect(result.html).toContain('>Support<')
     expect(result.html).not.toContain(HANDOFF_FIELD)
+    expect(result.res.headers.get('referrer-policy')).toBe('same-origin')
     const [attempt] = await dbAll<any>("SELECT result, reason FROM sign_in_attempts WHERE hostname = ? AND step = 'complete'", tenant.hostname)
     expect(attempt).toEqual({ result: 'pending', reason: 'chooser' })
 
@@ -183,6 +184,13 @@ describe('the chooser', () => {
     const res = await choose(tenant.hostname, result.cookie, { token, phoneSystem: tenant.phoneSystemId }, headers)
     expect(res.status).toBe(403)
     expect(await res.text()).not.toContain(HANDOFF_FIELD)
+  })
+
+  it('a choice from a no-referrer page (Origin: null) but same-origin by Sec-Fetch-Site is accepted', async () => {
+    const { tenant, result, token } = await onTwo()
+    const res = await choose(tenant.hostname, result.cookie, { token, phoneSystem: tenant.phoneSystemId }, { origin: 'null', 'sec-fetch-site': 'same-origin' })
+    expect(res.status).toBe(200)
+    expect(await res.text()).toContain(HANDOFF_FIELD)
   })
 
   it('a choice without the flow cookie, with a wrong token, or replayed is refused', async () => {

@@ -1,0 +1,108 @@
+/**
+ * The whole local stack: the Entra ID stand-in, the demo phone web client,
+ * and the gateway under `wrangler dev` on a local D1 (migrations applied,
+ * demo data seeded through the admin API). `npm start` runs it on fixed
+ * ports; the browser tests run it on free ports with a throw-away database.
+ */
+import { type ChildProcess, spawn } from 'node:child_process'
+import path from 'node:path'
+import { type EntraStandIn, startEntraStandIn } from './entra/server.ts'
+import { DEMO_CLIENT_ID, DEMO_USERS } from './fixtures.ts'
+import { ensureDevVars, requestWithHost, run, waitFor } from './lib.ts'
+import { demoPhoneSystems, seedDemo } from './seed.ts'
+import { type DemoWebClient, startDemoWebClient } from './webclient/server.ts'
+
+export const PRIMARY_HOST = 'login.localhost'
+const root = path.resolve(import.meta.dirname, '..')
+const wrangler = path.join(root, 'node_modules', '.bin', 'wrangler')
+
+export interface StackOptions {
+  port: number
+  entraPort: number
+  webclientPort: number
+  /** D1 state directory; wrangler's default (.wrangler/state) when absent. */
+  persistTo?: string
+  /** Hide wrangler's own output (the browser tests). */
+  quiet?: boolean
+}
+
+export interface Stack {
+  port: number
+  entra: EntraStandIn
+  webclient: DemoWebClient
+  gateway: ChildProcess
+  seeded: boolean
+  adminKey: string
+  stop(): Promise<void>
+}
+
+export async function startStack(options: StackOptions): Promise<Stack> {
+  const { port } = options
+  // Offline: no metrics upload, no download of the Request.cf template.
+  const env = { ...process.env, WRANGLER_SEND_METRICS: 'false', CLOUDFLARE_CF_FETCH_ENABLED: 'false' }
+  const { created, vars } = ensureDevVars(path.join(root, '.dev.vars'))
+  if (created && !options.quiet) console.log('Wrote .dev.vars with fresh development secrets.')
+
+  const entra = await startEntraStandIn({
+    port: options.entraPort,
+    apps: [{ clientId: DEMO_CLIENT_ID, secret: vars.ENTRA_CLIENT_SECRET!, redirectUris: [`http://${PRIMARY_HOST}:${port}/sso/callback`] }],
+    users: DEMO_USERS,
+  })
+  const webclient = await startDemoWebClient({ gatewayOrigin: `http://${PRIMARY_HOST}:${port}`, gatewayPort: port, port: options.webclientPort })
+
+  const persist = options.persistTo ? ['--persist-to', options.persistTo] : []
+  const stdio = options.quiet ? 'ignore' : 'inherit'
+  await run(wrangler, ['d1', 'migrations', 'apply', 'DB', '--local', ...persist], env, stdio)
+
+  const gateway = spawn(
+    wrangler,
+    [
+      'dev',
+      '--port',
+      String(port),
+      '--ip',
+      '127.0.0.1',
+      '--show-interactive-dev-session=false',
+      '--log-level',
+      'warn',
+      '--var',
+      `ENTRA_AUTHORITY:${entra.base}`,
+      ...persist,
+    ],
+    // Its own process group, so that stopping it also stops the workerd it starts.
+    { cwd: root, env, stdio, detached: true },
+  )
+  const stopGateway = () => {
+    if (gateway.exitCode === null && gateway.pid) {
+      try {
+        process.kill(-gateway.pid, 'SIGTERM')
+      } catch {
+        // already gone
+      }
+    }
+  }
+  process.once('exit', stopGateway)
+
+  try {
+    await waitFor(async () => (await requestWithHost({ port, host: PRIMARY_HOST, path: '/healthz' })).status === 200, 'the gateway to answer /healthz', 120_000)
+    const target = { port, primaryHost: PRIMARY_HOST, adminKey: vars.ADMIN_API_KEY!, webclientPort: options.webclientPort }
+    const seeded = await seedDemo(target)
+    for (const [slug, system] of await demoPhoneSystems(target)) webclient.phoneSystems.set(slug, system)
+    return {
+      port,
+      entra,
+      webclient,
+      gateway,
+      seeded,
+      adminKey: vars.ADMIN_API_KEY!,
+      async stop() {
+        stopGateway()
+        await Promise.all([entra.close(), webclient.close()])
+      },
+    }
+  } catch (error) {
+    stopGateway()
+    await Promise.all([entra.close(), webclient.close()])
+    throw error
+  }
+}
