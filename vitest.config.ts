@@ -22,6 +22,8 @@ export default defineConfig(async () => {
     test: {
       include: ['test/**/*.test.{ts,tsx}'],
       setupFiles: ['./test/setup.ts'],
+      // The gateway logs JSON lines on purpose; show them only for tests that fail.
+      silent: 'passed-only' as const,
     },
   }
 })
