@@ -18,9 +18,9 @@
  * @see https://learn.microsoft.com/entra/identity-platform/reference-error-codes
  */
 import { createHash, randomBytes, randomUUID } from 'node:crypto'
-import http from 'node:http'
-import type { AddressInfo } from 'node:net'
+import type http from 'node:http'
 import { type CryptoKey, type JWK, SignJWT, exportJWK, generateKeyPair } from 'jose'
+import { type Listening, escapeHtml, listen, readBody, sendJson, sleep } from '../http.ts'
 
 export interface EntraUser {
   oid: string
@@ -126,10 +126,6 @@ function b64url(buf: Buffer | Uint8Array): string {
   return Buffer.from(buf).toString('base64url')
 }
 
-function escapeHtml(s: string): string {
-  return s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`)
-}
-
 export class EntraStandIn {
   readonly apps = new Map<string, EntraApp>()
   readonly users: EntraUser[] = []
@@ -138,7 +134,7 @@ export class EntraStandIn {
   readonly hits = new Map<string, number>()
   private readonly keysets = new Map<string, SigningKey[]>()
   private readonly codes = new Map<string, IssuedCode>()
-  private server: http.Server | undefined
+  private listening: Listening | undefined
   base = ''
 
   constructor(options: EntraStandInOptions = {}) {
@@ -147,30 +143,18 @@ export class EntraStandIn {
   }
 
   async listen(port = 0, host = '127.0.0.1', publicBase?: string): Promise<string> {
-    this.server = http.createServer((req, res) => {
-      this.handle(req, res).catch((error: unknown) => {
-        console.error('entra stand-in:', error)
-        if (!res.headersSent) res.writeHead(500, { 'content-type': 'text/plain' })
-        res.end('stand-in error')
-      })
-    })
-    await new Promise<void>((resolve) => this.server!.listen(port, host, resolve))
-    const address = this.server.address() as AddressInfo
-    this.base = publicBase ?? `http://${host}:${address.port}`
+    this.listening = await listen('entra stand-in', (req, res) => this.handle(req, res), port, host)
+    this.base = publicBase ?? `http://${host}:${this.listening.port}`
     return this.base
   }
 
   close(): Promise<void> {
-    return new Promise((resolve) => {
-      if (!this.server) return resolve()
-      this.server.closeAllConnections()
-      this.server.close(() => resolve())
-    })
+    return this.listening?.close() ?? Promise.resolve()
   }
 
   /** Lets the process exit while the server is still listening (used under vitest). */
   unref(): void {
-    this.server?.unref()
+    this.listening?.server.unref()
   }
 
   private count(what: string): void {
@@ -216,7 +200,7 @@ export class EntraStandIn {
     const segment = parts[0] ?? ''
     const rest = parts.slice(1).join('/')
     if (!GUID.test(segment) && !MULTI_TENANT.has(segment)) {
-      return this.json(res, 400, this.errorBody('invalid_tenant', 90002, `Tenant '${segment}' not found. Check to make sure you have the correct tenant ID and are signing into the correct cloud.`))
+      return sendJson(res, 400, this.errorBody('invalid_tenant', 90002, `Tenant '${segment}' not found. Check to make sure you have the correct tenant ID and are signing into the correct cloud.`))
     }
 
     if (req.method === 'GET' && rest === 'v2.0/.well-known/openid-configuration') return this.discovery(res, segment)
@@ -234,7 +218,7 @@ export class EntraStandIn {
   private async discovery(res: http.ServerResponse, segment: string): Promise<void> {
     this.count(`discovery:${segment}`)
     const behaviour = this.tenantBehaviour.get(segment)?.discovery ?? 'ok'
-    if (behaviour === 'server_error') return this.json(res, 500, { error: 'server_error' })
+    if (behaviour === 'server_error') return sendJson(res, 500, { error: 'server_error' })
     if (behaviour === 'hang_up') {
       res.socket?.destroy()
       return
@@ -275,20 +259,20 @@ export class EntraStandIn {
       delete doc.authorization_endpoint
       delete doc.token_endpoint
     }
-    return this.json(res, 200, doc)
+    return sendJson(res, 200, doc)
   }
 
   private async jwks(res: http.ServerResponse, segment: string): Promise<void> {
     this.count(`jwks:${segment}`)
     const behaviour = this.tenantBehaviour.get(segment)?.jwks ?? 'ok'
-    if (behaviour === 'server_error') return this.json(res, 500, { error: 'server_error' })
+    if (behaviour === 'server_error') return sendJson(res, 500, { error: 'server_error' })
     if (behaviour === 'invalid_json') {
       res.writeHead(200, { 'content-type': 'application/json' })
       res.end('{"keys": [')
       return
     }
     const keys = await this.keyset(segment)
-    return this.json(res, 200, { keys: keys.map((k) => ({ ...k.publicJwk, x5t: k.kid, issuer: this.issuerFor(segment) })) })
+    return sendJson(res, 200, { keys: keys.map((k) => ({ ...k.publicJwk, x5t: k.kid, issuer: this.issuerFor(segment) })) })
   }
 
   /** Entra's own error page: shown when it cannot trust the redirect_uri, so nothing goes back to the app. */
@@ -445,29 +429,29 @@ ${users.length ? `<ul>${rows}</ul>` : '<p>No test accounts in this tenant.</p>'}
       res.end('<html><body>Internal Server Error</body></html>')
       return
     }
-    if (outcome === 'unavailable') return this.json(res, 503, this.errorBody('temporarily_unavailable', 90033, 'A transient error has occurred. Please try again.'))
+    if (outcome === 'unavailable') return sendJson(res, 503, this.errorBody('temporarily_unavailable', 90033, 'A transient error has occurred. Please try again.'))
 
     const app = clientId ? this.apps.get(clientId) : undefined
-    if (!app) return this.json(res, 400, this.errorBody('unauthorized_client', 700016, `Application with identifier '${clientId}' was not found in the directory.`))
+    if (!app) return sendJson(res, 400, this.errorBody('unauthorized_client', 700016, `Application with identifier '${clientId}' was not found in the directory.`))
     if (app.secretExpired || outcome === 'secret_expired') {
-      return this.json(res, 401, this.errorBody('invalid_client', 7000222, `The provided client secret keys for app '${app.clientId}' are expired.`))
+      return sendJson(res, 401, this.errorBody('invalid_client', 7000222, `The provided client secret keys for app '${app.clientId}' are expired.`))
     }
     if (secret !== app.secret || outcome === 'secret_invalid') {
-      return this.json(res, 401, this.errorBody('invalid_client', 7000215, 'Invalid client secret provided. Ensure the secret being sent in the request is the client secret value, not the client secret ID.'))
+      return sendJson(res, 401, this.errorBody('invalid_client', 7000215, 'Invalid client secret provided. Ensure the secret being sent in the request is the client secret value, not the client secret ID.'))
     }
-    if (form.get('grant_type') !== 'authorization_code') return this.json(res, 400, this.errorBody('unsupported_grant_type', 70003, 'The app requested an unsupported grant type.'))
+    if (form.get('grant_type') !== 'authorization_code') return sendJson(res, 400, this.errorBody('unsupported_grant_type', 70003, 'The app requested an unsupported grant type.'))
     if (!issued || issued.clientId !== app.clientId || issued.tenantSegment !== segment) {
-      return this.json(res, 400, this.errorBody('invalid_grant', 9002313, 'Invalid request. Request is malformed or invalid.'))
+      return sendJson(res, 400, this.errorBody('invalid_grant', 9002313, 'Invalid request. Request is malformed or invalid.'))
     }
-    if (issued.used || outcome === 'code_redeemed') return this.json(res, 400, this.errorBody('invalid_grant', 54005, 'OAuth2 Authorization code was already redeemed, please retry with a new valid code or use an existing refresh token.'))
+    if (issued.used || outcome === 'code_redeemed') return sendJson(res, 400, this.errorBody('invalid_grant', 54005, 'OAuth2 Authorization code was already redeemed, please retry with a new valid code or use an existing refresh token.'))
     issued.used = true
-    if (issued.expiresAt < Date.now()) return this.json(res, 400, this.errorBody('invalid_grant', 70008, 'The provided authorization code or refresh token has expired due to inactivity.'))
+    if (issued.expiresAt < Date.now()) return sendJson(res, 400, this.errorBody('invalid_grant', 70008, 'The provided authorization code or refresh token has expired due to inactivity.'))
     if (form.get('redirect_uri') !== issued.redirectUri) {
-      return this.json(res, 400, this.errorBody('invalid_grant', 50148, 'The redirect_uri does not match the one used in the authorization request.'))
+      return sendJson(res, 400, this.errorBody('invalid_grant', 50148, 'The redirect_uri does not match the one used in the authorization request.'))
     }
     const verifier = form.get('code_verifier') ?? ''
     if (b64url(createHash('sha256').update(verifier).digest()) !== issued.codeChallenge || outcome === 'verifier_mismatch') {
-      return this.json(res, 400, this.errorBody('invalid_grant', 501481, 'The Code_Verifier does not match the code_challenge supplied in the authorization request.'))
+      return sendJson(res, 400, this.errorBody('invalid_grant', 501481, 'The Code_Verifier does not match the code_challenge supplied in the authorization request.'))
     }
 
     const idToken = await this.idToken(issued, app)
@@ -479,7 +463,7 @@ ${users.length ? `<ul>${rows}</ul>` : '<p>No test accounts in this tenant.</p>'}
       access_token: b64url(randomBytes(48)),
     }
     if (outcome !== 'no_id_token') tokenResponse.id_token = idToken
-    return this.json(res, 200, tokenResponse)
+    return sendJson(res, 200, tokenResponse)
   }
 
   private async idToken(issued: IssuedCode, app: EntraApp): Promise<string> {
@@ -570,50 +554,32 @@ ${users.length ? `<ul>${rows}</ul>` : '<p>No test accounts in this tenant.</p>'}
     if (parts[0] === 'users' && req.method === 'POST') {
       const users = (Array.isArray(body) ? body : [body]) as EntraUser[]
       this.users.push(...users)
-      return this.json(res, 201, { users: users.length })
+      return sendJson(res, 201, { users: users.length })
     }
     if (parts[0] === 'apps' && parts.length === 1 && req.method === 'POST') {
       const app = body as EntraApp
       this.apps.set(app.clientId, { ...app, redirectUris: [...app.redirectUris] })
-      return this.json(res, 201, { clientId: app.clientId })
+      return sendJson(res, 201, { clientId: app.clientId })
     }
     if (parts[0] === 'apps' && parts[2] === 'redirect-uris' && req.method === 'POST') {
       const app = this.apps.get(parts[1] ?? '')
-      if (!app) return this.json(res, 404, { error: 'no such app' })
+      if (!app) return sendJson(res, 404, { error: 'no such app' })
       for (const uri of body.add ?? []) if (!app.redirectUris.includes(uri)) app.redirectUris.push(uri)
       app.redirectUris = app.redirectUris.filter((uri) => !(body.remove ?? []).includes(uri))
-      return this.json(res, 200, { redirectUris: app.redirectUris })
+      return sendJson(res, 200, { redirectUris: app.redirectUris })
     }
     if (parts[0] === 'tenants' && parts.length === 2 && req.method === 'POST') {
       this.tenantBehaviour.set(parts[1], body as TenantBehaviour)
-      return this.json(res, 200, body)
+      return sendJson(res, 200, body)
     }
     if (parts[0] === 'tenants' && parts[1] && parts[2] === 'rotate' && req.method === 'POST') {
       const key = await this.rotate(parts[1])
-      return this.json(res, 200, { kid: key.kid })
+      return sendJson(res, 200, { kid: key.kid })
     }
-    if (parts[0] === 'hits' && req.method === 'GET') return this.json(res, 200, Object.fromEntries(this.hits))
-    return this.json(res, 404, { error: 'unknown control route' })
+    if (parts[0] === 'hits' && req.method === 'GET') return sendJson(res, 200, Object.fromEntries(this.hits))
+    return sendJson(res, 404, { error: 'unknown control route' })
   }
 
-  private json(res: http.ServerResponse, status: number, body: unknown): void {
-    res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store' })
-    res.end(JSON.stringify(body))
-  }
-}
-
-/** A delay that does not keep the process alive (the stand-in runs inside the test runner). */
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms).unref())
-}
-
-function readBody(req: http.IncomingMessage): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = []
-    req.on('data', (c: Buffer) => chunks.push(c))
-    req.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')))
-    req.on('error', reject)
-  })
 }
 
 export async function startEntraStandIn(options: EntraStandInOptions = {}): Promise<EntraStandIn> {

@@ -3,9 +3,9 @@
  * the gateway's handoff POST, verifies the assertion (verify.ts, the
  * reference for integrators) and shows who signed in.
  */
-import http from 'node:http'
-import type { AddressInfo } from 'node:net'
+import type http from 'node:http'
 import { createRemoteJWKSet, customFetch } from 'jose'
+import { type Listening, escapeHtml, listen, readBody } from '../http.ts'
 import { requestWithHost } from '../lib.ts'
 import { HandoffRejected, verifyHandoffAssertion } from './verify.ts'
 
@@ -22,10 +22,6 @@ export interface WebClientOptions {
   port?: number
 }
 
-function escapeHtml(s: string): string {
-  return s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`)
-}
-
 function page(title: string, body: string): string {
   return `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>${escapeHtml(title)}</title>
 <meta name="viewport" content="width=device-width, initial-scale=1">
@@ -39,7 +35,7 @@ export class DemoWebClient {
   /** slug -> phone system (the path segment of its handoff URL). */
   readonly phoneSystems = new Map<string, DemoPhoneSystem>()
   private readonly seen = new Map<string, number>()
-  private server: http.Server | undefined
+  private listening: Listening | undefined
   private readonly jwks: ReturnType<typeof createRemoteJWKSet>
   private readonly options: WebClientOptions
   base = ''
@@ -58,24 +54,13 @@ export class DemoWebClient {
   }
 
   async listen(port = 0): Promise<string> {
-    this.server = http.createServer((req, res) => {
-      this.handle(req, res).catch((error: unknown) => {
-        console.error('demo web client:', error)
-        if (!res.headersSent) res.writeHead(500, { 'content-type': 'text/plain' })
-        res.end('error')
-      })
-    })
-    await new Promise<void>((resolve) => this.server!.listen(port, '127.0.0.1', resolve))
-    this.base = `http://webclient.localhost:${(this.server.address() as AddressInfo).port}`
+    this.listening = await listen('demo web client', (req, res) => this.handle(req, res), port)
+    this.base = `http://webclient.localhost:${this.listening.port}`
     return this.base
   }
 
   close(): Promise<void> {
-    return new Promise((resolve) => {
-      if (!this.server) return resolve()
-      this.server.closeAllConnections()
-      this.server.close(() => resolve())
-    })
+    return this.listening?.close() ?? Promise.resolve()
   }
 
   private async handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
@@ -89,7 +74,7 @@ export class DemoWebClient {
     if (!system) return send(404, page('Unknown phone system', '<h1>Unknown phone system</h1>'))
 
     if (req.method === 'POST' && rest.join('/') === 'sso/handoff') {
-      const form = new URLSearchParams(await readBody(req))
+      const form = new URLSearchParams(await readBody(req, 64 * 1024))
       const assertion = form.get('assertion') ?? ''
       try {
         const who = await verifyHandoffAssertion(assertion, {
@@ -123,20 +108,6 @@ export class DemoWebClient {
       page(`${system.name} web client`, `<h1>${escapeHtml(system.name)} web client</h1><p>Not signed in. Use your organization's sign-in page.</p>`),
     )
   }
-}
-
-function readBody(req: http.IncomingMessage): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = []
-    let size = 0
-    req.on('data', (c: Buffer) => {
-      size += c.length
-      if (size > 64 * 1024) req.destroy(new Error('body too large'))
-      else chunks.push(c)
-    })
-    req.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')))
-    req.on('error', reject)
-  })
 }
 
 export async function startDemoWebClient(options: WebClientOptions): Promise<DemoWebClient> {
