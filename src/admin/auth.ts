@@ -2,6 +2,7 @@ import type { Context } from 'hono'
 import type { AppEnv } from '../app-env'
 import { AppError } from '../errors'
 import { log } from '../log'
+import { principalForKey } from './api-keys'
 import { OPS, type Principal } from './audit'
 
 const BEARER = /^Bearer ([\x21-\x7e]{1,512})$/i
@@ -22,16 +23,18 @@ function unauthorized(): AppError {
   })
 }
 
-/** Who the caller is, from the bearer key; 401 for a missing, malformed or unknown key. */
+/** Who the caller is, from the bearer key: the ops key, or a partner key; 401 for a missing, malformed, unknown or revoked key. */
 export async function authenticate(c: Context<AppEnv>): Promise<Principal> {
   const match = BEARER.exec(c.req.header('authorization') ?? '')
   if (!match) throw unauthorized()
   const presented = match[1]!
   const opsKey = c.var.config.adminApiKey
   if (opsKey === undefined) {
-    log('warn', 'admin API called but ADMIN_API_KEY is not set', { correlationId: c.var.correlationId })
-    throw unauthorized()
+    log('warn', 'ADMIN_API_KEY is not set: only partner keys can authenticate', { correlationId: c.var.correlationId })
+  } else if (await secretsEqual(presented, opsKey)) {
+    return OPS
   }
-  if (await secretsEqual(presented, opsKey)) return OPS
+  const partner = await principalForKey(c.env.DB, presented, Date.now())
+  if (partner) return partner
   throw unauthorized()
 }

@@ -8,7 +8,7 @@ import { iso } from './json'
 import { HOSTNAME_PROBLEM_MESSAGES, isDirectSubdomain, isWithinZone, parseHostnameInput } from '../hosts/normalize'
 import { hostCache } from '../hosts/resolve'
 import { type Principal, auditStatement } from './audit'
-import { getOrg } from './orgs'
+import { orgInScope } from './scope'
 
 export type HostnameRow = typeof hostnames.$inferSelect
 
@@ -49,13 +49,19 @@ export async function findHostname(d1: D1Database, hostname: string): Promise<Ho
   return getDb(d1).select().from(hostnames).where(eq(hostnames.hostname, hostname)).get()
 }
 
-export async function getHostname(d1: D1Database, hostname: string): Promise<HostnameRow> {
+/** The hostname, if attached to an organization the principal reaches; the same 404 otherwise. */
+export async function getHostname(d1: D1Database, principal: Principal, hostname: string): Promise<HostnameRow> {
   const row = await findHostname(d1, hostname)
-  if (!row) throw new AppError('not_found', `No hostname "${hostname}" is attached`)
+  const notFound = () => new AppError('not_found', `No hostname "${hostname}" is attached`)
+  if (!row) throw notFound()
+  await orgInScope(d1, principal, row.orgId).catch(() => {
+    throw notFound()
+  })
   return row
 }
 
-export async function listHostnames(d1: D1Database, orgId: string): Promise<HostnameRow[]> {
+export async function listHostnames(d1: D1Database, principal: Principal, orgId: string): Promise<HostnameRow[]> {
+  await orgInScope(d1, principal, orgId)
   return getDb(d1).select().from(hostnames).where(eq(hostnames.orgId, orgId)).orderBy(asc(hostnames.hostname)).all()
 }
 
@@ -93,7 +99,7 @@ export async function attachHostname(
 ): Promise<HostnameRow> {
   const hostname = requireHostname(input.hostname)
   const kind = classifyHostname(config, hostname)
-  const org = await getOrg(d1, orgId)
+  const org = await orgInScope(d1, principal, orgId)
   if (org.kind === 'customer' && org.structure === 'flat') {
     throw new AppError(
       'flat_customer_cannot_own_hostname',
@@ -159,7 +165,7 @@ export async function detachHostname(
   rawHostname: string,
   now: number,
 ): Promise<void> {
-  const row = await getHostname(d1, requireHostname(rawHostname))
+  const row = await getHostname(d1, principal, requireHostname(rawHostname))
   await d1.batch([
     toStatement(d1, getDb(d1).delete(hostnames).where(eq(hostnames.hostname, row.hostname))),
     auditStatement(

@@ -1,4 +1,4 @@
-import { asc, eq, isNull } from 'drizzle-orm'
+import { and, asc, eq, inArray, isNull } from 'drizzle-orm'
 import { getDb } from '../db/client'
 import { newId } from '../db/ids'
 import { organizations } from '../db/schema'
@@ -6,6 +6,7 @@ import { toStatement } from '../db/statements'
 import { AppError } from '../errors'
 import { iso } from './json'
 import { type Principal, auditStatement } from './audit'
+import { orgInScope, orgNotFound, reachableOrgIds } from './scope'
 import type { CreateOrgInput, UpdateOrgInput } from './schemas'
 
 export type OrgRow = typeof organizations.$inferSelect
@@ -27,33 +28,46 @@ export async function findOrg(d1: D1Database, id: string): Promise<OrgRow | unde
   return getDb(d1).select().from(organizations).where(eq(organizations.id, id)).get()
 }
 
-export async function getOrg(d1: D1Database, id: string): Promise<OrgRow> {
-  const org = await findOrg(d1, id)
-  if (!org) throw new AppError('not_found', `No organization "${id}"`)
-  return org
+export async function listOrgs(d1: D1Database, principal: Principal, filter: { parentId?: string | null }): Promise<OrgRow[]> {
+  const conditions = []
+  if (filter.parentId !== undefined) {
+    conditions.push(filter.parentId === null ? isNull(organizations.parentId) : eq(organizations.parentId, filter.parentId))
+  }
+  const reachable = await reachableOrgIds(d1, principal)
+  if (reachable !== null) conditions.push(inArray(organizations.id, reachable))
+  return getDb(d1)
+    .select()
+    .from(organizations)
+    .where(and(...conditions))
+    .orderBy(asc(organizations.name), asc(organizations.id))
+    .all()
 }
 
-export async function listOrgs(d1: D1Database, filter: { parentId?: string | null }): Promise<OrgRow[]> {
-  const db = getDb(d1)
-  const query = db.select().from(organizations)
-  const filtered =
-    filter.parentId === undefined
-      ? query
-      : query.where(filter.parentId === null ? isNull(organizations.parentId) : eq(organizations.parentId, filter.parentId))
-  return filtered.orderBy(asc(organizations.name), asc(organizations.id)).all()
+/** Who may create what: ops anything; a partner only customers of its own. */
+async function checkParent(d1: D1Database, principal: Principal, input: CreateOrgInput): Promise<string | undefined> {
+  if (principal.kind === 'partner') {
+    if (input.kind === 'partner') throw new AppError('forbidden', 'Only the provider creates partners')
+    const parentId = input.parentId ?? principal.orgId
+    if (parentId !== principal.orgId) throw orgNotFound(parentId)
+    return parentId
+  }
+  if (input.kind === 'partner') return undefined
+  if (input.parentId === undefined) {
+    throw new AppError('invalid_request', '"parentId" is required for a customer: the id of its partner', { field: 'parentId' })
+  }
+  const parent = await findOrg(d1, input.parentId)
+  if (!parent || parent.kind !== 'partner') {
+    throw new AppError('invalid_request', '"parentId" must be the id of an existing partner', { field: 'parentId' })
+  }
+  return parent.id
 }
 
 export async function createOrg(d1: D1Database, principal: Principal, input: CreateOrgInput, now: number): Promise<OrgRow> {
-  if (input.kind === 'customer') {
-    const parent = input.parentId === undefined ? undefined : await findOrg(d1, input.parentId)
-    if (!parent || parent.kind !== 'partner') {
-      throw new AppError('invalid_request', '"parentId" must be the id of an existing partner', { field: 'parentId' })
-    }
-  }
+  const parentId = await checkParent(d1, principal, input)
   const org: OrgRow = {
     id: newId('org'),
     kind: input.kind,
-    parentId: input.parentId ?? null,
+    parentId: parentId ?? null,
     structure: input.kind === 'customer' ? (input.structure ?? 'nested') : null,
     name: input.name,
     displayName: input.branding?.displayName ?? null,
@@ -87,7 +101,7 @@ export async function updateOrg(
   input: UpdateOrgInput,
   now: number,
 ): Promise<OrgRow> {
-  const before = await getOrg(d1, id)
+  const before = await orgInScope(d1, principal, id)
   const after: OrgRow = {
     ...before,
     name: input.name ?? before.name,

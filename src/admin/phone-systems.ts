@@ -8,7 +8,7 @@ import { iso } from './json'
 import { DuplicateSsoUserError, type ReplaceCounts, type SsoUserFields } from '../sso/plan'
 import { type SsoUserRecord, listSsoUsers, replaceSsoList } from '../sso/store'
 import { type Principal, auditStatement } from './audit'
-import { getOrg } from './orgs'
+import { orgInScope } from './scope'
 import type { CreatePhoneSystemInput, SsoUserInput } from './schemas'
 
 export type PhoneSystemRow = typeof phoneSystems.$inferSelect
@@ -40,13 +40,23 @@ export function ssoUserJson(user: SsoUserRecord) {
   }
 }
 
-export async function getPhoneSystem(d1: D1Database, id: string): Promise<PhoneSystemRow> {
-  const row = await getDb(d1).select().from(phoneSystems).where(eq(phoneSystems.id, id)).get()
-  if (!row) throw new AppError('not_found', `No phone system "${id}"`)
+export async function findPhoneSystem(d1: D1Database, id: string): Promise<PhoneSystemRow | undefined> {
+  return getDb(d1).select().from(phoneSystems).where(eq(phoneSystems.id, id)).get()
+}
+
+/** The phone system, if its organization is one the principal reaches; the same 404 otherwise. */
+export async function getPhoneSystem(d1: D1Database, principal: Principal, id: string): Promise<PhoneSystemRow> {
+  const row = await findPhoneSystem(d1, id)
+  const notFound = () => new AppError('not_found', `No phone system "${id}"`)
+  if (!row) throw notFound()
+  await orgInScope(d1, principal, row.orgId).catch(() => {
+    throw notFound()
+  })
   return row
 }
 
-export async function listPhoneSystems(d1: D1Database, orgId: string): Promise<PhoneSystemRow[]> {
+export async function listPhoneSystems(d1: D1Database, principal: Principal, orgId: string): Promise<PhoneSystemRow[]> {
+  await orgInScope(d1, principal, orgId)
   return getDb(d1)
     .select()
     .from(phoneSystems)
@@ -62,7 +72,7 @@ export async function createPhoneSystem(
   input: CreatePhoneSystemInput,
   now: number,
 ): Promise<PhoneSystemRow> {
-  await getOrg(d1, orgId)
+  await orgInScope(d1, principal, orgId)
   const row: PhoneSystemRow = { id: newId('ps'), orgId, ...input, ssoListVersion: 0, createdAt: now, updatedAt: now }
   await d1.batch([
     toStatement(d1, getDb(d1).insert(phoneSystems).values(row)),
@@ -77,7 +87,7 @@ export async function createPhoneSystem(
 }
 
 export async function deletePhoneSystem(d1: D1Database, principal: Principal, id: string, now: number): Promise<void> {
-  const row = await getPhoneSystem(d1, id)
+  const row = await getPhoneSystem(d1, principal, id)
   await d1.batch([
     // sso_users go with it (ON DELETE CASCADE).
     toStatement(d1, getDb(d1).delete(phoneSystems).where(eq(phoneSystems.id, id))),
@@ -108,7 +118,7 @@ export async function putSsoUsers(
   users: readonly SsoUserInput[],
   now: number,
 ): Promise<ReplaceCounts> {
-  const phoneSystem = await getPhoneSystem(d1, phoneSystemId)
+  const phoneSystem = await getPhoneSystem(d1, principal, phoneSystemId)
   try {
     return await replaceSsoList(d1, phoneSystem, users.map(toFields), {
       now,
@@ -139,8 +149,8 @@ export const DEFAULT_PAGE_SIZE = 100
 export const MAX_PAGE_SIZE = 1000
 
 /** `GET …/sso-users`: one page, with an opaque cursor for the next. */
-export async function getSsoUsersPage(d1: D1Database, phoneSystemId: string, request: SsoUserPageRequest) {
-  await getPhoneSystem(d1, phoneSystemId)
+export async function getSsoUsersPage(d1: D1Database, principal: Principal, phoneSystemId: string, request: SsoUserPageRequest) {
+  await getPhoneSystem(d1, principal, phoneSystemId)
   const limit = request.limit === undefined ? DEFAULT_PAGE_SIZE : Number(request.limit)
   if (!Number.isInteger(limit) || limit < 1 || limit > MAX_PAGE_SIZE) {
     throw new AppError('invalid_request', `"limit" must be a whole number from 1 to ${MAX_PAGE_SIZE}`, { field: 'limit' })

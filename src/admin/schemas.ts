@@ -58,9 +58,6 @@ export const createOrgSchema = z
       if (org.kind === 'partner' && org.structure !== undefined) {
         ctx.addIssue({ code: 'custom', path: ['structure'], message: 'applies to customers only' })
       }
-      if (org.kind === 'customer' && org.parentId === undefined) {
-        ctx.addIssue({ code: 'custom', path: ['parentId'], message: 'is required for a customer: the id of its partner' })
-      }
     }),
   )
 
@@ -125,3 +122,7 @@ export type CreateOrgInput = z.output<typeof createOrgSchema>
 export type UpdateOrgInput = z.output<typeof updateOrgSchema>
 export type CreatePhoneSystemInput = z.output<typeof createPhoneSystemSchema>
 export type SsoUserInput = z.output<typeof ssoUserSchema>
+
+export const createApiKeySchema = z.strictObject({
+  label: z.optional(boundedText(100)),
+})

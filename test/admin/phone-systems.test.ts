@@ -1,5 +1,6 @@
 import { env } from 'cloudflare:test'
 import { describe, expect, it } from 'vitest'
+import { OPS } from '../../src/admin/audit'
 import { getPhoneSystem } from '../../src/admin/phone-systems'
 import { planReplace } from '../../src/sso/plan'
 import { replaceSsoList, replaceStatements } from '../../src/sso/store'
@@ -174,7 +175,7 @@ describe('PUT /api/v1/phone-systems/{id}/sso-users', () => {
     const users = Array.from({ length: 300 }, (_, i) => ({ oid: OID(i), upn: `user${i}@contoso.com`, displayName: `User ${i}` }))
     await apiJson('PUT', `/phone-systems/${ps.id}/sso-users`, { users })
     const before = await listIn(ps.id)
-    const versionBefore = (await getPhoneSystem(env.DB, ps.id)).ssoListVersion
+    const versionBefore = (await getPhoneSystem(env.DB, OPS, ps.id)).ssoListVersion
     const auditBefore = await count('SELECT count(*) AS n FROM audit_log')
 
     // A real D1 failure on the very last row of the batch (statements before it already ran).
@@ -192,7 +193,7 @@ describe('PUT /api/v1/phone-systems/{id}/sso-users', () => {
       await env.DB.prepare('DROP TRIGGER fail_on_poison').run()
     }
     expect(await listIn(ps.id)).toEqual(before)
-    expect((await getPhoneSystem(env.DB, ps.id)).ssoListVersion).toBe(versionBefore)
+    expect((await getPhoneSystem(env.DB, OPS, ps.id)).ssoListVersion).toBe(versionBefore)
     expect(await count('SELECT count(*) AS n FROM audit_log')).toBe(auditBefore)
   })
 
@@ -200,7 +201,7 @@ describe('PUT /api/v1/phone-systems/{id}/sso-users', () => {
     const partner = await createPartner()
     const ps = await createPhoneSystem(partner.id)
     await apiJson('PUT', `/phone-systems/${ps.id}/sso-users`, { users: [{ upn: 'first@contoso.com' }] })
-    const stale = await getPhoneSystem(env.DB, ps.id)
+    const stale = await getPhoneSystem(env.DB, OPS, ps.id)
     await apiJson('PUT', `/phone-systems/${ps.id}/sso-users`, { users: [{ upn: 'newer@contoso.com' }] })
     const attempt = replaceSsoList(env.DB, stale, [{ oid: null, upn: 'stale@contoso.com', email: null, displayName: null, extension: null }], {
       now: Date.now(),
