@@ -72,16 +72,19 @@ export function newSigningJwk(): Record<string, unknown> {
   return { ...jwk, kid, alg: 'ES256', use: 'sig' }
 }
 
-/** Fresh development secrets, in .dev.vars syntax. */
+/** Fresh development secrets, one .dev.vars line each. */
+function devSecretLines(): Record<string, string> {
+  return {
+    ADMIN_API_KEY: `ADMIN_API_KEY=dev-${base64url(randomBytes(24))}`,
+    FLOW_KEY: `FLOW_KEY=${base64url(randomBytes(32))}`,
+    DATA_KEY: `DATA_KEY=${base64url(randomBytes(32))}`,
+    SIGNING_KEYS: `SIGNING_KEYS='${JSON.stringify([newSigningJwk()])}'`,
+    ENTRA_CLIENT_SECRET: `ENTRA_CLIENT_SECRET=dev-client-secret-${base64url(randomBytes(16))}`,
+  }
+}
+
 export function newDevVars(): string {
-  return [
-    '# Development secrets written by `npm start`. Never commit this file.',
-    `ADMIN_API_KEY=dev-${base64url(randomBytes(24))}`,
-    `FLOW_KEY=${base64url(randomBytes(32))}`,
-    `SIGNING_KEYS='${JSON.stringify([newSigningJwk()])}'`,
-    `ENTRA_CLIENT_SECRET=dev-client-secret-${base64url(randomBytes(16))}`,
-    '',
-  ].join('\n')
+  return ['# Development secrets written by `npm start`. Never commit this file.', ...Object.values(devSecretLines()), ''].join('\n')
 }
 
 /** Reads KEY=value lines (single-quoted values allowed) from a .dev.vars file. */
@@ -97,9 +100,19 @@ export function readDevVars(path: string): Record<string, string> {
   return vars
 }
 
+/** Creates .dev.vars, or adds the secrets a newer version needs to an existing one (never changes a value). */
 export function ensureDevVars(path: string): { created: boolean; vars: Record<string, string> } {
   const created = !existsSync(path)
-  if (created) writeFileSync(path, newDevVars(), { mode: 0o600 })
+  if (created) {
+    writeFileSync(path, newDevVars(), { mode: 0o600 })
+  } else {
+    const present = readDevVars(path)
+    const missing = Object.entries(devSecretLines()).filter(([name]) => !(name in present))
+    if (missing.length > 0) {
+      const text = readFileSync(path, 'utf8')
+      writeFileSync(path, `${text.endsWith('\n') ? text : `${text}\n`}${missing.map(([, line]) => line).join('\n')}\n`)
+    }
+  }
   return { created, vars: readDevVars(path) }
 }
 

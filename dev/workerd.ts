@@ -35,6 +35,7 @@ const wranglerVars = {
   ENTRA_CLIENT_ID: CLIENT_ID,
   ENTRA_CLIENT_SECRET: CLIENT_SECRET,
   FLOW_KEY: 'Xq2d7lY1c9n0k3v8J6mB4tR5wE2uI7oP1aS9dF3gH6k',
+  DATA_KEY: 'mZ3q8rT1vW5yB7nC2xL9kJ4hG6fD0sA1pO8iU3eR5tY',
   SIGNING_KEYS: JSON.stringify([newSigningJwk()]),
 }
 

@@ -16,6 +16,8 @@ export interface Config {
   entra: EntraConfig
   /** 32 bytes: encrypts flow cookies and the flow secrets kept in D1. */
   flowKey: Uint8Array
+  /** 32 bytes: encrypts stored credentials (portals' Entra client secrets). */
+  dataKey: Uint8Array
   /** Private EC P-256 JWKs for handoff assertions, current first (validated, not yet imported). */
   signingKeys: SigningJwk[]
 }
@@ -38,6 +40,8 @@ export interface EntraConfig {
   clientSecret: string
   /** Bound on every request to Entra (discovery, token, JWKS). */
   timeoutMs: number
+  /** The provider app's home tenant (where Graph manages its redirect URIs); null if not configured. */
+  homeTenantId: string | null
 }
 
 const MIN_ADMIN_KEY_LENGTH = 32
@@ -85,7 +89,8 @@ export function parseConfig(env: Env): Config {
 
   return {
     entra: parseEntra(env),
-    flowKey: parseFlowKey(env.FLOW_KEY),
+    flowKey: parseKey('FLOW_KEY', env.FLOW_KEY),
+    dataKey: parseKey('DATA_KEY', env.DATA_KEY),
     signingKeys: parseSigningKeys(env.SIGNING_KEYS),
     primaryHost,
     providerZone,
@@ -145,20 +150,24 @@ function parseEntra(env: Env): EntraConfig {
   if (!Number.isInteger(timeoutMs) || timeoutMs < 100 || timeoutMs > 30_000) {
     throw new ConfigError('ENTRA_TIMEOUT_MS must be a whole number of milliseconds between 100 and 30000')
   }
-  return { authority: url.origin, insecureLoopback, clientId: clientId.toLowerCase(), clientSecret: env.ENTRA_CLIENT_SECRET, timeoutMs }
+  const homeTenantId = env.ENTRA_HOME_TENANT_ID ? env.ENTRA_HOME_TENANT_ID.toLowerCase() : null
+  if (homeTenantId !== null && !GUID.test(homeTenantId)) {
+    throw new ConfigError('ENTRA_HOME_TENANT_ID must be the tenant id (a GUID) where the provider\'s Entra app is registered')
+  }
+  return { authority: url.origin, insecureLoopback, clientId: clientId.toLowerCase(), clientSecret: env.ENTRA_CLIENT_SECRET, timeoutMs, homeTenantId }
 }
 
-function parseFlowKey(raw: string | undefined): Uint8Array {
-  if (!raw) throw new ConfigError('FLOW_KEY is not set (32 random bytes, base64url: `openssl rand -base64 32 | tr "+/" "-_" | tr -d "="`)')
+function parseKey(name: 'FLOW_KEY' | 'DATA_KEY', raw: string | undefined): Uint8Array {
+  if (!raw) throw new ConfigError(`${name} is not set (32 random bytes, base64url: \`openssl rand -base64 32 | tr "+/" "-_" | tr -d "="\`)`)
   let bytes: Uint8Array
   try {
     if (!/^[A-Za-z0-9_-]+={0,2}$/.test(raw)) throw new Error('not base64url')
     const binary = atob(raw.replace(/-/g, '+').replace(/_/g, '/'))
     bytes = Uint8Array.from(binary, (ch) => ch.charCodeAt(0))
   } catch {
-    throw new ConfigError('FLOW_KEY must be base64url')
+    throw new ConfigError(`${name} must be base64url`)
   }
-  if (bytes.length !== 32) throw new ConfigError(`FLOW_KEY must decode to exactly 32 bytes, got ${bytes.length}`)
+  if (bytes.length !== 32) throw new ConfigError(`${name} must decode to exactly 32 bytes, got ${bytes.length}`)
   return bytes
 }
 

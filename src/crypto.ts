@@ -45,3 +45,48 @@ export async function unseal<T extends object>(token: string, key: Uint8Array, a
     return null
   }
 }
+
+function fromBase64url(value: string): Uint8Array {
+  const binary = atob(value.replace(/-/g, '+').replace(/_/g, '/'))
+  return Uint8Array.from(binary, (ch) => ch.charCodeAt(0))
+}
+
+const aesKeys = new WeakMap<Uint8Array, Promise<CryptoKey>>()
+
+function aesKey(key: Uint8Array): Promise<CryptoKey> {
+  let imported = aesKeys.get(key)
+  if (!imported) {
+    imported = crypto.subtle.importKey('raw', key, 'AES-GCM', false, ['encrypt', 'decrypt'])
+    aesKeys.set(key, imported)
+  }
+  return imported
+}
+
+/**
+ * AES-256-GCM for credentials at rest: `v1.` + base64url(iv | ciphertext).
+ * `context` (e.g. the row it belongs to) is authenticated, so a ciphertext
+ * copied into another row does not decrypt.
+ */
+export async function encryptSecret(plaintext: string, key: Uint8Array, context: string): Promise<string> {
+  const iv = crypto.getRandomValues(new Uint8Array(12))
+  const sealed = await crypto.subtle.encrypt(
+    { name: 'AES-GCM', iv, additionalData: new TextEncoder().encode(context) },
+    await aesKey(key),
+    new TextEncoder().encode(plaintext),
+  )
+  const out = new Uint8Array(iv.length + sealed.byteLength)
+  out.set(iv)
+  out.set(new Uint8Array(sealed), iv.length)
+  return `v1.${base64url(out)}`
+}
+
+export async function decryptSecret(stored: string, key: Uint8Array, context: string): Promise<string> {
+  if (!stored.startsWith('v1.')) throw new Error('unknown secret format')
+  const bytes = fromBase64url(stored.slice(3))
+  const plain = await crypto.subtle.decrypt(
+    { name: 'AES-GCM', iv: bytes.slice(0, 12), additionalData: new TextEncoder().encode(context) },
+    await aesKey(key),
+    bytes.slice(12),
+  )
+  return new TextDecoder().decode(plain)
+}

@@ -10,12 +10,16 @@ export interface Env {
   PROVIDER_DISPLAY_NAME?: string
   ENTRA_AUTHORITY?: string
   ENTRA_CLIENT_ID?: string
+  /** Tenant where the provider's app is registered (for redirect URI registration through Graph). */
+  ENTRA_HOME_TENANT_ID?: string
   /** Timeout of each request to Entra, ms (default 10000). */
   ENTRA_TIMEOUT_MS?: string
   /** secret */
   ENTRA_CLIENT_SECRET?: string
   /** secret: 32 random bytes, base64url */
   FLOW_KEY?: string
+  /** secret: 32 random bytes, base64url; encrypts stored credentials */
+  DATA_KEY?: string
   /** secret: JSON array of private EC P-256 JWKs, current first */
   SIGNING_KEYS?: string
   /** secret: the ops key */

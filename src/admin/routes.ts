@@ -14,6 +14,7 @@ import { createApiKey, listApiKeys, revokeApiKey } from './api-keys'
 import { readAuditLog } from './audit-log'
 import { authenticate } from './auth'
 import { attachHostname, detachHostname, getHostname, hostnameJson, listHostnames, requireHostname } from './hostnames'
+import { deleteIntegration, getIntegration, putIntegration } from './integrations'
 import { createOrg, listOrgs, orgJson, updateOrg } from './orgs'
 import {
   createPhoneSystem,
@@ -30,6 +31,7 @@ import {
   createApiKeySchema,
   createOrgSchema,
   createPhoneSystemSchema,
+  putIntegrationSchema,
   replaceSsoUsersSchema,
   updateOrgSchema,
 } from './schemas'
@@ -281,6 +283,41 @@ adminRoutes.add({
         limit: c.req.query('limit'),
       }),
     ),
+})
+
+// ---------------------------------------------------------------- Microsoft integration of a portal
+adminRoutes.add({
+  method: 'put',
+  path: '/orgs/:id/microsoft-integration',
+  summary: "Set a portal's own Entra app (client id, secret, home tenant, allowed tenants); the secret is never returned",
+  access: SUBTREE,
+  body: putIntegrationSchema,
+  success: { status: 200, description: 'The integration, without its secret' },
+  errors: [400, 404, 409],
+  handler: async (c, input) => c.json(await putIntegration(c.env.DB, c.var.config, c.var.principal, id(c), input, Date.now())),
+})
+
+adminRoutes.add({
+  method: 'get',
+  path: '/orgs/:id/microsoft-integration',
+  summary: "Read a portal's Microsoft integration (never its secret)",
+  access: SUBTREE,
+  success: { status: 200, description: 'The integration, without its secret' },
+  errors: [404],
+  handler: async (c) => c.json(await getIntegration(c.env.DB, c.var.principal, id(c))),
+})
+
+adminRoutes.add({
+  method: 'delete',
+  path: '/orgs/:id/microsoft-integration',
+  summary: "Remove a portal's integration: its hosts sign in with the provider's app again",
+  access: SUBTREE,
+  success: { status: 204, description: 'Removed' },
+  errors: [404],
+  handler: async (c) => {
+    await deleteIntegration(c.env.DB, c.var.principal, id(c), Date.now())
+    return c.body(null, 204)
+  },
 })
 
 // ---------------------------------------------------------------- audit log and the document itself

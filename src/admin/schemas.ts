@@ -126,3 +126,12 @@ export type SsoUserInput = z.output<typeof ssoUserSchema>
 export const createApiKeySchema = z.strictObject({
   label: z.optional(boundedText(100)),
 })
+
+export const putIntegrationSchema = z.strictObject({
+  clientId: guid,
+  clientSecret: z.optional(z.string().check(z.minLength(1, 'must not be empty'), z.maxLength(1024, 'must be at most 1024 characters'))),
+  homeTenantId: guid,
+  allowedTenantIds: z.optional(z.array(guid).check(z.maxLength(100, 'must hold at most 100 tenant ids'))),
+})
+
+export type PutIntegrationInput = z.output<typeof putIntegrationSchema>

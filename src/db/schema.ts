@@ -199,6 +199,7 @@ export const ssoFlows = sqliteTable(
     completionCodeHash: text('completion_code_hash'),
     completionExpiresAt: integer('completion_expires_at'),
     completedAt: integer('completed_at'),
+    clientOrgId: text('client_org_id'),
     choices: text('choices'),
     choiceTokenHash: text('choice_token_hash'),
     chosenAt: integer('chosen_at'),
@@ -224,3 +225,21 @@ export const signInAttempts = sqliteTable(
   },
   (t) => [index('sign_in_attempts_org_idx').on(t.orgId, t.at), index('sign_in_attempts_at_idx').on(t.at)],
 )
+
+/**
+ * A portal's own Microsoft integration: the Entra app its hosts sign in with
+ * (instead of the provider's multi-tenant app) and the tenants allowed to.
+ * The client secret is AES-GCM encrypted under DATA_KEY and never returned.
+ */
+export const microsoftIntegrations = sqliteTable('microsoft_integrations', {
+  orgId: text('org_id')
+    .primaryKey()
+    .references(() => organizations.id, { onDelete: 'cascade' }),
+  clientId: text('client_id').notNull(),
+  clientSecretEnc: text('client_secret_enc').notNull(),
+  homeTenantId: text('home_tenant_id').notNull(),
+  allowedTenantIds: text('allowed_tenant_ids', { mode: 'json' }).$type<string[]>().notNull(),
+  secretUpdatedAt: integer('secret_updated_at').notNull(),
+  createdAt: integer('created_at').notNull(),
+  updatedAt: integer('updated_at').notNull(),
+})

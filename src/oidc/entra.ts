@@ -12,6 +12,7 @@ import { type JWTPayload, type JWTVerifyGetKey, createRemoteJWKSet, errors as jo
 import * as oauth from 'oauth4webapi'
 import type { Config } from '../config'
 import { AppError } from '../errors'
+import type { EntraClient } from './clients'
 import { entraErrorCode, entraErrorDetail } from './entra-errors'
 import { MULTI_TENANT, discoveryIssuer, expectedTokenIssuer, isTenantId } from './tenant'
 
@@ -51,8 +52,8 @@ function requestOptions(config: Config) {
   }
 }
 
-function client(config: Config): oauth.Client {
-  return { client_id: config.entra.clientId, [oauth.clockTolerance]: CLOCK_SKEW_SECONDS }
+function rpClient(client: EntraClient): oauth.Client {
+  return { client_id: client.clientId, [oauth.clockTolerance]: CLOCK_SKEW_SECONDS }
 }
 
 function cacheKey(config: Config, tenant: string): string {
@@ -112,9 +113,9 @@ export interface AuthorizationRequest {
 }
 
 /** The URL the browser is sent to: the discovered authorization endpoint with our parameters and nothing from the request. */
-export function authorizationUrl(config: Config, as: oauth.AuthorizationServer, request: AuthorizationRequest): URL {
+export function authorizationUrl(client: EntraClient, as: oauth.AuthorizationServer, request: AuthorizationRequest): URL {
   const url = new URL(as.authorization_endpoint!)
-  url.searchParams.set('client_id', config.entra.clientId)
+  url.searchParams.set('client_id', client.clientId)
   url.searchParams.set('response_type', 'code')
   url.searchParams.set('redirect_uri', request.redirectUri)
   url.searchParams.set('response_mode', 'query')
@@ -156,9 +157,9 @@ export interface CodeExchange {
  * algorithm; jose then verifies the RS256 signature against the tenant's
  * JWKS, refetched at most once per 30 s when the kid is unknown.
  */
-export async function redeemCode(config: Config, exchange: CodeExchange): Promise<Identity> {
+export async function redeemCode(config: Config, client: EntraClient, exchange: CodeExchange): Promise<Identity> {
   const as = await discover(config, exchange.tenant)
-  const rp = client(config)
+  const rp = rpClient(client)
   let idToken: string
   try {
     // State was checked by looking up its hash, once (flows/store.ts); the iss parameter (RFC 9207) is checked here when present.
@@ -166,7 +167,7 @@ export async function redeemCode(config: Config, exchange: CodeExchange): Promis
     const response = await oauth.authorizationCodeGrantRequest(
       as,
       rp,
-      oauth.ClientSecretPost(config.entra.clientSecret),
+      oauth.ClientSecretPost(client.clientSecret),
       params,
       exchange.redirectUri,
       exchange.codeVerifier,
@@ -181,7 +182,7 @@ export async function redeemCode(config: Config, exchange: CodeExchange): Promis
     throw toUpstreamError(error, 'token')
   }
 
-  const claims = await verifySignature(config, as, exchange.tenant, idToken)
+  const claims = await verifySignature(config, client, as, exchange.tenant, idToken)
   if (!isTenantId(claims.tid) || !isTenantId(claims.oid)) {
     throw new AppError('id_token_invalid', 'ID token without a tid or oid', { detail: 'The sign-in answer named no organization or user' })
   }
@@ -199,13 +200,13 @@ export async function redeemCode(config: Config, exchange: CodeExchange): Promis
   }
 }
 
-async function verifySignature(config: Config, as: oauth.AuthorizationServer, tenant: string, idToken: string) {
+async function verifySignature(config: Config, client: EntraClient, as: oauth.AuthorizationServer, tenant: string, idToken: string) {
   const tidHint = peekTid(idToken)
   try {
     const { payload } = await jwtVerify(idToken, jwksFor(config, as), {
       algorithms: ALGORITHMS,
       issuer: expectedTokenIssuer(config.entra.authority, tenant, tidHint),
-      audience: config.entra.clientId,
+      audience: client.clientId,
       clockTolerance: CLOCK_SKEW_SECONDS,
       maxTokenAge: MAX_ID_TOKEN_AGE,
       requiredClaims: ['iss', 'aud', 'exp', 'iat', 'sub', 'tid', 'oid'],

@@ -6,6 +6,7 @@ import { and, eq, or } from 'drizzle-orm'
 import { getDb } from '../db/client'
 import { organizations, phoneSystems } from '../db/schema'
 import type { Site } from '../hosts/resolve'
+import type { EntraClient } from '../oidc/clients'
 
 export type PhoneSystemRow = typeof phoneSystems.$inferSelect
 
@@ -25,14 +26,20 @@ export async function reachablePhoneSystems(d1: D1Database, orgId: string): Prom
   return rows.map((r) => r.ps)
 }
 
-/** The Entra tenants of the phone systems a site reaches; empty for the primary host (it reaches every tenant). */
-export async function tenantsOfSite(d1: D1Database, site: Site): Promise<string[]> {
+/**
+ * The Entra tenants of the phone systems a site reaches, narrowed to the
+ * tenants its portal's integration allows; empty for the primary host (it
+ * reaches every tenant).
+ */
+export async function tenantsOfSite(d1: D1Database, site: Site, client: EntraClient): Promise<string[]> {
   if (site.kind === 'primary') return []
-  return [...new Set((await reachablePhoneSystems(d1, site.org.id)).map((ps) => ps.entraTenantId))]
+  const tenants = [...new Set((await reachablePhoneSystems(d1, site.org.id)).map((ps) => ps.entraTenantId))]
+  return client.allowedTenantIds ? tenants.filter((t) => client.allowedTenantIds!.includes(t)) : tenants
 }
 
 /** Whether a user of tenant `tid` may sign in on this site at all. */
-export async function isTenantServed(d1: D1Database, site: Site, tid: string): Promise<boolean> {
+export async function isTenantServed(d1: D1Database, site: Site, tid: string, client: EntraClient): Promise<boolean> {
+  if (client.allowedTenantIds && !client.allowedTenantIds.includes(tid)) return false
   if (site.kind === 'primary') {
     const row = await getDb(d1)
       .select({ id: phoneSystems.id })
@@ -42,5 +49,5 @@ export async function isTenantServed(d1: D1Database, site: Site, tid: string): P
       .get()
     return row !== undefined
   }
-  return (await tenantsOfSite(d1, site)).includes(tid)
+  return (await tenantsOfSite(d1, site, client)).includes(tid)
 }

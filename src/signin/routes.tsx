@@ -23,6 +23,7 @@ import {
 import { resolveHost, type Site } from '../hosts/resolve'
 import { originFor } from '../http/origin'
 import { type Identity, authorizationUrl, discover, redeemCode } from '../oidc/entra'
+import { clientForOrg } from '../oidc/clients'
 import { entraErrorCode, entraErrorDetail } from '../oidc/entra-errors'
 import { MULTI_TENANT, authorityTenant } from '../oidc/tenant'
 import { findCandidates } from '../authz/lookup'
@@ -72,7 +73,8 @@ async function readFlowCookie(c: Context<AppEnv>, hostname: string): Promise<Flo
 signIn.get('/sso/login', async (c) => {
   const { config, site } = c.var
   const requestUrl = new URL(c.req.url)
-  const tenants = await tenantsOfSite(c.env.DB, site)
+  const client = await clientForOrg(c.env.DB, config, site.kind === 'tenant' ? site.org.id : null)
+  const tenants = await tenantsOfSite(c.env.DB, site, client)
   if (site.kind === 'tenant' && tenants.length === 0) {
     throw new AppError('no_phone_systems', `No phone system reachable from ${site.hostname}`)
   }
@@ -90,6 +92,7 @@ signIn.get('/sso/login', async (c) => {
     stateHash: await sha256(state),
     hostname: site.hostname,
     orgId: site.kind === 'tenant' ? site.org.id : null,
+    clientOrgId: client.orgId,
     redirectUri: route.redirectUri,
     tenant,
     secrets: await seal({ verifier, nonce } satisfies FlowSecrets, config.flowKey, secretsAudience(flowId), FLOW_TTL_SECONDS),
@@ -105,7 +108,7 @@ signIn.get('/sso/login', async (c) => {
     sameSite: 'Lax',
     maxAge: FLOW_TTL_SECONDS,
   })
-  const target = authorizationUrl(config, as, {
+  const target = authorizationUrl(client, as, {
     redirectUri: route.redirectUri,
     state,
     nonce,
@@ -155,9 +158,10 @@ signIn.get('/sso/callback', auditSignIn('callback'), async (c) => {
 
   const secrets = await unseal<FlowSecrets>(flow.secrets, config.flowKey, secretsAudience(flow.id))
   if (!secrets) throw flowInvalid('flow secrets unreadable', retryHref)
+  const client = await clientForOrg(d1, config, flow.clientOrgId)
   let identity: Identity
   try {
-    identity = await redeemCode(config, {
+    identity = await redeemCode(config, client, {
       tenant: flow.tenant,
       callbackUrl: url,
       redirectUri: flow.redirectUri,
@@ -172,7 +176,7 @@ signIn.get('/sso/callback', auditSignIn('callback'), async (c) => {
   noteAttempt(c, { tid: identity.tid, oid: identity.oid })
   const origin: Site | null = finishesHere ? c.var.site : await resolveHost(d1, config, flow.hostname)
   if (!origin || (origin.kind === 'tenant' && origin.status !== 'active')) throw flowInvalid('origin host gone', retryHref)
-  if (!(await isTenantServed(d1, origin, identity.tid))) {
+  if (!(await isTenantServed(d1, origin, identity.tid, client))) {
     throw new AppError('tenant_not_allowed', `Tenant ${identity.tid} not served on ${flow.hostname}`, { retryHref })
   }
 

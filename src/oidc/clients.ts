@@ -1,0 +1,40 @@
+/**
+ * Which Entra app a sign-in uses: the portal's own Microsoft integration when
+ * the host's organization has one, else the provider's multi-tenant app.
+ */
+import { eq } from 'drizzle-orm'
+import type { Config } from '../config'
+import { decryptSecret } from '../crypto'
+import { getDb } from '../db/client'
+import { microsoftIntegrations } from '../db/schema'
+
+export interface EntraClient {
+  clientId: string
+  clientSecret: string
+  /** The portal whose integration this is; null for the provider's app. */
+  orgId: string | null
+  /** Where the app is registered (Graph calls about the app itself go there); null for the provider's app. */
+  homeTenantId: string | null
+  /** Tenants allowed to sign in with it; null: any tenant a reachable phone system has. */
+  allowedTenantIds: string[] | null
+}
+
+export function providerClient(config: Config): EntraClient {
+  return { clientId: config.entra.clientId, clientSecret: config.entra.clientSecret, orgId: null, homeTenantId: config.entra.homeTenantId, allowedTenantIds: null }
+}
+
+export const secretContext = (orgId: string, clientId: string) => `microsoft-integration:${orgId}:${clientId}`
+
+/** The client of a portal (an organization owning hosts), or the provider's when it has no integration. */
+export async function clientForOrg(d1: D1Database, config: Config, orgId: string | null): Promise<EntraClient> {
+  if (orgId === null) return providerClient(config)
+  const row = await getDb(d1).select().from(microsoftIntegrations).where(eq(microsoftIntegrations.orgId, orgId)).get()
+  if (!row) return providerClient(config)
+  return {
+    clientId: row.clientId,
+    clientSecret: await decryptSecret(row.clientSecretEnc, config.dataKey, secretContext(row.orgId, row.clientId)),
+    orgId: row.orgId,
+    homeTenantId: row.homeTenantId,
+    allowedTenantIds: row.allowedTenantIds.length > 0 ? row.allowedTenantIds : null,
+  }
+}
