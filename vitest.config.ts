@@ -1,8 +1,9 @@
 import path from 'node:path'
 import { cloudflareTest, readD1Migrations } from '@cloudflare/vitest-plugin'
 import { defineConfig } from 'vitest/config'
+import { startCloudflareStandIn } from './dev/cloudflare/server.ts'
 import { startEntraStandIn } from './dev/entra/server.ts'
-import { TEST_BINDINGS, TEST_CLIENT_ID, TEST_CLIENT_SECRET } from './test/bindings.ts'
+import { TEST_BINDINGS, TEST_CLIENT_ID, TEST_CLIENT_SECRET, TEST_CLOUDFLARE_TOKEN, TEST_CLOUDFLARE_ZONE } from './test/bindings.ts'
 
 export default defineConfig(async () => {
   const migrations = await readD1Migrations(path.join(import.meta.dirname, 'migrations'))
@@ -12,11 +13,15 @@ export default defineConfig(async () => {
     apps: [{ clientId: TEST_CLIENT_ID, secret: TEST_CLIENT_SECRET, redirectUris: ['https://login.localhost/sso/callback'] }],
   })
   entra.unref()
+  const cloudflare = await startCloudflareStandIn({ zoneId: TEST_CLOUDFLARE_ZONE, apiToken: TEST_CLOUDFLARE_TOKEN })
+  cloudflare.unref()
   return {
     plugins: [
       cloudflareTest({
         wrangler: { configPath: './wrangler.toml' },
-        miniflare: { bindings: { ...TEST_BINDINGS, ENTRA_AUTHORITY: entra.base, TEST_MIGRATIONS: migrations } },
+        miniflare: {
+          bindings: { ...TEST_BINDINGS, ENTRA_AUTHORITY: entra.base, CLOUDFLARE_API_BASE: cloudflare.base, TEST_MIGRATIONS: migrations },
+        },
       }),
     ],
     test: {

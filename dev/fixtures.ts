@@ -10,6 +10,8 @@ export const BETA_TENANT = 'be7a0000-0000-4000-8000-0000000000b2'
 export const DEMO_CLIENT_ID = '00000000-0000-4000-8000-00000000c11e'
 export const ENTRA_PORT = 8790
 export const WEBCLIENT_PORT = 8789
+export const CLOUDFLARE_PORT = 8792
+export const CLOUDFLARE_ZONE = 'local-saas-zone'
 
 export interface DemoUser extends EntraUser {
   extension: string

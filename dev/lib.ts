@@ -80,6 +80,7 @@ function devSecretLines(): Record<string, string> {
     DATA_KEY: `DATA_KEY=${base64url(randomBytes(32))}`,
     SIGNING_KEYS: `SIGNING_KEYS='${JSON.stringify([newSigningJwk()])}'`,
     ENTRA_CLIENT_SECRET: `ENTRA_CLIENT_SECRET=dev-client-secret-${base64url(randomBytes(16))}`,
+    CLOUDFLARE_API_TOKEN: `CLOUDFLARE_API_TOKEN=dev-cloudflare-token-${base64url(randomBytes(16))}`,
   }
 }
 

@@ -6,8 +6,9 @@
  */
 import { type ChildProcess, spawn } from 'node:child_process'
 import path from 'node:path'
+import { type CloudflareStandIn, startCloudflareStandIn } from './cloudflare/server.ts'
 import { type EntraStandIn, startEntraStandIn } from './entra/server.ts'
-import { DEMO_CLIENT_ID, DEMO_USERS } from './fixtures.ts'
+import { CLOUDFLARE_ZONE, DEMO_CLIENT_ID, DEMO_USERS } from './fixtures.ts'
 import { ensureDevVars, requestWithHost, run, waitFor } from './lib.ts'
 import { demoPhoneSystems, seedDemo } from './seed.ts'
 import { type DemoWebClient, startDemoWebClient } from './webclient/server.ts'
@@ -20,6 +21,7 @@ export interface StackOptions {
   port: number
   entraPort: number
   webclientPort: number
+  cloudflarePort: number
   /** D1 state directory; wrangler's default (.wrangler/state) when absent. */
   persistTo?: string
   /** Hide wrangler's own output (the browser tests). */
@@ -29,6 +31,7 @@ export interface StackOptions {
 export interface Stack {
   port: number
   entra: EntraStandIn
+  cloudflare: CloudflareStandIn
   webclient: DemoWebClient
   gateway: ChildProcess
   seeded: boolean
@@ -49,6 +52,9 @@ export async function startStack(options: StackOptions): Promise<Stack> {
     users: DEMO_USERS,
   })
   const webclient = await startDemoWebClient({ gatewayOrigin: `http://${PRIMARY_HOST}:${port}`, gatewayPort: port, port: options.webclientPort })
+  // Custom domains validate by themselves 30 s after they are attached (as if the partner published the DNS records).
+  const cloudflare = await startCloudflareStandIn({ zoneId: CLOUDFLARE_ZONE, apiToken: vars.CLOUDFLARE_API_TOKEN!, port: options.cloudflarePort, autoValidateAfterMs: 30_000 })
+  const closeStandIns = () => Promise.all([entra.close(), webclient.close(), cloudflare.close()])
 
   const persist = options.persistTo ? ['--persist-to', options.persistTo] : []
   const stdio = options.quiet ? 'ignore' : 'inherit'
@@ -67,6 +73,8 @@ export async function startStack(options: StackOptions): Promise<Stack> {
       'warn',
       '--var',
       `ENTRA_AUTHORITY:${entra.base}`,
+      '--var',
+      `CLOUDFLARE_API_BASE:${cloudflare.base}`,
       ...persist,
     ],
     // Its own process group, so that stopping it also stops the workerd it starts.
@@ -88,21 +96,28 @@ export async function startStack(options: StackOptions): Promise<Stack> {
     const target = { port, primaryHost: PRIMARY_HOST, adminKey: vars.ADMIN_API_KEY!, webclientPort: options.webclientPort }
     const seeded = await seedDemo(target)
     for (const [slug, system] of await demoPhoneSystems(target)) webclient.phoneSystems.set(slug, system)
+    // wrangler dev does not run cron triggers by itself: run the scheduled handler as the cron would.
+    const cron = setInterval(() => {
+      requestWithHost({ port, host: `127.0.0.1:${port}`, path: '/cdn-cgi/handler/scheduled?cron=*/5+*+*+*+*' }).catch(() => undefined)
+    }, 30_000)
+    cron.unref()
     return {
       port,
       entra,
+      cloudflare,
       webclient,
       gateway,
       seeded,
       adminKey: vars.ADMIN_API_KEY!,
       async stop() {
+        clearInterval(cron)
         stopGateway()
-        await Promise.all([entra.close(), webclient.close()])
+        await closeStandIns()
       },
     }
   } catch (error) {
     stopGateway()
-    await Promise.all([entra.close(), webclient.close()])
+    await closeStandIns()
     throw error
   }
 }

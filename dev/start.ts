@@ -1,9 +1,10 @@
 /**
  * `npm start`: the Entra ID stand-in, the demo phone web client, and the
  * gateway under wrangler dev on local D1 with demo data; prints what to open.
- * PORT (8787), ENTRA_PORT (8790) and WEBCLIENT_PORT (8789) move them.
+ * PORT (8787), ENTRA_PORT (8790), WEBCLIENT_PORT (8789) and CLOUDFLARE_PORT
+ * (8792, the Cloudflare for SaaS API stand-in) move them.
  */
-import { DEMO_CUSTOMERS, DEMO_USERS, ENTRA_PORT, WEBCLIENT_PORT } from './fixtures.ts'
+import { CLOUDFLARE_PORT, DEMO_CUSTOMERS, DEMO_USERS, ENTRA_PORT, WEBCLIENT_PORT } from './fixtures.ts'
 import { requestWithHost } from './lib.ts'
 import { PRIMARY_HOST, startStack } from './stack.ts'
 
@@ -12,6 +13,7 @@ const stack = await startStack({
   port,
   entraPort: Number(process.env.ENTRA_PORT ?? ENTRA_PORT),
   webclientPort: Number(process.env.WEBCLIENT_PORT ?? WEBCLIENT_PORT),
+  cloudflarePort: Number(process.env.CLOUDFLARE_PORT ?? CLOUDFLARE_PORT),
 })
 const stop = () => void stack.stop().finally(() => process.exit(0))
 process.on('SIGINT', stop)

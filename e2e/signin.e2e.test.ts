@@ -18,7 +18,14 @@ let state: string
 beforeAll(async () => {
   if (!existsSync(CHROMIUM)) throw new Error(`No chromium at ${CHROMIUM}: apt-get install -y chromium (or set CHROMIUM_PATH)`)
   state = mkdtempSync(path.join(tmpdir(), 'sso-gateway-e2e-'))
-  stack = await startStack({ port: await freePort(), entraPort: await freePort(), webclientPort: await freePort(), persistTo: state, quiet: true })
+  stack = await startStack({
+    port: await freePort(),
+    entraPort: await freePort(),
+    webclientPort: await freePort(),
+    cloudflarePort: await freePort(),
+    persistTo: state,
+    quiet: true,
+  })
   browser = await launchChromium()
 })
 

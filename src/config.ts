@@ -10,7 +10,9 @@ export interface Config {
   providerZone: string
   providerDisplayName: string
   customHostnames: CustomHostnamesMode
-  /** undefined: the admin API answers 503 until ops set the secret. */
+  /** Cloudflare for SaaS, when CUSTOM_HOSTNAMES is `cloudflare`. */
+  cloudflare: CloudflareConfig | null
+  /** undefined: only partner keys authenticate until ops set the secret. */
   adminApiKey: string | undefined
   hostCacheTtlMs: number
   entra: EntraConfig
@@ -29,6 +31,13 @@ export interface SigningJwk {
   x: string
   y: string
   d: string
+}
+
+export interface CloudflareConfig {
+  apiBase: string
+  zoneId: string
+  apiToken: string
+  timeoutMs: number
 }
 
 export interface EntraConfig {
@@ -88,6 +97,7 @@ export function parseConfig(env: Env): Config {
   }
 
   return {
+    cloudflare: customHostnames === 'cloudflare' ? parseCloudflare(env) : null,
     entra: parseEntra(env),
     flowKey: parseKey('FLOW_KEY', env.FLOW_KEY),
     dataKey: parseKey('DATA_KEY', env.DATA_KEY),
@@ -203,4 +213,22 @@ function parseSigningKeys(raw: string | undefined): SigningJwk[] {
     kids.add(jwk.kid)
     return { kty: 'EC', crv: 'P-256', kid: jwk.kid, x: jwk.x as string, y: jwk.y as string, d: jwk.d as string }
   })
+}
+
+function parseCloudflare(env: Env): CloudflareConfig {
+  const raw = env.CLOUDFLARE_API_BASE || 'https://api.cloudflare.com/client/v4'
+  let url: URL
+  try {
+    url = new URL(raw)
+  } catch {
+    throw new ConfigError(`CLOUDFLARE_API_BASE must be an absolute URL such as https://api.cloudflare.com/client/v4, got "${raw}"`)
+  }
+  if (url.protocol !== 'https:' && !(url.protocol === 'http:' && isLoopbackHost(url.hostname))) {
+    throw new ConfigError(`CLOUDFLARE_API_BASE must use https; plain http is accepted only for a local stand-in on a loopback host, got "${raw}"`)
+  }
+  if (!env.CLOUDFLARE_ZONE_ID || !/^[A-Za-z0-9_-]{1,64}$/.test(env.CLOUDFLARE_ZONE_ID)) {
+    throw new ConfigError('CLOUDFLARE_ZONE_ID must be the id of the Cloudflare for SaaS zone when CUSTOM_HOSTNAMES is "cloudflare"')
+  }
+  if (!env.CLOUDFLARE_API_TOKEN) throw new ConfigError('CLOUDFLARE_API_TOKEN is not set (needed when CUSTOM_HOSTNAMES is "cloudflare")')
+  return { apiBase: raw.replace(/\/+$/, ''), zoneId: env.CLOUDFLARE_ZONE_ID, apiToken: env.CLOUDFLARE_API_TOKEN, timeoutMs: 10_000 }
 }

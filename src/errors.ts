@@ -21,7 +21,12 @@ export const ERROR_CODES = {
   hostname_taken: 409,
   flat_customer_cannot_own_hostname: 409,
   conflict: 409,
-  custom_hostnames_unavailable: 501,
+  hostname_taken_elsewhere: 409,
+  cloudflare_refused: 400,
+  cloudflare_auth: 502,
+  cloudflare_unavailable: 502,
+  cloudflare_rate_limited: 503,
+  cloudflare_timeout: 504,
   // Browser pages
   host_not_found: 404,
   host_invalid: 400,

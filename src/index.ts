@@ -4,6 +4,7 @@
  * `onError`.
  */
 import { Hono } from 'hono'
+import { refreshDueHostnames } from './admin/hostnames'
 import { adminApi } from './admin/routes'
 import type { AppEnv } from './app-env'
 import { getConfig, isLoopbackHost } from './config'
@@ -60,10 +61,17 @@ export default {
   fetch: app.fetch,
   /** Cron (wrangler.toml [triggers]): housekeeping that must not wait for a request. */
   async scheduled(_controller, env, ctx) {
+    const now = Date.now()
     ctx.waitUntil(
-      deleteExpiredFlows(env.DB, Date.now()).then(
+      deleteExpiredFlows(env.DB, now).then(
         (deleted) => log('info', 'expired sign-in flows deleted', { deleted }),
         (error: unknown) => log('error', 'flow cleanup failed', { error: String(error) }),
+      ),
+    )
+    ctx.waitUntil(
+      refreshDueHostnames(env.DB, getConfig(env), now).then(
+        (result) => log('info', 'custom hostnames refreshed', result),
+        (error: unknown) => log('error', 'custom hostname refresh failed', { error: String(error) }),
       ),
     )
   },

@@ -5,6 +5,9 @@ export const TEST_CLIENT_SECRET = 'test-client-secret-value'
 /** 32 bytes of zeros would do; a fixed random value reads less like a bug. */
 export const TEST_FLOW_KEY = 'Xq2d7lY1c9n0k3v8J6mB4tR5wE2uI7oP1aS9dF3gH6k'
 
+export const TEST_CLOUDFLARE_ZONE = 'test-saas-zone'
+export const TEST_CLOUDFLARE_TOKEN = 'test-cloudflare-api-token'
+
 /**
  * Every secret is set here, so a developer's .dev.vars (which the test pool
  * also reads) can never change what the tests see.
@@ -32,6 +35,10 @@ export const TEST_SIGNING_KEYS = [
 export const TEST_BINDINGS = {
   SIGNING_KEYS: JSON.stringify(TEST_SIGNING_KEYS),
   ENTRA_TIMEOUT_MS: '1500',
+  // Tests run with CUSTOM_HOSTNAMES=local; the Cloudflare tests switch to the stand-in explicitly.
+  CUSTOM_HOSTNAMES: 'local',
+  CLOUDFLARE_ZONE_ID: TEST_CLOUDFLARE_ZONE,
+  CLOUDFLARE_API_TOKEN: TEST_CLOUDFLARE_TOKEN,
   ADMIN_API_KEY: TEST_ADMIN_KEY,
   ENTRA_CLIENT_ID: TEST_CLIENT_ID,
   ENTRA_CLIENT_SECRET: TEST_CLIENT_SECRET,

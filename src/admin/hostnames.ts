@@ -1,4 +1,4 @@
-import { asc, eq } from 'drizzle-orm'
+import { and, asc, eq, isNotNull, lte } from 'drizzle-orm'
 import type { Config } from '../config'
 import { getDb } from '../db/client'
 import { type CallbackMode, hostnames } from '../db/schema'
@@ -7,7 +7,10 @@ import { AppError } from '../errors'
 import { iso } from './json'
 import { HOSTNAME_PROBLEM_MESSAGES, isDirectSubdomain, isWithinZone, parseHostnameInput } from '../hosts/normalize'
 import { hostCache } from '../hosts/resolve'
-import { type Principal, auditStatement } from './audit'
+import { createCustomHostname, deleteCustomHostname, getCustomHostname, refreshCustomHostname } from '../cloudflare/client'
+import { mapCloudflareStatus, nextCheckDelayMs, verificationOf } from '../cloudflare/status'
+import { log } from '../log'
+import { type Principal, SYSTEM_ACTOR, auditStatement } from './audit'
 import { orgInScope } from './scope'
 
 export type HostnameRow = typeof hostnames.$inferSelect
@@ -33,6 +36,7 @@ export function hostnameJson(row: HostnameRow) {
     createdAt: iso(row.createdAt),
     updatedAt: iso(row.updatedAt),
     checkedAt: row.checkedAt === null ? null : iso(row.checkedAt),
+    nextCheckAt: row.nextCheckAt === null ? null : iso(row.nextCheckAt),
   }
 }
 
@@ -108,22 +112,14 @@ export async function attachHostname(
         "or attach the hostname to the partner, whose hosts serve its flat customers.",
     )
   }
-  if (kind === 'custom' && config.customHostnames === 'cloudflare') {
-    throw new AppError(
-      'custom_hostnames_unavailable',
-      'Custom domains are attached through Cloudflare for SaaS, which this gateway version does not support yet. ' +
-        'Use a subdomain of the provider zone, or run with CUSTOM_HOSTNAMES=local for development.',
-    )
-  }
-  const existing = await findHostname(d1, hostname)
-  if (existing) throw hostnameTaken(hostname)
+  if (await findHostname(d1, hostname)) throw hostnameTaken(hostname)
 
-  const row: HostnameRow = {
+  // Provider subdomains are served by the wildcard route and certificate: live at once.
+  // With CUSTOM_HOSTNAMES=local there is no Cloudflare to verify custom domains either.
+  let row: HostnameRow = {
     hostname,
     orgId,
     kind,
-    // Provider subdomains are served by the wildcard route and certificate: live at once.
-    // With CUSTOM_HOSTNAMES=local there is no Cloudflare to verify custom domains.
     status: 'active',
     statusDetail: null,
     verification: null,
@@ -131,8 +127,26 @@ export async function attachHostname(
     redirectUriRegistered: false,
     cloudflareId: null,
     checkedAt: null,
+    checkCount: 0,
+    nextCheckAt: null,
     createdAt: now,
     updatedAt: now,
+  }
+  const cloudflare = kind === 'custom' ? config.cloudflare : null
+  if (cloudflare) {
+    // Cloudflare first: if it refuses, nothing is stored.
+    const created = await createCustomHostname(cloudflare, hostname)
+    const { status, detail } = mapCloudflareStatus(created)
+    const delay = nextCheckDelayMs(status, 0)
+    row = {
+      ...row,
+      status,
+      statusDetail: detail,
+      verification: verificationOf(created),
+      cloudflareId: created.id,
+      checkedAt: now,
+      nextCheckAt: delay === null ? null : now + delay,
+    }
   }
   try {
     await d1.batch([
@@ -145,6 +159,12 @@ export async function attachHostname(
       ),
     ])
   } catch (error) {
+    // Never leave a Cloudflare hostname behind that D1 does not know about.
+    if (cloudflare && row.cloudflareId) {
+      await deleteCustomHostname(cloudflare, row.cloudflareId).catch((cleanup: unknown) =>
+        log('error', 'custom hostname left at Cloudflare after a failed attach', { hostname, cloudflareId: row.cloudflareId, error: String(cleanup) }),
+      )
+    }
     if (isUniqueViolation(error)) throw hostnameTaken(hostname)
     throw error
   }
@@ -166,6 +186,13 @@ export async function detachHostname(
   now: number,
 ): Promise<void> {
   const row = await getHostname(d1, principal, requireHostname(rawHostname))
+  if (row.cloudflareId) {
+    if (!config.cloudflare) {
+      throw new AppError('cloudflare_unavailable', 'This hostname lives at Cloudflare, but CUSTOM_HOSTNAMES is not "cloudflare"; nothing was changed')
+    }
+    // Cloudflare first: if it fails, the hostname stays attached and the partner can retry.
+    await deleteCustomHostname(config.cloudflare, row.cloudflareId)
+  }
   await d1.batch([
     toStatement(d1, getDb(d1).delete(hostnames).where(eq(hostnames.hostname, row.hostname))),
     auditStatement(
@@ -176,4 +203,108 @@ export async function detachHostname(
     ),
   ])
   hostCache(config).delete(row.hostname)
+}
+
+/**
+ * Re-reads a custom hostname's status from Cloudflare now (asking it to
+ * validate again while pending) and stores what it says. Provider
+ * subdomains and local hosts have nothing to re-read.
+ */
+export async function refreshHostname(
+  d1: D1Database,
+  config: Config,
+  actor: Principal | typeof SYSTEM_ACTOR,
+  row: HostnameRow,
+  now: number,
+): Promise<HostnameRow> {
+  if (!row.cloudflareId || !config.cloudflare) return row
+  const seen =
+    row.status === 'pending'
+      ? await refreshCustomHostname(config.cloudflare, row.cloudflareId)
+      : await getCustomHostname(config.cloudflare, row.cloudflareId)
+  const mapped = seen
+    ? mapCloudflareStatus(seen)
+    : { status: 'failed' as const, detail: 'Cloudflare no longer has this hostname (deleted there); detach it and attach it again' }
+  const checkCount = row.checkCount + 1
+  const delay = nextCheckDelayMs(mapped.status, checkCount)
+  const after: HostnameRow = {
+    ...row,
+    status: mapped.status,
+    statusDetail: mapped.detail,
+    verification: seen ? verificationOf(seen) : row.verification,
+    checkedAt: now,
+    checkCount,
+    nextCheckAt: delay === null ? null : now + delay,
+    updatedAt: now,
+  }
+  const statements = [
+    toStatement(
+      d1,
+      getDb(d1)
+        .update(hostnames)
+        .set({
+          status: after.status,
+          statusDetail: after.statusDetail,
+          verification: after.verification,
+          checkedAt: now,
+          checkCount,
+          nextCheckAt: after.nextCheckAt,
+          updatedAt: now,
+        })
+        .where(eq(hostnames.hostname, row.hostname)),
+    ),
+  ]
+  if (after.status !== row.status) {
+    statements.push(
+      auditStatement(
+        d1,
+        actor,
+        {
+          orgId: row.orgId,
+          action: 'hostname.status',
+          targetType: 'hostname',
+          targetId: row.hostname,
+          summary: { before: row.status, after: after.status, detail: after.statusDetail },
+        },
+        now,
+      ),
+    )
+  }
+  await d1.batch(statements)
+  if (after.status !== row.status) hostCache(config).delete(row.hostname)
+  return after
+}
+
+/** How many hostnames one scheduled run refreshes, so a run stays well inside an invocation's limits. */
+export const REFRESH_BUDGET = 25
+
+/**
+ * The scheduled refresh: custom hostnames whose next check is due (pending
+ * ones with backoff, active ones daily), oldest first. Stops early when
+ * Cloudflare rate limits.
+ */
+export async function refreshDueHostnames(d1: D1Database, config: Config, now: number): Promise<{ checked: number; changed: number; errors: number }> {
+  if (!config.cloudflare) return { checked: 0, changed: 0, errors: 0 }
+  const due = await getDb(d1)
+    .select()
+    .from(hostnames)
+    .where(and(isNotNull(hostnames.cloudflareId), lte(hostnames.nextCheckAt, now)))
+    .orderBy(asc(hostnames.nextCheckAt))
+    .limit(REFRESH_BUDGET)
+    .all()
+  let changed = 0
+  let errors = 0
+  let checked = 0
+  for (const row of due) {
+    try {
+      const after = await refreshHostname(d1, config, SYSTEM_ACTOR, row, now)
+      checked++
+      if (after.status !== row.status) changed++
+    } catch (error) {
+      errors++
+      log('warn', 'hostname refresh failed', { hostname: row.hostname, code: error instanceof AppError ? error.code : 'internal' })
+      if (error instanceof AppError && error.code === 'cloudflare_rate_limited') break
+    }
+  }
+  return { checked, changed, errors }
 }

@@ -13,7 +13,7 @@ import { hostCache } from '../hosts/resolve'
 import { createApiKey, listApiKeys, revokeApiKey } from './api-keys'
 import { readAuditLog } from './audit-log'
 import { authenticate } from './auth'
-import { attachHostname, detachHostname, getHostname, hostnameJson, listHostnames, requireHostname } from './hostnames'
+import { attachHostname, detachHostname, getHostname, hostnameJson, listHostnames, refreshHostname, requireHostname } from './hostnames'
 import { deleteIntegration, getIntegration, putIntegration } from './integrations'
 import { createOrg, listOrgs, orgJson, updateOrg } from './orgs'
 import {
@@ -152,7 +152,7 @@ adminRoutes.add({
   access: SUBTREE,
   body: attachHostnameSchema,
   success: { status: 201, description: '{hostname, status, verification, ...}' },
-  errors: [400, 404, 409, 501, 502, 503, 504],
+  errors: [400, 404, 409, 502, 503, 504],
   handler: async (c, input) => {
     const row = await attachHostname(c.env.DB, c.var.config, c.var.principal, id(c), input, Date.now())
     return c.json(hostnameJson(row), 201)
@@ -201,9 +201,8 @@ adminRoutes.add({
   success: { status: 200, description: 'The hostname' },
   errors: [400, 404, 502, 503, 504],
   handler: async (c) => {
-    // Provider subdomains and CUSTOM_HOSTNAMES=local hosts have nothing to re-read: their row is the truth.
     const row = await getHostname(c.env.DB, c.var.principal, requireHostname(param(c, 'hostname')))
-    return c.json(hostnameJson(row))
+    return c.json(hostnameJson(await refreshHostname(c.env.DB, c.var.config, c.var.principal, row, Date.now())))
   },
 })
 

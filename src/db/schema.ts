@@ -66,11 +66,13 @@ export const hostnames = sqliteTable(
     redirectUriRegistered: integer('redirect_uri_registered', { mode: 'boolean' }).notNull().default(false),
     cloudflareId: text('cloudflare_id'),
     checkedAt: integer('checked_at'),
+    checkCount: integer('check_count').notNull().default(0),
+    nextCheckAt: integer('next_check_at'),
     ...timestamps,
   },
   (t) => [
     index('hostnames_org_idx').on(t.orgId),
-    index('hostnames_status_idx').on(t.status, t.checkedAt),
+    index('hostnames_due_idx').on(t.nextCheckAt),
     check('hostnames_lowercase', sql`${t.hostname} = lower(${t.hostname})`),
   ],
 )

@@ -1,0 +1,213 @@
+/**
+ * A local stand-in for the Cloudflare for SaaS custom hostnames API
+ * (`/zones/{zone_id}/custom_hostnames`), in Cloudflare's v4 envelope
+ * `{success, errors, messages, result}`: create, list by hostname, get,
+ * patch (re-validate), delete. Hostnames start pending with an ownership TXT
+ * record and a certificate TXT record to publish, and turn active once
+ * "published" (a control call, or after `autoValidateAfterMs`).
+ *
+ * Misbehaviour for tests, per hostname so parallel tests do not meet:
+ * rate limiting (429 + Retry-After), 5xx, slowness, a hostname claimed by
+ * another account (code 1406), a hostname that moved away. A wrong API token
+ * gets Cloudflare's 403 with code 10000.
+ */
+import { randomBytes, randomUUID } from 'node:crypto'
+import type http from 'node:http'
+import { type Listening, listen, readBody, sendJson, sleep } from '../http.ts'
+
+export interface CloudflareStandInOptions {
+  zoneId: string
+  apiToken: string
+  port?: number
+  /** Hostnames validate by themselves this long after creation (npm start); never when absent. */
+  autoValidateAfterMs?: number
+}
+
+type Fault = 'rate_limited' | 'server_error' | 'slow' | 'html_error'
+
+interface HostnameRecord {
+  id: string
+  hostname: string
+  zoneId: string
+  createdAt: number
+  published: boolean
+  movedAway: boolean
+  ownershipValue: string
+  certificateValue: string
+}
+
+function envelope(result: unknown, errors: Array<{ code: number; message: string }> = []) {
+  return { success: errors.length === 0, errors, messages: [], result: errors.length === 0 ? result : null }
+}
+
+export class CloudflareStandIn {
+  readonly records = new Map<string, HostnameRecord>()
+  /** hostname -> faults for the next requests about it */
+  readonly faults = new Map<string, Fault[]>()
+  /** Hostnames that belong to another account's zone. */
+  readonly claimedElsewhere = new Set<string>()
+  readonly calls: Array<{ method: string; path: string }> = []
+  private listening: Listening | undefined
+  private readonly options: CloudflareStandInOptions
+  base = ''
+
+  constructor(options: CloudflareStandInOptions) {
+    this.options = options
+  }
+
+  async listen(port = 0): Promise<string> {
+    this.listening = await listen('cloudflare stand-in', (req, res) => this.handle(req, res), port)
+    this.base = `http://127.0.0.1:${this.listening.port}/client/v4`
+    return this.base
+  }
+
+  close(): Promise<void> {
+    return this.listening?.close() ?? Promise.resolve()
+  }
+
+  unref(): void {
+    this.listening?.server.unref()
+  }
+
+  private view(record: HostnameRecord) {
+    const auto = this.options.autoValidateAfterMs
+    const validated = !record.movedAway && (record.published || (auto !== undefined && Date.now() - record.createdAt >= auto))
+    return {
+      id: record.id,
+      hostname: record.hostname,
+      ssl: {
+        id: `ssl-${record.id}`,
+        type: 'dv',
+        method: 'txt',
+        status: validated ? 'active' : 'pending_validation',
+        validation_records: validated ? [] : [{ txt_name: `_acme-challenge.${record.hostname}`, txt_value: record.certificateValue }],
+        validation_errors: validated ? undefined : [{ message: 'TXT record not found at _acme-challenge.' + record.hostname }],
+        settings: { min_tls_version: '1.2' },
+        bundle_method: 'ubiquitous',
+        wildcard: false,
+        certificate_authority: 'google',
+      },
+      status: record.movedAway ? 'moved' : validated ? 'active' : 'pending',
+      verification_errors: validated || record.movedAway ? undefined : ['custom hostname does not CNAME to this zone.'],
+      ownership_verification: { type: 'txt', name: `_cf-custom-hostname.${record.hostname}`, value: record.ownershipValue },
+      ownership_verification_http: {
+        http_url: `http://${record.hostname}/.well-known/cf-custom-hostname-challenge/${record.id}`,
+        http_body: record.ownershipValue,
+      },
+      created_at: new Date(record.createdAt).toISOString(),
+    }
+  }
+
+  /** Answers a queued fault for this hostname, if any; true when it answered. */
+  private async fault(res: http.ServerResponse, hostname: string | undefined): Promise<boolean> {
+    const queue = hostname ? this.faults.get(hostname) : undefined
+    const fault = queue?.shift()
+    if (!fault) return false
+    if (fault === 'slow') {
+      await sleep(15_000)
+      return false
+    }
+    if (fault === 'rate_limited') {
+      sendJson(res, 429, envelope(null, [{ code: 10429, message: 'Rate limited. Please wait and consider throttling your request speed' }]), { 'retry-after': '42' })
+    } else if (fault === 'html_error') {
+      res.writeHead(502, { 'content-type': 'text/html' })
+      res.end('<html><body>502 Bad Gateway</body></html>')
+    } else {
+      sendJson(res, 500, envelope(null, [{ code: 10000 + 2, message: 'Internal server error' }]))
+    }
+    return true
+  }
+
+  private async handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
+    const url = new URL(req.url ?? '/', 'http://127.0.0.1')
+    const parts = url.pathname.split('/').filter(Boolean)
+    if (parts[0] === '__control') return this.control(req, res, parts.slice(1))
+    this.calls.push({ method: req.method ?? 'GET', path: url.pathname })
+
+    // /client/v4/zones/{zone}/custom_hostnames[/{id}]
+    if (parts[0] !== 'client' || parts[1] !== 'v4' || parts[2] !== 'zones' || parts[4] !== 'custom_hostnames') {
+      return sendJson(res, 404, envelope(null, [{ code: 7003, message: 'Could not route to ' + url.pathname + ', perhaps your object identifier is invalid?' }]))
+    }
+    if (req.headers.authorization !== `Bearer ${this.options.apiToken}`) {
+      return sendJson(res, 403, envelope(null, [{ code: 10000, message: 'Authentication error' }]))
+    }
+    if (parts[3] !== this.options.zoneId) {
+      return sendJson(res, 404, envelope(null, [{ code: 1003, message: 'Invalid or missing zone id.' }]))
+    }
+    const id = parts[5]
+
+    if (req.method === 'POST' && !id) {
+      const body = JSON.parse((await readBody(req)) || '{}') as { hostname?: string; ssl?: { method?: string; type?: string } }
+      const hostname = String(body.hostname ?? '').toLowerCase()
+      if (await this.fault(res, hostname)) return
+      if (!/^[a-z0-9.-]+\.[a-z]{2,}$/.test(hostname)) return sendJson(res, 400, envelope(null, [{ code: 1405, message: 'Invalid custom hostname.' }]))
+      if (body.ssl?.method !== 'txt' && body.ssl?.method !== 'http') return sendJson(res, 400, envelope(null, [{ code: 1411, message: 'Invalid SSL method.' }]))
+      const exists = [...this.records.values()].some((r) => r.hostname === hostname)
+      if (exists || this.claimedElsewhere.has(hostname)) {
+        return sendJson(res, 409, envelope(null, [{ code: 1406, message: 'Duplicate custom hostname found.' }]))
+      }
+      const record: HostnameRecord = {
+        id: randomUUID(),
+        hostname,
+        zoneId: this.options.zoneId,
+        createdAt: Date.now(),
+        published: false,
+        movedAway: false,
+        ownershipValue: randomUUID(),
+        certificateValue: randomBytes(24).toString('base64url'),
+      }
+      this.records.set(record.id, record)
+      return sendJson(res, 201, envelope(this.view(record)))
+    }
+    if (req.method === 'GET' && !id) {
+      const hostname = url.searchParams.get('hostname')
+      const list = [...this.records.values()].filter((r) => !hostname || r.hostname === hostname).map((r) => this.view(r))
+      return sendJson(res, 200, { ...envelope(list), result_info: { page: 1, per_page: 20, count: list.length, total_count: list.length } })
+    }
+    const record = id ? this.records.get(id) : undefined
+    if (await this.fault(res, record?.hostname)) return
+    if (!record) return sendJson(res, 404, envelope(null, [{ code: 1436, message: 'The custom hostname was not found.' }]))
+    if (req.method === 'GET') return sendJson(res, 200, envelope(this.view(record)))
+    if (req.method === 'PATCH') {
+      await readBody(req)
+      return sendJson(res, 200, envelope(this.view(record)))
+    }
+    if (req.method === 'DELETE') {
+      this.records.delete(record.id)
+      return sendJson(res, 200, envelope({ id: record.id }))
+    }
+    return sendJson(res, 405, envelope(null, [{ code: 10405, message: 'Method not allowed' }]))
+  }
+
+  private async control(req: http.IncomingMessage, res: http.ServerResponse, parts: string[]): Promise<void> {
+    const body = JSON.parse((await readBody(req)) || '{}') as { hostname?: string; faults?: Fault[] }
+    const hostname = body.hostname?.toLowerCase() ?? ''
+    const record = [...this.records.values()].find((r) => r.hostname === hostname)
+    switch (parts[0]) {
+      case 'publish': // the partner published the DNS records
+        if (!record) return sendJson(res, 404, { error: 'no such hostname' })
+        record.published = true
+        return sendJson(res, 200, this.view(record))
+      case 'move':
+        if (!record) return sendJson(res, 404, { error: 'no such hostname' })
+        record.movedAway = true
+        return sendJson(res, 200, this.view(record))
+      case 'faults':
+        this.faults.set(hostname, [...(body.faults ?? [])])
+        return sendJson(res, 200, { hostname, faults: body.faults })
+      case 'claim':
+        this.claimedElsewhere.add(hostname)
+        return sendJson(res, 200, { hostname })
+      case 'records':
+        return sendJson(res, 200, [...this.records.values()].filter((r) => !hostname || r.hostname === hostname).map((r) => this.view(r)))
+      default:
+        return sendJson(res, 404, { error: 'unknown control route' })
+    }
+  }
+}
+
+export async function startCloudflareStandIn(options: CloudflareStandInOptions): Promise<CloudflareStandIn> {
+  const standIn = new CloudflareStandIn(options)
+  await standIn.listen(options.port ?? 0)
+  return standIn
+}
