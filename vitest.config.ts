@@ -3,16 +3,33 @@ import { cloudflareTest, readD1Migrations } from '@cloudflare/vitest-plugin'
 import { defineConfig } from 'vitest/config'
 import { startCloudflareStandIn } from './dev/cloudflare/server.ts'
 import { startEntraStandIn } from './dev/entra/server.ts'
-import { TEST_BINDINGS, TEST_CLIENT_ID, TEST_CLIENT_SECRET, TEST_CLOUDFLARE_TOKEN, TEST_CLOUDFLARE_ZONE } from './test/bindings.ts'
+import { startGraphStandIn } from './dev/graph/server.ts'
+import {
+  TEST_BINDINGS,
+  TEST_CLIENT_ID,
+  TEST_CLIENT_SECRET,
+  TEST_CLOUDFLARE_TOKEN,
+  TEST_CLOUDFLARE_ZONE,
+  TEST_HOME_TENANT,
+} from './test/bindings.ts'
 
 export default defineConfig(async () => {
   const migrations = await readD1Migrations(path.join(import.meta.dirname, 'migrations'))
   // The Entra ID stand-in runs in this (Node) process for the whole run; tests inside
   // workerd reach it over loopback, and drive its misbehaviour per tenant or per flow.
   const entra = await startEntraStandIn({
-    apps: [{ clientId: TEST_CLIENT_ID, secret: TEST_CLIENT_SECRET, redirectUris: ['https://login.localhost/sso/callback'] }],
+    apps: [
+      {
+        clientId: TEST_CLIENT_ID,
+        secret: TEST_CLIENT_SECRET,
+        redirectUris: ['https://login.localhost/sso/callback'],
+        grants: { [TEST_HOME_TENANT]: ['Application.ReadWrite.OwnedBy'] },
+      },
+    ],
   })
   entra.unref()
+  const graph = await startGraphStandIn(entra)
+  graph.unref()
   const cloudflare = await startCloudflareStandIn({ zoneId: TEST_CLOUDFLARE_ZONE, apiToken: TEST_CLOUDFLARE_TOKEN })
   cloudflare.unref()
   return {
@@ -20,7 +37,13 @@ export default defineConfig(async () => {
       cloudflareTest({
         wrangler: { configPath: './wrangler.toml' },
         miniflare: {
-          bindings: { ...TEST_BINDINGS, ENTRA_AUTHORITY: entra.base, CLOUDFLARE_API_BASE: cloudflare.base, TEST_MIGRATIONS: migrations },
+          bindings: {
+            ...TEST_BINDINGS,
+            ENTRA_AUTHORITY: entra.base,
+            GRAPH_BASE: graph.base,
+            CLOUDFLARE_API_BASE: cloudflare.base,
+            TEST_MIGRATIONS: migrations,
+          },
         },
       }),
     ],

@@ -8,9 +8,12 @@ export const ACME_TENANT = 'a1ce0000-0000-4000-8000-0000000000a1'
 export const BETA_TENANT = 'be7a0000-0000-4000-8000-0000000000b2'
 
 export const DEMO_CLIENT_ID = '00000000-0000-4000-8000-00000000c11e'
+/** Where the provider's demo app is registered (Graph edits its redirect URIs there). */
+export const DEMO_HOME_TENANT = '0e0e0e0e-0000-4000-8000-00000000e0e0'
 export const ENTRA_PORT = 8790
 export const WEBCLIENT_PORT = 8789
 export const CLOUDFLARE_PORT = 8792
+export const GRAPH_PORT = 8791
 export const CLOUDFLARE_ZONE = 'local-saas-zone'
 
 export interface DemoUser extends EntraUser {

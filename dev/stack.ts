@@ -8,7 +8,8 @@ import { type ChildProcess, spawn } from 'node:child_process'
 import path from 'node:path'
 import { type CloudflareStandIn, startCloudflareStandIn } from './cloudflare/server.ts'
 import { type EntraStandIn, startEntraStandIn } from './entra/server.ts'
-import { CLOUDFLARE_ZONE, DEMO_CLIENT_ID, DEMO_USERS } from './fixtures.ts'
+import { CLOUDFLARE_ZONE, DEMO_CLIENT_ID, DEMO_HOME_TENANT, DEMO_USERS } from './fixtures.ts'
+import { type GraphStandIn, startGraphStandIn } from './graph/server.ts'
 import { ensureDevVars, requestWithHost, run, waitFor } from './lib.ts'
 import { demoPhoneSystems, seedDemo } from './seed.ts'
 import { type DemoWebClient, startDemoWebClient } from './webclient/server.ts'
@@ -22,6 +23,7 @@ export interface StackOptions {
   entraPort: number
   webclientPort: number
   cloudflarePort: number
+  graphPort: number
   /** D1 state directory; wrangler's default (.wrangler/state) when absent. */
   persistTo?: string
   /** Hide wrangler's own output (the browser tests). */
@@ -32,6 +34,7 @@ export interface Stack {
   port: number
   entra: EntraStandIn
   cloudflare: CloudflareStandIn
+  graph: GraphStandIn
   webclient: DemoWebClient
   gateway: ChildProcess
   seeded: boolean
@@ -48,13 +51,21 @@ export async function startStack(options: StackOptions): Promise<Stack> {
 
   const entra = await startEntraStandIn({
     port: options.entraPort,
-    apps: [{ clientId: DEMO_CLIENT_ID, secret: vars.ENTRA_CLIENT_SECRET!, redirectUris: [`http://${PRIMARY_HOST}:${port}/sso/callback`] }],
+    apps: [
+      {
+        clientId: DEMO_CLIENT_ID,
+        secret: vars.ENTRA_CLIENT_SECRET!,
+        redirectUris: [`http://${PRIMARY_HOST}:${port}/sso/callback`],
+        grants: { [DEMO_HOME_TENANT]: ['Application.ReadWrite.OwnedBy'] },
+      },
+    ],
     users: DEMO_USERS,
   })
+  const graph = await startGraphStandIn(entra, options.graphPort)
   const webclient = await startDemoWebClient({ gatewayOrigin: `http://${PRIMARY_HOST}:${port}`, gatewayPort: port, port: options.webclientPort })
   // Custom domains validate by themselves 30 s after they are attached (as if the partner published the DNS records).
   const cloudflare = await startCloudflareStandIn({ zoneId: CLOUDFLARE_ZONE, apiToken: vars.CLOUDFLARE_API_TOKEN!, port: options.cloudflarePort, autoValidateAfterMs: 30_000 })
-  const closeStandIns = () => Promise.all([entra.close(), webclient.close(), cloudflare.close()])
+  const closeStandIns = () => Promise.all([entra.close(), webclient.close(), cloudflare.close(), graph.close()])
 
   const persist = options.persistTo ? ['--persist-to', options.persistTo] : []
   const stdio = options.quiet ? 'ignore' : 'inherit'
@@ -75,6 +86,8 @@ export async function startStack(options: StackOptions): Promise<Stack> {
       `ENTRA_AUTHORITY:${entra.base}`,
       '--var',
       `CLOUDFLARE_API_BASE:${cloudflare.base}`,
+      '--var',
+      `GRAPH_BASE:${graph.base}`,
       ...persist,
     ],
     // Its own process group, so that stopping it also stops the workerd it starts.
@@ -105,6 +118,7 @@ export async function startStack(options: StackOptions): Promise<Stack> {
       port,
       entra,
       cloudflare,
+      graph,
       webclient,
       gateway,
       seeded,

@@ -23,6 +23,7 @@ beforeAll(async () => {
     entraPort: await freePort(),
     webclientPort: await freePort(),
     cloudflarePort: await freePort(),
+    graphPort: await freePort(),
     persistTo: state,
     quiet: true,
   })

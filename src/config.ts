@@ -10,6 +10,8 @@ export interface Config {
   providerZone: string
   providerDisplayName: string
   customHostnames: CustomHostnamesMode
+  /** Microsoft Graph base URL, e.g. https://graph.microsoft.com */
+  graphBase: string
   /** Cloudflare for SaaS, when CUSTOM_HOSTNAMES is `cloudflare`. */
   cloudflare: CloudflareConfig | null
   /** undefined: only partner keys authenticate until ops set the secret. */
@@ -98,6 +100,7 @@ export function parseConfig(env: Env): Config {
 
   return {
     cloudflare: customHostnames === 'cloudflare' ? parseCloudflare(env) : null,
+    graphBase: parseGraphBase(env.GRAPH_BASE),
     entra: parseEntra(env),
     flowKey: parseKey('FLOW_KEY', env.FLOW_KEY),
     dataKey: parseKey('DATA_KEY', env.DATA_KEY),
@@ -231,4 +234,17 @@ function parseCloudflare(env: Env): CloudflareConfig {
   }
   if (!env.CLOUDFLARE_API_TOKEN) throw new ConfigError('CLOUDFLARE_API_TOKEN is not set (needed when CUSTOM_HOSTNAMES is "cloudflare")')
   return { apiBase: raw.replace(/\/+$/, ''), zoneId: env.CLOUDFLARE_ZONE_ID, apiToken: env.CLOUDFLARE_API_TOKEN, timeoutMs: 10_000 }
+}
+
+function parseGraphBase(raw = 'https://graph.microsoft.com'): string {
+  let url: URL
+  try {
+    url = new URL(raw)
+  } catch {
+    throw new ConfigError(`GRAPH_BASE must be an absolute URL such as https://graph.microsoft.com, got "${raw}"`)
+  }
+  if (url.protocol !== 'https:' && !(url.protocol === 'http:' && isLoopbackHost(url.hostname))) {
+    throw new ConfigError(`GRAPH_BASE must use https; plain http is accepted only for a local stand-in on a loopback host, got "${raw}"`)
+  }
+  return raw.replace(/\/+$/, '')
 }

@@ -27,6 +27,12 @@ export const ERROR_CODES = {
   cloudflare_unavailable: 502,
   cloudflare_rate_limited: 503,
   cloudflare_timeout: 504,
+  redirect_uri_limit: 409,
+  graph_not_configured: 502,
+  graph_permission: 502,
+  graph_unavailable: 502,
+  graph_throttled: 503,
+  graph_timeout: 504,
   // Browser pages
   host_not_found: 404,
   host_invalid: 400,

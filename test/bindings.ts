@@ -5,6 +5,8 @@ export const TEST_CLIENT_SECRET = 'test-client-secret-value'
 /** 32 bytes of zeros would do; a fixed random value reads less like a bug. */
 export const TEST_FLOW_KEY = 'Xq2d7lY1c9n0k3v8J6mB4tR5wE2uI7oP1aS9dF3gH6k'
 
+/** Where the provider's test app is registered: Graph manages its redirect URIs there. */
+export const TEST_HOME_TENANT = '0e0e0e0e-0000-4000-8000-00000000e0e0'
 export const TEST_CLOUDFLARE_ZONE = 'test-saas-zone'
 export const TEST_CLOUDFLARE_TOKEN = 'test-cloudflare-api-token'
 
@@ -41,6 +43,7 @@ export const TEST_BINDINGS = {
   CLOUDFLARE_API_TOKEN: TEST_CLOUDFLARE_TOKEN,
   ADMIN_API_KEY: TEST_ADMIN_KEY,
   ENTRA_CLIENT_ID: TEST_CLIENT_ID,
+  ENTRA_HOME_TENANT_ID: TEST_HOME_TENANT,
   ENTRA_CLIENT_SECRET: TEST_CLIENT_SECRET,
   FLOW_KEY: TEST_FLOW_KEY,
   DATA_KEY: 'mZ3q8rT1vW5yB7nC2xL9kJ4hG6fD0sA1pO8iU3eR5tY',

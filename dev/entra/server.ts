@@ -19,7 +19,7 @@
  */
 import { createHash, randomBytes, randomUUID } from 'node:crypto'
 import type http from 'node:http'
-import { type CryptoKey, type JWK, SignJWT, exportJWK, generateKeyPair } from 'jose'
+import { type CryptoKey, type JWK, SignJWT, exportJWK, generateKeyPair, importJWK, jwtVerify } from 'jose'
 import { type Listening, escapeHtml, listen, readBody, sendJson, sleep } from '../http.ts'
 
 export interface EntraUser {
@@ -36,7 +36,11 @@ export interface EntraApp {
   redirectUris: string[]
   /** Secret past its expiry date: the token endpoint answers AADSTS7000222. */
   secretExpired?: boolean
+  /** Application permissions (Graph app roles) admin-consented per tenant: tenant id -> roles. */
+  grants?: Record<string, string[]>
 }
+
+export const GRAPH_AUDIENCE = 'https://graph.microsoft.com'
 
 export interface EntraStandInOptions {
   apps?: EntraApp[]
@@ -439,6 +443,7 @@ ${users.length ? `<ul>${rows}</ul>` : '<p>No test accounts in this tenant.</p>'}
     if (secret !== app.secret || outcome === 'secret_invalid') {
       return sendJson(res, 401, this.errorBody('invalid_client', 7000215, 'Invalid client secret provided. Ensure the secret being sent in the request is the client secret value, not the client secret ID.'))
     }
+    if (form.get('grant_type') === 'client_credentials') return this.clientCredentials(res, segment, app, form)
     if (form.get('grant_type') !== 'authorization_code') return sendJson(res, 400, this.errorBody('unsupported_grant_type', 70003, 'The app requested an unsupported grant type.'))
     if (!issued || issued.clientId !== app.clientId || issued.tenantSegment !== segment) {
       return sendJson(res, 400, this.errorBody('invalid_grant', 9002313, 'Invalid request. Request is malformed or invalid.'))
@@ -464,6 +469,48 @@ ${users.length ? `<ul>${rows}</ul>` : '<p>No test accounts in this tenant.</p>'}
     }
     if (outcome !== 'no_id_token') tokenResponse.id_token = idToken
     return sendJson(res, 200, tokenResponse)
+  }
+
+  /** App-only tokens for Microsoft Graph, carrying the roles the tenant consented to. */
+  private async clientCredentials(res: http.ServerResponse, segment: string, app: EntraApp, form: URLSearchParams): Promise<void> {
+    if (!GUID.test(segment)) {
+      return sendJson(res, 400, this.errorBody('invalid_request', 90033, 'Use a tenant-specific endpoint for the client credentials flow.'))
+    }
+    if (form.get('scope') !== `${GRAPH_AUDIENCE}/.default`) {
+      return sendJson(res, 400, this.errorBody('invalid_scope', 1002012, `The provided value for scope ${form.get('scope')} is not valid. Client credential flows must have a scope value with /.default suffixed to the resource identifier.`))
+    }
+    const roles = app.grants?.[segment]
+    if (!roles) {
+      return sendJson(res, 400, this.errorBody('unauthorized_client', 700016, `Application with identifier '${app.clientId}' was not found in the directory '${segment}'.`))
+    }
+    const key = (await this.keyset(segment))[0]!
+    const now = Math.floor(Date.now() / 1000)
+    const accessToken = await new SignJWT({ tid: segment, appid: app.clientId, roles, idtyp: 'app', oid: createHash('sha256').update(`${app.clientId}:${segment}`).digest('hex').slice(0, 32) })
+      .setProtectedHeader({ typ: 'JWT', alg: 'RS256', kid: key.kid })
+      .setIssuer(`https://sts.windows.net/${segment}/`)
+      .setAudience(GRAPH_AUDIENCE)
+      .setIssuedAt(now)
+      .setExpirationTime(now + 3599)
+      .sign(key.privateKey)
+    this.count(`client_credentials:${segment}`)
+    return sendJson(res, 200, { token_type: 'Bearer', expires_in: 3599, ext_expires_in: 3599, access_token: accessToken })
+  }
+
+  /** For the Graph stand-in in the same process: the claims of a valid app-only token, or null. */
+  async verifyGraphToken(token: string): Promise<{ tid: string; appid: string; roles: string[] } | null> {
+    try {
+      const [headerPart] = token.split('.')
+      const header = JSON.parse(Buffer.from(headerPart ?? '', 'base64url').toString('utf8')) as { kid?: string }
+      for (const [segment, keys] of this.keysets) {
+        const key = keys.find((k) => k.kid === header.kid)
+        if (!key) continue
+        const { payload } = await jwtVerify(token, await importJWK(key.publicJwk, 'RS256'), { audience: GRAPH_AUDIENCE, issuer: `https://sts.windows.net/${segment}/` })
+        return { tid: String(payload.tid), appid: String(payload.appid), roles: (payload.roles as string[]) ?? [] }
+      }
+      return null
+    } catch {
+      return null
+    }
   }
 
   private async idToken(issued: IssuedCode, app: EntraApp): Promise<string> {
@@ -551,6 +598,12 @@ ${users.length ? `<ul>${rows}</ul>` : '<p>No test accounts in this tenant.</p>'}
 
   private async control(req: http.IncomingMessage, res: http.ServerResponse, parts: string[]): Promise<void> {
     const body = req.method === 'POST' ? JSON.parse((await readBody(req)) || '{}') : {}
+    if (parts[0] === 'apps' && parts[2] === 'redirect-uris' && req.method === 'POST' && Array.isArray(body.set)) {
+      const app = this.apps.get(parts[1] ?? '')
+      if (!app) return sendJson(res, 404, { error: 'no such app' })
+      app.redirectUris = [...body.set]
+      return sendJson(res, 200, { redirectUris: app.redirectUris })
+    }
     if (parts[0] === 'users' && req.method === 'POST') {
       const users = (Array.isArray(body) ? body : [body]) as EntraUser[]
       this.users.push(...users)
@@ -567,6 +620,16 @@ ${users.length ? `<ul>${rows}</ul>` : '<p>No test accounts in this tenant.</p>'}
       for (const uri of body.add ?? []) if (!app.redirectUris.includes(uri)) app.redirectUris.push(uri)
       app.redirectUris = app.redirectUris.filter((uri) => !(body.remove ?? []).includes(uri))
       return sendJson(res, 200, { redirectUris: app.redirectUris })
+    }
+    if (parts[0] === 'apps' && parts[2] === 'grants' && req.method === 'POST') {
+      const app = this.apps.get(parts[1] ?? '')
+      if (!app) return sendJson(res, 404, { error: 'no such app' })
+      app.grants = { ...app.grants, [body.tenantId]: body.roles }
+      return sendJson(res, 200, { grants: app.grants })
+    }
+    if (parts[0] === 'apps' && parts.length === 2 && req.method === 'GET') {
+      const app = this.apps.get(parts[1] ?? '')
+      return app ? sendJson(res, 200, { clientId: app.clientId, redirectUris: app.redirectUris, grants: app.grants ?? {} }) : sendJson(res, 404, { error: 'no such app' })
     }
     if (parts[0] === 'tenants' && parts.length === 2 && req.method === 'POST') {
       this.tenantBehaviour.set(parts[1], body as TenantBehaviour)

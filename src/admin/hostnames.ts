@@ -9,7 +9,10 @@ import { HOSTNAME_PROBLEM_MESSAGES, isDirectSubdomain, isWithinZone, parseHostna
 import { hostCache } from '../hosts/resolve'
 import { createCustomHostname, deleteCustomHostname, getCustomHostname, refreshCustomHostname } from '../cloudflare/client'
 import { mapCloudflareStatus, nextCheckDelayMs, verificationOf } from '../cloudflare/status'
+import { registerRedirectUri, unregisterRedirectUri } from '../graph/redirect-uris'
+import { originFor } from '../http/origin'
 import { log } from '../log'
+import { clientForOrg } from '../oidc/clients'
 import { type Principal, SYSTEM_ACTOR, auditStatement } from './audit'
 import { orgInScope } from './scope'
 
@@ -32,6 +35,7 @@ export function hostnameJson(row: HostnameRow) {
     statusDetail: row.statusDetail,
     callbackMode: row.callbackMode,
     redirectUriRegistered: row.redirectUriRegistered,
+    redirectUriDetail: row.redirectUriDetail,
     verification: row.verification ?? null,
     createdAt: iso(row.createdAt),
     updatedAt: iso(row.updatedAt),
@@ -100,6 +104,7 @@ export async function attachHostname(
   orgId: string,
   input: { hostname: string; callbackMode?: CallbackMode | undefined },
   now: number,
+  requestUrl: URL,
 ): Promise<HostnameRow> {
   const hostname = requireHostname(input.hostname)
   const kind = classifyHostname(config, hostname)
@@ -125,6 +130,7 @@ export async function attachHostname(
     verification: null,
     callbackMode: input.callbackMode ?? 'central',
     redirectUriRegistered: false,
+    redirectUriDetail: null,
     cloudflareId: null,
     checkedAt: null,
     checkCount: 0,
@@ -148,6 +154,16 @@ export async function attachHostname(
       nextCheckAt: delay === null ? null : now + delay,
     }
   }
+  const uri = callbackUriOf(hostname, requestUrl)
+  if (row.callbackMode === 'direct') {
+    try {
+      row = { ...row, ...(await registration(d1, config, row, uri)) }
+    } catch (error) {
+      // The 256-URI ceiling is the partner's to resolve: refuse, and leave nothing at Cloudflare either.
+      if (cloudflare && row.cloudflareId) await deleteCustomHostname(cloudflare, row.cloudflareId).catch(() => undefined)
+      throw error
+    }
+  }
   try {
     await d1.batch([
       toStatement(d1, getDb(d1).insert(hostnames).values(row)),
@@ -159,6 +175,9 @@ export async function attachHostname(
       ),
     ])
   } catch (error) {
+    if (row.redirectUriRegistered) {
+      await unregisterRedirectUri(config, await clientForOrg(d1, config, orgId), uri).catch(() => undefined)
+    }
     // Never leave a Cloudflare hostname behind that D1 does not know about.
     if (cloudflare && row.cloudflareId) {
       await deleteCustomHostname(cloudflare, row.cloudflareId).catch((cleanup: unknown) =>
@@ -184,8 +203,15 @@ export async function detachHostname(
   principal: Principal,
   rawHostname: string,
   now: number,
+  requestUrl: URL,
 ): Promise<void> {
   const row = await getHostname(d1, principal, requireHostname(rawHostname))
+  if (row.redirectUriRegistered) {
+    // Graph first: a redirect URI left on our app for a domain that is no longer ours must not happen silently.
+    await unregisterRedirectUri(config, await clientForOrg(d1, config, row.orgId), callbackUriOf(row.hostname, requestUrl))
+    await getDb(d1).update(hostnames).set({ redirectUriRegistered: false, updatedAt: now }).where(eq(hostnames.hostname, row.hostname))
+    hostCache(config).delete(row.hostname)
+  }
   if (row.cloudflareId) {
     if (!config.cloudflare) {
       throw new AppError('cloudflare_unavailable', 'This hostname lives at Cloudflare, but CUSTOM_HOSTNAMES is not "cloudflare"; nothing was changed')
@@ -216,7 +242,11 @@ export async function refreshHostname(
   actor: Principal | typeof SYSTEM_ACTOR,
   row: HostnameRow,
   now: number,
+  requestUrl?: URL,
 ): Promise<HostnameRow> {
+  if (requestUrl && row.callbackMode === 'direct' && !row.redirectUriRegistered) {
+    row = await retryRegistration(d1, config, row, callbackUriOf(row.hostname, requestUrl), now)
+  }
   if (!row.cloudflareId || !config.cloudflare) return row
   const seen =
     row.status === 'pending'
@@ -307,4 +337,39 @@ export async function refreshDueHostnames(d1: D1Database, config: Config, now: n
     }
   }
   return { checked, changed, errors }
+}
+
+/** The redirect URI a direct-mode host signs in with (with the dev port for loopback hosts, as the sign-in builds it). */
+export function callbackUriOf(hostname: string, requestUrl: URL): string {
+  return `${originFor(hostname, requestUrl)}/sso/callback`
+}
+
+/**
+ * Registers a direct host's redirect URI on its portal's Entra app. Graph
+ * trouble other than the 256 ceiling does not stop anything: the host signs
+ * in through the central callback until a check or Sync registers it.
+ */
+async function registration(d1: D1Database, config: Config, row: HostnameRow, uri: string): Promise<Pick<HostnameRow, 'redirectUriRegistered' | 'redirectUriDetail'>> {
+  try {
+    await registerRedirectUri(config, await clientForOrg(d1, config, row.orgId), uri)
+    return { redirectUriRegistered: true, redirectUriDetail: null }
+  } catch (error) {
+    if (error instanceof AppError && error.code === 'redirect_uri_limit') throw error
+    const detail = error instanceof AppError ? error.message : 'Microsoft Graph failed'
+    log('warn', 'redirect URI not registered; central callback in use', { hostname: row.hostname, code: error instanceof AppError ? error.code : 'internal' })
+    return { redirectUriRegistered: false, redirectUriDetail: `Not registered yet (central callback in use): ${detail}` }
+  }
+}
+
+async function retryRegistration(d1: D1Database, config: Config, row: HostnameRow, uri: string, now: number): Promise<HostnameRow> {
+  let outcome: Pick<HostnameRow, 'redirectUriRegistered' | 'redirectUriDetail'>
+  try {
+    outcome = await registration(d1, config, row, uri)
+  } catch (error) {
+    // At the ceiling: say so on the hostname; it keeps signing in centrally.
+    outcome = { redirectUriRegistered: false, redirectUriDetail: error instanceof AppError ? error.message : 'Microsoft Graph failed' }
+  }
+  await getDb(d1).update(hostnames).set({ ...outcome, updatedAt: now }).where(eq(hostnames.hostname, row.hostname))
+  if (outcome.redirectUriRegistered) hostCache(config).delete(row.hostname)
+  return { ...row, ...outcome, updatedAt: now }
 }

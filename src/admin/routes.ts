@@ -154,7 +154,7 @@ adminRoutes.add({
   success: { status: 201, description: '{hostname, status, verification, ...}' },
   errors: [400, 404, 409, 502, 503, 504],
   handler: async (c, input) => {
-    const row = await attachHostname(c.env.DB, c.var.config, c.var.principal, id(c), input, Date.now())
+    const row = await attachHostname(c.env.DB, c.var.config, c.var.principal, id(c), input, Date.now(), new URL(c.req.url))
     return c.json(hostnameJson(row), 201)
   },
 })
@@ -188,7 +188,7 @@ adminRoutes.add({
   success: { status: 204, description: 'Detached' },
   errors: [400, 404, 502, 503, 504],
   handler: async (c) => {
-    await detachHostname(c.env.DB, c.var.config, c.var.principal, param(c, 'hostname'), Date.now())
+    await detachHostname(c.env.DB, c.var.config, c.var.principal, param(c, 'hostname'), Date.now(), new URL(c.req.url))
     return c.body(null, 204)
   },
 })
@@ -196,13 +196,13 @@ adminRoutes.add({
 adminRoutes.add({
   method: 'post',
   path: '/hostnames/:hostname/check',
-  summary: 'Re-read the hostname status now',
+  summary: 'Re-read the hostname status from Cloudflare now, and retry registering a direct host\'s redirect URI',
   access: SUBTREE,
   success: { status: 200, description: 'The hostname' },
   errors: [400, 404, 502, 503, 504],
   handler: async (c) => {
     const row = await getHostname(c.env.DB, c.var.principal, requireHostname(param(c, 'hostname')))
-    return c.json(hostnameJson(await refreshHostname(c.env.DB, c.var.config, c.var.principal, row, Date.now())))
+    return c.json(hostnameJson(await refreshHostname(c.env.DB, c.var.config, c.var.principal, row, Date.now(), new URL(c.req.url))))
   },
 })
 

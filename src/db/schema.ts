@@ -64,6 +64,7 @@ export const hostnames = sqliteTable(
     verification: text('verification', { mode: 'json' }).$type<HostnameVerification | null>(),
     callbackMode: text('callback_mode', { enum: CALLBACK_MODES }).notNull().default('central'),
     redirectUriRegistered: integer('redirect_uri_registered', { mode: 'boolean' }).notNull().default(false),
+    redirectUriDetail: text('redirect_uri_detail'),
     cloudflareId: text('cloudflare_id'),
     checkedAt: integer('checked_at'),
     checkCount: integer('check_count').notNull().default(0),

@@ -10,14 +10,12 @@ import {
   FLOW_COOKIE,
   cookieFrom,
   pickAccount,
-  registerDirectCallback,
   seedSignInTenant,
   signIn,
   startLogin,
   withCookie,
   HANDOFF_FIELD,
 } from './helpers'
-import { apiJson } from '../helpers'
 
 async function expectRefused(res: Response, status = 400) {
   const html = await res.text()
@@ -48,8 +46,6 @@ describe('replays', () => {
 
   it('a direct callback replayed with the cookies it had is refused', async () => {
     const tenant = await seedSignInTenant({ callbackMode: 'direct' })
-    await registerDirectCallback(tenant.hostname)
-    await apiJson('PATCH', `/orgs/${tenant.orgId}`, { name: 'Acme' })
     const first = await signIn(tenant.hostname, tenant.user)
     expect(first.res.status).toBe(200)
     expect(first.callbackUrl.hostname).toBe(tenant.hostname)
@@ -92,8 +88,6 @@ describe('binding the result to the browser and the host', () => {
 
   it('a planted flow cookie of another flow cannot finish a direct callback', async () => {
     const tenant = await seedSignInTenant({ callbackMode: 'direct' })
-    await registerDirectCallback(tenant.hostname)
-    await apiJson('PATCH', `/orgs/${tenant.orgId}`, { name: 'Acme' })
     const attacker = await startLogin(tenant.hostname)
     const attackerCallback = await pickAccount(attacker.authorizeUrl, tenant.user)
     const victim = await startLogin(tenant.hostname)
@@ -102,8 +96,6 @@ describe('binding the result to the browser and the host', () => {
 
   it('a direct callback without the flow cookie is refused', async () => {
     const tenant = await seedSignInTenant({ callbackMode: 'direct' })
-    await registerDirectCallback(tenant.hostname)
-    await apiJson('PATCH', `/orgs/${tenant.orgId}`, { name: 'Acme' })
     const { authorizeUrl } = await startLogin(tenant.hostname)
     const callback = await pickAccount(authorizeUrl, tenant.user)
     await expectRefused(await SELF.fetch(callback, withCookie(null)))

@@ -1,6 +1,5 @@
 import { SELF, env } from 'cloudflare:test'
 import { expect } from 'vitest'
-import { TEST_CLIENT_ID } from '../bindings'
 import { ZONE, apiJson, createCustomer, createPartner, uniqueLabel } from '../helpers'
 
 export const FLOW_COOKIE = '__Host-sso_flow'
@@ -86,12 +85,6 @@ export async function seedSignInTenant(options: { callbackMode?: 'central' | 'di
   const user = await addEntraUser(tenantId)
   if (options.listed ?? true) await listUsers(ps.id, [user])
   return { hostname, orgId: customer.id, tenantId, user, phoneSystemId: ps.id }
-}
-
-/** Marks a direct-mode host's redirect URI as registered (what the Graph registration will do) and registers it at the stand-in. */
-export async function registerDirectCallback(hostname: string): Promise<void> {
-  await env.DB.prepare('UPDATE hostnames SET redirect_uri_registered = 1 WHERE hostname = ?').bind(hostname).run()
-  await entraControl(`apps/${TEST_CLIENT_ID}/redirect-uris`, { add: [`https://${hostname}/sso/callback`] })
 }
 
 export function cookieFrom(res: Response, name = FLOW_COOKIE): string | null {

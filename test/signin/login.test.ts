@@ -7,7 +7,6 @@ import {
   entraBase,
   entraControl,
   newTenantId,
-  registerDirectCallback,
   seedSignInTenant,
   signIn,
   startLogin,
@@ -100,17 +99,13 @@ describe('GET /sso/login', () => {
     expect(authorizeUrl.searchParams.get('redirect_uri')).toBe(`https://${PRIMARY}/sso/callback`)
   })
 
-  it('uses the host\'s own callback in direct mode once its redirect URI is registered, and the central one until then', async () => {
+  it("uses the host's own callback in direct mode, its redirect URI registered through Graph when it was attached", async () => {
     const tenant = await seedSignInTenant({ callbackMode: 'direct' })
-    const before = await startLogin(tenant.hostname)
-    expect(before.authorizeUrl.searchParams.get('redirect_uri')).toBe(`https://${PRIMARY}/sso/callback`)
-    await registerDirectCallback(tenant.hostname)
-    // The host cache keeps the old record for its TTL; a new isolate would see it at once. Clear it through the API path.
-    await apiJson('PATCH', `/orgs/${tenant.orgId}`, { name: 'Acme' })
-    const after = await startLogin(tenant.hostname)
-    expect(after.authorizeUrl.searchParams.get('redirect_uri')).toBe(`https://${tenant.hostname}/sso/callback`)
+    const { authorizeUrl } = await startLogin(tenant.hostname)
+    expect(authorizeUrl.searchParams.get('redirect_uri')).toBe(`https://${tenant.hostname}/sso/callback`)
     const result = await signIn(tenant.hostname, tenant.user)
     expect(result.central).toBeNull()
+    expect(result.callbackUrl.hostname).toBe(tenant.hostname)
     expect(result.res.status).toBe(200)
     expect(result.html).toContain(HANDOFF_FIELD)
   })

@@ -1,0 +1,146 @@
+/**
+ * A local stand-in for Microsoft Graph (v1.0), sharing state with the Entra
+ * ID stand-in of the same process: the app registrations whose redirect URIs
+ * Graph edits are the ones the authorize endpoint checks, and the app-only
+ * tokens it accepts are the ones that stand-in issued (signature, audience,
+ * roles). Errors come in Graph's shape `{"error": {"code", "message",
+ * "innerError"}}`; throttling with 429 and Retry-After.
+ *
+ * @see https://learn.microsoft.com/graph/api/application-update
+ * @see https://learn.microsoft.com/graph/errors
+ */
+import { randomUUID } from 'node:crypto'
+import type http from 'node:http'
+import type { EntraStandIn } from '../entra/server.ts'
+import { type Listening, listen, readBody, sendJson } from '../http.ts'
+
+export const MAX_REDIRECT_URIS = 256
+
+export type GraphFault = 'throttled' | 'server_error' | 'unavailable'
+
+export function graphError(code: string, message: string) {
+  return { error: { code, message, innerError: { date: new Date().toISOString(), 'request-id': randomUUID(), 'client-request-id': randomUUID() } } }
+}
+
+export interface GraphCaller {
+  tid: string
+  appid: string
+  roles: string[]
+}
+
+export class GraphStandIn {
+  /** Faults for the next requests, keyed by what they are about (an app id, a tenant id). */
+  readonly faults = new Map<string, GraphFault[]>()
+  readonly calls: Array<{ method: string; path: string }> = []
+  private listening: Listening | undefined
+  private readonly entra: EntraStandIn
+  base = ''
+
+  constructor(entra: EntraStandIn) {
+    this.entra = entra
+  }
+
+  async listen(port = 0): Promise<string> {
+    this.listening = await listen('graph stand-in', (req, res) => this.handle(req, res), port)
+    this.base = `http://127.0.0.1:${this.listening.port}`
+    return this.base
+  }
+
+  close(): Promise<void> {
+    return this.listening?.close() ?? Promise.resolve()
+  }
+
+  unref(): void {
+    this.listening?.server.unref()
+  }
+
+  /** Answers a queued fault for `about`, if any; true when it answered. */
+  protected fault(res: http.ServerResponse, about: string): boolean {
+    const fault = this.faults.get(about)?.shift()
+    if (!fault) return false
+    if (fault === 'throttled') {
+      sendJson(res, 429, graphError('TooManyRequests', 'Too many requests.'), { 'retry-after': '1' })
+    } else if (fault === 'unavailable') {
+      sendJson(res, 503, graphError('serviceNotAvailable', 'Service unavailable.'), { 'retry-after': '1' })
+    } else {
+      sendJson(res, 500, graphError('generalException', 'An internal server error occurred.'))
+    }
+    return true
+  }
+
+  private async caller(req: http.IncomingMessage): Promise<GraphCaller | null> {
+    const header = req.headers.authorization ?? ''
+    if (!header.startsWith('Bearer ')) return null
+    return this.entra.verifyGraphToken(header.slice(7))
+  }
+
+  private async handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
+    const url = new URL(req.url ?? '/', 'http://127.0.0.1')
+    const path = decodeURIComponent(url.pathname)
+    if (path.startsWith('/__control/')) return this.control(req, res, path.slice('/__control/'.length).split('/'))
+    this.calls.push({ method: req.method ?? 'GET', path: `${path}${url.search}` })
+
+    const caller = await this.caller(req)
+    if (!caller) {
+      return sendJson(res, 401, graphError('InvalidAuthenticationToken', 'Access token validation failure. Invalid audience.'))
+    }
+    const app = /^\/v1\.0\/applications\(appId='([0-9a-fA-F-]{36})'\)$/.exec(path)
+    if (app) return this.application(req, res, caller, app[1]!.toLowerCase())
+    return this.route(req, res, caller, url, path)
+  }
+
+  /** Further resources (the sync's users, groups and service principals); 404 here. */
+  protected async route(_req: http.IncomingMessage, res: http.ServerResponse, _caller: GraphCaller, _url: URL, path: string): Promise<void> {
+    sendJson(res, 400, graphError('BadRequest', `Resource not found for the segment '${path.split('/')[2] ?? ''}'.`))
+  }
+
+  private async application(req: http.IncomingMessage, res: http.ServerResponse, caller: GraphCaller, appId: string): Promise<void> {
+    if (this.fault(res, appId)) return
+    const writable = caller.roles.includes('Application.ReadWrite.All') || (caller.roles.includes('Application.ReadWrite.OwnedBy') && caller.appid === appId)
+    const readable = writable || caller.roles.includes('Application.Read.All')
+    const registration = this.entra.apps.get(appId)
+    if (!readable) return sendJson(res, 403, graphError('Authorization_RequestDenied', 'Insufficient privileges to complete the operation.'))
+    if (!registration) return sendJson(res, 404, graphError('Request_ResourceNotFound', `Resource '${appId}' does not exist or one of its queried reference-property objects are not present.`))
+
+    if (req.method === 'GET') {
+      return sendJson(res, 200, {
+        '@odata.context': `${this.base}/v1.0/$metadata#applications(id,appId,web)/$entity`,
+        id: `obj-${appId}`,
+        appId,
+        web: { redirectUris: registration.redirectUris, homePageUrl: null, logoutUrl: null, implicitGrantSettings: { enableIdTokenIssuance: false, enableAccessTokenIssuance: false } },
+      })
+    }
+    if (req.method === 'PATCH') {
+      if (!writable) return sendJson(res, 403, graphError('Authorization_RequestDenied', 'Insufficient privileges to complete the operation.'))
+      const body = JSON.parse((await readBody(req)) || '{}') as { web?: { redirectUris?: unknown } }
+      const uris = body.web?.redirectUris
+      if (!Array.isArray(uris) || !uris.every((u) => typeof u === 'string')) {
+        return sendJson(res, 400, graphError('Request_BadRequest', "Invalid value specified for property 'redirectUris' of resource 'Application'."))
+      }
+      if (uris.length > MAX_REDIRECT_URIS) {
+        return sendJson(res, 400, graphError('Request_BadRequest', `The number of redirect URIs exceeds the maximum of ${MAX_REDIRECT_URIS}.`))
+      }
+      registration.redirectUris = [...uris]
+      res.writeHead(204)
+      res.end()
+      return
+    }
+    return sendJson(res, 405, graphError('Request_BadRequest', 'Method not allowed.'))
+  }
+
+  protected async control(req: http.IncomingMessage, res: http.ServerResponse, parts: string[]): Promise<void> {
+    const body = JSON.parse((await readBody(req)) || '{}') as { about?: string; faults?: GraphFault[] }
+    if (parts[0] === 'faults') {
+      this.faults.set(String(body.about), [...(body.faults ?? [])])
+      return sendJson(res, 200, body)
+    }
+    if (parts[0] === 'calls') return sendJson(res, 200, this.calls)
+    return sendJson(res, 404, { error: 'unknown control route' })
+  }
+}
+
+export async function startGraphStandIn(entra: EntraStandIn, port = 0): Promise<GraphStandIn> {
+  const graph = new GraphStandIn(entra)
+  await graph.listen(port)
+  return graph
+}

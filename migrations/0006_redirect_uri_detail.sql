@@ -1,0 +1,1 @@
+ALTER TABLE `hostnames` ADD `redirect_uri_detail` text;
