@@ -3,7 +3,7 @@ import { cloudflareTest, readD1Migrations } from '@cloudflare/vitest-plugin'
 import { defineConfig } from 'vitest/config'
 import { startCloudflareStandIn } from './dev/cloudflare/server.ts'
 import { startEntraStandIn } from './dev/entra/server.ts'
-import { startGraphStandIn } from './dev/graph/server.ts'
+import { startGraphDirectoryStandIn } from './dev/graph/directory.ts'
 import {
   TEST_BINDINGS,
   TEST_CLIENT_ID,
@@ -28,7 +28,7 @@ export default defineConfig(async () => {
     ],
   })
   entra.unref()
-  const graph = await startGraphStandIn(entra)
+  const graph = await startGraphDirectoryStandIn(entra)
   graph.unref()
   const cloudflare = await startCloudflareStandIn({ zoneId: TEST_CLOUDFLARE_ZONE, apiToken: TEST_CLOUDFLARE_TOKEN })
   cloudflare.unref()

@@ -9,7 +9,7 @@ import path from 'node:path'
 import { type CloudflareStandIn, startCloudflareStandIn } from './cloudflare/server.ts'
 import { type EntraStandIn, startEntraStandIn } from './entra/server.ts'
 import { CLOUDFLARE_ZONE, DEMO_CLIENT_ID, DEMO_HOME_TENANT, DEMO_USERS } from './fixtures.ts'
-import { type GraphStandIn, startGraphStandIn } from './graph/server.ts'
+import { type GraphDirectoryStandIn, startGraphDirectoryStandIn } from './graph/directory.ts'
 import { ensureDevVars, requestWithHost, run, waitFor } from './lib.ts'
 import { demoPhoneSystems, seedDemo } from './seed.ts'
 import { type DemoWebClient, startDemoWebClient } from './webclient/server.ts'
@@ -34,7 +34,7 @@ export interface Stack {
   port: number
   entra: EntraStandIn
   cloudflare: CloudflareStandIn
-  graph: GraphStandIn
+  graph: GraphDirectoryStandIn
   webclient: DemoWebClient
   gateway: ChildProcess
   seeded: boolean
@@ -61,7 +61,7 @@ export async function startStack(options: StackOptions): Promise<Stack> {
     ],
     users: DEMO_USERS,
   })
-  const graph = await startGraphStandIn(entra, options.graphPort)
+  const graph = await startGraphDirectoryStandIn(entra, options.graphPort)
   const webclient = await startDemoWebClient({ gatewayOrigin: `http://${PRIMARY_HOST}:${port}`, gatewayPort: port, port: options.webclientPort })
   // Custom domains validate by themselves 30 s after they are attached (as if the partner published the DNS records).
   const cloudflare = await startCloudflareStandIn({ zoneId: CLOUDFLARE_ZONE, apiToken: vars.CLOUDFLARE_API_TOKEN!, port: options.cloudflarePort, autoValidateAfterMs: 30_000 })

@@ -17,6 +17,8 @@ export interface Config {
   /** undefined: only partner keys authenticate until ops set the secret. */
   adminApiKey: string | undefined
   hostCacheTtlMs: number
+  /** How often the schedule re-syncs a phone system that was synced once. */
+  syncIntervalMs: number
   entra: EntraConfig
   /** 32 bytes: encrypts flow cookies and the flow secrets kept in D1. */
   flowKey: Uint8Array
@@ -98,7 +100,13 @@ export function parseConfig(env: Env): Config {
     throw new ConfigError(`HOST_CACHE_TTL_SECONDS must be a number of seconds between 0 and 3600`)
   }
 
+  const syncHours = env.SYNC_INTERVAL_HOURS === undefined ? 6 : Number(env.SYNC_INTERVAL_HOURS)
+  if (!Number.isFinite(syncHours) || syncHours < 0.25 || syncHours > 168) {
+    throw new ConfigError('SYNC_INTERVAL_HOURS must be a number of hours between 0.25 and 168')
+  }
+
   return {
+    syncIntervalMs: syncHours * 60 * 60 * 1000,
     cloudflare: customHostnames === 'cloudflare' ? parseCloudflare(env) : null,
     graphBase: parseGraphBase(env.GRAPH_BASE),
     entra: parseEntra(env),

@@ -31,4 +31,6 @@ export interface Env {
   CLOUDFLARE_API_TOKEN?: string
   GRAPH_BASE?: string
   HOST_CACHE_TTL_SECONDS?: string
+  /** Hours between scheduled syncs of a phone system (default 6). */
+  SYNC_INTERVAL_HOURS?: string
 }

@@ -33,6 +33,8 @@ export const ERROR_CODES = {
   graph_unavailable: 502,
   graph_throttled: 503,
   graph_timeout: 504,
+  sync_app_not_installed: 409,
+  sync_too_large: 413,
   // Browser pages
   host_not_found: 404,
   host_invalid: 400,

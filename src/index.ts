@@ -16,6 +16,7 @@ import { publicPages } from './pages/routes'
 import { signIn } from './signin/routes'
 import { deleteExpiredFlows } from './flows/store'
 import { log } from './log'
+import { syncDuePhoneSystems } from './sync/sync'
 
 const app = new Hono<AppEnv>()
 
@@ -66,6 +67,12 @@ export default {
       deleteExpiredFlows(env.DB, now).then(
         (deleted) => log('info', 'expired sign-in flows deleted', { deleted }),
         (error: unknown) => log('error', 'flow cleanup failed', { error: String(error) }),
+      ),
+    )
+    ctx.waitUntil(
+      syncDuePhoneSystems(env.DB, getConfig(env), now).then(
+        (result) => log('info', 'scheduled syncs', result),
+        (error: unknown) => log('error', 'scheduled syncs failed', { error: String(error) }),
       ),
     )
     ctx.waitUntil(

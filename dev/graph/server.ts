@@ -129,7 +129,7 @@ export class GraphStandIn {
   }
 
   protected async control(req: http.IncomingMessage, res: http.ServerResponse, parts: string[]): Promise<void> {
-    const body = JSON.parse((await readBody(req)) || '{}') as { about?: string; faults?: GraphFault[] }
+    const body = req.readableEnded ? {} : (JSON.parse((await readBody(req)) || '{}') as { about?: string; faults?: GraphFault[] })
     if (parts[0] === 'faults') {
       this.faults.set(String(body.about), [...(body.faults ?? [])])
       return sendJson(res, 200, body)

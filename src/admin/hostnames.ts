@@ -373,3 +373,18 @@ async function retryRegistration(d1: D1Database, config: Config, row: HostnameRo
   if (outcome.redirectUriRegistered) hostCache(config).delete(row.hostname)
   return { ...row, ...outcome, updatedAt: now }
 }
+
+/** Registers the redirect URIs of a portal's direct hosts that are not registered yet (part of Sync). */
+export async function reconcileRedirectUris(d1: D1Database, config: Config, orgId: string, requestUrl: URL, now: number): Promise<{ registered: number; pending: number }> {
+  const rows = await getDb(d1)
+    .select()
+    .from(hostnames)
+    .where(and(eq(hostnames.orgId, orgId), eq(hostnames.callbackMode, 'direct'), eq(hostnames.redirectUriRegistered, false)))
+    .all()
+  let registered = 0
+  for (const row of rows) {
+    const after = await retryRegistration(d1, config, row, callbackUriOf(row.hostname, requestUrl), now)
+    if (after.redirectUriRegistered) registered++
+  }
+  return { registered, pending: rows.length - registered }
+}

@@ -9,7 +9,7 @@ import { DuplicateSsoUserError, type ReplaceCounts, type SsoUserFields } from '.
 import { type SsoUserRecord, listSsoUsers, replaceSsoList } from '../sso/store'
 import { type Principal, auditStatement } from './audit'
 import { orgInScope } from './scope'
-import type { CreatePhoneSystemInput, SsoUserInput } from './schemas'
+import type { CreatePhoneSystemInput, SsoUserInput, UpdatePhoneSystemInput } from './schemas'
 
 export type PhoneSystemRow = typeof phoneSystems.$inferSelect
 
@@ -21,6 +21,15 @@ export function phoneSystemJson(row: PhoneSystemRow) {
     webClientUrl: row.webClientUrl,
     handoffUrl: row.handoffUrl,
     entraTenantId: row.entraTenantId,
+    sync: {
+      source: row.syncSource,
+      groupId: row.syncGroupId,
+      lastSyncAt: row.lastSyncAt === null ? null : iso(row.lastSyncAt),
+      lastSyncStatus: row.lastSyncStatus,
+      lastSyncError: row.lastSyncError,
+      lastSyncCounts: row.lastSyncCounts,
+      nextSyncAt: row.nextSyncAt === null ? null : iso(row.nextSyncAt),
+    },
     createdAt: iso(row.createdAt),
     updatedAt: iso(row.updatedAt),
   }
@@ -73,7 +82,21 @@ export async function createPhoneSystem(
   now: number,
 ): Promise<PhoneSystemRow> {
   await orgInScope(d1, principal, orgId)
-  const row: PhoneSystemRow = { id: newId('ps'), orgId, ...input, ssoListVersion: 0, createdAt: now, updatedAt: now }
+  const row: PhoneSystemRow = {
+    id: newId('ps'),
+    orgId,
+    ...input,
+    ssoListVersion: 0,
+    syncSource: 'app_assignments',
+    syncGroupId: null,
+    lastSyncAt: null,
+    lastSyncStatus: null,
+    lastSyncError: null,
+    lastSyncCounts: null,
+    nextSyncAt: null,
+    createdAt: now,
+    updatedAt: now,
+  }
   await d1.batch([
     toStatement(d1, getDb(d1).insert(phoneSystems).values(row)),
     auditStatement(
@@ -120,16 +143,18 @@ export async function putSsoUsers(
 ): Promise<ReplaceCounts> {
   const phoneSystem = await getPhoneSystem(d1, principal, phoneSystemId)
   try {
-    return await replaceSsoList(d1, phoneSystem, users.map(toFields), {
+    const { statements: _statements, ...counts } = await replaceSsoList(d1, phoneSystem, users.map(toFields), {
       now,
-      audit: (counts) =>
+      alsoRun: (c) => [
         auditStatement(
           d1,
           principal,
-          { orgId: phoneSystem.orgId, action: 'sso_list.replace', targetType: 'sso_list', targetId: phoneSystem.id, summary: { ...counts } },
+          { orgId: phoneSystem.orgId, action: 'sso_list.replace', targetType: 'sso_list', targetId: phoneSystem.id, summary: { ...c } },
           now,
         ),
+      ],
     })
+    return counts
   } catch (error) {
     if (error instanceof DuplicateSsoUserError) {
       const field = `users[${error.index}].${error.field}`
@@ -180,4 +205,42 @@ function decodeCursor(cursor: string): { sortKey: string; id: string } {
     // fall through
   }
   throw new AppError('invalid_request', '"cursor" is not a cursor this API returned', { field: 'cursor' })
+}
+
+export async function updatePhoneSystem(d1: D1Database, principal: Principal, id: string, input: UpdatePhoneSystemInput, now: number): Promise<PhoneSystemRow> {
+  const before = await getPhoneSystem(d1, principal, id)
+  const syncSource = input.syncSource ?? before.syncSource
+  const syncGroupId = input.syncGroupId !== undefined ? input.syncGroupId : before.syncGroupId
+  if (syncSource === 'group' && !syncGroupId) {
+    throw new AppError(
+      'invalid_request',
+      '"syncGroupId" is required when "syncSource" is "group": the object id of the Entra group whose members may sign in',
+      { field: 'syncGroupId' },
+    )
+  }
+  const after: PhoneSystemRow = {
+    ...before,
+    name: input.name ?? before.name,
+    webClientUrl: input.webClientUrl ?? before.webClientUrl,
+    handoffUrl: input.handoffUrl ?? before.handoffUrl,
+    syncSource,
+    syncGroupId,
+    updatedAt: now,
+  }
+  await d1.batch([
+    toStatement(
+      d1,
+      getDb(d1)
+        .update(phoneSystems)
+        .set({ name: after.name, webClientUrl: after.webClientUrl, handoffUrl: after.handoffUrl, syncSource, syncGroupId, updatedAt: now })
+        .where(eq(phoneSystems.id, id)),
+    ),
+    auditStatement(
+      d1,
+      principal,
+      { orgId: before.orgId, action: 'phone_system.update', targetType: 'phone_system', targetId: id, summary: { before: phoneSystemJson(before), after: phoneSystemJson(after) } },
+      now,
+    ),
+  ])
+  return after
 }

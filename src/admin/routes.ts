@@ -13,7 +13,17 @@ import { hostCache } from '../hosts/resolve'
 import { createApiKey, listApiKeys, revokeApiKey } from './api-keys'
 import { readAuditLog } from './audit-log'
 import { authenticate } from './auth'
-import { attachHostname, detachHostname, getHostname, hostnameJson, listHostnames, refreshHostname, requireHostname } from './hostnames'
+import { portalOf, syncPhoneSystem } from '../sync/sync'
+import {
+  attachHostname,
+  detachHostname,
+  getHostname,
+  hostnameJson,
+  listHostnames,
+  reconcileRedirectUris,
+  refreshHostname,
+  requireHostname,
+} from './hostnames'
 import { deleteIntegration, getIntegration, putIntegration } from './integrations'
 import { createOrg, listOrgs, orgJson, updateOrg } from './orgs'
 import {
@@ -24,6 +34,7 @@ import {
   listPhoneSystems,
   phoneSystemJson,
   putSsoUsers,
+  updatePhoneSystem,
 } from './phone-systems'
 import { AdminRoutes } from './registry'
 import {
@@ -34,6 +45,7 @@ import {
   putIntegrationSchema,
   replaceSsoUsersSchema,
   updateOrgSchema,
+  updatePhoneSystemSchema,
 } from './schemas'
 import { orgInScope } from './scope'
 
@@ -236,6 +248,33 @@ adminRoutes.add({
   success: { status: 200, description: 'The phone system' },
   errors: [404],
   handler: async (c) => c.json(phoneSystemJson(await getPhoneSystem(c.env.DB, c.var.principal, id(c)))),
+})
+
+adminRoutes.add({
+  method: 'patch',
+  path: '/phone-systems/:id',
+  summary: 'Rename a phone system, change its URLs, or choose where Sync reads its list (app assignments, or one group)',
+  access: SUBTREE,
+  body: updatePhoneSystemSchema,
+  success: { status: 200, description: 'The phone system' },
+  errors: [400, 404],
+  handler: async (c, input) => c.json(phoneSystemJson(await updatePhoneSystem(c.env.DB, c.var.principal, id(c), input, Date.now()))),
+})
+
+adminRoutes.add({
+  method: 'post',
+  path: '/phone-systems/:id/sync',
+  summary: "Sync the SSO list from the phone system's Microsoft 365 tenant (Graph), atomically; a failed pull changes nothing",
+  access: SUBTREE,
+  success: { status: 200, description: '{added, removed, updated, unchanged, total, graphRequests, ...}' },
+  errors: [404, 409, 413, 502, 503, 504],
+  handler: async (c) => {
+    const ps = await getPhoneSystem(c.env.DB, c.var.principal, id(c))
+    const outcome = await syncPhoneSystem(c.env.DB, c.var.config, c.var.principal, ps, Date.now())
+    // Sync also registers the redirect URIs of the portal's direct hosts that are not registered yet.
+    const redirectUris = await reconcileRedirectUris(c.env.DB, c.var.config, await portalOf(c.env.DB, ps.orgId), new URL(c.req.url), Date.now())
+    return c.json({ ...outcome, redirectUris })
+  },
 })
 
 adminRoutes.add({

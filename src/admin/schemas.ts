@@ -135,3 +135,13 @@ export const putIntegrationSchema = z.strictObject({
 })
 
 export type PutIntegrationInput = z.output<typeof putIntegrationSchema>
+
+export const updatePhoneSystemSchema = z.strictObject({
+  name: z.optional(orgName),
+  webClientUrl: z.optional(clientUrl),
+  handoffUrl: z.optional(clientUrl),
+  syncSource: z.optional(z.enum(['app_assignments', 'group'], 'must be "app_assignments" or "group"')),
+  syncGroupId: z.optional(z.nullable(guid)),
+})
+
+export type UpdatePhoneSystemInput = z.output<typeof updatePhoneSystemSchema>

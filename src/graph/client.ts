@@ -24,6 +24,10 @@ export interface GraphCall {
   /** How many times to retry after a 429/503 (default 3) and the longest Retry-After honoured (default 10 s). */
   retries?: number
   maxRetryAfterMs?: number
+  /** Answer null for a 404 instead of failing (lookups by alternate key). */
+  notFoundIsNull?: boolean
+  /** Counts requests made, for budgets and reports. */
+  counter?: { requests: number }
 }
 
 /** An app-only Graph token of `client` in `tenant`. */
@@ -80,6 +84,7 @@ export async function graphRequest<T>(config: Config, token: string, method: str
   const maxWait = call.maxRetryAfterMs ?? 10_000
   for (let attempt = 0; ; attempt++) {
     let response: Response
+    if (call.counter) call.counter.requests++
     try {
       response = await fetch(url, {
         method,
@@ -100,6 +105,10 @@ export async function graphRequest<T>(config: Config, token: string, method: str
     }
     if (response.status === 204) return null
     if (response.ok) return (await response.json()) as T
+    if (response.status === 404 && call.notFoundIsNull) {
+      await response.body?.cancel()
+      return null
+    }
 
     const text = await response.text()
     let graphCode = ''

@@ -87,11 +87,20 @@ export function assertNoDuplicates(incoming: readonly SsoUserFields[]): void {
   })
 }
 
+export interface PlanOptions {
+  /**
+   * Sync: Microsoft 365 does not know phone extensions, so an incoming record
+   * without one keeps the extension its stored twin has.
+   */
+  keepStoredExtension?: boolean
+}
+
 export function planReplace(
   existing: readonly StoredSsoUser[],
   incoming: readonly SsoUserFields[],
   newId: () => string,
   now: number,
+  options: PlanOptions = {},
 ): ReplacePlan {
   assertNoDuplicates(incoming)
 
@@ -117,11 +126,15 @@ export function planReplace(
   const deleteIds: string[] = []
   const insertRows: PlannedRow[] = []
 
-  for (const user of incoming) {
+  for (const candidate of incoming) {
+    let user = candidate
     const match =
       (user.oid !== null ? take(byOid.get(user.oid)) : undefined) ??
       (user.upn !== null ? take(byUpnWithoutOid.get(user.upn)) : undefined) ??
       (user.email !== null ? take(byEmailWithoutOid.get(user.email)) : undefined)
+    if (match && options.keepStoredExtension && user.extension === null && match.extension !== null) {
+      user = { ...user, extension: match.extension }
+    }
 
     if (!match) {
       counts.added++

@@ -12,7 +12,15 @@
  */
 import { AppError } from '../errors'
 import { newId } from '../db/ids'
-import { type PlannedRow, type ReplaceCounts, type ReplacePlan, type StoredSsoUser, planReplace, type SsoUserFields } from './plan'
+import {
+  type PlanOptions,
+  type PlannedRow,
+  type ReplaceCounts,
+  type ReplacePlan,
+  type SsoUserFields,
+  type StoredSsoUser,
+  planReplace,
+} from './plan'
 
 /** Bytes of JSON per bound parameter; D1 allows 2 MB per value, we stay well under. */
 export const JSON_CHUNK_BYTES = 512 * 1024
@@ -146,16 +154,21 @@ export async function replaceSsoList(
   d1: D1Database,
   phoneSystem: { id: string; entraTenantId: string; ssoListVersion: number },
   incoming: readonly SsoUserFields[],
-  options: { now: number; audit?: (counts: ReplaceCounts) => D1PreparedStatement },
-): Promise<ReplaceCounts> {
+  options: {
+    now: number
+    /** Statements for the same transaction, given the counts (the audit entry, the sync status). */
+    alsoRun?: (counts: ReplaceCounts) => D1PreparedStatement[]
+    plan?: PlanOptions
+  },
+): Promise<ReplaceCounts & { statements: number }> {
   const existing = await readSsoList(d1, phoneSystem.id)
-  const plan = planReplace(existing, incoming, () => newId('usr'), options.now)
+  const plan = planReplace(existing, incoming, () => newId('usr'), options.now, options.plan)
   const statements = replaceStatements(d1, plan, {
     phoneSystemId: phoneSystem.id,
     tid: phoneSystem.entraTenantId,
     expectedVersion: phoneSystem.ssoListVersion,
     now: options.now,
-    alsoRun: options.audit ? [options.audit(plan.counts)] : [],
+    alsoRun: options.alsoRun ? options.alsoRun(plan.counts) : [],
   })
   try {
     await d1.batch(statements)
@@ -167,7 +180,8 @@ export async function replaceSsoList(
     }
     throw error
   }
-  return plan.counts
+  // One read of the old list plus the batch.
+  return { ...plan.counts, statements: statements.length + 1 }
 }
 
 export interface ListPageQuery {

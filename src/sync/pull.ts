@@ -1,0 +1,146 @@
+/**
+ * Pulling a phone system's SSO list from Microsoft Graph, app-only, in the
+ * customer's tenant. The default source is who may use the sign-in app
+ * there: the users and groups assigned to its service principal
+ * (`appRoleAssignedTo`), groups expanded to their direct user members; or
+ * the members of one configured group. Disabled accounts are left out. Only
+ * the fields we store are selected, pages are as large as Graph allows (999),
+ * and any failure throws: a pull is all or nothing.
+ *
+ * @see https://learn.microsoft.com/graph/api/serviceprincipal-list-approleassignedto
+ * @see https://learn.microsoft.com/graph/api/group-list-members
+ * @see https://learn.microsoft.com/graph/paging
+ */
+import type { Config } from '../config'
+import { AppError } from '../errors'
+import { type GraphCall, appOnlyToken, graphRequest } from '../graph/client'
+import type { EntraClient } from '../oidc/clients'
+import type { SsoUserFields } from '../sso/plan'
+
+export const PAGE_SIZE = 999
+/** Stops a runaway pagination (a loop of nextLinks); 1,000 pages of 999 is a million users. */
+const MAX_PAGES = 1_000
+/** Up to this many directly assigned users are fetched by id (15 per request); more, and the tenant's users are paged. */
+const FETCH_BY_ID_MAX = 150
+const USER_FIELDS = 'id,userPrincipalName,mail,displayName,accountEnabled'
+
+export interface GraphUser {
+  id: string
+  userPrincipalName?: string | null
+  mail?: string | null
+  displayName?: string | null
+  accountEnabled?: boolean | null
+}
+
+interface Page<T> {
+  value: T[]
+  '@odata.nextLink'?: string
+}
+
+export interface PullSource {
+  kind: 'app_assignments' | 'group'
+  groupId: string | null
+}
+
+export interface PullStats {
+  requests: number
+  pages: number
+  assignedUsers: number
+  assignedGroups: number
+  disabled: number
+}
+
+export interface PullResult {
+  users: SsoUserFields[]
+  stats: PullStats
+}
+
+export async function pullSsoList(config: Config, client: EntraClient, tenant: string, source: PullSource): Promise<PullResult> {
+  const counter = { requests: 0 }
+  const stats: PullStats = { requests: 0, pages: 0, assignedUsers: 0, assignedGroups: 0, disabled: 0 }
+  const call = (permission: string, extra: Partial<GraphCall> = {}): GraphCall => ({ permission, counter, retries: 4, maxRetryAfterMs: 10_000, ...extra })
+  const token = await appOnlyToken(config, client, tenant, call('User.Read.All'))
+
+  async function each<T>(path: string, permission: string, onPage: (items: T[]) => void): Promise<void> {
+    let next: string | undefined = path
+    for (let n = 0; next; n++) {
+      if (n >= MAX_PAGES) throw new AppError('sync_too_large', `Microsoft Graph kept paging past ${MAX_PAGES} pages; nothing was changed`)
+      const page: Page<T> | null = await graphRequest<Page<T>>(config, token, 'GET', next, call(permission))
+      stats.pages++
+      onPage(page?.value ?? [])
+      next = page?.['@odata.nextLink']
+    }
+  }
+
+  const users = new Map<string, GraphUser>()
+  const addUsers = (items: GraphUser[]) => {
+    for (const user of items) users.set(user.id.toLowerCase(), user)
+  }
+  const membersOf = (groupId: string) =>
+    each<GraphUser>(`/v1.0/groups/${encodeURIComponent(groupId)}/members/microsoft.graph.user?$select=${USER_FIELDS}&$top=${PAGE_SIZE}`, 'GroupMember.Read.All', addUsers)
+
+  if (source.kind === 'group') {
+    if (!source.groupId) throw new AppError('invalid_request', 'The phone system syncs from a group but names none', { field: 'syncGroupId' })
+    await membersOf(source.groupId)
+  } else {
+    const sp = await graphRequest<{ id: string }>(
+      config,
+      token,
+      'GET',
+      `/v1.0/servicePrincipals(appId='${client.clientId}')?$select=id,appId`,
+      call('Application.Read.All', { notFoundIsNull: true }),
+    )
+    if (!sp) {
+      throw new AppError(
+        'sync_app_not_installed',
+        `The sign-in app (${client.clientId}) is not installed in tenant ${tenant}: activate the phone system's Microsoft 365 integration and add a user to it, then Sync.`,
+      )
+    }
+    const userIds = new Set<string>()
+    const groupIds = new Set<string>()
+    await each<{ principalId: string; principalType: string }>(
+      `/v1.0/servicePrincipals/${encodeURIComponent(sp.id)}/appRoleAssignedTo?$select=principalId,principalType&$top=${PAGE_SIZE}`,
+      'Application.Read.All',
+      (items) => {
+        for (const a of items) {
+          if (a.principalType === 'User') userIds.add(a.principalId.toLowerCase())
+          else if (a.principalType === 'Group') groupIds.add(a.principalId.toLowerCase())
+        }
+      },
+    )
+    stats.assignedUsers = userIds.size
+    stats.assignedGroups = groupIds.size
+    for (const groupId of groupIds) await membersOf(groupId)
+
+    const missing = [...userIds].filter((id) => !users.has(id))
+    if (missing.length > 0 && missing.length <= FETCH_BY_ID_MAX) {
+      for (let i = 0; i < missing.length; i += 15) {
+        const ids = missing.slice(i, i + 15).map((id) => `'${id}'`).join(',')
+        await each<GraphUser>(`/v1.0/users?$filter=${encodeURIComponent(`id in (${ids})`)}&$select=${USER_FIELDS}&$top=${PAGE_SIZE}`, 'User.Read.All', addUsers)
+      }
+    } else if (missing.length > 0) {
+      const wanted = new Set(missing)
+      await each<GraphUser>(`/v1.0/users?$select=${USER_FIELDS}&$top=${PAGE_SIZE}`, 'User.Read.All', (items) => addUsers(items.filter((u) => wanted.has(u.id.toLowerCase()))))
+    }
+  }
+
+  const out: SsoUserFields[] = []
+  const seenUpn = new Set<string>()
+  const seenEmail = new Set<string>()
+  for (const user of users.values()) {
+    if (user.accountEnabled === false) {
+      stats.disabled++
+      continue
+    }
+    let upn = user.userPrincipalName?.toLowerCase() ?? null
+    let email = user.mail?.toLowerCase() ?? null
+    // Entra keeps UPNs unique, not mail: a second holder of an address keeps its oid and loses only the address.
+    if (upn !== null && seenUpn.has(upn)) upn = null
+    if (email !== null && seenEmail.has(email)) email = null
+    if (upn !== null) seenUpn.add(upn)
+    if (email !== null) seenEmail.add(email)
+    out.push({ oid: user.id.toLowerCase(), upn, email, displayName: user.displayName?.slice(0, 256) ?? null, extension: null })
+  }
+  stats.requests = counter.requests
+  return { users: out, stats }
+}
