@@ -91,3 +91,15 @@ export const DEMO_CUSTOMERS: DemoCustomer[] = [
     phoneSystems: [{ name: 'Beta Main', tenant: BETA_TENANT }],
   },
 ]
+
+/**
+ * The demo tenants' directories in the Graph stand-in: who is assigned to the
+ * sign-in app there (through a "Phone users" group). Differs on purpose from
+ * the seeded SSO lists: pressing Sync for an Acme phone system lets Carl in.
+ */
+export const DEMO_DIRECTORY: Record<string, string[]> = {
+  [ACME_TENANT]: ['ann@acme.example', 'bob@acme.example', 'carl@acme.example'],
+  [BETA_TENANT]: ['bea@beta.example'],
+}
+
+export const SYNC_ROLES = ['Application.Read.All', 'User.Read.All', 'GroupMember.Read.All']

@@ -8,7 +8,7 @@ import { type ChildProcess, spawn } from 'node:child_process'
 import path from 'node:path'
 import { type CloudflareStandIn, startCloudflareStandIn } from './cloudflare/server.ts'
 import { type EntraStandIn, startEntraStandIn } from './entra/server.ts'
-import { CLOUDFLARE_ZONE, DEMO_CLIENT_ID, DEMO_HOME_TENANT, DEMO_USERS } from './fixtures.ts'
+import { CLOUDFLARE_ZONE, DEMO_CLIENT_ID, DEMO_DIRECTORY, DEMO_HOME_TENANT, DEMO_USERS, SYNC_ROLES } from './fixtures.ts'
 import { type GraphDirectoryStandIn, startGraphDirectoryStandIn } from './graph/directory.ts'
 import { ensureDevVars, requestWithHost, run, waitFor } from './lib.ts'
 import { demoPhoneSystems, seedDemo } from './seed.ts'
@@ -56,12 +56,25 @@ export async function startStack(options: StackOptions): Promise<Stack> {
         clientId: DEMO_CLIENT_ID,
         secret: vars.ENTRA_CLIENT_SECRET!,
         redirectUris: [`http://${PRIMARY_HOST}:${port}/sso/callback`],
-        grants: { [DEMO_HOME_TENANT]: ['Application.ReadWrite.OwnedBy'] },
+        grants: {
+          [DEMO_HOME_TENANT]: ['Application.ReadWrite.OwnedBy'],
+          ...Object.fromEntries(Object.keys(DEMO_DIRECTORY).map((tid) => [tid, SYNC_ROLES])),
+        },
       },
     ],
     users: DEMO_USERS,
   })
   const graph = await startGraphDirectoryStandIn(entra, options.graphPort)
+  for (const [tid, upns] of Object.entries(DEMO_DIRECTORY)) {
+    const directory = graph.directory(tid)
+    for (const user of DEMO_USERS.filter((u) => u.tid === tid)) {
+      directory.users.set(user.oid, { id: user.oid, userPrincipalName: user.upn, mail: user.email ?? null, displayName: user.name, accountEnabled: true })
+    }
+    const members = DEMO_USERS.filter((u) => upns.includes(u.upn)).map((u) => u.oid)
+    const groupId = `${tid.slice(0, 8)}-9999-4999-8999-999999999999`
+    directory.groups.set(groupId, { id: groupId, displayName: 'Phone users', members })
+    directory.servicePrincipals.set(DEMO_CLIENT_ID, { id: `${tid.slice(0, 8)}-5555-4555-8555-555555555555`, assignments: [{ principalId: groupId, principalType: 'Group' }] })
+  }
   const webclient = await startDemoWebClient({ gatewayOrigin: `http://${PRIMARY_HOST}:${port}`, gatewayPort: port, port: options.webclientPort })
   // Custom domains validate by themselves 30 s after they are attached (as if the partner published the DNS records).
   const cloudflare = await startCloudflareStandIn({ zoneId: CLOUDFLARE_ZONE, apiToken: vars.CLOUDFLARE_API_TOKEN!, port: options.cloudflarePort, autoValidateAfterMs: 30_000 })
