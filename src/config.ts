@@ -140,27 +140,30 @@ export function isLoopbackHost(hostname: string): boolean {
   return host === 'localhost' || host.endsWith('.localhost') || host === '::1' || /^127(?:\.\d{1,3}){3}$/.test(host)
 }
 
-function parseEntra(env: Env): EntraConfig {
-  const raw = env.ENTRA_AUTHORITY || 'https://login.microsoftonline.com'
+/**
+ * An upstream's base URL: https, or plain http to a loopback stand-in only
+ * (the one unsafe development switch, named by the URL itself).
+ */
+function upstreamUrl(name: string, raw: string, example: string): { url: URL; insecureLoopback: boolean } {
   let url: URL
   try {
     url = new URL(raw)
   } catch {
-    throw new ConfigError(`ENTRA_AUTHORITY must be an absolute URL such as https://login.microsoftonline.com, got "${raw}"`)
+    throw new ConfigError(`${name} must be an absolute URL such as ${example}, got "${raw}"`)
   }
+  if (url.protocol === 'https:') return { url, insecureLoopback: false }
+  if (url.protocol === 'http:') {
+    if (isLoopbackHost(url.hostname)) return { url, insecureLoopback: true }
+    throw new ConfigError(`${name} must use https; plain http is accepted only for a local stand-in on a loopback host (localhost, 127.0.0.1, ::1), got "${raw}"`)
+  }
+  throw new ConfigError(`${name} must use https, got "${raw}"`)
+}
+
+function parseEntra(env: Env): EntraConfig {
+  const raw = env.ENTRA_AUTHORITY || 'https://login.microsoftonline.com'
+  const { url, insecureLoopback } = upstreamUrl('ENTRA_AUTHORITY', raw, 'https://login.microsoftonline.com')
   if (url.username || url.password || url.search || url.hash || (url.pathname !== '/' && url.pathname !== '')) {
     throw new ConfigError(`ENTRA_AUTHORITY must be a bare origin such as https://login.microsoftonline.com (no path, query or credentials), got "${raw}"`)
-  }
-  let insecureLoopback = false
-  if (url.protocol === 'http:') {
-    if (!isLoopbackHost(url.hostname)) {
-      throw new ConfigError(
-        `ENTRA_AUTHORITY must use https; plain http is accepted only for a local stand-in on a loopback host (localhost, 127.0.0.1, ::1), got "${raw}"`,
-      )
-    }
-    insecureLoopback = true
-  } else if (url.protocol !== 'https:') {
-    throw new ConfigError(`ENTRA_AUTHORITY must use https, got "${raw}"`)
   }
   const clientId = env.ENTRA_CLIENT_ID ?? ''
   if (!GUID.test(clientId)) {
@@ -228,15 +231,7 @@ function parseSigningKeys(raw: string | undefined): SigningJwk[] {
 
 function parseCloudflare(env: Env): CloudflareConfig {
   const raw = env.CLOUDFLARE_API_BASE || 'https://api.cloudflare.com/client/v4'
-  let url: URL
-  try {
-    url = new URL(raw)
-  } catch {
-    throw new ConfigError(`CLOUDFLARE_API_BASE must be an absolute URL such as https://api.cloudflare.com/client/v4, got "${raw}"`)
-  }
-  if (url.protocol !== 'https:' && !(url.protocol === 'http:' && isLoopbackHost(url.hostname))) {
-    throw new ConfigError(`CLOUDFLARE_API_BASE must use https; plain http is accepted only for a local stand-in on a loopback host, got "${raw}"`)
-  }
+  upstreamUrl('CLOUDFLARE_API_BASE', raw, 'https://api.cloudflare.com/client/v4')
   if (!env.CLOUDFLARE_ZONE_ID || !/^[A-Za-z0-9_-]{1,64}$/.test(env.CLOUDFLARE_ZONE_ID)) {
     throw new ConfigError('CLOUDFLARE_ZONE_ID must be the id of the Cloudflare for SaaS zone when CUSTOM_HOSTNAMES is "cloudflare"')
   }
@@ -245,14 +240,6 @@ function parseCloudflare(env: Env): CloudflareConfig {
 }
 
 function parseGraphBase(raw = 'https://graph.microsoft.com'): string {
-  let url: URL
-  try {
-    url = new URL(raw)
-  } catch {
-    throw new ConfigError(`GRAPH_BASE must be an absolute URL such as https://graph.microsoft.com, got "${raw}"`)
-  }
-  if (url.protocol !== 'https:' && !(url.protocol === 'http:' && isLoopbackHost(url.hostname))) {
-    throw new ConfigError(`GRAPH_BASE must use https; plain http is accepted only for a local stand-in on a loopback host, got "${raw}"`)
-  }
+  upstreamUrl('GRAPH_BASE', raw, 'https://graph.microsoft.com')
   return raw.replace(/\/+$/, '')
 }
