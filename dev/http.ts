@@ -62,3 +62,32 @@ export function escapeHtml(s: string): string {
 export function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms).unref())
 }
+
+/**
+ * A local server: `serve()` starts it on a port (0: a free one) and answers
+ * with `handle`; `close()` stops it; `unref()` lets the process exit while it
+ * still listens (stand-ins started inside the test runner).
+ */
+export abstract class LocalServer {
+  private listening: Listening | undefined
+  /** The base URL clients use. */
+  base = ''
+
+  protected abstract readonly serverName: string
+  protected abstract handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void>
+
+  /** Listens, then sets `base` from `baseFor(port)`. */
+  protected async serve(port: number, host: string, baseFor: (port: number) => string): Promise<string> {
+    this.listening = await listen(this.serverName, (req, res) => this.handle(req, res), port, host)
+    this.base = baseFor(this.listening.port)
+    return this.base
+  }
+
+  close(): Promise<void> {
+    return this.listening?.close() ?? Promise.resolve()
+  }
+
+  unref(): void {
+    this.listening?.server.unref()
+  }
+}

@@ -13,7 +13,7 @@
  */
 import { randomBytes, randomUUID } from 'node:crypto'
 import type http from 'node:http'
-import { type Listening, listen, readBody, sendJson, sleep } from '../http.ts'
+import { LocalServer, listen, readBody, sendJson, sleep } from '../http.ts'
 
 export interface CloudflareStandInOptions {
   zoneId: string
@@ -40,33 +40,23 @@ function envelope(result: unknown, errors: Array<{ code: number; message: string
   return { success: errors.length === 0, errors, messages: [], result: errors.length === 0 ? result : null }
 }
 
-export class CloudflareStandIn {
+export class CloudflareStandIn extends LocalServer {
   readonly records = new Map<string, HostnameRecord>()
   /** hostname -> faults for the next requests about it */
   readonly faults = new Map<string, Fault[]>()
   /** Hostnames that belong to another account's zone. */
   readonly claimedElsewhere = new Set<string>()
   readonly calls: Array<{ method: string; path: string }> = []
-  private listening: Listening | undefined
   private readonly options: CloudflareStandInOptions
-  base = ''
+  protected readonly serverName = 'cloudflare stand-in'
 
   constructor(options: CloudflareStandInOptions) {
+    super()
     this.options = options
   }
 
   async listen(port = 0): Promise<string> {
-    this.listening = await listen('cloudflare stand-in', (req, res) => this.handle(req, res), port)
-    this.base = `http://127.0.0.1:${this.listening.port}/client/v4`
-    return this.base
-  }
-
-  close(): Promise<void> {
-    return this.listening?.close() ?? Promise.resolve()
-  }
-
-  unref(): void {
-    this.listening?.server.unref()
+    return this.serve(port, '127.0.0.1', (p) => `http://127.0.0.1:${p}/client/v4`)
   }
 
   private view(record: HostnameRecord) {
@@ -118,7 +108,7 @@ export class CloudflareStandIn {
     return true
   }
 
-  private async handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
+  protected async handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
     const url = new URL(req.url ?? '/', 'http://127.0.0.1')
     const parts = url.pathname.split('/').filter(Boolean)
     if (parts[0] === '__control') return this.control(req, res, parts.slice(1))

@@ -20,7 +20,7 @@
 import { createHash, randomBytes, randomUUID } from 'node:crypto'
 import type http from 'node:http'
 import { type CryptoKey, type JWK, SignJWT, exportJWK, generateKeyPair, importJWK, jwtVerify } from 'jose'
-import { type Listening, escapeHtml, listen, readBody, sendJson, sleep } from '../http.ts'
+import { LocalServer, escapeHtml, listen, readBody, sendJson, sleep } from '../http.ts'
 
 export interface EntraUser {
   oid: string
@@ -130,7 +130,7 @@ function b64url(buf: Buffer | Uint8Array): string {
   return Buffer.from(buf).toString('base64url')
 }
 
-export class EntraStandIn {
+export class EntraStandIn extends LocalServer {
   readonly apps = new Map<string, EntraApp>()
   readonly users: EntraUser[] = []
   readonly tenantBehaviour = new Map<string, TenantBehaviour>()
@@ -138,27 +138,16 @@ export class EntraStandIn {
   readonly hits = new Map<string, number>()
   private readonly keysets = new Map<string, SigningKey[]>()
   private readonly codes = new Map<string, IssuedCode>()
-  private listening: Listening | undefined
-  base = ''
+  protected readonly serverName = 'entra stand-in'
 
   constructor(options: EntraStandInOptions = {}) {
+    super()
     for (const app of options.apps ?? []) this.apps.set(app.clientId, { ...app, redirectUris: [...app.redirectUris] })
     this.users.push(...(options.users ?? []))
   }
 
   async listen(port = 0, host = '127.0.0.1', publicBase?: string): Promise<string> {
-    this.listening = await listen('entra stand-in', (req, res) => this.handle(req, res), port, host)
-    this.base = publicBase ?? `http://${host}:${this.listening.port}`
-    return this.base
-  }
-
-  close(): Promise<void> {
-    return this.listening?.close() ?? Promise.resolve()
-  }
-
-  /** Lets the process exit while the server is still listening (used under vitest). */
-  unref(): void {
-    this.listening?.server.unref()
+    return this.serve(port, host, (p) => publicBase ?? `http://${host}:${p}`)
   }
 
   private count(what: string): void {
@@ -195,7 +184,7 @@ export class EntraStandIn {
 
   // ------------------------------------------------------------------ HTTP
 
-  private async handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
+  protected async handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
     const url = new URL(req.url ?? '/', this.base)
     const parts = url.pathname.split('/').filter(Boolean)
 

@@ -12,7 +12,7 @@
 import { randomUUID } from 'node:crypto'
 import type http from 'node:http'
 import type { EntraStandIn } from '../entra/server.ts'
-import { type Listening, listen, readBody, sendJson } from '../http.ts'
+import { LocalServer, listen, readBody, sendJson } from '../http.ts'
 
 export const MAX_REDIRECT_URIS = 256
 
@@ -28,30 +28,20 @@ export interface GraphCaller {
   roles: string[]
 }
 
-export class GraphStandIn {
+export class GraphStandIn extends LocalServer {
   /** Faults for the next requests, keyed by what they are about (an app id, a tenant id). */
   readonly faults = new Map<string, GraphFault[]>()
   readonly calls: Array<{ method: string; path: string }> = []
-  private listening: Listening | undefined
   private readonly entra: EntraStandIn
-  base = ''
+  protected readonly serverName = 'graph stand-in'
 
   constructor(entra: EntraStandIn) {
+    super()
     this.entra = entra
   }
 
   async listen(port = 0): Promise<string> {
-    this.listening = await listen('graph stand-in', (req, res) => this.handle(req, res), port)
-    this.base = `http://127.0.0.1:${this.listening.port}`
-    return this.base
-  }
-
-  close(): Promise<void> {
-    return this.listening?.close() ?? Promise.resolve()
-  }
-
-  unref(): void {
-    this.listening?.server.unref()
+    return this.serve(port, '127.0.0.1', (p) => `http://127.0.0.1:${p}`)
   }
 
   /** Answers a queued fault for `about`, if any; true when it answered. */
@@ -74,7 +64,7 @@ export class GraphStandIn {
     return this.entra.verifyGraphToken(header.slice(7))
   }
 
-  private async handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
+  protected async handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
     const url = new URL(req.url ?? '/', 'http://127.0.0.1')
     const path = decodeURIComponent(url.pathname)
     if (path.startsWith('/__control/')) return this.control(req, res, path.slice('/__control/'.length).split('/'))

@@ -5,7 +5,7 @@
  */
 import type http from 'node:http'
 import { createRemoteJWKSet, customFetch } from 'jose'
-import { type Listening, escapeHtml, listen, readBody } from '../http.ts'
+import { LocalServer, escapeHtml, listen, readBody } from '../http.ts'
 import { requestWithHost } from '../lib.ts'
 import { HandoffRejected, verifyHandoffAssertion } from './verify.ts'
 
@@ -31,16 +31,16 @@ dl{display:grid;grid-template-columns:max-content 1fr;gap:.25rem 1rem}dt{color:#
 .bad{color:#fca5a5}</style></head><body><main>${body}</main></body></html>`
 }
 
-export class DemoWebClient {
+export class DemoWebClient extends LocalServer {
   /** slug -> phone system (the path segment of its handoff URL). */
   readonly phoneSystems = new Map<string, DemoPhoneSystem>()
   private readonly seen = new Map<string, number>()
-  private listening: Listening | undefined
   private readonly jwks: ReturnType<typeof createRemoteJWKSet>
   private readonly options: WebClientOptions
-  base = ''
+  protected readonly serverName = 'demo web client'
 
   constructor(options: WebClientOptions) {
+    super()
     this.options = options
     const gateway = new URL(options.gatewayOrigin)
     this.jwks = createRemoteJWKSet(new URL('/.well-known/jwks.json', gateway), {
@@ -54,16 +54,10 @@ export class DemoWebClient {
   }
 
   async listen(port = 0): Promise<string> {
-    this.listening = await listen('demo web client', (req, res) => this.handle(req, res), port)
-    this.base = `http://webclient.localhost:${this.listening.port}`
-    return this.base
+    return this.serve(port, '127.0.0.1', (p) => `http://webclient.localhost:${p}`)
   }
 
-  close(): Promise<void> {
-    return this.listening?.close() ?? Promise.resolve()
-  }
-
-  private async handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
+  protected async handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
     const url = new URL(req.url ?? '/', 'http://webclient.localhost')
     const [slug, ...rest] = url.pathname.split('/').filter(Boolean)
     const system = slug ? this.phoneSystems.get(slug) : undefined
