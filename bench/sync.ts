@@ -4,7 +4,8 @@
  * under one workerd (dev/workerd.ts), and prints for each run the wall time,
  * Graph requests, D1 statements, and workerd's memory (peak RSS) before and
  * after. Three runs: the first sync (all new), a repeat (nothing changed),
- * and one after 10% of the users changed (a realistic day).
+ * and one after 10% of the users changed (a realistic day). Then the JS heap
+ * of the sync's in-memory half (bench/heap-probe.ts).
  */
 import { execFileSync } from 'node:child_process'
 import { readFileSync } from 'node:fs'
@@ -14,6 +15,7 @@ import { startEntraStandIn } from '../dev/entra/server.ts'
 import { CLIENT_ID, CLIENT_SECRET, TENANT_ID, buildBundle, startWorkerd } from '../dev/workerd.ts'
 
 const USERS = Number(process.env.BENCH_SYNC_USERS ?? 50_000)
+const root = path.resolve(import.meta.dirname, '..')
 const outDir = path.resolve(import.meta.dirname, 'out-sync')
 
 function workerdMemory(): { rssMb: number; peakMb: number } {
@@ -93,4 +95,10 @@ for (const r of rows) {
     `${r.run.padEnd(30)}${pad(r.seconds.toFixed(2), 9)}${pad(r.added, 8)}${pad(r.removed, 8)}${pad(r.updated, 8)}${pad(r.unchanged, 8)}${pad(r.graphRequests, 10)}${pad(r.d1Statements, 9)}${pad(r.rssMb.toFixed(0), 8)}${pad(r.peakMb.toFixed(0), 9)}`,
   )
 }
+// The Worker's own share: the in-memory half of a sync, measured on the same code in Node.
+execFileSync(path.join(root, 'node_modules', '.bin', 'esbuild'), ['bench/heap-probe.ts', '--bundle', '--platform=node', '--format=esm', `--outfile=${outDir}/heap-probe.mjs`], { cwd: root, stdio: 'ignore' })
+const heap = JSON.parse(
+  execFileSync(process.execPath, ['--expose-gc', `${outDir}/heap-probe.mjs`], { env: { ...process.env, BENCH_SYNC_USERS: String(USERS) } }).toString(),
+) as { peakHeapMb: number; chunks: number }
+console.log(`\nJS heap of the in-memory half of a ${USERS.toLocaleString('en')}-user sync with 10% renamed (stored list, pulled list, plan, ${heap.chunks} JSON chunks): ${heap.peakHeapMb} MB peak (an isolate may use 128 MB)`)
 console.log(`\nLimits per invocation: 1,000 D1 queries, 1,000 subrequests, 100 bound parameters per statement (every statement binds at most 4).`)
