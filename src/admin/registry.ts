@@ -41,7 +41,7 @@ const ERROR_DESCRIPTIONS: Record<number, string> = {
   413: 'Body too large',
   415: 'Body is not JSON',
   501: 'Not available in this configuration',
-  502: 'An upstream service (Cloudflare, Microsoft) failed',
+  502: 'An upstream service (Cloudflare, Microsoft) failed or refused; nothing was changed',
   503: 'An upstream service is rate limiting or unavailable; retry later',
   504: 'An upstream service timed out',
 }

@@ -267,7 +267,7 @@ adminRoutes.add({
   summary: "Sync the SSO list from the phone system's Microsoft 365 tenant (Graph), atomically; a failed pull changes nothing",
   access: SUBTREE,
   success: { status: 200, description: '{added, removed, updated, unchanged, total, graphRequests, ...}' },
-  errors: [404, 409, 413, 502, 503, 504],
+  errors: [404, 409, 502, 503, 504],
   handler: async (c) => {
     const ps = await getPhoneSystem(c.env.DB, c.var.principal, id(c))
     const outcome = await syncPhoneSystem(c.env.DB, c.var.config, c.var.principal, ps, Date.now())

@@ -96,7 +96,7 @@ describe('attaching a custom domain', () => {
 
   describe('Cloudflare failures give a clear error and store nothing', () => {
     it.each([
-      ['rate limited (429)', ['rate_limited'], 503, 'cloudflare_rate_limited', /Retry after 42 s/],
+      ['rate limited (429)', ['rate_limited'], 502, 'cloudflare_rate_limited', /Retry after 42 s/],
       ['a 5xx', ['server_error'], 502, 'cloudflare_unavailable', /Cloudflare answered 500; nothing was changed/],
       ['an HTML error page', ['html_error'], 502, 'cloudflare_unavailable', /Cloudflare answered 502/],
     ])('%s', async (_name, faults, status, code, message) => {

@@ -136,6 +136,18 @@ describe('binding the result to the browser and the host', () => {
 })
 
 describe('stale and malformed answers', () => {
+  it('a callback whose iss parameter (RFC 9207) names another issuer is refused, without a session', async () => {
+    const tenant = await seedSignInTenant()
+    const { cookie, authorizeUrl } = await startLogin(tenant.hostname)
+    const callback = await pickAccount(authorizeUrl, tenant.user)
+    callback.searchParams.set('iss', 'https://login.evil.example/v2.0')
+    const res = await SELF.fetch(callback, withCookie(null))
+    expect(res.status).toBe(502)
+    expect(await res.text()).toContain('Your sign-in could not be verified')
+    expect(await dbAll('SELECT result FROM sso_flows WHERE hostname = ?', tenant.hostname)).toEqual([{ result: null }])
+    void cookie
+  })
+
   it('a flow older than 10 minutes is refused at the callback', async () => {
     const tenant = await seedSignInTenant()
     const { authorizeUrl } = await startLogin(tenant.hostname)

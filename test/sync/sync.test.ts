@@ -103,12 +103,12 @@ describe('POST /api/v1/phone-systems/{id}/sync', () => {
     expect(error).toMatchObject({ code: 'graph_permission', message: expect.stringContaining(`not consented in tenant ${tid}`) })
   })
 
-  it('an app not installed in the tenant (no service principal): 409 saying to add a user to the integration', async () => {
+  it('an app not installed in the tenant (no service principal): 502 saying to add a user to the integration', async () => {
     const tid = newTenantId()
     await consent(tid)
     const { ps } = await phoneSystemIn(tid)
     const res = await api('POST', `/phone-systems/${ps.id}/sync`)
-    expect(res.status).toBe(409)
+    expect(res.status).toBe(502)
     const { error } = await res.json<any>()
     expect(error.code).toBe('sync_app_not_installed')
     expect(error.message).toContain('add a user to it')
