@@ -65,6 +65,10 @@ export function parseWith<S extends z.ZodMiniType>(schema: S, value: unknown): z
  */
 export async function readJsonBody<S extends z.ZodMiniType>(c: Context, schema: S): Promise<z.output<S>> {
   const type = c.req.header('content-type') ?? ''
+  // A POST with no body at all is an empty object (`POST …/api-keys` with nothing to say).
+  if (type === '' && (c.req.header('content-length') ?? '0') === '0' && c.req.header('transfer-encoding') === undefined) {
+    return parseWith(schema, {})
+  }
   if (!/^application\/json\s*(;|$)/i.test(type)) {
     throw new AppError('unsupported_media_type', 'The body must be JSON, sent with "Content-Type: application/json"')
   }

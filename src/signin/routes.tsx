@@ -34,8 +34,10 @@ import { isTenantServed, tenantsOfSite } from './reach'
 
 export const signIn = new Hono<AppEnv>()
 
+/** The flow this browser started, bound to the host (by the JWE audience) and to the organization. */
 interface FlowCookie {
   fid: string
+  org: string | null
 }
 interface FlowSecrets {
   verifier: string
@@ -61,7 +63,9 @@ async function readFlowCookie(c: Context<AppEnv>, hostname: string): Promise<Flo
   const value = getCookie(c, FLOW_COOKIE, 'host')
   if (!value || value.length > 4096) return null
   const payload = await unseal<FlowCookie>(value, c.var.config.flowKey, cookieAudience(hostname))
-  return payload && typeof payload.fid === 'string' ? payload : null
+  const org = c.var.site.kind === 'tenant' ? c.var.site.org.id : null
+  // A cookie from before the host changed hands (or any other organization) is no cookie at all.
+  return payload && typeof payload.fid === 'string' && payload.org === org ? payload : null
 }
 
 /**
@@ -100,7 +104,8 @@ signIn.get('/sso/login', async (c) => {
     expiresAt: now + FLOW_TTL_SECONDS * 1000,
   })
   // Replaces any earlier flow cookie of this host: only the newest sign-in can finish.
-  setCookie(c, FLOW_COOKIE, await seal({ fid: flowId } satisfies FlowCookie, config.flowKey, cookieAudience(site.hostname), FLOW_TTL_SECONDS), {
+  const orgId = site.kind === 'tenant' ? site.org.id : null
+  setCookie(c, FLOW_COOKIE, await seal({ fid: flowId, org: orgId } satisfies FlowCookie, config.flowKey, cookieAudience(site.hostname), FLOW_TTL_SECONDS), {
     prefix: 'host',
     path: '/',
     secure: true,

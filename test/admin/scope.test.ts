@@ -191,6 +191,13 @@ describe('partner keys', () => {
     ])
   })
 
+  it('can be asked for with no body at all', async () => {
+    const partner = await createPartner()
+    const res = await api('POST', `/orgs/${partner.id}/api-keys`)
+    expect(res.status).toBe(201)
+    expect((await res.json<any>()).key).toMatch(/^sgk_/)
+  })
+
   it('are issued to partners only', async () => {
     const partner = await createPartner()
     const customer = await createCustomer(partner.id)

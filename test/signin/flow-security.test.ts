@@ -5,7 +5,7 @@
  */
 import { SELF, env } from 'cloudflare:test'
 import { describe, expect, it } from 'vitest'
-import { PRIMARY, dbAll } from '../helpers'
+import { PRIMARY, apiJson, dbAll } from '../helpers'
 import {
   FLOW_COOKIE,
   cookieFrom,
@@ -123,6 +123,15 @@ describe('binding the result to the browser and the host', () => {
     expect(callback.hostname).toBe(PRIMARY)
     callback.hostname = tenant.hostname
     await expectRefused(await SELF.fetch(callback, withCookie(cookie)))
+  })
+
+  it('a sign-in cannot finish after its host moved to another organization (the cookie is bound to the organization)', async () => {
+    const tenant = await seedSignInTenant()
+    const flow = await centralUpToComplete(tenant.hostname, tenant.user)
+    const other = await seedSignInTenant()
+    await apiJson('DELETE', `/hostnames/${tenant.hostname}`, undefined, 204)
+    await apiJson('POST', `/orgs/${other.orgId}/hostnames`, { hostname: tenant.hostname }, 201)
+    await expectRefused(await SELF.fetch(flow.completeUrl, withCookie(flow.cookie)))
   })
 
   it('a tampered flow cookie is refused', async () => {
