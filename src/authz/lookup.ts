@@ -5,6 +5,7 @@
  */
 import type { Site } from '../hosts/resolve'
 import type { Identity } from '../oidc/entra'
+import type { SsoUserRow } from '../sso/store'
 import { type MatchKind, type SsoRecord, bestPerPhoneSystem, matchRecord } from './match'
 
 export interface PhoneSystemRef {
@@ -21,15 +22,7 @@ export interface Candidate {
   phoneSystem: PhoneSystemRef
 }
 
-interface Row {
-  id: string
-  phone_system_id: string
-  tid: string
-  oid: string | null
-  upn: string | null
-  email: string | null
-  display_name: string | null
-  extension: string | null
+type Row = Omit<SsoUserRow, 'created_at' | 'updated_at'> & {
   ps_org_id: string
   ps_name: string
   ps_web_client_url: string

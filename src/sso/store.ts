@@ -33,7 +33,8 @@ export interface SsoUserRecord extends SsoUserFields {
   updatedAt: number
 }
 
-interface SsoUserRow {
+/** A `sso_users` row as D1 returns it (snake_case columns). */
+export interface SsoUserRow {
   id: string
   phone_system_id: string
   tid: string
