@@ -8,7 +8,7 @@ import { refreshDueHostnames } from './admin/hostnames'
 import { adminApi } from './admin/routes'
 import type { AppEnv } from './app-env'
 import { getConfig, isLoopbackHost } from './config'
-import { AppError } from './errors'
+import { AppError, ConfigError } from './errors'
 import { renderError } from './http/errors'
 import { JSON_HEADERS } from './http/html'
 import { resolveSite } from './hosts/middleware'
@@ -20,20 +20,29 @@ import { syncDuePhoneSystems } from './sync/sync'
 
 const app = new Hono<AppEnv>()
 
+// Before everything else, even configuration: a health probe must answer on any host name,
+// and say what is wrong (the configuration message names a variable, never a secret's value).
+app.get('/healthz', async (c) => {
+  let configuration = 'ok'
+  try {
+    getConfig(c.env)
+  } catch (error) {
+    configuration = error instanceof ConfigError ? `invalid: ${error.message}` : 'invalid'
+  }
+  let database = 'ok'
+  try {
+    await c.env.DB.prepare('SELECT 1').first()
+  } catch {
+    database = 'unreachable'
+  }
+  const healthy = configuration === 'ok' && database === 'ok'
+  return c.json({ status: healthy ? 'ok' : 'unavailable', database, configuration }, healthy ? 200 : 503, JSON_HEADERS)
+})
+
 app.use('*', async (c, next) => {
   c.set('correlationId', crypto.randomUUID())
   c.set('config', getConfig(c.env))
   await next()
-})
-
-// Before host resolution: a health probe must work on any host name the probe uses.
-app.get('/healthz', async (c) => {
-  try {
-    await c.env.DB.prepare('SELECT 1').first()
-    return c.json({ status: 'ok', database: 'ok' }, 200, JSON_HEADERS)
-  } catch {
-    return c.json({ status: 'unavailable', database: 'unreachable' }, 503, JSON_HEADERS)
-  }
 })
 
 // Sign-in cookies are Secure and redirect URIs https: plain http is for loopback development only.

@@ -388,3 +388,46 @@ export async function reconcileRedirectUris(d1: D1Database, config: Config, orgI
   }
   return { registered, pending: rows.length - registered }
 }
+
+/**
+ * Switches a hostname between central and direct callback mode: registering
+ * its redirect URI (direct; the 256 ceiling refuses with nothing changed) or
+ * removing it (central; a Graph failure refuses with nothing changed).
+ */
+export async function updateHostname(
+  d1: D1Database,
+  config: Config,
+  principal: Principal,
+  rawHostname: string,
+  input: { callbackMode: CallbackMode },
+  now: number,
+  requestUrl: URL,
+): Promise<HostnameRow> {
+  const before = await getHostname(d1, principal, requireHostname(rawHostname))
+  if (input.callbackMode === before.callbackMode) return before
+  const uri = callbackUriOf(before.hostname, requestUrl)
+  let after: HostnameRow = { ...before, callbackMode: input.callbackMode, updatedAt: now }
+  if (input.callbackMode === 'direct') {
+    after = { ...after, ...(await registration(d1, config, before, uri)) }
+  } else {
+    if (before.redirectUriRegistered) await unregisterRedirectUri(config, await clientForOrg(d1, config, before.orgId), uri)
+    after = { ...after, redirectUriRegistered: false, redirectUriDetail: null }
+  }
+  await d1.batch([
+    toStatement(
+      d1,
+      getDb(d1)
+        .update(hostnames)
+        .set({ callbackMode: after.callbackMode, redirectUriRegistered: after.redirectUriRegistered, redirectUriDetail: after.redirectUriDetail, updatedAt: now })
+        .where(eq(hostnames.hostname, before.hostname)),
+    ),
+    auditStatement(
+      d1,
+      principal,
+      { orgId: before.orgId, action: 'hostname.update', targetType: 'hostname', targetId: before.hostname, summary: { before: hostnameJson(before), after: hostnameJson(after) } },
+      now,
+    ),
+  ])
+  hostCache(config).delete(before.hostname)
+  return after
+}

@@ -23,6 +23,7 @@ import {
   reconcileRedirectUris,
   refreshHostname,
   requireHostname,
+  updateHostname,
 } from './hostnames'
 import { deleteIntegration, getIntegration, putIntegration } from './integrations'
 import { createOrg, listOrgs, orgJson, updateOrg } from './orgs'
@@ -45,6 +46,7 @@ import {
   putIntegrationSchema,
   replaceSsoUsersSchema,
   updateOrgSchema,
+  updateHostnameSchema,
   updatePhoneSystemSchema,
 } from './schemas'
 import { orgInScope } from './scope'
@@ -190,6 +192,18 @@ adminRoutes.add({
   errors: [400, 404],
   handler: async (c) =>
     c.json(hostnameJson(await getHostname(c.env.DB, c.var.principal, requireHostname(param(c, 'hostname'))))),
+})
+
+adminRoutes.add({
+  method: 'patch',
+  path: '/hostnames/:hostname',
+  summary: 'Switch a hostname between the central and the direct callback (registering or removing its redirect URI)',
+  access: SUBTREE,
+  body: updateHostnameSchema,
+  success: { status: 200, description: 'The hostname' },
+  errors: [400, 404, 409, 502, 503, 504],
+  handler: async (c, input) =>
+    c.json(hostnameJson(await updateHostname(c.env.DB, c.var.config, c.var.principal, param(c, 'hostname'), input, Date.now(), new URL(c.req.url)))),
 })
 
 adminRoutes.add({

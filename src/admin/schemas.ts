@@ -145,3 +145,7 @@ export const updatePhoneSystemSchema = z.strictObject({
 })
 
 export type UpdatePhoneSystemInput = z.output<typeof updatePhoneSystemSchema>
+
+export const updateHostnameSchema = z.strictObject({
+  callbackMode: z.enum(CALLBACK_MODES, 'must be "central" or "direct"'),
+})

@@ -123,6 +123,20 @@ describe('registering redirect URIs for direct mode', () => {
     expect(await appUris(portal.clientId)).not.toContain(`https://${hostname}/sso/callback`)
   })
 
+  it('PATCH switches a hostname to direct (registering its URI) and back to central (removing it), audited', async () => {
+    const tenant = await seedSignInTenant()
+    const uri = `https://${tenant.hostname}/sso/callback`
+    expect(await apiJson('PATCH', `/hostnames/${tenant.hostname}`, { callbackMode: 'direct' })).toMatchObject({ callbackMode: 'direct', redirectUriRegistered: true })
+    expect(await appUris(TEST_CLIENT_ID)).toContain(uri)
+    expect((await startLogin(tenant.hostname)).authorizeUrl.searchParams.get('redirect_uri')).toBe(uri)
+    expect(await apiJson('PATCH', `/hostnames/${tenant.hostname}`, { callbackMode: 'central' })).toMatchObject({ callbackMode: 'central', redirectUriRegistered: false })
+    expect(await appUris(TEST_CLIENT_ID)).not.toContain(uri)
+    expect((await startLogin(tenant.hostname)).authorizeUrl.searchParams.get('redirect_uri')).toBe('https://login.localhost/sso/callback')
+    expect(await dbAll("SELECT action FROM audit_log WHERE target_id = ? AND action = 'hostname.update'", tenant.hostname)).toHaveLength(2)
+    const bad = await api('PATCH', `/hostnames/${tenant.hostname}`, { callbackMode: 'sideways' })
+    expect(bad.status).toBe(400)
+  })
+
   it('retries a throttled Graph (429 with Retry-After) and registers', async () => {
     const portal = await portalWithOwnApp()
     await graphFaults(portal.clientId, ['throttled'])

@@ -213,7 +213,7 @@ describe('GET /healthz', () => {
     for (const host of [PRIMARY, `${uniqueLabel()}.example.org`]) {
       const res = await SELF.fetch(`https://${host}/healthz`)
       expect(res.status).toBe(200)
-      expect(await res.json()).toEqual({ status: 'ok', database: 'ok' })
+      expect(await res.json()).toEqual({ status: 'ok', database: 'ok', configuration: 'ok' })
       expect(res.headers.get('cache-control')).toBe('no-store')
     }
   })
@@ -228,7 +228,16 @@ describe('GET /healthz', () => {
     } as unknown as D1Database
     const res = await app.request('https://login.localhost/healthz', {}, { ...env, DB: brokenDb })
     expect(res.status).toBe(503)
-    expect(await res.json()).toEqual({ status: 'unavailable', database: 'unreachable' })
+    expect(await res.json()).toEqual({ status: 'unavailable', database: 'unreachable', configuration: 'ok' })
+  })
+
+  it('answers 503 JSON naming the broken variable when the configuration is invalid, never a secret', async () => {
+    const res = await app.request('https://login.localhost/healthz', {}, { ...env, FLOW_KEY: 'c2hvcnQ', ADMIN_API_KEY: 'too-short-secret' })
+    expect(res.status).toBe(503)
+    const body = await res.json<any>()
+    expect(body).toMatchObject({ status: 'unavailable', database: 'ok', configuration: expect.stringMatching(/^invalid: (FLOW_KEY|ADMIN_API_KEY)/) })
+    expect(JSON.stringify(body)).not.toContain('too-short-secret')
+    expect(JSON.stringify(body)).not.toContain('c2hvcnQ')
   })
 })
 
