@@ -5,7 +5,7 @@
  */
 import type { Site } from '../hosts/resolve'
 import type { Identity } from '../oidc/entra'
-import type { SsoUserRow } from '../sso/store'
+import { type SsoUserRow, recordFields } from '../sso/store'
 import { type MatchKind, type SsoRecord, bestPerPhoneSystem, matchRecord } from './match'
 
 export interface PhoneSystemRef {
@@ -54,16 +54,7 @@ export async function findCandidates(d1: D1Database, site: Site, identity: Ident
 
   const matches: Candidate[] = []
   for (const row of results) {
-    const record: SsoRecord = {
-      id: row.id,
-      phoneSystemId: row.phone_system_id,
-      tid: row.tid,
-      oid: row.oid,
-      upn: row.upn,
-      email: row.email,
-      displayName: row.display_name,
-      extension: row.extension,
-    }
+    const record: SsoRecord = recordFields(row)
     const kind = matchRecord(record, identity)
     if (kind === null) continue
     matches.push({

@@ -47,7 +47,8 @@ export interface SsoUserRow {
   updated_at: number
 }
 
-function fromRow(row: SsoUserRow): SsoUserRecord {
+/** The identity and display fields of a `sso_users` row, camelCased (what authorization matches on). */
+export function recordFields(row: Omit<SsoUserRow, 'created_at' | 'updated_at'>): Omit<SsoUserRecord, 'createdAt' | 'updatedAt'> {
   return {
     id: row.id,
     phoneSystemId: row.phone_system_id,
@@ -57,9 +58,11 @@ function fromRow(row: SsoUserRow): SsoUserRecord {
     email: row.email,
     displayName: row.display_name,
     extension: row.extension,
-    createdAt: row.created_at,
-    updatedAt: row.updated_at,
   }
+}
+
+function fromRow(row: SsoUserRow): SsoUserRecord {
+  return { ...recordFields(row), createdAt: row.created_at, updatedAt: row.updated_at }
 }
 
 /** Splits items into JSON arrays of at most `maxBytes` each. */

@@ -82,21 +82,23 @@ describe('ID tokens that must be accepted', () => {
 })
 
 describe('tenants on the multi-tenant authority (issuer template)', () => {
-  it('the primary host accepts a user whose token iss is the template filled with their own tid', async () => {
+  /** A partner with one phone system in a fresh tenant: reachable from the primary host only. */
+  async function phoneSystemInNewTenant() {
     const tid = newTenantId()
     const partner = await apiJson('POST', '/orgs', { name: 'P', kind: 'partner' }, 201)
-    await apiJson(
+    const ps = await apiJson(
       'POST',
       `/orgs/${partner.id}/phone-systems`,
       { name: 'HQ', webClientUrl: 'https://pbx.example/', handoffUrl: 'https://pbx.example/h', entraTenantId: tid },
       201,
     )
-    const ps = await apiJson(
-      'GET',
-      `/orgs/${partner.id}/phone-systems`,
-    )
+    return { tid, ps }
+  }
+
+  it('the primary host accepts a user whose token iss is the template filled with their own tid', async () => {
+    const { tid, ps } = await phoneSystemInNewTenant()
     const user = await addEntraUser(tid, 'Primary Person')
-    await listUsers(ps.phoneSystems[0].id, [user])
+    await listUsers(ps.id, [user])
     const result = await signIn(PRIMARY, user)
     expect(result.callbackUrl.hostname).toBe(PRIMARY)
     expect(result.res.status).toBe(200)
@@ -104,14 +106,7 @@ describe('tenants on the multi-tenant authority (issuer template)', () => {
   })
 
   it('the primary host still refuses a wrong iss', async () => {
-    const tid = newTenantId()
-    const partner = await apiJson('POST', '/orgs', { name: 'P', kind: 'partner' }, 201)
-    await apiJson(
-      'POST',
-      `/orgs/${partner.id}/phone-systems`,
-      { name: 'HQ', webClientUrl: 'https://pbx.example/', handoffUrl: 'https://pbx.example/h', entraTenantId: tid },
-      201,
-    )
+    const { tid } = await phoneSystemInNewTenant()
     const user = await addEntraUser(tid)
     const result = await signIn(PRIMARY, user, 'iss_wrong')
     expect(result.res.status).toBe(502)
