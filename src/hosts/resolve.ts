@@ -124,3 +124,8 @@ export function isSafeLogoUrl(value: string): boolean {
   }
   return url.protocol === 'https:' && url.username === '' && url.password === '' && url.href === value
 }
+
+/** Where a page with this branding loads images from: the logo's origin, or nowhere (its CSP img-src). */
+export function logoOrigins(branding: Branding): string[] {
+  return branding.logoUrl ? [new URL(branding.logoUrl).origin] : []
+}

@@ -1,7 +1,7 @@
 import { type Context, Hono } from 'hono'
 import type { AppEnv } from '../app-env'
 import { newNonce, pageHeaders } from '../http/html'
-import type { Site } from '../hosts/resolve'
+import { type Site, logoOrigins } from '../hosts/resolve'
 import { publishedJwks } from '../handoff/keys'
 import { LoginPage } from './login'
 
@@ -23,7 +23,7 @@ async function loginTemplate(site: Site): Promise<{ html: string; imageOrigins: 
     const page = <LoginPage nonce={nonceSlot} branding={site.branding} primary={site.kind === 'primary'} />
     template = {
       html: `<!doctype html>${await page.toString()}`,
-      imageOrigins: site.branding.logoUrl ? [new URL(site.branding.logoUrl).origin] : [],
+      imageOrigins: logoOrigins(site.branding),
     }
     rendered.set(site, template)
   }

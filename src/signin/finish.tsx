@@ -11,7 +11,7 @@ import { randomToken, seal, sha256 } from '../crypto'
 import { AppError } from '../errors'
 import { FLOW_TTL_SECONDS, storeChoices } from '../flows/store'
 import { signAssertion } from '../handoff/assertion'
-import type { Site } from '../hosts/resolve'
+import { type Site, logoOrigins } from '../hosts/resolve'
 import { newNonce, renderPage } from '../http/html'
 import { originFor } from '../http/origin'
 import type { Identity } from '../oidc/entra'
@@ -35,10 +35,6 @@ export function clearFlowCookie(c: Context<AppEnv>) {
 
 function accountLabel(identity: Identity): string {
   return identity.upn ?? identity.email ?? identity.name ?? identity.oid
-}
-
-function logoOrigins(site: Site): string[] {
-  return site.branding.logoUrl ? [new URL(site.branding.logoUrl).origin] : []
 }
 
 export async function authorizeAndHandOff(c: Context<AppEnv>, site: Site, identity: Identity, flowId: string): Promise<Response> {
@@ -68,7 +64,7 @@ export async function authorizeAndHandOff(c: Context<AppEnv>, site: Site, identi
       phoneSystems={candidates.map((cand) => ({ id: cand.phoneSystem.id, name: cand.phoneSystem.name }))}
     />,
     // same-origin (not no-referrer) so that the chooser's POST carries a real Origin header.
-    { nonce, imageOrigins: logoOrigins(site) },
+    { nonce, imageOrigins: logoOrigins(site.branding) },
     { 'Referrer-Policy': 'same-origin' },
   )
 }
@@ -95,6 +91,6 @@ export async function handOff(c: Context<AppEnv>, site: Site, identity: Identity
       handoffUrl={candidate.phoneSystem.handoffUrl}
       assertion={assertion}
     />,
-    { nonce, script: true, formAction: [new URL(candidate.phoneSystem.handoffUrl).origin], imageOrigins: logoOrigins(site) },
+    { nonce, script: true, formAction: [new URL(candidate.phoneSystem.handoffUrl).origin], imageOrigins: logoOrigins(site.branding) },
   )
 }
