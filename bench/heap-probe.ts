@@ -46,7 +46,13 @@ for (let start = 0; start < USERS; start += 999) {
     }),
   })
   for (const u of JSON.parse(page).value) {
-    pulled.push({ oid: u.id, upn: u.userPrincipalName.toLowerCase(), email: u.mail.toLowerCase(), displayName: u.displayName, extension: null })
+    pulled.push({
+      oid: u.id,
+      upn: u.userPrincipalName.toLowerCase(),
+      email: u.mail.toLowerCase(),
+      displayName: u.displayName,
+      extension: null,
+    })
   }
 }
 sample()
@@ -56,5 +62,10 @@ sample()
 const chunks = [...jsonChunks(plan.deleteIds), ...jsonChunks(plan.insertRows)]
 sample()
 console.log(
-  JSON.stringify({ users: USERS, updated: plan.counts.updated, chunks: chunks.length, peakHeapMb: Math.round(((peak - before) / 1024 / 1024) * 10) / 10 }),
+  JSON.stringify({
+    users: USERS,
+    updated: plan.counts.updated,
+    chunks: chunks.length,
+    peakHeapMb: Math.round(((peak - before) / 1024 / 1024) * 10) / 10,
+  }),
 )

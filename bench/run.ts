@@ -10,7 +10,7 @@
 import path from 'node:path'
 import { gzipSync } from 'node:zlib'
 import autocannon from 'autocannon'
-import { REFERENCE, TENANT, buildBundle, startWorkerd } from '../dev/workerd.ts'
+import { buildBundle, REFERENCE, startWorkerd, TENANT } from '../dev/workerd.ts'
 
 const outDir = path.resolve(import.meta.dirname, 'out')
 const seconds = Number(process.env.BENCH_SECONDS ?? 10)
@@ -88,15 +88,23 @@ const gateway = combine('gateway')
 
 const pad = (s: string, n: number) => s.padEnd(n)
 const num = (n: number, digits = 0) => n.toFixed(digits).padStart(9)
-console.log(`\nLogin page vs fixed-HTML reference: ${connections} connections, ${seconds}s each (two halves, interleaved), one workerd\n`)
-console.log(`${pad('target', 34)}${'req/s'.padStart(9)}${'p50 ms'.padStart(9)}${'p90 ms'.padStart(9)}${'p99 ms'.padStart(9)}${'non-2xx'.padStart(9)}${'errors'.padStart(9)}`)
+console.log(
+  `\nLogin page vs fixed-HTML reference: ${connections} connections, ${seconds}s each (two halves, interleaved), one workerd\n`,
+)
+console.log(
+  `${pad('target', 34)}${'req/s'.padStart(9)}${'p50 ms'.padStart(9)}${'p90 ms'.padStart(9)}${'p99 ms'.padStart(9)}${'non-2xx'.padStart(9)}${'errors'.padStart(9)}`,
+)
 for (const r of [reference, gateway]) {
   const label = r === reference ? 'reference (fixed HTML string)' : `gateway login page (${TENANT})`
-  console.log(`${pad(label, 34)}${num(r.rps)}${num(r.p50, 1)}${num(r.p90, 1)}${num(r.p99, 1)}${num(r.non2xx)}${num(r.errors)}`)
+  console.log(
+    `${pad(label, 34)}${num(r.rps)}${num(r.p50, 1)}${num(r.p90, 1)}${num(r.p99, 1)}${num(r.non2xx)}${num(r.errors)}`,
+  )
 }
 console.log(`\nratio gateway / reference: ${(gateway.rps / reference.rps).toFixed(3)} of the throughput`)
 console.log(`response size: ${Math.round(gateway.bytes)} bytes (both sides serve the same page)`)
-console.log(`\nbundle (wrangler deploy --dry-run --outdir): ${(bundle.length / 1024).toFixed(1)} KiB, gzip ${(gzipSync(bundle).length / 1024).toFixed(1)} KiB`)
+console.log(
+  `\nbundle (wrangler deploy --dry-run --outdir): ${(bundle.length / 1024).toFixed(1)} KiB, gzip ${(gzipSync(bundle).length / 1024).toFixed(1)} KiB`,
+)
 console.log(
   `startup: workerd ready ${first.readyMs.toFixed(0)} ms; first request to a cold isolate: gateway /healthz ${first.firstGatewayMs.toFixed(1)} ms, reference ${first.firstReferenceMs.toFixed(1)} ms`,
 )

@@ -10,9 +10,9 @@
 import { execFileSync } from 'node:child_process'
 import { readFileSync } from 'node:fs'
 import path from 'node:path'
-import { startGraphDirectoryStandIn } from '../dev/graph/directory.ts'
 import { startEntraStandIn } from '../dev/entra/server.ts'
-import { CLIENT_ID, CLIENT_SECRET, TENANT_ID, buildBundle, startWorkerd } from '../dev/workerd.ts'
+import { startGraphDirectoryStandIn } from '../dev/graph/directory.ts'
+import { buildBundle, CLIENT_ID, CLIENT_SECRET, startWorkerd, TENANT_ID } from '../dev/workerd.ts'
 
 const USERS = Number(process.env.BENCH_SYNC_USERS ?? 50_000)
 const root = path.resolve(import.meta.dirname, '..')
@@ -27,7 +27,14 @@ function workerdMemory(): { rssMb: number; peakMb: number } {
 }
 
 const entra = await startEntraStandIn({
-  apps: [{ clientId: CLIENT_ID, secret: CLIENT_SECRET, redirectUris: [], grants: { [TENANT_ID]: ['Application.Read.All', 'User.Read.All', 'GroupMember.Read.All'] } }],
+  apps: [
+    {
+      clientId: CLIENT_ID,
+      secret: CLIENT_SECRET,
+      redirectUris: [],
+      grants: { [TENANT_ID]: ['Application.Read.All', 'User.Read.All', 'GroupMember.Read.All'] },
+    },
+  ],
 })
 const graph = await startGraphDirectoryStandIn(entra)
 const directory = graph.directory(TENANT_ID)
@@ -45,10 +52,16 @@ for (let i = 0; i < USERS; i++) {
   })
 }
 directory.groups.set(groupId, { id: groupId, displayName: 'Phone users', members: ids })
-directory.servicePrincipals.set(CLIENT_ID, { id: '8b8b8b8b-0000-4000-8000-000000000001', assignments: [{ principalId: groupId, principalType: 'Group' }] })
+directory.servicePrincipals.set(CLIENT_ID, {
+  id: '8b8b8b8b-0000-4000-8000-000000000001',
+  assignments: [{ principalId: groupId, principalType: 'Group' }],
+})
 
 buildBundle(outDir)
-const { mf, admin, phoneSystemId } = await startWorkerd(outDir, '', { ENTRA_AUTHORITY: entra.base, GRAPH_BASE: graph.base })
+const { mf, admin, phoneSystemId } = await startWorkerd(outDir, '', {
+  ENTRA_AUTHORITY: entra.base,
+  GRAPH_BASE: graph.base,
+})
 
 interface Row {
   run: string
@@ -88,17 +101,31 @@ try {
 
 const pad = (s: string | number, n: number) => String(s).padStart(n)
 console.log(`\nSync of one phone system from the Graph stand-in, through the deployable bundle under one workerd`)
-console.log(`workerd before the first sync: RSS ${baseline.rssMb.toFixed(0)} MB (peak ${baseline.peakMb.toFixed(0)} MB)\n`)
-console.log(`${'run'.padEnd(30)}${pad('seconds', 9)}${pad('added', 8)}${pad('removed', 8)}${pad('updated', 8)}${pad('same', 8)}${pad('Graph req', 10)}${pad('D1 stmts', 9)}${pad('RSS MB', 8)}${pad('peak MB', 9)}`)
+console.log(
+  `workerd before the first sync: RSS ${baseline.rssMb.toFixed(0)} MB (peak ${baseline.peakMb.toFixed(0)} MB)\n`,
+)
+console.log(
+  `${'run'.padEnd(30)}${pad('seconds', 9)}${pad('added', 8)}${pad('removed', 8)}${pad('updated', 8)}${pad('same', 8)}${pad('Graph req', 10)}${pad('D1 stmts', 9)}${pad('RSS MB', 8)}${pad('peak MB', 9)}`,
+)
 for (const r of rows) {
   console.log(
     `${r.run.padEnd(30)}${pad(r.seconds.toFixed(2), 9)}${pad(r.added, 8)}${pad(r.removed, 8)}${pad(r.updated, 8)}${pad(r.unchanged, 8)}${pad(r.graphRequests, 10)}${pad(r.d1Statements, 9)}${pad(r.rssMb.toFixed(0), 8)}${pad(r.peakMb.toFixed(0), 9)}`,
   )
 }
 // The Worker's own share: the in-memory half of a sync, measured on the same code in Node.
-execFileSync(path.join(root, 'node_modules', '.bin', 'esbuild'), ['bench/heap-probe.ts', '--bundle', '--platform=node', '--format=esm', `--outfile=${outDir}/heap-probe.mjs`], { cwd: root, stdio: 'ignore' })
+execFileSync(
+  path.join(root, 'node_modules', '.bin', 'esbuild'),
+  ['bench/heap-probe.ts', '--bundle', '--platform=node', '--format=esm', `--outfile=${outDir}/heap-probe.mjs`],
+  { cwd: root, stdio: 'ignore' },
+)
 const heap = JSON.parse(
-  execFileSync(process.execPath, ['--expose-gc', `${outDir}/heap-probe.mjs`], { env: { ...process.env, BENCH_SYNC_USERS: String(USERS) } }).toString(),
+  execFileSync(process.execPath, ['--expose-gc', `${outDir}/heap-probe.mjs`], {
+    env: { ...process.env, BENCH_SYNC_USERS: String(USERS) },
+  }).toString(),
 ) as { peakHeapMb: number; chunks: number }
-console.log(`\nJS heap of the in-memory half of a ${USERS.toLocaleString('en')}-user sync with 10% renamed (stored list, pulled list, plan, ${heap.chunks} JSON chunks): ${heap.peakHeapMb} MB peak (an isolate may use 128 MB)`)
-console.log(`\nLimits per invocation: 1,000 D1 queries, 1,000 subrequests, 100 bound parameters per statement (every statement binds at most 4).`)
+console.log(
+  `\nJS heap of the in-memory half of a ${USERS.toLocaleString('en')}-user sync with 10% renamed (stored list, pulled list, plan, ${heap.chunks} JSON chunks): ${heap.peakHeapMb} MB peak (an isolate may use 128 MB)`,
+)
+console.log(
+  `\nLimits per invocation: 1,000 D1 queries, 1,000 subrequests, 100 bound parameters per statement (every statement binds at most 4).`,
+)

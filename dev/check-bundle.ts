@@ -9,7 +9,7 @@ import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
 import { startEntraStandIn } from './entra/server.ts'
-import { CLIENT_ID, CLIENT_SECRET, PRIMARY, TENANT, TENANT_ID, buildBundle, startWorkerd } from './workerd.ts'
+import { buildBundle, CLIENT_ID, CLIENT_SECRET, PRIMARY, startWorkerd, TENANT, TENANT_ID } from './workerd.ts'
 
 const outDir = mkdtempSync(path.join(tmpdir(), 'sso-gateway-bundle-'))
 let failures = 0
@@ -18,7 +18,13 @@ function check(name: string, ok: boolean, detail = '') {
   if (!ok) failures++
 }
 
-const user = { oid: '6a1d0c7e-5b2f-4e3a-8c9d-1e2f3a4b5c6d', tid: TENANT_ID, upn: 'ann@acme.example', email: 'ann@acme.example', name: 'Ann Acme' }
+const user = {
+  oid: '6a1d0c7e-5b2f-4e3a-8c9d-1e2f3a4b5c6d',
+  tid: TENANT_ID,
+  upn: 'ann@acme.example',
+  email: 'ann@acme.example',
+  name: 'Ann Acme',
+}
 const entra = await startEntraStandIn({
   apps: [{ clientId: CLIENT_ID, secret: CLIENT_SECRET, redirectUris: [`http://${PRIMARY}/sso/callback`] }],
   users: [user],
@@ -26,11 +32,17 @@ const entra = await startEntraStandIn({
 try {
   buildBundle(outDir)
   const { mf, admin, phoneSystemId } = await startWorkerd(outDir, '', { ENTRA_AUTHORITY: entra.base })
-  await admin('PUT', `/phone-systems/${phoneSystemId}/sso-users`, { users: [{ oid: user.oid, displayName: user.name, extension: '101' }] })
+  await admin('PUT', `/phone-systems/${phoneSystemId}/sso-users`, {
+    users: [{ oid: user.oid, displayName: user.name, extension: '101' }],
+  })
   try {
     const login = await mf.dispatchFetch(`http://${TENANT}/`)
     const html = await login.text()
-    check('login page of a seeded tenant', login.status === 200 && html.includes('Sign in with Microsoft'), String(login.status))
+    check(
+      'login page of a seeded tenant',
+      login.status === 200 && html.includes('Sign in with Microsoft'),
+      String(login.status),
+    )
     const second = await (await mf.dispatchFetch(`http://${TENANT}/sso/webclient`)).text()
     check('a fresh CSP nonce per answer', second.match(/nonce="([^"]+)"/)?.[1] !== html.match(/nonce="([^"]+)"/)?.[1])
     const unknown = await mf.dispatchFetch('http://unknown.localhost/')
@@ -41,7 +53,11 @@ try {
     const start = await mf.dispatchFetch(`http://${TENANT}/sso/login`, { redirect: 'manual' })
     const cookie = (start.headers.get('set-cookie') ?? '').split(';')[0]!
     const authorize = start.headers.get('location') ?? ''
-    check('/sso/login redirects to the stand-in', start.status === 302 && authorize.startsWith(entra.base), `${start.status}`)
+    check(
+      '/sso/login redirects to the stand-in',
+      start.status === 302 && authorize.startsWith(entra.base),
+      `${start.status}`,
+    )
     const picked = await fetch(authorize, {
       method: 'POST',
       body: new URLSearchParams({ user: user.oid }),
@@ -49,11 +65,24 @@ try {
     })
     const callback = picked.headers.get('location') ?? ''
     const central = await mf.dispatchFetch(callback, { redirect: 'manual' })
-    check('central callback answers 303 to /sso/complete', central.status === 303, `${central.status} ${central.status === 303 ? '' : await central.text()}`)
-    const done = await mf.dispatchFetch(central.headers.get('location') ?? '', { redirect: 'manual', headers: { cookie } })
+    check(
+      'central callback answers 303 to /sso/complete',
+      central.status === 303,
+      `${central.status} ${central.status === 303 ? '' : await central.text()}`,
+    )
+    const done = await mf.dispatchFetch(central.headers.get('location') ?? '', {
+      redirect: 'manual',
+      headers: { cookie },
+    })
     const page = await done.text()
-    check('handed off with a signed assertion', done.status === 200 && page.includes('name="assertion"') && page.includes('Opening HQ'), String(done.status))
-    const jwks = (await (await mf.dispatchFetch(`http://${PRIMARY}/.well-known/jwks.json`)).json()) as { keys: Array<{ d?: string }> }
+    check(
+      'handed off with a signed assertion',
+      done.status === 200 && page.includes('name="assertion"') && page.includes('Opening HQ'),
+      String(done.status),
+    )
+    const jwks = (await (await mf.dispatchFetch(`http://${PRIMARY}/.well-known/jwks.json`)).json()) as {
+      keys: Array<{ d?: string }>
+    }
     check('JWKS publishes public keys only', jwks.keys.length === 1 && jwks.keys.every((k) => k.d === undefined))
   } finally {
     await mf.dispose()

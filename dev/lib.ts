@@ -37,7 +37,9 @@ export function requestWithHost(req: HostRequest): Promise<HostResponse> {
       (res) => {
         const chunks: Buffer[] = []
         res.on('data', (chunk: Buffer) => chunks.push(chunk))
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks).toString('utf8') }))
+        res.on('end', () =>
+          resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks).toString('utf8') }),
+        )
         res.on('error', reject)
       },
     )
@@ -85,7 +87,11 @@ function devSecretLines(): Record<string, string> {
 }
 
 export function newDevVars(): string {
-  return ['# Development secrets written by `npm start`. Never commit this file.', ...Object.values(devSecretLines()), ''].join('\n')
+  return [
+    '# Development secrets written by `npm start`. Never commit this file.',
+    ...Object.values(devSecretLines()),
+    '',
+  ].join('\n')
 }
 
 /** Reads KEY=value lines (single-quoted values allowed) from a .dev.vars file. */
@@ -118,10 +124,17 @@ export function ensureDevVars(path: string): { created: boolean; vars: Record<st
 }
 
 /** Runs a command to completion, inheriting stdio; rejects on a non-zero exit. */
-export function run(command: string, args: string[], env: NodeJS.ProcessEnv = process.env, stdio: 'inherit' | 'ignore' = 'inherit'): Promise<void> {
+export function run(
+  command: string,
+  args: string[],
+  env: NodeJS.ProcessEnv = process.env,
+  stdio: 'inherit' | 'ignore' = 'inherit',
+): Promise<void> {
   return new Promise((resolve, reject) => {
     const child = spawn(command, args, { stdio, env })
     child.on('error', reject)
-    child.on('exit', (code) => (code === 0 ? resolve() : reject(new Error(`${command} ${args.join(' ')} exited with ${code}`))))
+    child.on('exit', (code) =>
+      code === 0 ? resolve() : reject(new Error(`${command} ${args.join(' ')} exited with ${code}`)),
+    )
   })
 }

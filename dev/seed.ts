@@ -36,28 +36,34 @@ export async function seedDemo(target: SeedTarget): Promise<boolean> {
   const existing = await call(target, 'GET', `/hostnames/${DEMO_CUSTOMERS[0]!.hostname}`)
   if (existing.status === 200) return false
 
-  const partner = (await call(target, 'POST', '/orgs', {
-    name: 'Demo Partner',
-    kind: 'partner',
-    branding: { displayName: 'Demo Partner Voice', accentColor: '#4b5563' },
-  })).body
+  const partner = (
+    await call(target, 'POST', '/orgs', {
+      name: 'Demo Partner',
+      kind: 'partner',
+      branding: { displayName: 'Demo Partner Voice', accentColor: '#4b5563' },
+    })
+  ).body
   for (const demo of DEMO_CUSTOMERS) {
-    const customer = (await call(target, 'POST', '/orgs', {
-      name: demo.displayName,
-      kind: 'customer',
-      parentId: partner.id,
-      structure: 'nested',
-      branding: { displayName: demo.displayName, accentColor: demo.accentColor },
-    })).body
+    const customer = (
+      await call(target, 'POST', '/orgs', {
+        name: demo.displayName,
+        kind: 'customer',
+        parentId: partner.id,
+        structure: 'nested',
+        branding: { displayName: demo.displayName, accentColor: demo.accentColor },
+      })
+    ).body
     await call(target, 'POST', `/orgs/${customer.id}/hostnames`, { hostname: demo.hostname })
     for (const system of demo.phoneSystems) {
       const slug = system.name.toLowerCase().replace(/[^a-z0-9]+/g, '-')
-      const ps = (await call(target, 'POST', `/orgs/${customer.id}/phone-systems`, {
-        name: system.name,
-        webClientUrl: `http://webclient.localhost:${target.webclientPort}/${slug}/`,
-        handoffUrl: `http://webclient.localhost:${target.webclientPort}/${slug}/sso/handoff`,
-        entraTenantId: system.tenant,
-      })).body
+      const ps = (
+        await call(target, 'POST', `/orgs/${customer.id}/phone-systems`, {
+          name: system.name,
+          webClientUrl: `http://webclient.localhost:${target.webclientPort}/${slug}/`,
+          handoffUrl: `http://webclient.localhost:${target.webclientPort}/${slug}/sso/handoff`,
+          entraTenantId: system.tenant,
+        })
+      ).body
       const users = DEMO_USERS.filter((u) => u.listedOn.includes(system.name)).map((u) => ({
         oid: u.oid,
         upn: u.upn,

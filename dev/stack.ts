@@ -8,7 +8,14 @@ import { type ChildProcess, spawn } from 'node:child_process'
 import path from 'node:path'
 import { type CloudflareStandIn, startCloudflareStandIn } from './cloudflare/server.ts'
 import { type EntraStandIn, startEntraStandIn } from './entra/server.ts'
-import { CLOUDFLARE_ZONE, DEMO_CLIENT_ID, DEMO_DIRECTORY, DEMO_HOME_TENANT, DEMO_USERS, SYNC_ROLES } from './fixtures.ts'
+import {
+  CLOUDFLARE_ZONE,
+  DEMO_CLIENT_ID,
+  DEMO_DIRECTORY,
+  DEMO_HOME_TENANT,
+  DEMO_USERS,
+  SYNC_ROLES,
+} from './fixtures.ts'
 import { type GraphDirectoryStandIn, startGraphDirectoryStandIn } from './graph/directory.ts'
 import { ensureDevVars, requestWithHost, run, waitFor } from './lib.ts'
 import { demoPhoneSystems, seedDemo } from './seed.ts'
@@ -68,16 +75,34 @@ export async function startStack(options: StackOptions): Promise<Stack> {
   for (const [tid, upns] of Object.entries(DEMO_DIRECTORY)) {
     const directory = graph.directory(tid)
     for (const user of DEMO_USERS.filter((u) => u.tid === tid)) {
-      directory.users.set(user.oid, { id: user.oid, userPrincipalName: user.upn, mail: user.email ?? null, displayName: user.name, accountEnabled: true })
+      directory.users.set(user.oid, {
+        id: user.oid,
+        userPrincipalName: user.upn,
+        mail: user.email ?? null,
+        displayName: user.name,
+        accountEnabled: true,
+      })
     }
     const members = DEMO_USERS.filter((u) => upns.includes(u.upn)).map((u) => u.oid)
     const groupId = `${tid.slice(0, 8)}-9999-4999-8999-999999999999`
     directory.groups.set(groupId, { id: groupId, displayName: 'Phone users', members })
-    directory.servicePrincipals.set(DEMO_CLIENT_ID, { id: `${tid.slice(0, 8)}-5555-4555-8555-555555555555`, assignments: [{ principalId: groupId, principalType: 'Group' }] })
+    directory.servicePrincipals.set(DEMO_CLIENT_ID, {
+      id: `${tid.slice(0, 8)}-5555-4555-8555-555555555555`,
+      assignments: [{ principalId: groupId, principalType: 'Group' }],
+    })
   }
-  const webclient = await startDemoWebClient({ gatewayOrigin: `http://${PRIMARY_HOST}:${port}`, gatewayPort: port, port: options.webclientPort })
+  const webclient = await startDemoWebClient({
+    gatewayOrigin: `http://${PRIMARY_HOST}:${port}`,
+    gatewayPort: port,
+    port: options.webclientPort,
+  })
   // Custom domains validate by themselves 30 s after they are attached (as if the partner published the DNS records).
-  const cloudflare = await startCloudflareStandIn({ zoneId: CLOUDFLARE_ZONE, apiToken: vars.CLOUDFLARE_API_TOKEN!, port: options.cloudflarePort, autoValidateAfterMs: 30_000 })
+  const cloudflare = await startCloudflareStandIn({
+    zoneId: CLOUDFLARE_ZONE,
+    apiToken: vars.CLOUDFLARE_API_TOKEN!,
+    port: options.cloudflarePort,
+    autoValidateAfterMs: 30_000,
+  })
   const closeStandIns = () => Promise.all([entra.close(), webclient.close(), cloudflare.close(), graph.close()])
 
   const persist = options.persistTo ? ['--persist-to', options.persistTo] : []
@@ -118,13 +143,24 @@ export async function startStack(options: StackOptions): Promise<Stack> {
   process.once('exit', stopGateway)
 
   try {
-    await waitFor(async () => (await requestWithHost({ port, host: PRIMARY_HOST, path: '/healthz' })).status === 200, 'the gateway to answer /healthz', 120_000)
-    const target = { port, primaryHost: PRIMARY_HOST, adminKey: vars.ADMIN_API_KEY!, webclientPort: options.webclientPort }
+    await waitFor(
+      async () => (await requestWithHost({ port, host: PRIMARY_HOST, path: '/healthz' })).status === 200,
+      'the gateway to answer /healthz',
+      120_000,
+    )
+    const target = {
+      port,
+      primaryHost: PRIMARY_HOST,
+      adminKey: vars.ADMIN_API_KEY!,
+      webclientPort: options.webclientPort,
+    }
     const seeded = await seedDemo(target)
     for (const [slug, system] of await demoPhoneSystems(target)) webclient.phoneSystems.set(slug, system)
     // wrangler dev does not run cron triggers by itself: run the scheduled handler as the cron would.
     const cron = setInterval(() => {
-      requestWithHost({ port, host: `127.0.0.1:${port}`, path: '/cdn-cgi/handler/scheduled?cron=*/5+*+*+*+*' }).catch(() => undefined)
+      requestWithHost({ port, host: `127.0.0.1:${port}`, path: '/cdn-cgi/handler/scheduled?cron=*/5+*+*+*+*' }).catch(
+        () => undefined,
+      )
     }, 30_000)
     cron.unref()
     return {

@@ -9,7 +9,7 @@ import { execFileSync } from 'node:child_process'
 import { readFileSync, rmSync } from 'node:fs'
 import path from 'node:path'
 import { readD1Migrations } from '@cloudflare/vitest-plugin'
-import { Log, LogLevel, Miniflare, convertV4MiniflareOptions } from 'miniflare'
+import { convertV4MiniflareOptions, Log, LogLevel, Miniflare } from 'miniflare'
 import { newSigningJwk } from './lib.ts'
 
 const root = path.resolve(import.meta.dirname, '..')
@@ -103,7 +103,11 @@ export interface Running {
 }
 
 /** A fresh workerd with both Workers, migrations applied and the tenant seeded. */
-export async function startWorkerd(outDir: string, referenceHtml: string, bindings: Record<string, string> = {}): Promise<Running> {
+export async function startWorkerd(
+  outDir: string,
+  referenceHtml: string,
+  bindings: Record<string, string> = {},
+): Promise<Running> {
   const [mf, readyMs] = await timed(async () => {
     const instance = newMiniflare(outDir, referenceHtml, bindings)
     await instance.ready
@@ -139,5 +143,13 @@ export async function startWorkerd(outDir: string, referenceHtml: string, bindin
     handoffUrl: 'http://127.0.0.1:9/sso/handoff',
     entraTenantId: TENANT_ID,
   })
-  return { mf, port: (await mf.ready).port, phoneSystemId: phoneSystem.id, admin, readyMs, firstGatewayMs, firstReferenceMs }
+  return {
+    mf,
+    port: (await mf.ready).port,
+    phoneSystemId: phoneSystem.id,
+    admin,
+    readyMs,
+    firstGatewayMs,
+    firstReferenceMs,
+  }
 }

@@ -1,7 +1,7 @@
 import { mkdirSync } from 'node:fs'
 import net from 'node:net'
 import path from 'node:path'
-import { type Browser, type Page, chromium } from 'playwright-core'
+import { type Browser, chromium, type Page } from 'playwright-core'
 
 export const ARTIFACTS = path.join(import.meta.dirname, 'artifacts')
 export const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium'

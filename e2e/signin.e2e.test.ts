@@ -16,7 +16,8 @@ let browser: Browser
 let state: string
 
 beforeAll(async () => {
-  if (!existsSync(CHROMIUM)) throw new Error(`No chromium at ${CHROMIUM}: apt-get install -y chromium (or set CHROMIUM_PATH)`)
+  if (!existsSync(CHROMIUM))
+    throw new Error(`No chromium at ${CHROMIUM}: apt-get install -y chromium (or set CHROMIUM_PATH)`)
   state = mkdtempSync(path.join(tmpdir(), 'sso-gateway-e2e-'))
   stack = await startStack({
     port: await freePort(),
@@ -98,7 +99,9 @@ describe('signing in with a browser', () => {
   it("the primary host's tenant-agnostic login lets a user of any organization in", async () => {
     const page = await newPage()
     await page.goto(url('login.localhost', '/sso/webclient'))
-    expect(await page.textContent('main')).toContain('Use the Microsoft 365 work account your organization set up for single sign-on.')
+    expect(await page.textContent('main')).toContain(
+      'Use the Microsoft 365 work account your organization set up for single sign-on.',
+    )
     await screenshot(page, '07-primary-login')
     await page.click('#sign-in')
     await pickAccount(page, 'bea@beta.example')

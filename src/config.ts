@@ -95,7 +95,8 @@ export function parseConfig(env: Env): Config {
     throw new ConfigError(`ADMIN_API_KEY must be at least ${MIN_ADMIN_KEY_LENGTH} characters long`)
   }
 
-  const ttlSeconds = env.HOST_CACHE_TTL_SECONDS === undefined ? DEFAULT_HOST_CACHE_TTL_SECONDS : Number(env.HOST_CACHE_TTL_SECONDS)
+  const ttlSeconds =
+    env.HOST_CACHE_TTL_SECONDS === undefined ? DEFAULT_HOST_CACHE_TTL_SECONDS : Number(env.HOST_CACHE_TTL_SECONDS)
   if (!Number.isFinite(ttlSeconds) || ttlSeconds < 0 || ttlSeconds > 3600) {
     throw new ConfigError(`HOST_CACHE_TTL_SECONDS must be a number of seconds between 0 and 3600`)
   }
@@ -154,7 +155,9 @@ function upstreamUrl(name: string, raw: string, example: string): { url: URL; in
   if (url.protocol === 'https:') return { url, insecureLoopback: false }
   if (url.protocol === 'http:') {
     if (isLoopbackHost(url.hostname)) return { url, insecureLoopback: true }
-    throw new ConfigError(`${name} must use https; plain http is accepted only for a local stand-in on a loopback host (localhost, 127.0.0.1, ::1), got "${raw}"`)
+    throw new ConfigError(
+      `${name} must use https; plain http is accepted only for a local stand-in on a loopback host (localhost, 127.0.0.1, ::1), got "${raw}"`,
+    )
   }
   throw new ConfigError(`${name} must use https, got "${raw}"`)
 }
@@ -163,11 +166,13 @@ function parseEntra(env: Env): EntraConfig {
   const raw = env.ENTRA_AUTHORITY || 'https://login.microsoftonline.com'
   const { url, insecureLoopback } = upstreamUrl('ENTRA_AUTHORITY', raw, 'https://login.microsoftonline.com')
   if (url.username || url.password || url.search || url.hash || (url.pathname !== '/' && url.pathname !== '')) {
-    throw new ConfigError(`ENTRA_AUTHORITY must be a bare origin such as https://login.microsoftonline.com (no path, query or credentials), got "${raw}"`)
+    throw new ConfigError(
+      `ENTRA_AUTHORITY must be a bare origin such as https://login.microsoftonline.com (no path, query or credentials), got "${raw}"`,
+    )
   }
   const clientId = env.ENTRA_CLIENT_ID ?? ''
   if (!GUID.test(clientId)) {
-    throw new ConfigError('ENTRA_CLIENT_ID must be the application (client) id of the provider\'s Entra app, a GUID')
+    throw new ConfigError("ENTRA_CLIENT_ID must be the application (client) id of the provider's Entra app, a GUID")
   }
   if (!env.ENTRA_CLIENT_SECRET) throw new ConfigError('ENTRA_CLIENT_SECRET is not set')
   const timeoutMs = env.ENTRA_TIMEOUT_MS === undefined ? 10_000 : Number(env.ENTRA_TIMEOUT_MS)
@@ -176,13 +181,25 @@ function parseEntra(env: Env): EntraConfig {
   }
   const homeTenantId = env.ENTRA_HOME_TENANT_ID ? env.ENTRA_HOME_TENANT_ID.toLowerCase() : null
   if (homeTenantId !== null && !GUID.test(homeTenantId)) {
-    throw new ConfigError('ENTRA_HOME_TENANT_ID must be the tenant id (a GUID) where the provider\'s Entra app is registered')
+    throw new ConfigError(
+      "ENTRA_HOME_TENANT_ID must be the tenant id (a GUID) where the provider's Entra app is registered",
+    )
   }
-  return { authority: url.origin, insecureLoopback, clientId: clientId.toLowerCase(), clientSecret: env.ENTRA_CLIENT_SECRET, timeoutMs, homeTenantId }
+  return {
+    authority: url.origin,
+    insecureLoopback,
+    clientId: clientId.toLowerCase(),
+    clientSecret: env.ENTRA_CLIENT_SECRET,
+    timeoutMs,
+    homeTenantId,
+  }
 }
 
 function parseKey(name: 'FLOW_KEY' | 'DATA_KEY', raw: string | undefined): Uint8Array {
-  if (!raw) throw new ConfigError(`${name} is not set (32 random bytes, base64url: \`openssl rand -base64 32 | tr "+/" "-_" | tr -d "="\`)`)
+  if (!raw)
+    throw new ConfigError(
+      `${name} is not set (32 random bytes, base64url: \`openssl rand -base64 32 | tr "+/" "-_" | tr -d "="\`)`,
+    )
   let bytes: Uint8Array
   try {
     if (!/^[A-Za-z0-9_-]+={0,2}$/.test(raw)) throw new Error('not base64url')
@@ -233,10 +250,18 @@ function parseCloudflare(env: Env): CloudflareConfig {
   const raw = env.CLOUDFLARE_API_BASE || 'https://api.cloudflare.com/client/v4'
   upstreamUrl('CLOUDFLARE_API_BASE', raw, 'https://api.cloudflare.com/client/v4')
   if (!env.CLOUDFLARE_ZONE_ID || !/^[A-Za-z0-9_-]{1,64}$/.test(env.CLOUDFLARE_ZONE_ID)) {
-    throw new ConfigError('CLOUDFLARE_ZONE_ID must be the id of the Cloudflare for SaaS zone when CUSTOM_HOSTNAMES is "cloudflare"')
+    throw new ConfigError(
+      'CLOUDFLARE_ZONE_ID must be the id of the Cloudflare for SaaS zone when CUSTOM_HOSTNAMES is "cloudflare"',
+    )
   }
-  if (!env.CLOUDFLARE_API_TOKEN) throw new ConfigError('CLOUDFLARE_API_TOKEN is not set (needed when CUSTOM_HOSTNAMES is "cloudflare")')
-  return { apiBase: raw.replace(/\/+$/, ''), zoneId: env.CLOUDFLARE_ZONE_ID, apiToken: env.CLOUDFLARE_API_TOKEN, timeoutMs: 10_000 }
+  if (!env.CLOUDFLARE_API_TOKEN)
+    throw new ConfigError('CLOUDFLARE_API_TOKEN is not set (needed when CUSTOM_HOSTNAMES is "cloudflare")')
+  return {
+    apiBase: raw.replace(/\/+$/, ''),
+    zoneId: env.CLOUDFLARE_ZONE_ID,
+    apiToken: env.CLOUDFLARE_API_TOKEN,
+    timeoutMs: 10_000,
+  }
 }
 
 function parseGraphBase(raw = 'https://graph.microsoft.com'): string {

@@ -22,7 +22,12 @@ export async function sha256(value: string): Promise<string> {
 }
 
 /** Encrypts `payload` for `key` (32 bytes), valid for `ttlSeconds`, for `audience` only. */
-export async function seal(payload: JWTPayload, key: Uint8Array, audience: string, ttlSeconds: number): Promise<string> {
+export async function seal(
+  payload: JWTPayload,
+  key: Uint8Array,
+  audience: string,
+  ttlSeconds: number,
+): Promise<string> {
   return new EncryptJWT(payload)
     .setProtectedHeader({ alg: 'dir', enc: 'A256GCM' })
     .setIssuedAt()
@@ -32,7 +37,11 @@ export async function seal(payload: JWTPayload, key: Uint8Array, audience: strin
 }
 
 /** The payload of a `seal`ed value, or null when it is forged, tampered with, expired or meant for another audience. */
-export async function unseal<T extends object>(token: string, key: Uint8Array, audience: string): Promise<(T & JWTPayload) | null> {
+export async function unseal<T extends object>(
+  token: string,
+  key: Uint8Array,
+  audience: string,
+): Promise<(T & JWTPayload) | null> {
   try {
     const { payload } = await jwtDecrypt<T & JWTPayload>(token, key, {
       audience,

@@ -17,21 +17,21 @@ export const TEST_CLOUDFLARE_TOKEN = 'test-cloudflare-api-token'
 /** Two fixed P-256 keys: the first signs, the second is published (rotation). Test-only, never used elsewhere. */
 export const TEST_SIGNING_KEYS = [
   {
-    "kty": "EC",
-    "x": "iOUO6cMBPWRW-lTFLhRckVSwx-vtfFbiA1gkiGzQyuY",
-    "y": "rqwy9-bf4bGYF2C9aNOv45HPq7S8ZHnVtAGZaxilQOU",
-    "crv": "P-256",
-    "d": "SWSzWVQFhOmByLc-lR2TOzX_SHzNqmm-0rR4pRaO8p0",
-    "kid": "test-key-1"
+    kty: 'EC',
+    x: 'iOUO6cMBPWRW-lTFLhRckVSwx-vtfFbiA1gkiGzQyuY',
+    y: 'rqwy9-bf4bGYF2C9aNOv45HPq7S8ZHnVtAGZaxilQOU',
+    crv: 'P-256',
+    d: 'SWSzWVQFhOmByLc-lR2TOzX_SHzNqmm-0rR4pRaO8p0',
+    kid: 'test-key-1',
   },
   {
-    "kty": "EC",
-    "x": "Z8eHPFIyLk-W3zblUbe4OmErVM90bqDsJhe71Ea71-Q",
-    "y": "z-EtV3R9__TnWD5ow5WSRm4td8CO9CRj8S70mdUTya0",
-    "crv": "P-256",
-    "d": "zZRvBfsazLCW7rZh-QE_lNKhii9TuoFjo6JhHWilN4A",
-    "kid": "test-key-2"
-  }
+    kty: 'EC',
+    x: 'Z8eHPFIyLk-W3zblUbe4OmErVM90bqDsJhe71Ea71-Q',
+    y: 'z-EtV3R9__TnWD5ow5WSRm4td8CO9CRj8S70mdUTya0',
+    crv: 'P-256',
+    d: 'zZRvBfsazLCW7rZh-QE_lNKhii9TuoFjo6JhHWilN4A',
+    kid: 'test-key-2',
+  },
 ]
 
 export const TEST_BINDINGS = {

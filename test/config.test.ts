@@ -15,44 +15,134 @@ describe('parseConfig', () => {
   })
 
   it('defaults PROVIDER_ZONE to PRIMARY_HOST without its first label, and CUSTOM_HOSTNAMES to cloudflare', () => {
-    const config = parseConfig({ ...env, PRIMARY_HOST: 'login.provider.example', PROVIDER_ZONE: undefined, CUSTOM_HOSTNAMES: undefined })
+    const config = parseConfig({
+      ...env,
+      PRIMARY_HOST: 'login.provider.example',
+      PROVIDER_ZONE: undefined,
+      CUSTOM_HOSTNAMES: undefined,
+    })
     expect(config.providerZone).toBe('provider.example')
     expect(config.customHostnames).toBe('cloudflare')
   })
 
   it.each([
     ['PRIMARY_HOST missing', { PRIMARY_HOST: '' }, 'PRIMARY_HOST is not set'],
-    ['PRIMARY_HOST with a scheme', { PRIMARY_HOST: 'https://login.provider.example' }, 'PRIMARY_HOST must be a bare lowercase hostname'],
-    ['PRIMARY_HOST with a port', { PRIMARY_HOST: 'login.provider.example:443' }, 'PRIMARY_HOST must be a bare lowercase hostname'],
-    ['PRIMARY_HOST in capitals', { PRIMARY_HOST: 'Login.provider.example' }, 'PRIMARY_HOST must be a bare lowercase hostname'],
-    ['a single-label PRIMARY_HOST without zone', { PRIMARY_HOST: 'login', PROVIDER_ZONE: undefined }, 'PROVIDER_ZONE is not set'],
+    [
+      'PRIMARY_HOST with a scheme',
+      { PRIMARY_HOST: 'https://login.provider.example' },
+      'PRIMARY_HOST must be a bare lowercase hostname',
+    ],
+    [
+      'PRIMARY_HOST with a port',
+      { PRIMARY_HOST: 'login.provider.example:443' },
+      'PRIMARY_HOST must be a bare lowercase hostname',
+    ],
+    [
+      'PRIMARY_HOST in capitals',
+      { PRIMARY_HOST: 'Login.provider.example' },
+      'PRIMARY_HOST must be a bare lowercase hostname',
+    ],
+    [
+      'a single-label PRIMARY_HOST without zone',
+      { PRIMARY_HOST: 'login', PROVIDER_ZONE: undefined },
+      'PROVIDER_ZONE is not set',
+    ],
     ['an unknown CUSTOM_HOSTNAMES', { CUSTOM_HOSTNAMES: 'manual' }, 'CUSTOM_HOSTNAMES must be "cloudflare" or "local"'],
     ['a short ADMIN_API_KEY', { ADMIN_API_KEY: 'hunter2' }, 'ADMIN_API_KEY must be at least 32 characters long'],
     ['a negative cache TTL', { HOST_CACHE_TTL_SECONDS: '-1' }, 'HOST_CACHE_TTL_SECONDS must be'],
     ['a non-numeric cache TTL', { HOST_CACHE_TTL_SECONDS: 'soon' }, 'HOST_CACHE_TTL_SECONDS must be'],
-    ['an http Entra authority that is not loopback', { ENTRA_AUTHORITY: 'http://login.microsoftonline.com' }, 'ENTRA_AUTHORITY must use https; plain http is accepted only for a local stand-in on a loopback host'],
-    ['an http Entra authority on a lookalike of localhost', { ENTRA_AUTHORITY: 'http://localhost.evil.example' }, 'plain http is accepted only for a local stand-in'],
-    ['an http Entra authority on a private address', { ENTRA_AUTHORITY: 'http://10.0.0.5:8080' }, 'plain http is accepted only for a local stand-in'],
-    ['an Entra authority with a path', { ENTRA_AUTHORITY: 'https://login.microsoftonline.com/common' }, 'ENTRA_AUTHORITY must be a bare origin'],
-    ['an ftp Entra authority', { ENTRA_AUTHORITY: 'ftp://login.microsoftonline.com' }, 'ENTRA_AUTHORITY must use https'],
-    ['a client id that is not a GUID', { ENTRA_CLIENT_ID: 'my-app' }, 'ENTRA_CLIENT_ID must be the application (client) id'],
+    [
+      'an http Entra authority that is not loopback',
+      { ENTRA_AUTHORITY: 'http://login.microsoftonline.com' },
+      'ENTRA_AUTHORITY must use https; plain http is accepted only for a local stand-in on a loopback host',
+    ],
+    [
+      'an http Entra authority on a lookalike of localhost',
+      { ENTRA_AUTHORITY: 'http://localhost.evil.example' },
+      'plain http is accepted only for a local stand-in',
+    ],
+    [
+      'an http Entra authority on a private address',
+      { ENTRA_AUTHORITY: 'http://10.0.0.5:8080' },
+      'plain http is accepted only for a local stand-in',
+    ],
+    [
+      'an Entra authority with a path',
+      { ENTRA_AUTHORITY: 'https://login.microsoftonline.com/common' },
+      'ENTRA_AUTHORITY must be a bare origin',
+    ],
+    [
+      'an ftp Entra authority',
+      { ENTRA_AUTHORITY: 'ftp://login.microsoftonline.com' },
+      'ENTRA_AUTHORITY must use https',
+    ],
+    [
+      'a client id that is not a GUID',
+      { ENTRA_CLIENT_ID: 'my-app' },
+      'ENTRA_CLIENT_ID must be the application (client) id',
+    ],
     ['no client secret', { ENTRA_CLIENT_SECRET: '' }, 'ENTRA_CLIENT_SECRET is not set'],
     ['no FLOW_KEY', { FLOW_KEY: '' }, 'FLOW_KEY is not set'],
-    ['a FLOW_KEY of 16 bytes', { FLOW_KEY: 'AAAAAAAAAAAAAAAAAAAAAA' }, 'FLOW_KEY must decode to exactly 32 bytes, got 16'],
+    [
+      'a FLOW_KEY of 16 bytes',
+      { FLOW_KEY: 'AAAAAAAAAAAAAAAAAAAAAA' },
+      'FLOW_KEY must decode to exactly 32 bytes, got 16',
+    ],
     ['a FLOW_KEY that is not base64url', { FLOW_KEY: 'not base64 at all!' }, 'FLOW_KEY must be base64url'],
     ['a silly Entra timeout', { ENTRA_TIMEOUT_MS: '0' }, 'ENTRA_TIMEOUT_MS must be'],
     ['no SIGNING_KEYS', { SIGNING_KEYS: '' }, 'SIGNING_KEYS is not set'],
     ['no DATA_KEY', { DATA_KEY: '' }, 'DATA_KEY is not set'],
-    ['Cloudflare mode without a zone', { CUSTOM_HOSTNAMES: 'cloudflare', CLOUDFLARE_ZONE_ID: '' }, 'CLOUDFLARE_ZONE_ID must be the id of the Cloudflare for SaaS zone'],
-    ['Cloudflare mode without a token', { CUSTOM_HOSTNAMES: 'cloudflare', CLOUDFLARE_API_TOKEN: '' }, 'CLOUDFLARE_API_TOKEN is not set'],
-    ['a plain-http Cloudflare API that is not loopback', { CUSTOM_HOSTNAMES: 'cloudflare', CLOUDFLARE_API_BASE: 'http://api.cloudflare.com/client/v4' }, 'CLOUDFLARE_API_BASE must use https'],
-    ['a home tenant that is not a GUID', { ENTRA_HOME_TENANT_ID: 'contoso.onmicrosoft.com' }, 'ENTRA_HOME_TENANT_ID must be the tenant id'],
+    [
+      'Cloudflare mode without a zone',
+      { CUSTOM_HOSTNAMES: 'cloudflare', CLOUDFLARE_ZONE_ID: '' },
+      'CLOUDFLARE_ZONE_ID must be the id of the Cloudflare for SaaS zone',
+    ],
+    [
+      'Cloudflare mode without a token',
+      { CUSTOM_HOSTNAMES: 'cloudflare', CLOUDFLARE_API_TOKEN: '' },
+      'CLOUDFLARE_API_TOKEN is not set',
+    ],
+    [
+      'a plain-http Cloudflare API that is not loopback',
+      { CUSTOM_HOSTNAMES: 'cloudflare', CLOUDFLARE_API_BASE: 'http://api.cloudflare.com/client/v4' },
+      'CLOUDFLARE_API_BASE must use https',
+    ],
+    [
+      'a home tenant that is not a GUID',
+      { ENTRA_HOME_TENANT_ID: 'contoso.onmicrosoft.com' },
+      'ENTRA_HOME_TENANT_ID must be the tenant id',
+    ],
     ['SIGNING_KEYS that are not JSON', { SIGNING_KEYS: '{kty: EC' }, 'SIGNING_KEYS is not valid JSON'],
-    ['an empty SIGNING_KEYS array', { SIGNING_KEYS: '[]' }, 'SIGNING_KEYS must be a JSON array of private EC P-256 JWKs'],
-    ['an RSA signing key', { SIGNING_KEYS: JSON.stringify([{ kty: 'RSA', n: 'x', e: 'AQAB', d: 'x', kid: 'k' }]) }, 'SIGNING_KEYS[0] must be an EC key on P-256'],
-    ['a public signing key', { SIGNING_KEYS: JSON.stringify([{ kty: 'EC', crv: 'P-256', x: 'abc', y: 'def', kid: 'k' }]) }, 'SIGNING_KEYS[0] must be a private key with "d"'],
-    ['a signing key without kid', { SIGNING_KEYS: JSON.stringify([{ kty: 'EC', crv: 'P-256', x: 'abc', y: 'def', d: 'ghi' }]) }, 'SIGNING_KEYS[0] needs a "kid"'],
-    ['two signing keys with one kid', { SIGNING_KEYS: JSON.stringify([{ kty: 'EC', crv: 'P-256', x: 'a', y: 'b', d: 'c', kid: 'k' }, { kty: 'EC', crv: 'P-256', x: 'a', y: 'b', d: 'c', kid: 'k' }]) }, 'SIGNING_KEYS[1] repeats the kid "k"'],
+    [
+      'an empty SIGNING_KEYS array',
+      { SIGNING_KEYS: '[]' },
+      'SIGNING_KEYS must be a JSON array of private EC P-256 JWKs',
+    ],
+    [
+      'an RSA signing key',
+      { SIGNING_KEYS: JSON.stringify([{ kty: 'RSA', n: 'x', e: 'AQAB', d: 'x', kid: 'k' }]) },
+      'SIGNING_KEYS[0] must be an EC key on P-256',
+    ],
+    [
+      'a public signing key',
+      { SIGNING_KEYS: JSON.stringify([{ kty: 'EC', crv: 'P-256', x: 'abc', y: 'def', kid: 'k' }]) },
+      'SIGNING_KEYS[0] must be a private key with "d"',
+    ],
+    [
+      'a signing key without kid',
+      { SIGNING_KEYS: JSON.stringify([{ kty: 'EC', crv: 'P-256', x: 'abc', y: 'def', d: 'ghi' }]) },
+      'SIGNING_KEYS[0] needs a "kid"',
+    ],
+    [
+      'two signing keys with one kid',
+      {
+        SIGNING_KEYS: JSON.stringify([
+          { kty: 'EC', crv: 'P-256', x: 'a', y: 'b', d: 'c', kid: 'k' },
+          { kty: 'EC', crv: 'P-256', x: 'a', y: 'b', d: 'c', kid: 'k' },
+        ]),
+      },
+      'SIGNING_KEYS[1] repeats the kid "k"',
+    ],
   ])('refuses %s with a message naming the variable', (_name, override, message) => {
     expect(() => parseConfig({ ...env, ...override })).toThrow(ConfigError)
     expect(() => parseConfig({ ...env, ...override })).toThrow(message)
@@ -79,7 +169,12 @@ describe('parseConfig', () => {
 })
 
 describe('classifyHostname', () => {
-  const config = parseConfig({ ...env, PRIMARY_HOST: 'login.provider.example', PROVIDER_ZONE: undefined, CUSTOM_HOSTNAMES: 'local' })
+  const config = parseConfig({
+    ...env,
+    PRIMARY_HOST: 'login.provider.example',
+    PROVIDER_ZONE: undefined,
+    CUSTOM_HOSTNAMES: 'local',
+  })
 
   it.each([
     ['acme.provider.example', 'subdomain'],

@@ -1,4 +1,4 @@
-import { SELF, env } from 'cloudflare:test'
+import { env, SELF } from 'cloudflare:test'
 import { TEST_ADMIN_KEY } from './bindings'
 
 export const PRIMARY = 'login.localhost'
@@ -41,7 +41,10 @@ export async function createPartner(name = 'Partner', branding?: Record<string, 
   return apiJson('POST', '/orgs', { name, kind: 'partner', ...(branding ? { branding } : {}) }, 201)
 }
 
-export async function createCustomer(parentId: string, options: { name?: string; structure?: 'nested' | 'flat'; branding?: Record<string, unknown> } = {}) {
+export async function createCustomer(
+  parentId: string,
+  options: { name?: string; structure?: 'nested' | 'flat'; branding?: Record<string, unknown> } = {},
+) {
   return apiJson(
     'POST',
     '/orgs',
@@ -63,7 +66,12 @@ export async function createPhoneSystem(orgId: string, entraTenantId = TENANT_A,
   return apiJson(
     'POST',
     `/orgs/${orgId}/phone-systems`,
-    { name, webClientUrl: 'https://pbx.example.net/webclient', handoffUrl: 'https://pbx.example.net/sso/handoff', entraTenantId },
+    {
+      name,
+      webClientUrl: 'https://pbx.example.net/webclient',
+      handoffUrl: 'https://pbx.example.net/sso/handoff',
+      entraTenantId,
+    },
     201,
   )
 }
@@ -78,6 +86,8 @@ export async function seedTenant(options: { branding?: Record<string, unknown> }
 }
 
 export async function dbAll<T = Record<string, unknown>>(sql: string, ...params: unknown[]): Promise<T[]> {
-  const { results } = await env.DB.prepare(sql).bind(...params).all<T>()
+  const { results } = await env.DB.prepare(sql)
+    .bind(...params)
+    .all<T>()
   return results
 }

@@ -13,7 +13,7 @@
  */
 import { randomBytes, randomUUID } from 'node:crypto'
 import type http from 'node:http'
-import { LocalServer, listen, readBody, sendJson, sleep } from '../http.ts'
+import { LocalServer, readBody, sendJson, sleep } from '../http.ts'
 
 export interface CloudflareStandInOptions {
   zoneId: string
@@ -61,7 +61,8 @@ export class CloudflareStandIn extends LocalServer {
 
   private view(record: HostnameRecord) {
     const auto = this.options.autoValidateAfterMs
-    const validated = !record.movedAway && (record.published || (auto !== undefined && Date.now() - record.createdAt >= auto))
+    const validated =
+      !record.movedAway && (record.published || (auto !== undefined && Date.now() - record.createdAt >= auto))
     return {
       id: record.id,
       hostname: record.hostname,
@@ -70,8 +71,12 @@ export class CloudflareStandIn extends LocalServer {
         type: 'dv',
         method: 'txt',
         status: validated ? 'active' : 'pending_validation',
-        validation_records: validated ? [] : [{ txt_name: `_acme-challenge.${record.hostname}`, txt_value: record.certificateValue }],
-        validation_errors: validated ? undefined : [{ message: 'TXT record not found at _acme-challenge.' + record.hostname }],
+        validation_records: validated
+          ? []
+          : [{ txt_name: `_acme-challenge.${record.hostname}`, txt_value: record.certificateValue }],
+        validation_errors: validated
+          ? undefined
+          : [{ message: `TXT record not found at _acme-challenge.${record.hostname}` }],
         settings: { min_tls_version: '1.2' },
         bundle_method: 'ubiquitous',
         wildcard: false,
@@ -79,7 +84,11 @@ export class CloudflareStandIn extends LocalServer {
       },
       status: record.movedAway ? 'moved' : validated ? 'active' : 'pending',
       verification_errors: validated || record.movedAway ? undefined : ['custom hostname does not CNAME to this zone.'],
-      ownership_verification: { type: 'txt', name: `_cf-custom-hostname.${record.hostname}`, value: record.ownershipValue },
+      ownership_verification: {
+        type: 'txt',
+        name: `_cf-custom-hostname.${record.hostname}`,
+        value: record.ownershipValue,
+      },
       ownership_verification_http: {
         http_url: `http://${record.hostname}/.well-known/cf-custom-hostname-challenge/${record.id}`,
         http_body: record.ownershipValue,
@@ -98,7 +107,14 @@ export class CloudflareStandIn extends LocalServer {
       return false
     }
     if (fault === 'rate_limited') {
-      sendJson(res, 429, envelope(null, [{ code: 10429, message: 'Rate limited. Please wait and consider throttling your request speed' }]), { 'retry-after': '42' })
+      sendJson(
+        res,
+        429,
+        envelope(null, [
+          { code: 10429, message: 'Rate limited. Please wait and consider throttling your request speed' },
+        ]),
+        { 'retry-after': '42' },
+      )
     } else if (fault === 'html_error') {
       res.writeHead(502, { 'content-type': 'text/html' })
       res.end('<html><body>502 Bad Gateway</body></html>')
@@ -116,7 +132,16 @@ export class CloudflareStandIn extends LocalServer {
 
     // /client/v4/zones/{zone}/custom_hostnames[/{id}]
     if (parts[0] !== 'client' || parts[1] !== 'v4' || parts[2] !== 'zones' || parts[4] !== 'custom_hostnames') {
-      return sendJson(res, 404, envelope(null, [{ code: 7003, message: 'Could not route to ' + url.pathname + ', perhaps your object identifier is invalid?' }]))
+      return sendJson(
+        res,
+        404,
+        envelope(null, [
+          {
+            code: 7003,
+            message: `Could not route to ${url.pathname}, perhaps your object identifier is invalid?`,
+          },
+        ]),
+      )
     }
     if (req.headers.authorization !== `Bearer ${this.options.apiToken}`) {
       return sendJson(res, 403, envelope(null, [{ code: 10000, message: 'Authentication error' }]))
@@ -127,11 +152,16 @@ export class CloudflareStandIn extends LocalServer {
     const id = parts[5]
 
     if (req.method === 'POST' && !id) {
-      const body = JSON.parse((await readBody(req)) || '{}') as { hostname?: string; ssl?: { method?: string; type?: string } }
+      const body = JSON.parse((await readBody(req)) || '{}') as {
+        hostname?: string
+        ssl?: { method?: string; type?: string }
+      }
       const hostname = String(body.hostname ?? '').toLowerCase()
       if (await this.fault(res, hostname)) return
-      if (!/^[a-z0-9.-]+\.[a-z]{2,}$/.test(hostname)) return sendJson(res, 400, envelope(null, [{ code: 1405, message: 'Invalid custom hostname.' }]))
-      if (body.ssl?.method !== 'txt' && body.ssl?.method !== 'http') return sendJson(res, 400, envelope(null, [{ code: 1411, message: 'Invalid SSL method.' }]))
+      if (!/^[a-z0-9.-]+\.[a-z]{2,}$/.test(hostname))
+        return sendJson(res, 400, envelope(null, [{ code: 1405, message: 'Invalid custom hostname.' }]))
+      if (body.ssl?.method !== 'txt' && body.ssl?.method !== 'http')
+        return sendJson(res, 400, envelope(null, [{ code: 1411, message: 'Invalid SSL method.' }]))
       const exists = [...this.records.values()].some((r) => r.hostname === hostname)
       if (exists || this.claimedElsewhere.has(hostname)) {
         return sendJson(res, 409, envelope(null, [{ code: 1406, message: 'Duplicate custom hostname found.' }]))
@@ -151,12 +181,18 @@ export class CloudflareStandIn extends LocalServer {
     }
     if (req.method === 'GET' && !id) {
       const hostname = url.searchParams.get('hostname')
-      const list = [...this.records.values()].filter((r) => !hostname || r.hostname === hostname).map((r) => this.view(r))
-      return sendJson(res, 200, { ...envelope(list), result_info: { page: 1, per_page: 20, count: list.length, total_count: list.length } })
+      const list = [...this.records.values()]
+        .filter((r) => !hostname || r.hostname === hostname)
+        .map((r) => this.view(r))
+      return sendJson(res, 200, {
+        ...envelope(list),
+        result_info: { page: 1, per_page: 20, count: list.length, total_count: list.length },
+      })
     }
     const record = id ? this.records.get(id) : undefined
     if (await this.fault(res, record?.hostname)) return
-    if (!record) return sendJson(res, 404, envelope(null, [{ code: 1436, message: 'The custom hostname was not found.' }]))
+    if (!record)
+      return sendJson(res, 404, envelope(null, [{ code: 1436, message: 'The custom hostname was not found.' }]))
     if (req.method === 'GET') return sendJson(res, 200, envelope(this.view(record)))
     if (req.method === 'PATCH') {
       await readBody(req)
@@ -189,7 +225,11 @@ export class CloudflareStandIn extends LocalServer {
         this.claimedElsewhere.add(hostname)
         return sendJson(res, 200, { hostname })
       case 'records':
-        return sendJson(res, 200, [...this.records.values()].filter((r) => !hostname || r.hostname === hostname).map((r) => this.view(r)))
+        return sendJson(
+          res,
+          200,
+          [...this.records.values()].filter((r) => !hostname || r.hostname === hostname).map((r) => this.view(r)),
+        )
       default:
         return sendJson(res, 404, { error: 'unknown control route' })
     }

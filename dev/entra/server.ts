@@ -19,8 +19,8 @@
  */
 import { createHash, randomBytes, randomUUID } from 'node:crypto'
 import type http from 'node:http'
-import { type CryptoKey, type JWK, SignJWT, exportJWK, generateKeyPair, importJWK, jwtVerify } from 'jose'
-import { LocalServer, escapeHtml, listen, readBody, sendJson, sleep } from '../http.ts'
+import { type CryptoKey, exportJWK, generateKeyPair, importJWK, type JWK, jwtVerify, SignJWT } from 'jose'
+import { escapeHtml, LocalServer, readBody, sendJson, sleep } from '../http.ts'
 
 export interface EntraUser {
   oid: string
@@ -55,12 +55,36 @@ export interface EntraStandInOptions {
 /** Faults the picker can ask for. Authorize-time ones redirect with an error; the others spoil the token exchange. */
 export const AUTHORIZE_OUTCOMES = {
   access_denied: ['access_denied', 65004, 'User declined to consent to access the app.'],
-  consent_required: ['consent_required', 65001, 'The user or administrator has not consented to use the application. Send an interactive authorization request for this user and resource.'],
-  admin_consent_required: ['consent_required', 90094, 'Admin consent is required for the permissions requested by this application.'],
-  other_tenant: ['access_denied', 50020, 'User account from identity provider does not exist in tenant and cannot access the application in that tenant.'],
-  app_not_in_tenant: ['unauthorized_client', 700016, 'Application was not found in the directory. This can happen if the application has not been installed by the administrator of the tenant.'],
-  not_assigned: ['access_denied', 50105, "Your administrator has configured the application to block users unless they are specifically granted ('assigned') access to the application."],
-  conditional_access: ['access_denied', 53003, 'Access has been blocked by Conditional Access policies. The access policy does not allow token issuance.'],
+  consent_required: [
+    'consent_required',
+    65001,
+    'The user or administrator has not consented to use the application. Send an interactive authorization request for this user and resource.',
+  ],
+  admin_consent_required: [
+    'consent_required',
+    90094,
+    'Admin consent is required for the permissions requested by this application.',
+  ],
+  other_tenant: [
+    'access_denied',
+    50020,
+    'User account from identity provider does not exist in tenant and cannot access the application in that tenant.',
+  ],
+  app_not_in_tenant: [
+    'unauthorized_client',
+    700016,
+    'Application was not found in the directory. This can happen if the application has not been installed by the administrator of the tenant.',
+  ],
+  not_assigned: [
+    'access_denied',
+    50105,
+    "Your administrator has configured the application to block users unless they are specifically granted ('assigned') access to the application.",
+  ],
+  conditional_access: [
+    'access_denied',
+    53003,
+    'Access has been blocked by Conditional Access policies. The access policy does not allow token issuance.',
+  ],
   login_required: ['login_required', 50058, 'A silent sign-in request was sent but no user is signed in.'],
 } as const
 
@@ -193,12 +217,21 @@ export class EntraStandIn extends LocalServer {
     const segment = parts[0] ?? ''
     const rest = parts.slice(1).join('/')
     if (!GUID.test(segment) && !MULTI_TENANT.has(segment)) {
-      return sendJson(res, 400, this.errorBody('invalid_tenant', 90002, `Tenant '${segment}' not found. Check to make sure you have the correct tenant ID and are signing into the correct cloud.`))
+      return sendJson(
+        res,
+        400,
+        this.errorBody(
+          'invalid_tenant',
+          90002,
+          `Tenant '${segment}' not found. Check to make sure you have the correct tenant ID and are signing into the correct cloud.`,
+        ),
+      )
     }
 
     if (req.method === 'GET' && rest === 'v2.0/.well-known/openid-configuration') return this.discovery(res, segment)
     if (req.method === 'GET' && rest === 'discovery/v2.0/keys') return this.jwks(res, segment)
-    if (rest === 'oauth2/v2.0/authorize' && req.method === 'GET') return this.authorizePage(res, segment, url.searchParams)
+    if (rest === 'oauth2/v2.0/authorize' && req.method === 'GET')
+      return this.authorizePage(res, segment, url.searchParams)
     if (rest === 'oauth2/v2.0/authorize' && req.method === 'POST') {
       const form = new URLSearchParams(await readBody(req))
       return this.authorizeSelect(res, segment, url.searchParams, form)
@@ -240,7 +273,27 @@ export class EntraStandIn extends LocalServer {
       http_logout_supported: true,
       frontchannel_logout_supported: true,
       end_session_endpoint: `${this.base}/${segment}/oauth2/v2.0/logout`,
-      claims_supported: ['sub', 'iss', 'cloud_instance_name', 'cloud_instance_host_name', 'cloud_graph_host_name', 'msgraph_host', 'aud', 'exp', 'iat', 'auth_time', 'acr', 'nonce', 'preferred_username', 'name', 'tid', 'ver', 'at_hash', 'c_hash', 'email'],
+      claims_supported: [
+        'sub',
+        'iss',
+        'cloud_instance_name',
+        'cloud_instance_host_name',
+        'cloud_graph_host_name',
+        'msgraph_host',
+        'aud',
+        'exp',
+        'iat',
+        'auth_time',
+        'acr',
+        'nonce',
+        'preferred_username',
+        'name',
+        'tid',
+        'ver',
+        'at_hash',
+        'c_hash',
+        'email',
+      ],
       kerberos_endpoint: `${this.base}/${segment}/kerberos`,
       tenant_region_scope: null,
       cloud_instance_name: 'microsoftonline.com',
@@ -265,7 +318,9 @@ export class EntraStandIn extends LocalServer {
       return
     }
     const keys = await this.keyset(segment)
-    return sendJson(res, 200, { keys: keys.map((k) => ({ ...k.publicJwk, x5t: k.kid, issuer: this.issuerFor(segment) })) })
+    return sendJson(res, 200, {
+      keys: keys.map((k) => ({ ...k.publicJwk, x5t: k.kid, issuer: this.issuerFor(segment) })),
+    })
   }
 
   /** Entra's own error page: shown when it cannot trust the redirect_uri, so nothing goes back to the app. */
@@ -286,19 +341,39 @@ export class EntraStandIn extends LocalServer {
     }
     const redirectUri = params.get('redirect_uri') ?? ''
     if (!app.redirectUris.includes(redirectUri)) {
-      this.errorPage(res, 50011, `The redirect URI '${redirectUri}' specified in the request does not match the redirect URIs configured for the application '${clientId}'.`)
+      this.errorPage(
+        res,
+        50011,
+        `The redirect URI '${redirectUri}' specified in the request does not match the redirect URIs configured for the application '${clientId}'.`,
+      )
       return null
     }
     const problems: Array<[string, number, string]> = []
-    if (params.get('response_type') !== 'code') problems.push(['unsupported_response_type', 700054, "response_type 'code' is required."])
-    if (!/\bopenid\b/.test(params.get('scope') ?? '')) problems.push(['invalid_scope', 70011, "The provided value for the input parameter 'scope' is not valid: openid is required."])
-    if (params.get('code_challenge_method') !== 'S256' || !/^[A-Za-z0-9_-]{43}$/.test(params.get('code_challenge') ?? '')) {
-      problems.push(['invalid_request', 501491, 'Invalid size of Code_Challenge parameter, or code_challenge_method is not S256.'])
+    if (params.get('response_type') !== 'code')
+      problems.push(['unsupported_response_type', 700054, "response_type 'code' is required."])
+    if (!/\bopenid\b/.test(params.get('scope') ?? ''))
+      problems.push([
+        'invalid_scope',
+        70011,
+        "The provided value for the input parameter 'scope' is not valid: openid is required.",
+      ])
+    if (
+      params.get('code_challenge_method') !== 'S256' ||
+      !/^[A-Za-z0-9_-]{43}$/.test(params.get('code_challenge') ?? '')
+    ) {
+      problems.push([
+        'invalid_request',
+        501491,
+        'Invalid size of Code_Challenge parameter, or code_challenge_method is not S256.',
+      ])
     }
-    if (!params.get('state')) problems.push(['invalid_request', 900144, "The request body must contain the following parameter: 'state'."])
-    if (!params.get('nonce')) problems.push(['invalid_request', 900144, "The request body must contain the following parameter: 'nonce'."])
+    if (!params.get('state'))
+      problems.push(['invalid_request', 900144, "The request body must contain the following parameter: 'state'."])
+    if (!params.get('nonce'))
+      problems.push(['invalid_request', 900144, "The request body must contain the following parameter: 'nonce'."])
     const mode = params.get('response_mode')
-    if (mode !== null && mode !== 'query') problems.push(['invalid_request', 90014, 'This stand-in only answers response_mode=query.'])
+    if (mode !== null && mode !== 'query')
+      problems.push(['invalid_request', 90014, 'This stand-in only answers response_mode=query.'])
     const problem = problems[0]
     if (problem) {
       this.redirectWithError(res, redirectUri, params.get('state'), problem[0], problem[1], problem[2])
@@ -307,10 +382,20 @@ export class EntraStandIn extends LocalServer {
     return app
   }
 
-  private redirectWithError(res: http.ServerResponse, redirectUri: string, state: string | null, error: string, code: number, text: string): void {
+  private redirectWithError(
+    res: http.ServerResponse,
+    redirectUri: string,
+    state: string | null,
+    error: string,
+    code: number,
+    text: string,
+  ): void {
     const target = new URL(redirectUri)
     target.searchParams.set('error', error)
-    target.searchParams.set('error_description', `AADSTS${code}: ${text} Trace ID: ${randomUUID()} Correlation ID: ${randomUUID()} Timestamp: ${new Date().toISOString()}`)
+    target.searchParams.set(
+      'error_description',
+      `AADSTS${code}: ${text} Trace ID: ${randomUUID()} Correlation ID: ${randomUUID()} Timestamp: ${new Date().toISOString()}`,
+    )
     target.searchParams.set('error_uri', `${this.base}/error?code=${code}`)
     if (state !== null) target.searchParams.set('state', state)
     res.writeHead(302, { location: target.href })
@@ -345,14 +430,20 @@ ${users.length ? `<ul>${rows}</ul>` : '<p>No test accounts in this tenant.</p>'}
 </main></body></html>`)
   }
 
-  private authorizeSelect(res: http.ServerResponse, segment: string, params: URLSearchParams, form: URLSearchParams): void {
+  private authorizeSelect(
+    res: http.ServerResponse,
+    segment: string,
+    params: URLSearchParams,
+    form: URLSearchParams,
+  ): void {
     if (!this.checkAuthorize(res, params)) return
     const redirectUri = params.get('redirect_uri')!
     const state = params.get('state')
     const outcome = form.get('outcome') ?? 'ok'
     if (outcome in AUTHORIZE_OUTCOMES) {
       const [error, code, text] = AUTHORIZE_OUTCOMES[outcome as AuthorizeOutcome]
-      return this.redirectWithError(res, redirectUri, state, error, code, text)
+      this.redirectWithError(res, redirectUri, state, error, code, text)
+      return
     }
     if (!(TOKEN_OUTCOMES as readonly string[]).includes(outcome)) {
       res.writeHead(400, { 'content-type': 'text/plain' })
@@ -388,7 +479,10 @@ ${users.length ? `<ul>${rows}</ul>` : '<p>No test accounts in this tenant.</p>'}
   private errorBody(error: string, code: number, text: string): Record<string, unknown> {
     const traceId = randomUUID()
     const correlationId = randomUUID()
-    const timestamp = new Date().toISOString().replace('T', ' ').replace(/\.\d+Z$/, 'Z')
+    const timestamp = new Date()
+      .toISOString()
+      .replace('T', ' ')
+      .replace(/\.\d+Z$/, 'Z')
     return {
       error,
       error_description: `AADSTS${code}: ${text} Trace ID: ${traceId} Correlation ID: ${correlationId} Timestamp: ${timestamp}`,
@@ -400,7 +494,12 @@ ${users.length ? `<ul>${rows}</ul>` : '<p>No test accounts in this tenant.</p>'}
     }
   }
 
-  private async token(req: http.IncomingMessage, res: http.ServerResponse, segment: string, body: string): Promise<void> {
+  private async token(
+    req: http.IncomingMessage,
+    res: http.ServerResponse,
+    segment: string,
+    body: string,
+  ): Promise<void> {
     this.count(`token:${segment}`)
     const form = new URLSearchParams(body)
     let clientId = form.get('client_id')
@@ -422,30 +521,106 @@ ${users.length ? `<ul>${rows}</ul>` : '<p>No test accounts in this tenant.</p>'}
       res.end('<html><body>Internal Server Error</body></html>')
       return
     }
-    if (outcome === 'unavailable') return sendJson(res, 503, this.errorBody('temporarily_unavailable', 90033, 'A transient error has occurred. Please try again.'))
+    if (outcome === 'unavailable')
+      return sendJson(
+        res,
+        503,
+        this.errorBody('temporarily_unavailable', 90033, 'A transient error has occurred. Please try again.'),
+      )
 
     const app = clientId ? this.apps.get(clientId) : undefined
-    if (!app) return sendJson(res, 400, this.errorBody('unauthorized_client', 700016, `Application with identifier '${clientId}' was not found in the directory.`))
+    if (!app)
+      return sendJson(
+        res,
+        400,
+        this.errorBody(
+          'unauthorized_client',
+          700016,
+          `Application with identifier '${clientId}' was not found in the directory.`,
+        ),
+      )
     if (app.secretExpired || outcome === 'secret_expired') {
-      return sendJson(res, 401, this.errorBody('invalid_client', 7000222, `The provided client secret keys for app '${app.clientId}' are expired.`))
+      return sendJson(
+        res,
+        401,
+        this.errorBody(
+          'invalid_client',
+          7000222,
+          `The provided client secret keys for app '${app.clientId}' are expired.`,
+        ),
+      )
     }
     if (secret !== app.secret || outcome === 'secret_invalid') {
-      return sendJson(res, 401, this.errorBody('invalid_client', 7000215, 'Invalid client secret provided. Ensure the secret being sent in the request is the client secret value, not the client secret ID.'))
+      return sendJson(
+        res,
+        401,
+        this.errorBody(
+          'invalid_client',
+          7000215,
+          'Invalid client secret provided. Ensure the secret being sent in the request is the client secret value, not the client secret ID.',
+        ),
+      )
     }
     if (form.get('grant_type') === 'client_credentials') return this.clientCredentials(res, segment, app, form)
-    if (form.get('grant_type') !== 'authorization_code') return sendJson(res, 400, this.errorBody('unsupported_grant_type', 70003, 'The app requested an unsupported grant type.'))
+    if (form.get('grant_type') !== 'authorization_code')
+      return sendJson(
+        res,
+        400,
+        this.errorBody('unsupported_grant_type', 70003, 'The app requested an unsupported grant type.'),
+      )
     if (!issued || issued.clientId !== app.clientId || issued.tenantSegment !== segment) {
-      return sendJson(res, 400, this.errorBody('invalid_grant', 9002313, 'Invalid request. Request is malformed or invalid.'))
+      return sendJson(
+        res,
+        400,
+        this.errorBody('invalid_grant', 9002313, 'Invalid request. Request is malformed or invalid.'),
+      )
     }
-    if (issued.used || outcome === 'code_redeemed') return sendJson(res, 400, this.errorBody('invalid_grant', 54005, 'OAuth2 Authorization code was already redeemed, please retry with a new valid code or use an existing refresh token.'))
+    if (issued.used || outcome === 'code_redeemed')
+      return sendJson(
+        res,
+        400,
+        this.errorBody(
+          'invalid_grant',
+          54005,
+          'OAuth2 Authorization code was already redeemed, please retry with a new valid code or use an existing refresh token.',
+        ),
+      )
     issued.used = true
-    if (issued.expiresAt < Date.now()) return sendJson(res, 400, this.errorBody('invalid_grant', 70008, 'The provided authorization code or refresh token has expired due to inactivity.'))
+    if (issued.expiresAt < Date.now())
+      return sendJson(
+        res,
+        400,
+        this.errorBody(
+          'invalid_grant',
+          70008,
+          'The provided authorization code or refresh token has expired due to inactivity.',
+        ),
+      )
     if (form.get('redirect_uri') !== issued.redirectUri) {
-      return sendJson(res, 400, this.errorBody('invalid_grant', 50148, 'The redirect_uri does not match the one used in the authorization request.'))
+      return sendJson(
+        res,
+        400,
+        this.errorBody(
+          'invalid_grant',
+          50148,
+          'The redirect_uri does not match the one used in the authorization request.',
+        ),
+      )
     }
     const verifier = form.get('code_verifier') ?? ''
-    if (b64url(createHash('sha256').update(verifier).digest()) !== issued.codeChallenge || outcome === 'verifier_mismatch') {
-      return sendJson(res, 400, this.errorBody('invalid_grant', 501481, 'The Code_Verifier does not match the code_challenge supplied in the authorization request.'))
+    if (
+      b64url(createHash('sha256').update(verifier).digest()) !== issued.codeChallenge ||
+      outcome === 'verifier_mismatch'
+    ) {
+      return sendJson(
+        res,
+        400,
+        this.errorBody(
+          'invalid_grant',
+          501481,
+          'The Code_Verifier does not match the code_challenge supplied in the authorization request.',
+        ),
+      )
     }
 
     const idToken = await this.idToken(issued, app)
@@ -461,20 +636,51 @@ ${users.length ? `<ul>${rows}</ul>` : '<p>No test accounts in this tenant.</p>'}
   }
 
   /** App-only tokens for Microsoft Graph, carrying the roles the tenant consented to. */
-  private async clientCredentials(res: http.ServerResponse, segment: string, app: EntraApp, form: URLSearchParams): Promise<void> {
+  private async clientCredentials(
+    res: http.ServerResponse,
+    segment: string,
+    app: EntraApp,
+    form: URLSearchParams,
+  ): Promise<void> {
     if (!GUID.test(segment)) {
-      return sendJson(res, 400, this.errorBody('invalid_request', 90033, 'Use a tenant-specific endpoint for the client credentials flow.'))
+      return sendJson(
+        res,
+        400,
+        this.errorBody('invalid_request', 90033, 'Use a tenant-specific endpoint for the client credentials flow.'),
+      )
     }
     if (form.get('scope') !== `${GRAPH_AUDIENCE}/.default`) {
-      return sendJson(res, 400, this.errorBody('invalid_scope', 1002012, `The provided value for scope ${form.get('scope')} is not valid. Client credential flows must have a scope value with /.default suffixed to the resource identifier.`))
+      return sendJson(
+        res,
+        400,
+        this.errorBody(
+          'invalid_scope',
+          1002012,
+          `The provided value for scope ${form.get('scope')} is not valid. Client credential flows must have a scope value with /.default suffixed to the resource identifier.`,
+        ),
+      )
     }
     const roles = app.grants?.[segment]
     if (!roles) {
-      return sendJson(res, 400, this.errorBody('unauthorized_client', 700016, `Application with identifier '${app.clientId}' was not found in the directory '${segment}'.`))
+      return sendJson(
+        res,
+        400,
+        this.errorBody(
+          'unauthorized_client',
+          700016,
+          `Application with identifier '${app.clientId}' was not found in the directory '${segment}'.`,
+        ),
+      )
     }
     const key = (await this.keyset(segment))[0]!
     const now = Math.floor(Date.now() / 1000)
-    const accessToken = await new SignJWT({ tid: segment, appid: app.clientId, roles, idtyp: 'app', oid: createHash('sha256').update(`${app.clientId}:${segment}`).digest('hex').slice(0, 32) })
+    const accessToken = await new SignJWT({
+      tid: segment,
+      appid: app.clientId,
+      roles,
+      idtyp: 'app',
+      oid: createHash('sha256').update(`${app.clientId}:${segment}`).digest('hex').slice(0, 32),
+    })
       .setProtectedHeader({ typ: 'JWT', alg: 'RS256', kid: key.kid })
       .setIssuer(`https://sts.windows.net/${segment}/`)
       .setAudience(GRAPH_AUDIENCE)
@@ -482,7 +688,12 @@ ${users.length ? `<ul>${rows}</ul>` : '<p>No test accounts in this tenant.</p>'}
       .setExpirationTime(now + 3599)
       .sign(key.privateKey)
     this.count(`client_credentials:${segment}`)
-    return sendJson(res, 200, { token_type: 'Bearer', expires_in: 3599, ext_expires_in: 3599, access_token: accessToken })
+    return sendJson(res, 200, {
+      token_type: 'Bearer',
+      expires_in: 3599,
+      ext_expires_in: 3599,
+      access_token: accessToken,
+    })
   }
 
   /** For the Graph stand-in in the same process: the claims of a valid app-only token, or null. */
@@ -493,7 +704,10 @@ ${users.length ? `<ul>${rows}</ul>` : '<p>No test accounts in this tenant.</p>'}
       for (const [segment, keys] of this.keysets) {
         const key = keys.find((k) => k.kid === header.kid)
         if (!key) continue
-        const { payload } = await jwtVerify(token, await importJWK(key.publicJwk, 'RS256'), { audience: GRAPH_AUDIENCE, issuer: `https://sts.windows.net/${segment}/` })
+        const { payload } = await jwtVerify(token, await importJWK(key.publicJwk, 'RS256'), {
+          audience: GRAPH_AUDIENCE,
+          issuer: `https://sts.windows.net/${segment}/`,
+        })
         return { tid: String(payload.tid), appid: String(payload.appid), roles: (payload.roles as string[]) ?? [] }
       }
       return null
@@ -566,7 +780,9 @@ ${users.length ? `<ul>${rows}</ul>` : '<p>No test accounts in this tenant.</p>'}
       return `${b64url(Buffer.from(JSON.stringify({ typ: 'JWT', alg: 'none' })))}.${b64url(Buffer.from(JSON.stringify(claims)))}.`
     }
     if (outcome === 'hs256') {
-      return new SignJWT(claims).setProtectedHeader({ typ: 'JWT', alg: 'HS256' }).sign(new TextEncoder().encode(app.secret))
+      return new SignJWT(claims)
+        .setProtectedHeader({ typ: 'JWT', alg: 'HS256' })
+        .sign(new TextEncoder().encode(app.secret))
     }
     let key: SigningKey
     if (outcome === 'unknown_kid') key = await this.newKey()
@@ -618,7 +834,9 @@ ${users.length ? `<ul>${rows}</ul>` : '<p>No test accounts in this tenant.</p>'}
     }
     if (parts[0] === 'apps' && parts.length === 2 && req.method === 'GET') {
       const app = this.apps.get(parts[1] ?? '')
-      return app ? sendJson(res, 200, { clientId: app.clientId, redirectUris: app.redirectUris, grants: app.grants ?? {} }) : sendJson(res, 404, { error: 'no such app' })
+      return app
+        ? sendJson(res, 200, { clientId: app.clientId, redirectUris: app.redirectUris, grants: app.grants ?? {} })
+        : sendJson(res, 404, { error: 'no such app' })
     }
     if (parts[0] === 'tenants' && parts.length === 2 && req.method === 'POST') {
       this.tenantBehaviour.set(parts[1], body as TenantBehaviour)
@@ -631,7 +849,6 @@ ${users.length ? `<ul>${rows}</ul>` : '<p>No test accounts in this tenant.</p>'}
     if (parts[0] === 'hits' && req.method === 'GET') return sendJson(res, 200, Object.fromEntries(this.hits))
     return sendJson(res, 404, { error: 'unknown control route' })
   }
-
 }
 
 export async function startEntraStandIn(options: EntraStandInOptions = {}): Promise<EntraStandIn> {

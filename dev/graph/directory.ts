@@ -62,7 +62,13 @@ export class GraphDirectoryStandIn extends GraphStandIn {
     return dir
   }
 
-  private page<T>(res: http.ServerResponse, url: URL, items: T[], select: (item: T) => Record<string, unknown>, dir: TenantDirectory): void {
+  private page<T>(
+    res: http.ServerResponse,
+    url: URL,
+    items: T[],
+    select: (item: T) => Record<string, unknown>,
+    dir: TenantDirectory,
+  ): void {
     const top = Math.min(Number(url.searchParams.get('$top') ?? 100) || 100, MAX_PAGE)
     const skip = Number(url.searchParams.get('$skiptoken') ?? 0) || 0
     const pageNumber = Math.floor(skip / top) + 1
@@ -87,7 +93,13 @@ export class GraphDirectoryStandIn extends GraphStandIn {
     return caller.roles.some((role) => needs.includes(role))
   }
 
-  protected override async route(req: http.IncomingMessage, res: http.ServerResponse, caller: GraphCaller, url: URL, path: string): Promise<void> {
+  protected override async route(
+    req: http.IncomingMessage,
+    res: http.ServerResponse,
+    caller: GraphCaller,
+    url: URL,
+    path: string,
+  ): Promise<void> {
     const dir = this.directory(caller.tid)
     if (dir.throttle && dir.throttle > 0) {
       dir.throttle--
@@ -95,14 +107,28 @@ export class GraphDirectoryStandIn extends GraphStandIn {
     }
     if (this.fault(res, caller.tid)) return
     const select = (url.searchParams.get('$select') ?? '').split(',').filter(Boolean)
-    const pick = (obj: Record<string, unknown>) => (select.length ? Object.fromEntries(select.map((k) => [k, obj[k] ?? null])) : obj)
-    const denied = (permission: string) => sendJson(res, 403, graphError('Authorization_RequestDenied', `Insufficient privileges to complete the operation. (needs ${permission})`))
+    const pick = (obj: Record<string, unknown>) =>
+      select.length ? Object.fromEntries(select.map((k) => [k, obj[k] ?? null])) : obj
+    const denied = (permission: string) =>
+      sendJson(
+        res,
+        403,
+        graphError(
+          'Authorization_RequestDenied',
+          `Insufficient privileges to complete the operation. (needs ${permission})`,
+        ),
+      )
 
     let m = /^\/v1\.0\/servicePrincipals\(appId='([0-9a-fA-F-]{36})'\)$/.exec(path)
     if (m && req.method === 'GET') {
       if (!this.allowed(caller, PERMISSIONS.servicePrincipals)) return denied('Application.Read.All')
       const sp = dir.servicePrincipals.get(m[1]!.toLowerCase())
-      if (!sp) return sendJson(res, 404, graphError('Request_ResourceNotFound', `Resource 'servicePrincipals(appId='${m[1]}')' does not exist.`))
+      if (!sp)
+        return sendJson(
+          res,
+          404,
+          graphError('Request_ResourceNotFound', `Resource 'servicePrincipals(appId='${m[1]}')' does not exist.`),
+        )
       return sendJson(res, 200, pick({ id: sp.id, appId: m[1]!.toLowerCase(), displayName: 'Phone system SSO' }))
     }
     m = /^\/v1\.0\/servicePrincipals\/([0-9a-fA-F-]{36})\/appRoleAssignedTo$/.exec(path)
@@ -110,13 +136,21 @@ export class GraphDirectoryStandIn extends GraphStandIn {
       if (!this.allowed(caller, PERMISSIONS.servicePrincipals)) return denied('Application.Read.All')
       const sp = [...dir.servicePrincipals.values()].find((s) => s.id === m![1]!.toLowerCase())
       if (!sp) return sendJson(res, 404, graphError('Request_ResourceNotFound', `Resource '${m[1]}' does not exist.`))
-      return this.page(res, url, sp.assignments, (a) => pick({ id: randomUUID(), principalId: a.principalId, principalType: a.principalType, resourceId: sp.id }), dir)
+      return this.page(
+        res,
+        url,
+        sp.assignments,
+        (a) =>
+          pick({ id: randomUUID(), principalId: a.principalId, principalType: a.principalType, resourceId: sp.id }),
+        dir,
+      )
     }
     m = /^\/v1\.0\/groups\/([0-9a-fA-F-]{36})\/members\/microsoft\.graph\.user$/.exec(path)
     if (m && req.method === 'GET') {
       if (!this.allowed(caller, PERMISSIONS.groups)) return denied('GroupMember.Read.All')
       const group = dir.groups.get(m[1]!.toLowerCase())
-      if (!group) return sendJson(res, 404, graphError('Request_ResourceNotFound', `Resource '${m[1]}' does not exist.`))
+      if (!group)
+        return sendJson(res, 404, graphError('Request_ResourceNotFound', `Resource '${m[1]}' does not exist.`))
       const members = group.members.map((id) => dir.users.get(id)).filter((u): u is DirectoryUser => u !== undefined)
       return this.page(res, url, members, (u) => pick({ ...u }), dir)
     }
@@ -128,15 +162,31 @@ export class GraphDirectoryStandIn extends GraphStandIn {
         const ids = /^id in \(([^)]*)\)$/.exec(filter)?.[1]
         if (ids === undefined) return sendJson(res, 400, graphError('BadRequest', `Unsupported filter: ${filter}`))
         const wanted = new Set(ids.split(',').map((s) => s.trim().replace(/^'|'$/g, '').toLowerCase()))
-        if (wanted.size > 15) return sendJson(res, 400, graphError('BadRequest', "Too many child clauses specified in search filter expression containing 'OR' operators: 16. Max allowed: 15."))
+        if (wanted.size > 15)
+          return sendJson(
+            res,
+            400,
+            graphError(
+              'BadRequest',
+              "Too many child clauses specified in search filter expression containing 'OR' operators: 16. Max allowed: 15.",
+            ),
+          )
         users = users.filter((u) => wanted.has(u.id))
       }
       return this.page(res, url, users, (u) => pick({ ...u }), dir)
     }
-    return sendJson(res, 400, graphError('BadRequest', `Resource not found for the segment '${path.split('/')[2] ?? ''}'.`))
+    return sendJson(
+      res,
+      400,
+      graphError('BadRequest', `Resource not found for the segment '${path.split('/')[2] ?? ''}'.`),
+    )
   }
 
-  protected override async control(req: http.IncomingMessage, res: http.ServerResponse, parts: string[]): Promise<void> {
+  protected override async control(
+    req: http.IncomingMessage,
+    res: http.ServerResponse,
+    parts: string[],
+  ): Promise<void> {
     if (parts[0] === 'tenants' && parts[1]) {
       const tid = parts[1].toLowerCase()
       const body = JSON.parse((await readBody(req)) || '{}') as {
@@ -150,14 +200,19 @@ export class GraphDirectoryStandIn extends GraphStandIn {
       }
       const dir = this.directory(tid)
       for (const user of body.users ?? []) dir.users.set(user.id.toLowerCase(), { ...user, id: user.id.toLowerCase() })
-      for (const group of body.groups ?? []) dir.groups.set(group.id.toLowerCase(), { ...group, id: group.id.toLowerCase() })
+      for (const group of body.groups ?? [])
+        dir.groups.set(group.id.toLowerCase(), { ...group, id: group.id.toLowerCase() })
       for (const sp of body.servicePrincipals ?? []) {
-        dir.servicePrincipals.set(sp.appId.toLowerCase(), { id: (sp.id ?? randomUUID()).toLowerCase(), assignments: sp.assignments })
+        dir.servicePrincipals.set(sp.appId.toLowerCase(), {
+          id: (sp.id ?? randomUUID()).toLowerCase(),
+          assignments: sp.assignments,
+        })
       }
       for (const id of body.removeUsers ?? []) {
         dir.users.delete(id)
         for (const group of dir.groups.values()) group.members = group.members.filter((m) => m !== id)
-        for (const sp of dir.servicePrincipals.values()) sp.assignments = sp.assignments.filter((a) => a.principalId !== id)
+        for (const sp of dir.servicePrincipals.values())
+          sp.assignments = sp.assignments.filter((a) => a.principalId !== id)
       }
       for (const id of body.disableUsers ?? []) {
         const user = dir.users.get(id)

@@ -12,14 +12,20 @@
 import { randomUUID } from 'node:crypto'
 import type http from 'node:http'
 import type { EntraStandIn } from '../entra/server.ts'
-import { LocalServer, listen, readBody, sendJson } from '../http.ts'
+import { LocalServer, readBody, sendJson } from '../http.ts'
 
 export const MAX_REDIRECT_URIS = 256
 
 export type GraphFault = 'throttled' | 'server_error' | 'unavailable'
 
 export function graphError(code: string, message: string) {
-  return { error: { code, message, innerError: { date: new Date().toISOString(), 'request-id': randomUUID(), 'client-request-id': randomUUID() } } }
+  return {
+    error: {
+      code,
+      message,
+      innerError: { date: new Date().toISOString(), 'request-id': randomUUID(), 'client-request-id': randomUUID() },
+    },
+  }
 }
 
 export interface GraphCaller {
@@ -72,7 +78,11 @@ export class GraphStandIn extends LocalServer {
 
     const caller = await this.caller(req)
     if (!caller) {
-      return sendJson(res, 401, graphError('InvalidAuthenticationToken', 'Access token validation failure. Invalid audience.'))
+      return sendJson(
+        res,
+        401,
+        graphError('InvalidAuthenticationToken', 'Access token validation failure. Invalid audience.'),
+      )
     }
     const app = /^\/v1\.0\/applications\(appId='([0-9a-fA-F-]{36})'\)$/.exec(path)
     if (app) return this.application(req, res, caller, app[1]!.toLowerCase())
@@ -80,35 +90,82 @@ export class GraphStandIn extends LocalServer {
   }
 
   /** Further resources (the sync's users, groups and service principals); 404 here. */
-  protected async route(_req: http.IncomingMessage, res: http.ServerResponse, _caller: GraphCaller, _url: URL, path: string): Promise<void> {
+  protected async route(
+    _req: http.IncomingMessage,
+    res: http.ServerResponse,
+    _caller: GraphCaller,
+    _url: URL,
+    path: string,
+  ): Promise<void> {
     sendJson(res, 400, graphError('BadRequest', `Resource not found for the segment '${path.split('/')[2] ?? ''}'.`))
   }
 
-  private async application(req: http.IncomingMessage, res: http.ServerResponse, caller: GraphCaller, appId: string): Promise<void> {
+  private async application(
+    req: http.IncomingMessage,
+    res: http.ServerResponse,
+    caller: GraphCaller,
+    appId: string,
+  ): Promise<void> {
     if (this.fault(res, appId)) return
-    const writable = caller.roles.includes('Application.ReadWrite.All') || (caller.roles.includes('Application.ReadWrite.OwnedBy') && caller.appid === appId)
+    const writable =
+      caller.roles.includes('Application.ReadWrite.All') ||
+      (caller.roles.includes('Application.ReadWrite.OwnedBy') && caller.appid === appId)
     const readable = writable || caller.roles.includes('Application.Read.All')
     const registration = this.entra.apps.get(appId)
-    if (!readable) return sendJson(res, 403, graphError('Authorization_RequestDenied', 'Insufficient privileges to complete the operation.'))
-    if (!registration) return sendJson(res, 404, graphError('Request_ResourceNotFound', `Resource '${appId}' does not exist or one of its queried reference-property objects are not present.`))
+    if (!readable)
+      return sendJson(
+        res,
+        403,
+        graphError('Authorization_RequestDenied', 'Insufficient privileges to complete the operation.'),
+      )
+    if (!registration)
+      return sendJson(
+        res,
+        404,
+        graphError(
+          'Request_ResourceNotFound',
+          `Resource '${appId}' does not exist or one of its queried reference-property objects are not present.`,
+        ),
+      )
 
     if (req.method === 'GET') {
       return sendJson(res, 200, {
         '@odata.context': `${this.base}/v1.0/$metadata#applications(id,appId,web)/$entity`,
         id: `obj-${appId}`,
         appId,
-        web: { redirectUris: registration.redirectUris, homePageUrl: null, logoutUrl: null, implicitGrantSettings: { enableIdTokenIssuance: false, enableAccessTokenIssuance: false } },
+        web: {
+          redirectUris: registration.redirectUris,
+          homePageUrl: null,
+          logoutUrl: null,
+          implicitGrantSettings: { enableIdTokenIssuance: false, enableAccessTokenIssuance: false },
+        },
       })
     }
     if (req.method === 'PATCH') {
-      if (!writable) return sendJson(res, 403, graphError('Authorization_RequestDenied', 'Insufficient privileges to complete the operation.'))
+      if (!writable)
+        return sendJson(
+          res,
+          403,
+          graphError('Authorization_RequestDenied', 'Insufficient privileges to complete the operation.'),
+        )
       const body = JSON.parse((await readBody(req)) || '{}') as { web?: { redirectUris?: unknown } }
       const uris = body.web?.redirectUris
       if (!Array.isArray(uris) || !uris.every((u) => typeof u === 'string')) {
-        return sendJson(res, 400, graphError('Request_BadRequest', "Invalid value specified for property 'redirectUris' of resource 'Application'."))
+        return sendJson(
+          res,
+          400,
+          graphError(
+            'Request_BadRequest',
+            "Invalid value specified for property 'redirectUris' of resource 'Application'.",
+          ),
+        )
       }
       if (uris.length > MAX_REDIRECT_URIS) {
-        return sendJson(res, 400, graphError('Request_BadRequest', `The number of redirect URIs exceeds the maximum of ${MAX_REDIRECT_URIS}.`))
+        return sendJson(
+          res,
+          400,
+          graphError('Request_BadRequest', `The number of redirect URIs exceeds the maximum of ${MAX_REDIRECT_URIS}.`),
+        )
       }
       registration.redirectUris = [...uris]
       res.writeHead(204)
@@ -119,7 +176,9 @@ export class GraphStandIn extends LocalServer {
   }
 
   protected async control(req: http.IncomingMessage, res: http.ServerResponse, parts: string[]): Promise<void> {
-    const body = req.readableEnded ? {} : (JSON.parse((await readBody(req)) || '{}') as { about?: string; faults?: GraphFault[] })
+    const body = req.readableEnded
+      ? {}
+      : (JSON.parse((await readBody(req)) || '{}') as { about?: string; faults?: GraphFault[] })
     if (parts[0] === 'faults') {
       this.faults.set(String(body.about), [...(body.faults ?? [])])
       return sendJson(res, 200, body)

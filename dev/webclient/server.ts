@@ -5,7 +5,7 @@
  */
 import type http from 'node:http'
 import { createRemoteJWKSet, customFetch } from 'jose'
-import { LocalServer, escapeHtml, listen, readBody } from '../http.ts'
+import { escapeHtml, LocalServer, readBody } from '../http.ts'
 import { requestWithHost } from '../lib.ts'
 import { HandoffRejected, verifyHandoffAssertion } from './verify.ts'
 
@@ -48,7 +48,10 @@ export class DemoWebClient extends LocalServer {
       [customFetch]: async (url: string) => {
         const target = new URL(url)
         const res = await requestWithHost({ port: options.gatewayPort, host: target.host, path: target.pathname })
-        return new Response(res.body, { status: res.status, headers: { 'content-type': String(res.headers['content-type'] ?? '') } })
+        return new Response(res.body, {
+          status: res.status,
+          headers: { 'content-type': String(res.headers['content-type'] ?? '') },
+        })
       },
     })
   }
@@ -94,12 +97,18 @@ export class DemoWebClient extends LocalServer {
         )
       } catch (error) {
         const reason = error instanceof HandoffRejected ? error.message : 'assertion refused'
-        return send(401, page('Sign-in refused', `<h1 class="bad">Sign-in refused</h1><p id="reason">${escapeHtml(reason)}</p>`))
+        return send(
+          401,
+          page('Sign-in refused', `<h1 class="bad">Sign-in refused</h1><p id="reason">${escapeHtml(reason)}</p>`),
+        )
       }
     }
     return send(
       200,
-      page(`${system.name} web client`, `<h1>${escapeHtml(system.name)} web client</h1><p>Not signed in. Use your organization's sign-in page.</p>`),
+      page(
+        `${system.name} web client`,
+        `<h1>${escapeHtml(system.name)} web client</h1><p>Not signed in. Use your organization's sign-in page.</p>`,
+      ),
     )
   }
 }

@@ -17,7 +17,7 @@
  *    the person, stable across renames; `email`, `name`, `ext` are for display
  *    and for finding the extension.
  */
-import { type JWTPayload, type JWTVerifyGetKey, errors, jwtVerify } from 'jose'
+import { errors, type JWTPayload, type JWTVerifyGetKey, jwtVerify } from 'jose'
 
 export const ASSERTION_TYPE = 'sso-handoff+jwt'
 const CLOCK_SKEW_SECONDS = 10
@@ -84,5 +84,14 @@ export async function verifyHandoffAssertion(jwt: string, options: VerifyOptions
   if (options.seen.has(jti)) throw new HandoffRejected('assertion refused (already used)')
   options.seen.set(jti, exp)
 
-  return { sub, tid, oid, email: text(payload, 'email'), name: text(payload, 'name'), ext: text(payload, 'ext'), jti, exp }
+  return {
+    sub,
+    tid,
+    oid,
+    email: text(payload, 'email'),
+    name: text(payload, 'name'),
+    ext: text(payload, 'ext'),
+    jti,
+    exp,
+  }
 }

@@ -10,7 +10,7 @@ import { newId } from '../db/ids'
 import { apiKeys } from '../db/schema'
 import { toStatement } from '../db/statements'
 import { AppError } from '../errors'
-import { type Principal, auditStatement } from './audit'
+import { auditStatement, type Principal } from './audit'
 import { iso } from './json'
 import { orgInScope } from './scope'
 
@@ -34,10 +34,18 @@ export function apiKeyJson(row: ApiKeyRow) {
 }
 
 /** Issues a key to a partner (ops for any partner, a partner for itself). The only time the key is ever visible. */
-export async function createApiKey(d1: D1Database, principal: Principal, orgId: string, label: string | undefined, now: number) {
+export async function createApiKey(
+  d1: D1Database,
+  principal: Principal,
+  orgId: string,
+  label: string | undefined,
+  now: number,
+) {
   const org = await orgInScope(d1, principal, orgId)
   if (org.kind !== 'partner') {
-    throw new AppError('invalid_request', 'API keys are issued to partners; a partner key also reaches its customers', { field: 'id' })
+    throw new AppError('invalid_request', 'API keys are issued to partners; a partner key also reaches its customers', {
+      field: 'id',
+    })
   }
   const key = `${KEY_PREFIX}${randomToken(32)}`
   const row: ApiKeyRow = {
@@ -53,14 +61,24 @@ export async function createApiKey(d1: D1Database, principal: Principal, orgId: 
   }
   await d1.batch([
     toStatement(d1, getDb(d1).insert(apiKeys).values(row)),
-    auditStatement(d1, principal, { orgId, action: 'api_key.create', targetType: 'api_key', targetId: row.id, summary: { after: apiKeyJson(row) } }, now),
+    auditStatement(
+      d1,
+      principal,
+      { orgId, action: 'api_key.create', targetType: 'api_key', targetId: row.id, summary: { after: apiKeyJson(row) } },
+      now,
+    ),
   ])
   return { ...apiKeyJson(row), key }
 }
 
 export async function listApiKeys(d1: D1Database, principal: Principal, orgId: string) {
   await orgInScope(d1, principal, orgId)
-  const rows = await getDb(d1).select().from(apiKeys).where(eq(apiKeys.orgId, orgId)).orderBy(desc(apiKeys.createdAt)).all()
+  const rows = await getDb(d1)
+    .select()
+    .from(apiKeys)
+    .where(eq(apiKeys.orgId, orgId))
+    .orderBy(desc(apiKeys.createdAt))
+    .all()
   return rows.map(apiKeyJson)
 }
 
@@ -74,7 +92,18 @@ export async function revokeApiKey(d1: D1Database, principal: Principal, keyId: 
   const revoked = { ...row, revokedAt: now }
   await d1.batch([
     toStatement(d1, getDb(d1).update(apiKeys).set({ revokedAt: now }).where(eq(apiKeys.id, keyId))),
-    auditStatement(d1, principal, { orgId: row.orgId, action: 'api_key.revoke', targetType: 'api_key', targetId: keyId, summary: { after: apiKeyJson(revoked) } }, now),
+    auditStatement(
+      d1,
+      principal,
+      {
+        orgId: row.orgId,
+        action: 'api_key.revoke',
+        targetType: 'api_key',
+        targetId: keyId,
+        summary: { after: apiKeyJson(revoked) },
+      },
+      now,
+    ),
   ])
   return apiKeyJson(revoked)
 }
@@ -83,7 +112,11 @@ export async function revokeApiKey(d1: D1Database, principal: Principal, keyId: 
 export async function principalForKey(d1: D1Database, presented: string, now: number): Promise<Principal | null> {
   if (!presented.startsWith(KEY_PREFIX)) return null
   const hash = await sha256(presented)
-  const row = await getDb(d1).select().from(apiKeys).where(and(eq(apiKeys.secretHash, hash))).get()
+  const row = await getDb(d1)
+    .select()
+    .from(apiKeys)
+    .where(and(eq(apiKeys.secretHash, hash)))
+    .get()
   if (!row || row.revokedAt !== null) return null
   if (row.lastUsedAt === null || now - row.lastUsedAt >= LAST_USED_RESOLUTION_MS) {
     await getDb(d1).update(apiKeys).set({ lastUsedAt: now }).where(eq(apiKeys.id, row.id))

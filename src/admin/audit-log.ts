@@ -35,7 +35,8 @@ export async function readAuditLog(d1: D1Database, principal: Principal, query: 
   if (query.actor !== undefined) conditions.push(eq(auditLog.actor, query.actor))
   if (query.since !== undefined) {
     const since = Date.parse(query.since)
-    if (!Number.isFinite(since) || !/^\d{4}-\d{2}-\d{2}/.test(query.since)) throw bad('since', 'must be an ISO 8601 time such as 2026-11-29T08:00:00Z')
+    if (!Number.isFinite(since) || !/^\d{4}-\d{2}-\d{2}/.test(query.since))
+      throw bad('since', 'must be an ISO 8601 time such as 2026-11-29T08:00:00Z')
     conditions.push(gte(auditLog.at, since))
   }
   if (query.cursor !== undefined) {

@@ -7,9 +7,7 @@ import { toStatement } from '../db/statements'
  * partner key (its partner and that partner's customers: nested ones by the
  * seed's impersonation, flat ones as part of the partner's own portal).
  */
-export type Principal =
-  | { kind: 'ops'; actor: 'ops' }
-  | { kind: 'partner'; actor: string; keyId: string; orgId: string }
+export type Principal = { kind: 'ops'; actor: 'ops' } | { kind: 'partner'; actor: string; keyId: string; orgId: string }
 
 export const OPS: Principal = { kind: 'ops', actor: 'ops' }
 
@@ -25,7 +23,17 @@ export interface AuditEntry {
 }
 
 /** The audit row for a change, to run in the same batch as the change itself. */
-export function auditStatement(d1: D1Database, principal: Principal | typeof SYSTEM_ACTOR, entry: AuditEntry, now: number): D1PreparedStatement {
+export function auditStatement(
+  d1: D1Database,
+  principal: Principal | typeof SYSTEM_ACTOR,
+  entry: AuditEntry,
+  now: number,
+): D1PreparedStatement {
   const actor = typeof principal === 'string' ? principal : principal.actor
-  return toStatement(d1, getDb(d1).insert(auditLog).values({ at: now, actor, ...entry }))
+  return toStatement(
+    d1,
+    getDb(d1)
+      .insert(auditLog)
+      .values({ at: now, actor, ...entry }),
+  )
 }

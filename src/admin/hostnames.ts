@@ -1,19 +1,24 @@
 import { and, asc, eq, isNotNull, lte } from 'drizzle-orm'
+import {
+  createCustomHostname,
+  deleteCustomHostname,
+  getCustomHostname,
+  refreshCustomHostname,
+} from '../cloudflare/client'
+import { mapCloudflareStatus, nextCheckDelayMs, verificationOf } from '../cloudflare/status'
 import type { Config } from '../config'
 import { getDb } from '../db/client'
 import { type CallbackMode, hostnames } from '../db/schema'
 import { isUniqueViolation, toStatement } from '../db/statements'
 import { AppError } from '../errors'
-import { iso } from './json'
+import { registerRedirectUri, unregisterRedirectUri } from '../graph/redirect-uris'
 import { HOSTNAME_PROBLEM_MESSAGES, isDirectSubdomain, isWithinZone, parseHostnameInput } from '../hosts/normalize'
 import { hostCache } from '../hosts/resolve'
-import { createCustomHostname, deleteCustomHostname, getCustomHostname, refreshCustomHostname } from '../cloudflare/client'
-import { mapCloudflareStatus, nextCheckDelayMs, verificationOf } from '../cloudflare/status'
-import { registerRedirectUri, unregisterRedirectUri } from '../graph/redirect-uris'
 import { originFor } from '../http/origin'
 import { log } from '../log'
 import { clientForOrg } from '../oidc/clients'
-import { type Principal, SYSTEM_ACTOR, auditStatement } from './audit'
+import { auditStatement, type Principal, SYSTEM_ACTOR } from './audit'
+import { iso } from './json'
 import { orgInScope } from './scope'
 
 export type HostnameRow = typeof hostnames.$inferSelect
@@ -23,7 +28,19 @@ export type HostnameRow = typeof hostnames.$inferSelect
  * provider's own services, and a tenant holding one could pass for the provider.
  */
 export const RESERVED_SUBDOMAIN_LABELS = new Set([
-  'www', 'api', 'admin', 'login', 'sso', 'auth', 'account', 'accounts', 'mail', 'status', 'support', 'portal', 'mtp',
+  'www',
+  'api',
+  'admin',
+  'login',
+  'sso',
+  'auth',
+  'account',
+  'accounts',
+  'mail',
+  'status',
+  'support',
+  'portal',
+  'mtp',
 ])
 
 export function hostnameJson(row: HostnameRow) {
@@ -76,9 +93,13 @@ export async function listHostnames(d1: D1Database, principal: Principal, orgId:
 /** Which kind of hostname this is, or why it cannot be attached at all. */
 export function classifyHostname(config: Config, hostname: string): 'subdomain' | 'custom' {
   if (hostname === config.primaryHost) {
-    throw new AppError('primary_host_reserved', `"hostname" is the provider's primary login host and cannot be bound to an organization`, {
-      field: 'hostname',
-    })
+    throw new AppError(
+      'primary_host_reserved',
+      `"hostname" is the provider's primary login host and cannot be bound to an organization`,
+      {
+        field: 'hostname',
+      },
+    )
   }
   if (!isWithinZone(hostname, config.providerZone)) return 'custom'
   if (!isDirectSubdomain(hostname, config.providerZone)) {
@@ -114,7 +135,7 @@ export async function attachHostname(
       'flat_customer_cannot_own_hostname',
       `Customer "${org.name}" is flat (it lives inside its partner's portal) and cannot own a hostname. ` +
         'Ask the provider to move it to a nested portal of its own, then attach the hostname to it; ' +
-        "or attach the hostname to the partner, whose hosts serve its flat customers.",
+        'or attach the hostname to the partner, whose hosts serve its flat customers.',
     )
   }
   if (await findHostname(d1, hostname)) throw hostnameTaken(hostname)
@@ -160,7 +181,8 @@ export async function attachHostname(
       row = { ...row, ...(await registration(d1, config, row, uri)) }
     } catch (error) {
       // The 256-URI ceiling is the partner's to resolve: refuse, and leave nothing at Cloudflare either.
-      if (cloudflare && row.cloudflareId) await deleteCustomHostname(cloudflare, row.cloudflareId).catch(() => undefined)
+      if (cloudflare && row.cloudflareId)
+        await deleteCustomHostname(cloudflare, row.cloudflareId).catch(() => undefined)
       throw error
     }
   }
@@ -170,7 +192,13 @@ export async function attachHostname(
       auditStatement(
         d1,
         principal,
-        { orgId, action: 'hostname.attach', targetType: 'hostname', targetId: hostname, summary: { after: hostnameJson(row) } },
+        {
+          orgId,
+          action: 'hostname.attach',
+          targetType: 'hostname',
+          targetId: hostname,
+          summary: { after: hostnameJson(row) },
+        },
         now,
       ),
     ])
@@ -181,7 +209,11 @@ export async function attachHostname(
     // Never leave a Cloudflare hostname behind that D1 does not know about.
     if (cloudflare && row.cloudflareId) {
       await deleteCustomHostname(cloudflare, row.cloudflareId).catch((cleanup: unknown) =>
-        log('error', 'custom hostname left at Cloudflare after a failed attach', { hostname, cloudflareId: row.cloudflareId, error: String(cleanup) }),
+        log('error', 'custom hostname left at Cloudflare after a failed attach', {
+          hostname,
+          cloudflareId: row.cloudflareId,
+          error: String(cleanup),
+        }),
       )
     }
     if (isUniqueViolation(error)) throw hostnameTaken(hostname)
@@ -208,13 +240,23 @@ export async function detachHostname(
   const row = await getHostname(d1, principal, requireHostname(rawHostname))
   if (row.redirectUriRegistered) {
     // Graph first: a redirect URI left on our app for a domain that is no longer ours must not happen silently.
-    await unregisterRedirectUri(config, await clientForOrg(d1, config, row.orgId), callbackUriOf(row.hostname, requestUrl))
-    await getDb(d1).update(hostnames).set({ redirectUriRegistered: false, updatedAt: now }).where(eq(hostnames.hostname, row.hostname))
+    await unregisterRedirectUri(
+      config,
+      await clientForOrg(d1, config, row.orgId),
+      callbackUriOf(row.hostname, requestUrl),
+    )
+    await getDb(d1)
+      .update(hostnames)
+      .set({ redirectUriRegistered: false, updatedAt: now })
+      .where(eq(hostnames.hostname, row.hostname))
     hostCache(config).delete(row.hostname)
   }
   if (row.cloudflareId) {
     if (!config.cloudflare) {
-      throw new AppError('cloudflare_unavailable', 'This hostname lives at Cloudflare, but CUSTOM_HOSTNAMES is not "cloudflare"; nothing was changed')
+      throw new AppError(
+        'cloudflare_unavailable',
+        'This hostname lives at Cloudflare, but CUSTOM_HOSTNAMES is not "cloudflare"; nothing was changed',
+      )
     }
     // Cloudflare first: if it fails, the hostname stays attached and the partner can retry.
     await deleteCustomHostname(config.cloudflare, row.cloudflareId)
@@ -224,7 +266,13 @@ export async function detachHostname(
     auditStatement(
       d1,
       principal,
-      { orgId: row.orgId, action: 'hostname.detach', targetType: 'hostname', targetId: row.hostname, summary: { before: hostnameJson(row) } },
+      {
+        orgId: row.orgId,
+        action: 'hostname.detach',
+        targetType: 'hostname',
+        targetId: row.hostname,
+        summary: { before: hostnameJson(row) },
+      },
       now,
     ),
   ])
@@ -254,7 +302,10 @@ export async function refreshHostname(
       : await getCustomHostname(config.cloudflare, row.cloudflareId)
   const mapped = seen
     ? mapCloudflareStatus(seen)
-    : { status: 'failed' as const, detail: 'Cloudflare no longer has this hostname (deleted there); detach it and attach it again' }
+    : {
+        status: 'failed' as const,
+        detail: 'Cloudflare no longer has this hostname (deleted there); detach it and attach it again',
+      }
   const checkCount = row.checkCount + 1
   const delay = nextCheckDelayMs(mapped.status, checkCount)
   const after: HostnameRow = {
@@ -313,7 +364,11 @@ export const REFRESH_BUDGET = 25
  * ones with backoff, active ones daily), oldest first. Stops early when
  * Cloudflare rate limits.
  */
-export async function refreshDueHostnames(d1: D1Database, config: Config, now: number): Promise<{ checked: number; changed: number; errors: number }> {
+export async function refreshDueHostnames(
+  d1: D1Database,
+  config: Config,
+  now: number,
+): Promise<{ checked: number; changed: number; errors: number }> {
   if (!config.cloudflare) return { checked: 0, changed: 0, errors: 0 }
   const due = await getDb(d1)
     .select()
@@ -332,7 +387,10 @@ export async function refreshDueHostnames(d1: D1Database, config: Config, now: n
       if (after.status !== row.status) changed++
     } catch (error) {
       errors++
-      log('warn', 'hostname refresh failed', { hostname: row.hostname, code: error instanceof AppError ? error.code : 'internal' })
+      log('warn', 'hostname refresh failed', {
+        hostname: row.hostname,
+        code: error instanceof AppError ? error.code : 'internal',
+      })
       if (error instanceof AppError && error.code === 'cloudflare_rate_limited') break
     }
   }
@@ -349,37 +407,68 @@ export function callbackUriOf(hostname: string, requestUrl: URL): string {
  * trouble other than the 256 ceiling does not stop anything: the host signs
  * in through the central callback until a check or Sync registers it.
  */
-async function registration(d1: D1Database, config: Config, row: HostnameRow, uri: string): Promise<Pick<HostnameRow, 'redirectUriRegistered' | 'redirectUriDetail'>> {
+async function registration(
+  d1: D1Database,
+  config: Config,
+  row: HostnameRow,
+  uri: string,
+): Promise<Pick<HostnameRow, 'redirectUriRegistered' | 'redirectUriDetail'>> {
   try {
     await registerRedirectUri(config, await clientForOrg(d1, config, row.orgId), uri)
     return { redirectUriRegistered: true, redirectUriDetail: null }
   } catch (error) {
     if (error instanceof AppError && error.code === 'redirect_uri_limit') throw error
     const detail = error instanceof AppError ? error.message : 'Microsoft Graph failed'
-    log('warn', 'redirect URI not registered; central callback in use', { hostname: row.hostname, code: error instanceof AppError ? error.code : 'internal' })
-    return { redirectUriRegistered: false, redirectUriDetail: `Not registered yet (central callback in use): ${detail}` }
+    log('warn', 'redirect URI not registered; central callback in use', {
+      hostname: row.hostname,
+      code: error instanceof AppError ? error.code : 'internal',
+    })
+    return {
+      redirectUriRegistered: false,
+      redirectUriDetail: `Not registered yet (central callback in use): ${detail}`,
+    }
   }
 }
 
-async function retryRegistration(d1: D1Database, config: Config, row: HostnameRow, uri: string, now: number): Promise<HostnameRow> {
+async function retryRegistration(
+  d1: D1Database,
+  config: Config,
+  row: HostnameRow,
+  uri: string,
+  now: number,
+): Promise<HostnameRow> {
   let outcome: Pick<HostnameRow, 'redirectUriRegistered' | 'redirectUriDetail'>
   try {
     outcome = await registration(d1, config, row, uri)
   } catch (error) {
     // At the ceiling: say so on the hostname; it keeps signing in centrally.
-    outcome = { redirectUriRegistered: false, redirectUriDetail: error instanceof AppError ? error.message : 'Microsoft Graph failed' }
+    outcome = {
+      redirectUriRegistered: false,
+      redirectUriDetail: error instanceof AppError ? error.message : 'Microsoft Graph failed',
+    }
   }
-  await getDb(d1).update(hostnames).set({ ...outcome, updatedAt: now }).where(eq(hostnames.hostname, row.hostname))
+  await getDb(d1)
+    .update(hostnames)
+    .set({ ...outcome, updatedAt: now })
+    .where(eq(hostnames.hostname, row.hostname))
   if (outcome.redirectUriRegistered) hostCache(config).delete(row.hostname)
   return { ...row, ...outcome, updatedAt: now }
 }
 
 /** Registers the redirect URIs of a portal's direct hosts that are not registered yet (part of Sync). */
-export async function reconcileRedirectUris(d1: D1Database, config: Config, orgId: string, requestUrl: URL, now: number): Promise<{ registered: number; pending: number }> {
+export async function reconcileRedirectUris(
+  d1: D1Database,
+  config: Config,
+  orgId: string,
+  requestUrl: URL,
+  now: number,
+): Promise<{ registered: number; pending: number }> {
   const rows = await getDb(d1)
     .select()
     .from(hostnames)
-    .where(and(eq(hostnames.orgId, orgId), eq(hostnames.callbackMode, 'direct'), eq(hostnames.redirectUriRegistered, false)))
+    .where(
+      and(eq(hostnames.orgId, orgId), eq(hostnames.callbackMode, 'direct'), eq(hostnames.redirectUriRegistered, false)),
+    )
     .all()
   let registered = 0
   for (const row of rows) {
@@ -410,7 +499,8 @@ export async function updateHostname(
   if (input.callbackMode === 'direct') {
     after = { ...after, ...(await registration(d1, config, before, uri)) }
   } else {
-    if (before.redirectUriRegistered) await unregisterRedirectUri(config, await clientForOrg(d1, config, before.orgId), uri)
+    if (before.redirectUriRegistered)
+      await unregisterRedirectUri(config, await clientForOrg(d1, config, before.orgId), uri)
     after = { ...after, redirectUriRegistered: false, redirectUriDetail: null }
   }
   await d1.batch([
@@ -418,13 +508,24 @@ export async function updateHostname(
       d1,
       getDb(d1)
         .update(hostnames)
-        .set({ callbackMode: after.callbackMode, redirectUriRegistered: after.redirectUriRegistered, redirectUriDetail: after.redirectUriDetail, updatedAt: now })
+        .set({
+          callbackMode: after.callbackMode,
+          redirectUriRegistered: after.redirectUriRegistered,
+          redirectUriDetail: after.redirectUriDetail,
+          updatedAt: now,
+        })
         .where(eq(hostnames.hostname, before.hostname)),
     ),
     auditStatement(
       d1,
       principal,
-      { orgId: before.orgId, action: 'hostname.update', targetType: 'hostname', targetId: before.hostname, summary: { before: hostnameJson(before), after: hostnameJson(after) } },
+      {
+        orgId: before.orgId,
+        action: 'hostname.update',
+        targetType: 'hostname',
+        targetId: before.hostname,
+        summary: { before: hostnameJson(before), after: hostnameJson(after) },
+      },
       now,
     ),
   ])

@@ -12,7 +12,7 @@ import { microsoftIntegrations } from '../db/schema'
 import { toStatement } from '../db/statements'
 import { AppError } from '../errors'
 import { secretContext } from '../oidc/clients'
-import { type Principal, auditStatement } from './audit'
+import { auditStatement, type Principal } from './audit'
 import { iso } from './json'
 import type { PutIntegrationInput } from './schemas'
 import { orgInScope } from './scope'
@@ -50,22 +50,37 @@ function find(d1: D1Database, orgId: string) {
 export async function getIntegration(d1: D1Database, principal: Principal, orgId: string) {
   await orgInScope(d1, principal, orgId)
   const row = await find(d1, orgId)
-  if (!row) throw new AppError('not_found', 'This organization has no Microsoft integration of its own (it uses the provider\'s app)')
+  if (!row)
+    throw new AppError(
+      'not_found',
+      "This organization has no Microsoft integration of its own (it uses the provider's app)",
+    )
   return integrationJson(row)
 }
 
 /** Creates or replaces the integration; `clientSecret` may be left out to keep the stored one (same client id only). */
-export async function putIntegration(d1: D1Database, config: Config, principal: Principal, orgId: string, input: PutIntegrationInput, now: number) {
+export async function putIntegration(
+  d1: D1Database,
+  config: Config,
+  principal: Principal,
+  orgId: string,
+  input: PutIntegrationInput,
+  now: number,
+) {
   await portal(d1, principal, orgId)
   const before = await find(d1, orgId)
   if (input.clientSecret === undefined && (!before || before.clientId !== input.clientId)) {
-    throw new AppError('invalid_request', '"clientSecret" is required for a new integration or a new client id', { field: 'clientSecret' })
+    throw new AppError('invalid_request', '"clientSecret" is required for a new integration or a new client id', {
+      field: 'clientSecret',
+    })
   }
   const row: IntegrationRow = {
     orgId,
     clientId: input.clientId,
     clientSecretEnc:
-      input.clientSecret === undefined ? before!.clientSecretEnc : await encryptSecret(input.clientSecret, config.dataKey, secretContext(orgId, input.clientId)),
+      input.clientSecret === undefined
+        ? before!.clientSecretEnc
+        : await encryptSecret(input.clientSecret, config.dataKey, secretContext(orgId, input.clientId)),
     homeTenantId: input.homeTenantId,
     allowedTenantIds: [...new Set(input.allowedTenantIds ?? [])],
     secretUpdatedAt: input.clientSecret === undefined ? before!.secretUpdatedAt : now,
@@ -73,7 +88,13 @@ export async function putIntegration(d1: D1Database, config: Config, principal: 
     updatedAt: now,
   }
   await d1.batch([
-    toStatement(d1, getDb(d1).insert(microsoftIntegrations).values(row).onConflictDoUpdate({ target: microsoftIntegrations.orgId, set: row })),
+    toStatement(
+      d1,
+      getDb(d1)
+        .insert(microsoftIntegrations)
+        .values(row)
+        .onConflictDoUpdate({ target: microsoftIntegrations.orgId, set: row }),
+    ),
     auditStatement(
       d1,
       principal,
@@ -83,7 +104,11 @@ export async function putIntegration(d1: D1Database, config: Config, principal: 
         targetType: 'microsoft_integration',
         targetId: orgId,
         // integrationJson never carries the secret; the summary only says whether it changed.
-        summary: { before: before ? integrationJson(before) : null, after: integrationJson(row), secretChanged: input.clientSecret !== undefined },
+        summary: {
+          before: before ? integrationJson(before) : null,
+          after: integrationJson(row),
+          secretChanged: input.clientSecret !== undefined,
+        },
       },
       now,
     ),
@@ -97,6 +122,17 @@ export async function deleteIntegration(d1: D1Database, principal: Principal, or
   if (!before) throw new AppError('not_found', 'This organization has no Microsoft integration of its own')
   await d1.batch([
     toStatement(d1, getDb(d1).delete(microsoftIntegrations).where(eq(microsoftIntegrations.orgId, orgId))),
-    auditStatement(d1, principal, { orgId, action: 'microsoft_integration.delete', targetType: 'microsoft_integration', targetId: orgId, summary: { before: integrationJson(before) } }, now),
+    auditStatement(
+      d1,
+      principal,
+      {
+        orgId,
+        action: 'microsoft_integration.delete',
+        targetType: 'microsoft_integration',
+        targetId: orgId,
+        summary: { before: integrationJson(before) },
+      },
+      now,
+    ),
   ])
 }

@@ -4,10 +4,10 @@ import { newId } from '../db/ids'
 import { organizations } from '../db/schema'
 import { toStatement } from '../db/statements'
 import { AppError } from '../errors'
+import { auditStatement, type Principal } from './audit'
 import { iso } from './json'
-import { type Principal, auditStatement } from './audit'
-import { orgInScope, orgNotFound, reachableOrgIds } from './scope'
 import type { CreateOrgInput, UpdateOrgInput } from './schemas'
+import { orgInScope, orgNotFound, reachableOrgIds } from './scope'
 
 export type OrgRow = typeof organizations.$inferSelect
 
@@ -28,10 +28,16 @@ export async function findOrg(d1: D1Database, id: string): Promise<OrgRow | unde
   return getDb(d1).select().from(organizations).where(eq(organizations.id, id)).get()
 }
 
-export async function listOrgs(d1: D1Database, principal: Principal, filter: { parentId?: string | null }): Promise<OrgRow[]> {
+export async function listOrgs(
+  d1: D1Database,
+  principal: Principal,
+  filter: { parentId?: string | null },
+): Promise<OrgRow[]> {
   const conditions = []
   if (filter.parentId !== undefined) {
-    conditions.push(filter.parentId === null ? isNull(organizations.parentId) : eq(organizations.parentId, filter.parentId))
+    conditions.push(
+      filter.parentId === null ? isNull(organizations.parentId) : eq(organizations.parentId, filter.parentId),
+    )
   }
   const reachable = await reachableOrgIds(d1, principal)
   if (reachable !== null) conditions.push(inArray(organizations.id, reachable))
@@ -53,16 +59,23 @@ async function checkParent(d1: D1Database, principal: Principal, input: CreateOr
   }
   if (input.kind === 'partner') return undefined
   if (input.parentId === undefined) {
-    throw new AppError('invalid_request', '"parentId" is required for a customer: the id of its partner', { field: 'parentId' })
+    throw new AppError('invalid_request', '"parentId" is required for a customer: the id of its partner', {
+      field: 'parentId',
+    })
   }
   const parent = await findOrg(d1, input.parentId)
-  if (!parent || parent.kind !== 'partner') {
+  if (parent?.kind !== 'partner') {
     throw new AppError('invalid_request', '"parentId" must be the id of an existing partner', { field: 'parentId' })
   }
   return parent.id
 }
 
-export async function createOrg(d1: D1Database, principal: Principal, input: CreateOrgInput, now: number): Promise<OrgRow> {
+export async function createOrg(
+  d1: D1Database,
+  principal: Principal,
+  input: CreateOrgInput,
+  now: number,
+): Promise<OrgRow> {
   const parentId = await checkParent(d1, principal, input)
   const org: OrgRow = {
     id: newId('org'),

@@ -4,12 +4,12 @@ import { newId } from '../db/ids'
 import { phoneSystems } from '../db/schema'
 import { toStatement } from '../db/statements'
 import { AppError } from '../errors'
-import { iso } from './json'
 import { DuplicateSsoUserError, type ReplaceCounts, type SsoUserFields } from '../sso/plan'
-import { type SsoUserRecord, listSsoUsers, replaceSsoList } from '../sso/store'
-import { type Principal, auditStatement } from './audit'
-import { orgInScope } from './scope'
+import { listSsoUsers, replaceSsoList, type SsoUserRecord } from '../sso/store'
+import { auditStatement, type Principal } from './audit'
+import { iso } from './json'
 import type { CreatePhoneSystemInput, SsoUserInput, UpdatePhoneSystemInput } from './schemas'
+import { orgInScope } from './scope'
 
 export type PhoneSystemRow = typeof phoneSystems.$inferSelect
 
@@ -102,7 +102,13 @@ export async function createPhoneSystem(
     auditStatement(
       d1,
       principal,
-      { orgId, action: 'phone_system.create', targetType: 'phone_system', targetId: row.id, summary: { after: phoneSystemJson(row) } },
+      {
+        orgId,
+        action: 'phone_system.create',
+        targetType: 'phone_system',
+        targetId: row.id,
+        summary: { after: phoneSystemJson(row) },
+      },
       now,
     ),
   ])
@@ -117,7 +123,13 @@ export async function deletePhoneSystem(d1: D1Database, principal: Principal, id
     auditStatement(
       d1,
       principal,
-      { orgId: row.orgId, action: 'phone_system.delete', targetType: 'phone_system', targetId: id, summary: { before: phoneSystemJson(row) } },
+      {
+        orgId: row.orgId,
+        action: 'phone_system.delete',
+        targetType: 'phone_system',
+        targetId: id,
+        summary: { before: phoneSystemJson(row) },
+      },
       now,
     ),
   ])
@@ -149,7 +161,13 @@ export async function putSsoUsers(
         auditStatement(
           d1,
           principal,
-          { orgId: phoneSystem.orgId, action: 'sso_list.replace', targetType: 'sso_list', targetId: phoneSystem.id, summary: { ...c } },
+          {
+            orgId: phoneSystem.orgId,
+            action: 'sso_list.replace',
+            targetType: 'sso_list',
+            targetId: phoneSystem.id,
+            summary: { ...c },
+          },
           now,
         ),
       ],
@@ -158,7 +176,9 @@ export async function putSsoUsers(
   } catch (error) {
     if (error instanceof DuplicateSsoUserError) {
       const field = `users[${error.index}].${error.field}`
-      throw new AppError('invalid_request', `"${field}" repeats the ${error.field} of users[${error.firstIndex}]`, { field })
+      throw new AppError('invalid_request', `"${field}" repeats the ${error.field} of users[${error.firstIndex}]`, {
+        field,
+      })
     }
     throw error
   }
@@ -174,11 +194,18 @@ export const DEFAULT_PAGE_SIZE = 100
 export const MAX_PAGE_SIZE = 1000
 
 /** `GET …/sso-users`: one page, with an opaque cursor for the next. */
-export async function getSsoUsersPage(d1: D1Database, principal: Principal, phoneSystemId: string, request: SsoUserPageRequest) {
+export async function getSsoUsersPage(
+  d1: D1Database,
+  principal: Principal,
+  phoneSystemId: string,
+  request: SsoUserPageRequest,
+) {
   await getPhoneSystem(d1, principal, phoneSystemId)
   const limit = request.limit === undefined ? DEFAULT_PAGE_SIZE : Number(request.limit)
   if (!Number.isInteger(limit) || limit < 1 || limit > MAX_PAGE_SIZE) {
-    throw new AppError('invalid_request', `"limit" must be a whole number from 1 to ${MAX_PAGE_SIZE}`, { field: 'limit' })
+    throw new AppError('invalid_request', `"limit" must be a whole number from 1 to ${MAX_PAGE_SIZE}`, {
+      field: 'limit',
+    })
   }
   if (request.q !== undefined && request.q.length > 256) {
     throw new AppError('invalid_request', '"q" must be at most 256 characters', { field: 'q' })
@@ -190,7 +217,10 @@ export async function getSsoUsersPage(d1: D1Database, principal: Principal, phon
 
 function encodeCursor(position: { sortKey: string; id: string }): string {
   const bytes = new TextEncoder().encode(JSON.stringify([position.sortKey, position.id]))
-  return btoa(String.fromCharCode(...bytes)).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '')
+  return btoa(String.fromCharCode(...bytes))
+    .replace(/\+/g, '-')
+    .replace(/\//g, '_')
+    .replace(/=+$/, '')
 }
 
 function decodeCursor(cursor: string): { sortKey: string; id: string } {
@@ -207,7 +237,13 @@ function decodeCursor(cursor: string): { sortKey: string; id: string } {
   throw new AppError('invalid_request', '"cursor" is not a cursor this API returned', { field: 'cursor' })
 }
 
-export async function updatePhoneSystem(d1: D1Database, principal: Principal, id: string, input: UpdatePhoneSystemInput, now: number): Promise<PhoneSystemRow> {
+export async function updatePhoneSystem(
+  d1: D1Database,
+  principal: Principal,
+  id: string,
+  input: UpdatePhoneSystemInput,
+  now: number,
+): Promise<PhoneSystemRow> {
   const before = await getPhoneSystem(d1, principal, id)
   const syncSource = input.syncSource ?? before.syncSource
   const syncGroupId = input.syncGroupId !== undefined ? input.syncGroupId : before.syncGroupId
@@ -232,13 +268,26 @@ export async function updatePhoneSystem(d1: D1Database, principal: Principal, id
       d1,
       getDb(d1)
         .update(phoneSystems)
-        .set({ name: after.name, webClientUrl: after.webClientUrl, handoffUrl: after.handoffUrl, syncSource, syncGroupId, updatedAt: now })
+        .set({
+          name: after.name,
+          webClientUrl: after.webClientUrl,
+          handoffUrl: after.handoffUrl,
+          syncSource,
+          syncGroupId,
+          updatedAt: now,
+        })
         .where(eq(phoneSystems.id, id)),
     ),
     auditStatement(
       d1,
       principal,
-      { orgId: before.orgId, action: 'phone_system.update', targetType: 'phone_system', targetId: id, summary: { before: phoneSystemJson(before), after: phoneSystemJson(after) } },
+      {
+        orgId: before.orgId,
+        action: 'phone_system.update',
+        targetType: 'phone_system',
+        targetId: id,
+        summary: { before: phoneSystemJson(before), after: phoneSystemJson(after) },
+      },
       now,
     ),
   ])

@@ -36,7 +36,7 @@ const ERROR_DESCRIPTIONS: Record<number, string> = {
   400: 'Invalid request (the message names the field)',
   401: 'Missing, unknown or revoked API key',
   403: 'Not allowed for this key',
-  404: 'Not found, or outside the key\'s subtree',
+  404: "Not found, or outside the key's subtree",
   409: 'Conflict with the current state',
   413: 'Body too large',
   415: 'Body is not JSON',
@@ -70,13 +70,27 @@ export class AdminRoutes {
         required: true,
         schema: { type: 'string' },
       }))
-      const queryParams = (spec.query ?? []).map((q) => ({ name: q.name, in: 'query', required: false, description: q.description, schema: { type: 'string' } }))
+      const queryParams = (spec.query ?? []).map((q) => ({
+        name: q.name,
+        in: 'query',
+        required: false,
+        description: q.description,
+        schema: { type: 'string' },
+      }))
       const responses: Record<string, unknown> = {
         [spec.success.status]:
-          spec.success.status === 204 ? { description: spec.success.description } : { description: spec.success.description, content: { 'application/json': { schema: { type: 'object' } } } },
+          spec.success.status === 204
+            ? { description: spec.success.description }
+            : {
+                description: spec.success.description,
+                content: { 'application/json': { schema: { type: 'object' } } },
+              },
       }
       for (const status of spec.access === 'public' ? spec.errors : [401, ...spec.errors]) {
-        responses[status] = { description: ERROR_DESCRIPTIONS[status] ?? 'Error', content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } } }
+        responses[status] = {
+          description: ERROR_DESCRIPTIONS[status] ?? 'Error',
+          content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } },
+        }
       }
       const operation: Record<string, unknown> = {
         summary: spec.summary,
@@ -88,7 +102,11 @@ export class AdminRoutes {
       if (spec.body) {
         operation.requestBody = {
           required: true,
-          content: { 'application/json': { schema: z.toJSONSchema(spec.body, { io: 'input', target: 'draft-2020-12', unrepresentable: 'any' }) } },
+          content: {
+            'application/json': {
+              schema: z.toJSONSchema(spec.body, { io: 'input', target: 'draft-2020-12', unrepresentable: 'any' }),
+            },
+          },
         }
       }
       paths[openApiPath] ??= {}
@@ -99,12 +117,15 @@ export class AdminRoutes {
       info: {
         title: 'Edge SSO gateway admin API',
         version: '1',
-        description: 'Partners and the provider manage organizations, hostnames, phone systems and SSO lists. Errors are {"error":{"code","message"}}.',
+        description:
+          'Partners and the provider manage organizations, hostnames, phone systems and SSO lists. Errors are {"error":{"code","message"}}.',
       },
       servers: [{ url: serverUrl }],
       security: [{ bearer: [] }],
       components: {
-        securitySchemes: { bearer: { type: 'http', scheme: 'bearer', description: 'The ops key, or a partner key (sgk_…)' } },
+        securitySchemes: {
+          bearer: { type: 'http', scheme: 'bearer', description: 'The ops key, or a partner key (sgk_…)' },
+        },
         schemas: {
           Error: {
             type: 'object',
@@ -113,7 +134,12 @@ export class AdminRoutes {
               error: {
                 type: 'object',
                 required: ['code', 'message'],
-                properties: { code: { type: 'string' }, message: { type: 'string' }, field: { type: 'string' }, correlationId: { type: 'string' } },
+                properties: {
+                  code: { type: 'string' },
+                  message: { type: 'string' },
+                  field: { type: 'string' },
+                  correlationId: { type: 'string' },
+                },
               },
             },
           },

@@ -7,13 +7,13 @@
 import { Hono } from 'hono'
 import type { AppEnv } from '../app-env'
 import { AppError } from '../errors'
+import { hostCache } from '../hosts/resolve'
 import { JSON_HEADERS } from '../http/html'
 import { originFor } from '../http/origin'
-import { hostCache } from '../hosts/resolve'
+import { portalOf, syncPhoneSystem } from '../sync/sync'
 import { createApiKey, listApiKeys, revokeApiKey } from './api-keys'
 import { readAuditLog } from './audit-log'
 import { authenticate } from './auth'
-import { portalOf, syncPhoneSystem } from '../sync/sync'
 import {
   attachHostname,
   detachHostname,
@@ -45,8 +45,8 @@ import {
   createPhoneSystemSchema,
   putIntegrationSchema,
   replaceSsoUsersSchema,
-  updateOrgSchema,
   updateHostnameSchema,
+  updateOrgSchema,
   updatePhoneSystemSchema,
 } from './schemas'
 import { orgInScope } from './scope'
@@ -95,7 +95,9 @@ adminRoutes.add({
   errors: [],
   handler: async (c) => {
     const parentId = c.req.query('parentId')
-    const orgs = await listOrgs(c.env.DB, c.var.principal, { parentId: parentId === undefined ? undefined : parentId || null })
+    const orgs = await listOrgs(c.env.DB, c.var.principal, {
+      parentId: parentId === undefined ? undefined : parentId || null,
+    })
     return c.json({ orgs: orgs.map(orgJson) })
   },
 })
@@ -135,7 +137,8 @@ adminRoutes.add({
   body: createApiKeySchema,
   success: { status: 201, description: '{key, id, prefix, ...}' },
   errors: [400, 404],
-  handler: async (c, input) => c.json(await createApiKey(c.env.DB, c.var.principal, id(c), input.label, Date.now()), 201),
+  handler: async (c, input) =>
+    c.json(await createApiKey(c.env.DB, c.var.principal, id(c), input.label, Date.now()), 201),
 })
 
 adminRoutes.add({
@@ -168,7 +171,15 @@ adminRoutes.add({
   success: { status: 201, description: '{hostname, status, verification, ...}' },
   errors: [400, 404, 409, 502, 503, 504],
   handler: async (c, input) => {
-    const row = await attachHostname(c.env.DB, c.var.config, c.var.principal, id(c), input, Date.now(), new URL(c.req.url))
+    const row = await attachHostname(
+      c.env.DB,
+      c.var.config,
+      c.var.principal,
+      id(c),
+      input,
+      Date.now(),
+      new URL(c.req.url),
+    )
     return c.json(hostnameJson(row), 201)
   },
 })
@@ -180,7 +191,8 @@ adminRoutes.add({
   access: SUBTREE,
   success: { status: 200, description: '{hostnames: [...]}' },
   errors: [404],
-  handler: async (c) => c.json({ hostnames: (await listHostnames(c.env.DB, c.var.principal, id(c))).map(hostnameJson) }),
+  handler: async (c) =>
+    c.json({ hostnames: (await listHostnames(c.env.DB, c.var.principal, id(c))).map(hostnameJson) }),
 })
 
 adminRoutes.add({
@@ -203,7 +215,19 @@ adminRoutes.add({
   success: { status: 200, description: 'The hostname' },
   errors: [400, 404, 409, 502, 503, 504],
   handler: async (c, input) =>
-    c.json(hostnameJson(await updateHostname(c.env.DB, c.var.config, c.var.principal, param(c, 'hostname'), input, Date.now(), new URL(c.req.url)))),
+    c.json(
+      hostnameJson(
+        await updateHostname(
+          c.env.DB,
+          c.var.config,
+          c.var.principal,
+          param(c, 'hostname'),
+          input,
+          Date.now(),
+          new URL(c.req.url),
+        ),
+      ),
+    ),
 })
 
 adminRoutes.add({
@@ -222,13 +246,15 @@ adminRoutes.add({
 adminRoutes.add({
   method: 'post',
   path: '/hostnames/:hostname/check',
-  summary: 'Re-read the hostname status from Cloudflare now, and retry registering a direct host\'s redirect URI',
+  summary: "Re-read the hostname status from Cloudflare now, and retry registering a direct host's redirect URI",
   access: SUBTREE,
   success: { status: 200, description: 'The hostname' },
   errors: [400, 404, 502, 503, 504],
   handler: async (c) => {
     const row = await getHostname(c.env.DB, c.var.principal, requireHostname(param(c, 'hostname')))
-    return c.json(hostnameJson(await refreshHostname(c.env.DB, c.var.config, c.var.principal, row, Date.now(), new URL(c.req.url))))
+    return c.json(
+      hostnameJson(await refreshHostname(c.env.DB, c.var.config, c.var.principal, row, Date.now(), new URL(c.req.url))),
+    )
   },
 })
 
@@ -241,7 +267,8 @@ adminRoutes.add({
   body: createPhoneSystemSchema,
   success: { status: 201, description: 'The phone system' },
   errors: [400, 404],
-  handler: async (c, input) => c.json(phoneSystemJson(await createPhoneSystem(c.env.DB, c.var.principal, id(c), input, Date.now())), 201),
+  handler: async (c, input) =>
+    c.json(phoneSystemJson(await createPhoneSystem(c.env.DB, c.var.principal, id(c), input, Date.now())), 201),
 })
 
 adminRoutes.add({
@@ -251,7 +278,8 @@ adminRoutes.add({
   access: SUBTREE,
   success: { status: 200, description: '{phoneSystems: [...]}' },
   errors: [404],
-  handler: async (c) => c.json({ phoneSystems: (await listPhoneSystems(c.env.DB, c.var.principal, id(c))).map(phoneSystemJson) }),
+  handler: async (c) =>
+    c.json({ phoneSystems: (await listPhoneSystems(c.env.DB, c.var.principal, id(c))).map(phoneSystemJson) }),
 })
 
 adminRoutes.add({
@@ -267,18 +295,21 @@ adminRoutes.add({
 adminRoutes.add({
   method: 'patch',
   path: '/phone-systems/:id',
-  summary: 'Rename a phone system, change its URLs, or choose where Sync reads its list (app assignments, or one group)',
+  summary:
+    'Rename a phone system, change its URLs, or choose where Sync reads its list (app assignments, or one group)',
   access: SUBTREE,
   body: updatePhoneSystemSchema,
   success: { status: 200, description: 'The phone system' },
   errors: [400, 404],
-  handler: async (c, input) => c.json(phoneSystemJson(await updatePhoneSystem(c.env.DB, c.var.principal, id(c), input, Date.now()))),
+  handler: async (c, input) =>
+    c.json(phoneSystemJson(await updatePhoneSystem(c.env.DB, c.var.principal, id(c), input, Date.now()))),
 })
 
 adminRoutes.add({
   method: 'post',
   path: '/phone-systems/:id/sync',
-  summary: "Sync the SSO list from the phone system's Microsoft 365 tenant (Graph), atomically; a failed pull changes nothing",
+  summary:
+    "Sync the SSO list from the phone system's Microsoft 365 tenant (Graph), atomically; a failed pull changes nothing",
   access: SUBTREE,
   success: { status: 200, description: '{added, removed, updated, unchanged, total, graphRequests, ...}' },
   errors: [404, 409, 502, 503, 504],
@@ -286,7 +317,13 @@ adminRoutes.add({
     const ps = await getPhoneSystem(c.env.DB, c.var.principal, id(c))
     const outcome = await syncPhoneSystem(c.env.DB, c.var.config, c.var.principal, ps, Date.now())
     // Sync also registers the redirect URIs of the portal's direct hosts that are not registered yet.
-    const redirectUris = await reconcileRedirectUris(c.env.DB, c.var.config, await portalOf(c.env.DB, ps.orgId), new URL(c.req.url), Date.now())
+    const redirectUris = await reconcileRedirectUris(
+      c.env.DB,
+      c.var.config,
+      await portalOf(c.env.DB, ps.orgId),
+      new URL(c.req.url),
+      Date.now(),
+    )
     return c.json({ ...outcome, redirectUris })
   },
 })
@@ -341,12 +378,14 @@ adminRoutes.add({
 adminRoutes.add({
   method: 'put',
   path: '/orgs/:id/microsoft-integration',
-  summary: "Set a portal's own Entra app (client id, secret, home tenant, allowed tenants); the secret is never returned",
+  summary:
+    "Set a portal's own Entra app (client id, secret, home tenant, allowed tenants); the secret is never returned",
   access: SUBTREE,
   body: putIntegrationSchema,
   success: { status: 200, description: 'The integration, without its secret' },
   errors: [400, 404, 409],
-  handler: async (c, input) => c.json(await putIntegration(c.env.DB, c.var.config, c.var.principal, id(c), input, Date.now())),
+  handler: async (c, input) =>
+    c.json(await putIntegration(c.env.DB, c.var.config, c.var.principal, id(c), input, Date.now())),
 })
 
 adminRoutes.add({

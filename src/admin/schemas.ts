@@ -15,7 +15,9 @@ const EXTENSION = /^[0-9A-Za-z*#+.-]{1,32}$/
 
 export const MAX_SSO_USERS = 50_000
 
-const guid = z.string().check(z.regex(GUID, 'must be a GUID such as 00000000-0000-0000-0000-000000000000'), z.toLowerCase())
+const guid = z
+  .string()
+  .check(z.regex(GUID, 'must be a GUID such as 00000000-0000-0000-0000-000000000000'), z.toLowerCase())
 
 const emailLike = (what: string) =>
   z
@@ -38,7 +40,9 @@ export const brandingSchema = z.strictObject({
     z.nullable(z.string().check(z.refine(isSafeLogoUrl, 'must be an absolute https:// URL without credentials'))),
   ),
   accentColor: z.optional(
-    z.string().check(z.regex(/^#[0-9a-fA-F]{6}$/, 'must be a colour written #rrggbb, such as #0f6cbd'), z.toLowerCase()),
+    z
+      .string()
+      .check(z.regex(/^#[0-9a-fA-F]{6}$/, 'must be a colour written #rrggbb, such as #0f6cbd'), z.toLowerCase()),
   ),
 })
 
@@ -46,14 +50,20 @@ export const createOrgSchema = z
   .strictObject({
     name: orgName,
     kind: z.enum(ORG_KINDS, 'must be "partner" or "customer"'),
-    parentId: z.optional(z.string().check(z.minLength(1, 'must not be empty'), z.maxLength(64, 'must be at most 64 characters'))),
+    parentId: z.optional(
+      z.string().check(z.minLength(1, 'must not be empty'), z.maxLength(64, 'must be at most 64 characters')),
+    ),
     structure: z.optional(z.enum(ORG_STRUCTURES, 'must be "nested" or "flat"')),
     branding: z.optional(brandingSchema),
   })
   .check(
     z.superRefine((org, ctx) => {
       if (org.kind === 'partner' && org.parentId !== undefined) {
-        ctx.addIssue({ code: 'custom', path: ['parentId'], message: 'must be absent for a partner (partners sit directly under the provider)' })
+        ctx.addIssue({
+          code: 'custom',
+          path: ['parentId'],
+          message: 'must be absent for a partner (partners sit directly under the provider)',
+        })
       }
       if (org.kind === 'partner' && org.structure !== undefined) {
         ctx.addIssue({ code: 'custom', path: ['structure'], message: 'applies to customers only' })
@@ -111,7 +121,10 @@ export const ssoUserSchema = z
     extension: z.optional(z.string().check(z.regex(EXTENSION, 'must be 1 to 32 letters, digits or * # + . -'))),
   })
   .check(
-    z.refine((u) => u.oid !== undefined || u.upn !== undefined || u.email !== undefined, 'needs at least one of "oid", "upn" or "email"'),
+    z.refine(
+      (u) => u.oid !== undefined || u.upn !== undefined || u.email !== undefined,
+      'needs at least one of "oid", "upn" or "email"',
+    ),
   )
 
 export const replaceSsoUsersSchema = z.strictObject({
@@ -129,7 +142,9 @@ export const createApiKeySchema = z.strictObject({
 
 export const putIntegrationSchema = z.strictObject({
   clientId: guid,
-  clientSecret: z.optional(z.string().check(z.minLength(1, 'must not be empty'), z.maxLength(1024, 'must be at most 1024 characters'))),
+  clientSecret: z.optional(
+    z.string().check(z.minLength(1, 'must not be empty'), z.maxLength(1024, 'must be at most 1024 characters')),
+  ),
   homeTenantId: guid,
   allowedTenantIds: z.optional(z.array(guid).check(z.maxLength(100, 'must hold at most 100 tenant ids'))),
 })

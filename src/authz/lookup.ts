@@ -5,8 +5,8 @@
  */
 import type { Site } from '../hosts/resolve'
 import type { Identity } from '../oidc/entra'
-import { type SsoUserRow, recordFields } from '../sso/store'
-import { type MatchKind, type SsoRecord, bestPerPhoneSystem, matchRecord } from './match'
+import { recordFields, type SsoUserRow } from '../sso/store'
+import { bestPerPhoneSystem, type MatchKind, matchRecord, type SsoRecord } from './match'
 
 export interface PhoneSystemRef {
   id: string
@@ -60,7 +60,13 @@ export async function findCandidates(d1: D1Database, site: Site, identity: Ident
     matches.push({
       record,
       kind,
-      phoneSystem: { id: row.phone_system_id, orgId: row.ps_org_id, name: row.ps_name, webClientUrl: row.ps_web_client_url, handoffUrl: row.ps_handoff_url },
+      phoneSystem: {
+        id: row.phone_system_id,
+        orgId: row.ps_org_id,
+        name: row.ps_name,
+        webClientUrl: row.ps_web_client_url,
+        handoffUrl: row.ps_handoff_url,
+      },
     })
   }
   return bestPerPhoneSystem(matches)

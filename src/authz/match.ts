@@ -23,7 +23,10 @@ export interface SsoRecord {
 export type MatchKind = 'oid' | 'upn' | 'email'
 
 /** How `record` matches `identity`, or null. The rule in one pure function; the SQL below only narrows. */
-export function matchRecord(record: SsoRecord, identity: Pick<Identity, 'tid' | 'oid' | 'upn' | 'email'>): MatchKind | null {
+export function matchRecord(
+  record: SsoRecord,
+  identity: Pick<Identity, 'tid' | 'oid' | 'upn' | 'email'>,
+): MatchKind | null {
   if (record.tid !== identity.tid) return null
   if (record.oid !== null) return record.oid === identity.oid ? 'oid' : null
   if (record.upn !== null && identity.upn !== null && record.upn === identity.upn.toLowerCase()) return 'upn'

@@ -20,7 +20,12 @@ interface Envelope<T> {
 const DUPLICATE_CODES = new Set([1406, 1407, 1409, 1414])
 const AUTH_CODES = new Set([9106, 9109, 10000, 10001])
 
-async function call<T>(config: CloudflareConfig, method: string, path: string, body?: unknown): Promise<{ status: number; result: T | undefined }> {
+async function call<T>(
+  config: CloudflareConfig,
+  method: string,
+  path: string,
+  body?: unknown,
+): Promise<{ status: number; result: T | undefined }> {
   let response: Response
   try {
     response = await fetch(`${config.apiBase}/zones/${encodeURIComponent(config.zoneId)}${path}`, {
@@ -31,9 +36,13 @@ async function call<T>(config: CloudflareConfig, method: string, path: string, b
     })
   } catch (error) {
     if (error instanceof Error && (error.name === 'TimeoutError' || error.name === 'AbortError')) {
-      throw new AppError('cloudflare_timeout', 'Cloudflare did not answer in time; nothing was changed. Retry.', { cause: error })
+      throw new AppError('cloudflare_timeout', 'Cloudflare did not answer in time; nothing was changed. Retry.', {
+        cause: error,
+      })
     }
-    throw new AppError('cloudflare_unavailable', 'Cloudflare could not be reached; nothing was changed. Retry.', { cause: error })
+    throw new AppError('cloudflare_unavailable', 'Cloudflare could not be reached; nothing was changed. Retry.', {
+      cause: error,
+    })
   }
   let envelope: Envelope<T> | undefined
   try {
@@ -52,9 +61,13 @@ function cloudflareError(response: Response, envelope: Envelope<unknown> | undef
   const said = first?.message ? ` Cloudflare said: "${first.message.slice(0, 200)}" (code ${code ?? 'none'}).` : ''
   if (response.status === 429) {
     const retryAfter = response.headers.get('retry-after') ?? '60'
-    return new AppError('cloudflare_rate_limited', `Cloudflare is rate limiting the gateway; nothing was changed. Retry after ${retryAfter} s.`, {
-      headers: { 'Retry-After': /^\d{1,5}$/.test(retryAfter) ? retryAfter : '60' },
-    })
+    return new AppError(
+      'cloudflare_rate_limited',
+      `Cloudflare is rate limiting the gateway; nothing was changed. Retry after ${retryAfter} s.`,
+      {
+        headers: { 'Retry-After': /^\d{1,5}$/.test(retryAfter) ? retryAfter : '60' },
+      },
+    )
   }
   if (response.status === 401 || response.status === 403 || (code !== undefined && AUTH_CODES.has(code))) {
     return new AppError(
@@ -63,7 +76,11 @@ function cloudflareError(response: Response, envelope: Envelope<unknown> | undef
     )
   }
   if (code !== undefined && DUPLICATE_CODES.has(code)) {
-    return new AppError('hostname_taken_elsewhere', `This hostname already exists at Cloudflare (in this zone or another account's); nothing was changed.${said}`, { field: 'hostname' })
+    return new AppError(
+      'hostname_taken_elsewhere',
+      `This hostname already exists at Cloudflare (in this zone or another account's); nothing was changed.${said}`,
+      { field: 'hostname' },
+    )
   }
   if (response.status >= 500 || !envelope) {
     return new AppError('cloudflare_unavailable', `Cloudflare answered ${response.status}; nothing was changed. Retry.`)
@@ -87,7 +104,13 @@ export async function getCustomHostname(config: CloudflareConfig, id: string): P
 
 /** PATCH with the same SSL settings: asks Cloudflare to validate again now. Null when it no longer has it. */
 export async function refreshCustomHostname(config: CloudflareConfig, id: string): Promise<CfCustomHostname | null> {
-  return (await call<CfCustomHostname>(config, 'PATCH', `/custom_hostnames/${encodeURIComponent(id)}`, { ssl: { method: 'txt', type: 'dv' } })).result ?? null
+  return (
+    (
+      await call<CfCustomHostname>(config, 'PATCH', `/custom_hostnames/${encodeURIComponent(id)}`, {
+        ssl: { method: 'txt', type: 'dv' },
+      })
+    ).result ?? null
+  )
 }
 
 /** Deletes at Cloudflare; a hostname Cloudflare no longer has counts as deleted. */

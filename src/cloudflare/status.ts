@@ -26,7 +26,14 @@ export interface CfCustomHostname {
   created_at?: string
 }
 
-const FAILED_HOSTNAME = new Set(['blocked', 'pending_blocked', 'test_blocked', 'test_failed', 'deleted', 'pending_deletion'])
+const FAILED_HOSTNAME = new Set([
+  'blocked',
+  'pending_blocked',
+  'test_blocked',
+  'test_failed',
+  'deleted',
+  'pending_deletion',
+])
 const FAILED_SSL = new Set([
   'validation_timed_out',
   'issuance_timed_out',
@@ -41,14 +48,20 @@ const FAILED_SSL = new Set([
 export function mapCloudflareStatus(h: CfCustomHostname): { status: HostnameStatus; detail: string | null } {
   const hostStatus = h.status ?? 'pending'
   const sslStatus = h.ssl?.status ?? 'initializing'
-  if (hostStatus === 'moved') return { status: 'moved', detail: 'Cloudflare: the hostname no longer points to this zone (moved)' }
-  if (FAILED_HOSTNAME.has(hostStatus)) return { status: 'failed', detail: `Cloudflare: hostname ${hostStatus.replace(/_/g, ' ')}` }
+  if (hostStatus === 'moved')
+    return { status: 'moved', detail: 'Cloudflare: the hostname no longer points to this zone (moved)' }
+  if (FAILED_HOSTNAME.has(hostStatus))
+    return { status: 'failed', detail: `Cloudflare: hostname ${hostStatus.replace(/_/g, ' ')}` }
   if (FAILED_SSL.has(sslStatus)) {
-    return { status: 'failed', detail: `Cloudflare: certificate ${sslStatus.replace(/_/g, ' ')}; detach and attach the hostname again after fixing DNS` }
+    return {
+      status: 'failed',
+      detail: `Cloudflare: certificate ${sslStatus.replace(/_/g, ' ')}; detach and attach the hostname again after fixing DNS`,
+    }
   }
   if (hostStatus === 'active' && sslStatus === 'active') return { status: 'active', detail: null }
   const reason = h.verification_errors?.[0] ?? h.ssl?.validation_errors?.[0]?.message ?? null
-  const waitingFor = hostStatus !== 'active' ? 'ownership verification' : `certificate (${sslStatus.replace(/_/g, ' ')})`
+  const waitingFor =
+    hostStatus !== 'active' ? 'ownership verification' : `certificate (${sslStatus.replace(/_/g, ' ')})`
   return { status: 'pending', detail: reason ? `Waiting for ${waitingFor}: ${reason}` : `Waiting for ${waitingFor}` }
 }
 
@@ -60,8 +73,10 @@ export function verificationOf(h: CfCustomHostname): HostnameVerification {
       : null
   const certificate: HostnameVerification['certificate'] = []
   for (const record of h.ssl?.validation_records ?? []) {
-    if (record.txt_name && record.txt_value) certificate.push({ type: 'txt', name: record.txt_name, value: record.txt_value })
-    else if (record.http_url && record.http_body) certificate.push({ type: 'http', name: record.http_url, value: record.http_body })
+    if (record.txt_name && record.txt_value)
+      certificate.push({ type: 'txt', name: record.txt_name, value: record.txt_value })
+    else if (record.http_url && record.http_body)
+      certificate.push({ type: 'http', name: record.http_url, value: record.http_body })
   }
   return { ownership, certificate }
 }

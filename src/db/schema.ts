@@ -96,7 +96,9 @@ export const phoneSystems = sqliteTable(
     handoffUrl: text('handoff_url').notNull(),
     entraTenantId: text('entra_tenant_id').notNull(),
     ssoListVersion: integer('sso_list_version').notNull().default(0),
-    syncSource: text('sync_source', { enum: ['app_assignments', 'group'] }).notNull().default('app_assignments'),
+    syncSource: text('sync_source', { enum: ['app_assignments', 'group'] })
+      .notNull()
+      .default('app_assignments'),
     syncGroupId: text('sync_group_id'),
     lastSyncAt: integer('last_sync_at'),
     lastSyncStatus: text('last_sync_status', { enum: ['success', 'failed'] }),
@@ -184,9 +186,13 @@ export const auditLog = sqliteTable(
  * A one-row scratch table for assertions inside a D1 batch: inserting 0 fails
  * the CHECK and rolls the whole batch back (see `db/guard.ts`).
  */
-export const batchGuard = sqliteTable('batch_guard', {
-  ok: integer('ok').notNull(),
-}, (t) => [check('batch_guard_ok', sql`${t.ok} = 1`)])
+export const batchGuard = sqliteTable(
+  'batch_guard',
+  {
+    ok: integer('ok').notNull(),
+  },
+  (t) => [check('batch_guard_ok', sql`${t.ok} = 1`)],
+)
 
 /**
  * Sign-in flows in progress: one row per `/sso/login`, consumed once by the

@@ -74,7 +74,12 @@ export async function markCompleted(d1: D1Database, flowId: string, now: number)
 }
 
 /** Offers a choice of phone systems: the sealed options and the hash of the token the chooser form carries. */
-export async function storeChoices(d1: D1Database, flowId: string, choices: string, choiceTokenHash: string): Promise<void> {
+export async function storeChoices(
+  d1: D1Database,
+  flowId: string,
+  choices: string,
+  choiceTokenHash: string,
+): Promise<void> {
   await getDb(d1).update(ssoFlows).set({ choices, choiceTokenHash }).where(eq(ssoFlows.id, flowId))
 }
 
@@ -105,6 +110,9 @@ export async function takeChoice(
 
 /** Deletes flows that expired more than an hour ago (kept that long for support questions). */
 export async function deleteExpiredFlows(d1: D1Database, now: number): Promise<number> {
-  const result = await getDb(d1).delete(ssoFlows).where(lt(ssoFlows.expiresAt, now - 3600_000)).run()
+  const result = await getDb(d1)
+    .delete(ssoFlows)
+    .where(lt(ssoFlows.expiresAt, now - 3600_000))
+    .run()
   return result.meta.changes ?? 0
 }

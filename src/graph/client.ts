@@ -31,7 +31,12 @@ export interface GraphCall {
 }
 
 /** An app-only Graph token of `client` in `tenant`. */
-export async function appOnlyToken(config: Config, client: EntraClient, tenant: string, call: GraphCall): Promise<string> {
+export async function appOnlyToken(
+  config: Config,
+  client: EntraClient,
+  tenant: string,
+  call: GraphCall,
+): Promise<string> {
   const key = `${client.clientId}|${tenant}`
   const cached = tokens.get(key)
   if (cached && cached.expiresAt > Date.now() + TOKEN_MARGIN_MS) return cached.token
@@ -42,7 +47,10 @@ export async function appOnlyToken(config: Config, client: EntraClient, tenant: 
       { client_id: client.clientId },
       oauth.ClientSecretPost(client.clientSecret),
       new URLSearchParams({ scope: GRAPH_SCOPE }),
-      { signal: AbortSignal.timeout(config.entra.timeoutMs), [oauth.allowInsecureRequests]: config.entra.insecureLoopback },
+      {
+        signal: AbortSignal.timeout(config.entra.timeoutMs),
+        [oauth.allowInsecureRequests]: config.entra.insecureLoopback,
+      },
     )
     const result = await oauth.processClientCredentialsResponse(as, { client_id: client.clientId }, response)
     tokens.set(key, { token: result.access_token, expiresAt: Date.now() + (result.expires_in ?? 3600) * 1000 })
@@ -58,7 +66,11 @@ export async function appOnlyToken(config: Config, client: EntraClient, tenant: 
       )
     }
     if (appError.code === 'entra_client_secret') {
-      throw new AppError('graph_permission', `Entra refused the client secret of app ${client.clientId}: the secret must be renewed.`, { cause: error })
+      throw new AppError(
+        'graph_permission',
+        `Entra refused the client secret of app ${client.clientId}: the secret must be renewed.`,
+        { cause: error },
+      )
     }
     throw appError
   }
@@ -75,7 +87,14 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
  * One Graph request (path relative to GRAPH_BASE, or an absolute
  * @odata.nextLink on it). Answers the parsed JSON (or null for 204).
  */
-export async function graphRequest<T>(config: Config, token: string, method: string, pathOrUrl: string, call: GraphCall, body?: unknown): Promise<T | null> {
+export async function graphRequest<T>(
+  config: Config,
+  token: string,
+  method: string,
+  pathOrUrl: string,
+  call: GraphCall,
+  body?: unknown,
+): Promise<T | null> {
   const url = pathOrUrl.startsWith('http') ? pathOrUrl : `${config.graphBase}${pathOrUrl}`
   if (!url.startsWith(`${config.graphBase}/`)) {
     throw new AppError('graph_unavailable', 'Microsoft Graph sent a link to another host; refusing to follow it')
@@ -99,9 +118,13 @@ export async function graphRequest<T>(config: Config, token: string, method: str
       })
     } catch (error) {
       if (error instanceof Error && (error.name === 'TimeoutError' || error.name === 'AbortError')) {
-        throw new AppError('graph_timeout', 'Microsoft Graph did not answer in time; nothing was changed. Retry.', { cause: error })
+        throw new AppError('graph_timeout', 'Microsoft Graph did not answer in time; nothing was changed. Retry.', {
+          cause: error,
+        })
       }
-      throw new AppError('graph_unavailable', 'Microsoft Graph could not be reached; nothing was changed. Retry.', { cause: error })
+      throw new AppError('graph_unavailable', 'Microsoft Graph could not be reached; nothing was changed. Retry.', {
+        cause: error,
+      })
     }
     if (response.status === 204) return null
     if (response.ok) return (await response.json()) as T
@@ -127,20 +150,30 @@ export async function graphRequest<T>(config: Config, token: string, method: str
         await sleep(waitMs)
         continue
       }
-      throw new AppError('graph_throttled', `Microsoft Graph is throttling (${response.status}) even after ${retries} retries; nothing was changed. Retry later.`, {
-        headers: { 'Retry-After': String(Math.ceil(waitMs / 1000) || 1) },
-      })
+      throw new AppError(
+        'graph_throttled',
+        `Microsoft Graph is throttling (${response.status}) even after ${retries} retries; nothing was changed. Retry later.`,
+        {
+          headers: { 'Retry-After': String(Math.ceil(waitMs / 1000) || 1) },
+        },
+      )
     }
     if (response.status === 401 || response.status === 403) {
       throw new AppError(
         'graph_permission',
         `Microsoft Graph refused the request (${graphCode || response.status}): the app lacks the "${call.permission}" application permission, or its consent was withdrawn. ` +
-          'An administrator must grant admin consent again (the integration\'s Reprovision Account step).',
+          "An administrator must grant admin consent again (the integration's Reprovision Account step).",
       )
     }
     if (response.status >= 500) {
-      throw new AppError('graph_unavailable', `Microsoft Graph answered ${response.status}; nothing was changed. Retry.`)
+      throw new AppError(
+        'graph_unavailable',
+        `Microsoft Graph answered ${response.status}; nothing was changed. Retry.`,
+      )
     }
-    throw new AppError('graph_unavailable', `Microsoft Graph refused the request: ${graphCode || response.status}${graphMessage ? ` (${graphMessage.slice(0, 200)})` : ''}`)
+    throw new AppError(
+      'graph_unavailable',
+      `Microsoft Graph refused the request: ${graphCode || response.status}${graphMessage ? ` (${graphMessage.slice(0, 200)})` : ''}`,
+    )
   }
 }

@@ -10,7 +10,7 @@
 import type { Config } from '../config'
 import { AppError } from '../errors'
 import type { EntraClient } from '../oidc/clients'
-import { type GraphCall, appOnlyToken, graphRequest } from './client'
+import { appOnlyToken, type GraphCall, graphRequest } from './client'
 
 export const REDIRECT_URI_LIMIT = 256
 const CALL: GraphCall = { permission: 'Application.ReadWrite.OwnedBy', retries: 2, maxRetryAfterMs: 5_000 }
@@ -28,7 +28,7 @@ async function token(config: Config, client: EntraClient): Promise<string> {
     throw new AppError(
       'graph_not_configured',
       client.orgId === null
-        ? 'ENTRA_HOME_TENANT_ID is not set, so the gateway cannot register redirect URIs on the provider\'s app; the host signs in through the central callback'
+        ? "ENTRA_HOME_TENANT_ID is not set, so the gateway cannot register redirect URIs on the provider's app; the host signs in through the central callback"
         : "The portal's Microsoft integration has no home tenant; the host signs in through the central callback",
     )
   }
@@ -61,5 +61,7 @@ export async function unregisterRedirectUri(config: Config, client: EntraClient,
   const bearer = await token(config, client)
   const uris = await currentUris(config, client, bearer)
   if (!uris.includes(uri)) return
-  await graphRequest(config, bearer, 'PATCH', appPath(client), CALL, { web: { redirectUris: uris.filter((u) => u !== uri) } })
+  await graphRequest(config, bearer, 'PATCH', appPath(client), CALL, {
+    web: { redirectUris: uris.filter((u) => u !== uri) },
+  })
 }

@@ -3,7 +3,7 @@
  * first). The first key signs; every key is published, so a key can be
  * published before it signs and kept after it stops (rotation, README).
  */
-import { type CryptoKey, type JWK, importJWK } from 'jose'
+import { type CryptoKey, importJWK, type JWK } from 'jose'
 import type { Config, SigningJwk } from '../config'
 
 export const ASSERTION_ALG = 'ES256'

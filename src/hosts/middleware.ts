@@ -13,7 +13,7 @@ export const resolveSite: MiddlewareHandler<AppEnv> = async (c, next) => {
   const hostname = normalizeRequestHost(new URL(c.req.url).host)
   if (hostname === null) throw new AppError('host_invalid', 'Invalid host')
 
-  let site
+  let site: Awaited<ReturnType<typeof resolveHost>>
   try {
     site = await resolveHost(c.env.DB, c.var.config, hostname)
   } catch (error) {

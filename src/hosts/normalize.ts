@@ -49,6 +49,7 @@ const LABEL = /^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/
 const DOTTED_QUAD = /^\d{1,3}(?:\.\d{1,3}){3}$/
 // Characters that would change how a URL parser splits the input, or are never
 // part of a hostname. Checked before parsing so the parser sees a host and only a host.
+// biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are exactly what this refuses
 const FORBIDDEN = /[\u0000-\u0020\u007f/\\?#@%:[\]<>^|"'`{}]/
 
 function fail(problem: HostnameProblem): HostnameResult {
@@ -95,7 +96,9 @@ function isValidPunycodeLabel(label: string): boolean {
   } catch {
     return false
   }
-  if (unicode.length === 0 || /^[\x00-\x7f]*$/.test(unicode) || /[\u0000-\u001f\u007f-\u009f]/.test(unicode)) return false
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are exactly what this refuses
+  if (unicode.length === 0 || /^[\x00-\x7f]*$/.test(unicode) || /[\u0000-\u001f\u007f-\u009f]/.test(unicode))
+    return false
   try {
     return new URL(`http://${unicode}/`).hostname === label
   } catch {

@@ -108,7 +108,8 @@ export async function loadTenantSite(d1: D1Database, hostname: string): Promise<
       displayName: org.displayName ?? org.name,
       // Re-checked on the way out: a row written around the API must not inject CSS or a logo from http.
       logoUrl: org.logoUrl && isSafeLogoUrl(org.logoUrl) ? org.logoUrl : null,
-      accentColor: org.accentColor && isHexColor(org.accentColor) ? org.accentColor.toLowerCase() : DEFAULT_ACCENT_COLOR,
+      accentColor:
+        org.accentColor && isHexColor(org.accentColor) ? org.accentColor.toLowerCase() : DEFAULT_ACCENT_COLOR,
     },
   }
 }

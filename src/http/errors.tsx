@@ -24,7 +24,8 @@ interface PageCopy {
 const UNAVAILABLE: PageCopy = {
   title: 'Sign-in is temporarily unavailable',
   message: 'The sign-in service could not complete your request just now.',
-  action: 'Please try again in a minute. If it keeps happening, contact your administrator and quote the reference below.',
+  action:
+    'Please try again in a minute. If it keeps happening, contact your administrator and quote the reference below.',
   branded: false,
   reference: true,
 }
@@ -68,20 +69,24 @@ const PAGE_COPY: Partial<Record<ErrorCode, PageCopy>> = {
   flow_invalid: {
     title: 'This sign-in has expired',
     message: 'This sign-in link has expired, was already used, or was opened in another browser.',
-    action: 'Start again from your sign-in page. If it keeps happening, make sure your browser accepts cookies for this site.',
+    action:
+      'Start again from your sign-in page. If it keeps happening, make sure your browser accepts cookies for this site.',
     branded: true,
     reference: true,
   },
   tenant_not_allowed: {
     title: 'This account cannot sign in here',
-    message: 'You signed in with a Microsoft 365 account of an organization that has no phone system on this sign-in page.',
-    action: "Start again and choose your work account for this organization, or use your own organization's sign-in link.",
+    message:
+      'You signed in with a Microsoft 365 account of an organization that has no phone system on this sign-in page.',
+    action:
+      "Start again and choose your work account for this organization, or use your own organization's sign-in link.",
     branded: true,
     reference: true,
   },
   not_listed: {
     title: 'Your account is not set up for SSO here',
-    message: 'You signed in with Microsoft, but your account is not on the single sign-on list of any phone system on this sign-in page.',
+    message:
+      'You signed in with Microsoft, but your account is not on the single sign-on list of any phone system on this sign-in page.',
     action:
       "Ask your administrator to add you to the phone system's Microsoft 365 integration and then press Sync (System > Single sign-on). Then start again. If you have another work account, start again and pick that one.",
     branded: true,
@@ -89,7 +94,8 @@ const PAGE_COPY: Partial<Record<ErrorCode, PageCopy>> = {
   },
   choice_invalid: {
     title: 'That choice is not available',
-    message: 'The phone system you chose is not one you are set up on, or the choice did not come from this sign-in page.',
+    message:
+      'The phone system you chose is not one you are set up on, or the choice did not come from this sign-in page.',
     action: 'Start again and choose from the list you are shown.',
     branded: true,
     reference: true,
@@ -126,7 +132,8 @@ const PAGE_COPY: Partial<Record<ErrorCode, PageCopy>> = {
   },
   entra_not_assigned: {
     title: 'You are not assigned to the phone system',
-    message: "Your organization only lets assigned users sign in to the phone system's app, and you are not one of them.",
+    message:
+      "Your organization only lets assigned users sign in to the phone system's app, and you are not one of them.",
     action:
       "Ask your administrator to add you to the phone system's Microsoft 365 integration (assign you to its app), then Sync, and start again.",
     branded: true,
@@ -134,7 +141,8 @@ const PAGE_COPY: Partial<Record<ErrorCode, PageCopy>> = {
   },
   entra_conditional_access: {
     title: "Blocked by your organization's policy",
-    message: "A Conditional Access policy of your organization blocked this sign-in (for example: device, location or MFA rules).",
+    message:
+      'A Conditional Access policy of your organization blocked this sign-in (for example: device, location or MFA rules).',
     action: 'Contact your IT department and quote the Microsoft error below.',
     branded: true,
     reference: true,
@@ -216,7 +224,8 @@ const LOG_LEVELS: Partial<Record<ErrorCode, 'warn' | 'error'>> = {
 function toAppError(error: unknown, correlationId: string): AppError {
   if (error instanceof AppError) {
     const level = LOG_LEVELS[error.code]
-    if (level) log(level, error.message, { code: error.code, detail: error.detail, correlationId, cause: describe(error.cause) })
+    if (level)
+      log(level, error.message, { code: error.code, detail: error.detail, correlationId, cause: describe(error.cause) })
     return error
   }
   if (error instanceof ConfigError) {

@@ -30,7 +30,10 @@ export function describeIssue(issue: z.core.$ZodIssue, input: unknown): { field:
       return { field, message: `${subject} must be ${article(issue.expected)}` }
     case 'invalid_value':
       // Enums carry their own message ("must be "central" or "direct"").
-      return { field, message: `${subject} ${issue.message === 'Invalid input' ? `must be one of ${issue.values.map((v) => JSON.stringify(v)).join(', ')}` : issue.message}` }
+      return {
+        field,
+        message: `${subject} ${issue.message === 'Invalid input' ? `must be one of ${issue.values.map((v) => JSON.stringify(v)).join(', ')}` : issue.message}`,
+      }
     default:
       return { field, message: `${subject} ${issue.message}` }
   }
@@ -66,7 +69,11 @@ export function parseWith<S extends z.ZodMiniType>(schema: S, value: unknown): z
 export async function readJsonBody<S extends z.ZodMiniType>(c: Context, schema: S): Promise<z.output<S>> {
   const type = c.req.header('content-type') ?? ''
   // A POST with no body at all is an empty object (`POST …/api-keys` with nothing to say).
-  if (type === '' && (c.req.header('content-length') ?? '0') === '0' && c.req.header('transfer-encoding') === undefined) {
+  if (
+    type === '' &&
+    (c.req.header('content-length') ?? '0') === '0' &&
+    c.req.header('transfer-encoding') === undefined
+  ) {
     return parseWith(schema, {})
   }
   if (!/^application\/json\s*(;|$)/i.test(type)) {

@@ -20,7 +20,13 @@ export interface EntraClient {
 }
 
 export function providerClient(config: Config): EntraClient {
-  return { clientId: config.entra.clientId, clientSecret: config.entra.clientSecret, orgId: null, homeTenantId: config.entra.homeTenantId, allowedTenantIds: null }
+  return {
+    clientId: config.entra.clientId,
+    clientSecret: config.entra.clientSecret,
+    orgId: null,
+    homeTenantId: config.entra.homeTenantId,
+    allowedTenantIds: null,
+  }
 }
 
 export const secretContext = (orgId: string, clientId: string) => `microsoft-integration:${orgId}:${clientId}`

@@ -8,13 +8,13 @@
  *
  * @see https://openid.net/specs/openid-connect-core-1_0.html#IDTokenValidation
  */
-import { type JWTPayload, type JWTVerifyGetKey, createRemoteJWKSet, errors as joseErrors, jwtVerify } from 'jose'
+import { createRemoteJWKSet, type JWTPayload, type JWTVerifyGetKey, errors as joseErrors, jwtVerify } from 'jose'
 import * as oauth from 'oauth4webapi'
 import type { Config } from '../config'
 import { AppError } from '../errors'
 import type { EntraClient } from './clients'
 import { entraErrorCode, entraErrorDetail } from './entra-errors'
-import { MULTI_TENANT, discoveryIssuer, expectedTokenIssuer, isTenantId } from './tenant'
+import { discoveryIssuer, expectedTokenIssuer, isTenantId, MULTI_TENANT } from './tenant'
 
 /** How long a fetched discovery document is trusted. */
 const DISCOVERY_TTL_MS = 60 * 60 * 1000
@@ -90,9 +90,10 @@ export async function discover(config: Config, tenant: string, now = Date.now())
       })
     }
     if (!isTenantId(tenant)) {
-      if (typeof EXPECTED_ISSUER !== 'symbol') throw new Error('oauth4webapi no longer exports _expectedIssuer')
-      // `organizations` publishes the issuer as a template: each token must carry its own tenant's issuer.
-      // oauth4webapi's extension point for exactly this (also used by Auth.js); jose re-checks the issuer below.
+      if (typeof EXPECTED_ISSUER !== 'symbol')
+        throw new Error('oauth4webapi no longer exports _expectedIssuer')
+        // `organizations` publishes the issuer as a template: each token must carry its own tenant's issuer.
+        // oauth4webapi's extension point for exactly this (also used by Auth.js); jose re-checks the issuer below.
       ;(as as unknown as Record<symbol, unknown>)[EXPECTED_ISSUER] = (result: { claims: JWTPayload }) =>
         expectedTokenIssuer(config.entra.authority, tenant, result.claims.tid)
     }
@@ -113,7 +114,11 @@ export interface AuthorizationRequest {
 }
 
 /** The URL the browser is sent to: the discovered authorization endpoint with our parameters and nothing from the request. */
-export function authorizationUrl(client: EntraClient, as: oauth.AuthorizationServer, request: AuthorizationRequest): URL {
+export function authorizationUrl(
+  client: EntraClient,
+  as: oauth.AuthorizationServer,
+  request: AuthorizationRequest,
+): URL {
   const url = new URL(as.authorization_endpoint!)
   url.searchParams.set('client_id', client.clientId)
   url.searchParams.set('response_type', 'code')
@@ -184,10 +189,14 @@ export async function redeemCode(config: Config, client: EntraClient, exchange: 
 
   const claims = await verifySignature(config, client, as, exchange.tenant, idToken)
   if (!isTenantId(claims.tid) || !isTenantId(claims.oid)) {
-    throw new AppError('id_token_invalid', 'ID token without a tid or oid', { detail: 'The sign-in answer named no organization or user' })
+    throw new AppError('id_token_invalid', 'ID token without a tid or oid', {
+      detail: 'The sign-in answer named no organization or user',
+    })
   }
   if (isTenantId(exchange.tenant) && claims.tid !== exchange.tenant) {
-    throw new AppError('id_token_invalid', 'ID token from another tenant', { detail: 'The sign-in answer came from another organization' })
+    throw new AppError('id_token_invalid', 'ID token from another tenant', {
+      detail: 'The sign-in answer came from another organization',
+    })
   }
   const text = (value: unknown) => (typeof value === 'string' && value.length > 0 && value.length <= 256 ? value : null)
   return {
@@ -200,7 +209,13 @@ export async function redeemCode(config: Config, client: EntraClient, exchange: 
   }
 }
 
-async function verifySignature(config: Config, client: EntraClient, as: oauth.AuthorizationServer, tenant: string, idToken: string) {
+async function verifySignature(
+  config: Config,
+  client: EntraClient,
+  as: oauth.AuthorizationServer,
+  tenant: string,
+  idToken: string,
+) {
   const tidHint = peekTid(idToken)
   try {
     const { payload } = await jwtVerify(idToken, jwksFor(config, as), {
@@ -236,12 +251,21 @@ function peekTid(jwt: string): unknown {
 export function toUpstreamError(error: unknown, step: 'discovery' | 'token' | 'jwks'): AppError {
   if (error instanceof AppError) return error
   const cause = { cause: error }
-  if (error instanceof Error && (error.name === 'TimeoutError' || error.name === 'AbortError' || error instanceof joseErrors.JWKSTimeout)) {
-    return new AppError('entra_timeout', `Entra ${step} timed out`, { ...cause, detail: 'Microsoft did not answer in time' })
+  if (
+    error instanceof Error &&
+    (error.name === 'TimeoutError' || error.name === 'AbortError' || error instanceof joseErrors.JWKSTimeout)
+  ) {
+    return new AppError('entra_timeout', `Entra ${step} timed out`, {
+      ...cause,
+      detail: 'Microsoft did not answer in time',
+    })
   }
   if (error instanceof oauth.ResponseBodyError) {
     if (error.status >= 500) {
-      return new AppError('entra_unavailable', `Entra ${step} answered ${error.status}`, { ...cause, detail: `Microsoft answered ${error.status}` })
+      return new AppError('entra_unavailable', `Entra ${step} answered ${error.status}`, {
+        ...cause,
+        detail: `Microsoft answered ${error.status}`,
+      })
     }
     const description = typeof error.error_description === 'string' ? error.error_description : null
     return new AppError(entraErrorCode(error.error, description), `Entra ${step} error ${error.error}`, {
@@ -259,22 +283,48 @@ export function toUpstreamError(error: unknown, step: 'discovery' | 'token' | 'j
   if (error instanceof oauth.OperationProcessingError) {
     const response = (error.cause as { status?: unknown } | undefined) ?? undefined
     const status = response && typeof response === 'object' && 'status' in response ? Number(response.status) : NaN
-    if (step === 'discovery' || (Number.isFinite(status) && status >= 500) || error.code === oauth.RESPONSE_IS_NOT_JSON || error.code === oauth.RESPONSE_IS_NOT_CONFORM) {
+    if (
+      step === 'discovery' ||
+      (Number.isFinite(status) && status >= 500) ||
+      error.code === oauth.RESPONSE_IS_NOT_JSON ||
+      error.code === oauth.RESPONSE_IS_NOT_CONFORM
+    ) {
       return new AppError('entra_unavailable', `Entra ${step} answered something unusable: ${error.message}`, {
         ...cause,
-        detail: step === 'discovery' ? 'Microsoft published an invalid sign-in configuration' : 'Microsoft answered something unexpected',
+        detail:
+          step === 'discovery'
+            ? 'Microsoft published an invalid sign-in configuration'
+            : 'Microsoft answered something unexpected',
       })
     }
-    return new AppError('id_token_invalid', `ID token refused: ${error.message}`, { ...cause, detail: 'The sign-in answer could not be verified' })
+    return new AppError('id_token_invalid', `ID token refused: ${error.message}`, {
+      ...cause,
+      detail: 'The sign-in answer could not be verified',
+    })
   }
-  if (error instanceof joseErrors.JWKSInvalid || (error instanceof joseErrors.JOSEError && error.code === 'ERR_JOSE_GENERIC' && step === 'jwks')) {
-    return new AppError('entra_unavailable', 'Entra JWKS unusable', { ...cause, detail: 'Microsoft published unusable signing keys' })
+  if (
+    error instanceof joseErrors.JWKSInvalid ||
+    (error instanceof joseErrors.JOSEError && error.code === 'ERR_JOSE_GENERIC' && step === 'jwks')
+  ) {
+    return new AppError('entra_unavailable', 'Entra JWKS unusable', {
+      ...cause,
+      detail: 'Microsoft published unusable signing keys',
+    })
   }
   if (error instanceof joseErrors.JOSEError) {
-    return new AppError('id_token_invalid', `ID token refused: ${error.code}`, { ...cause, detail: 'The sign-in answer could not be verified' })
+    return new AppError('id_token_invalid', `ID token refused: ${error.code}`, {
+      ...cause,
+      detail: 'The sign-in answer could not be verified',
+    })
   }
   if (error instanceof TypeError) {
-    return new AppError('entra_unavailable', `Entra ${step} unreachable: ${error.message}`, { ...cause, detail: 'Microsoft could not be reached' })
+    return new AppError('entra_unavailable', `Entra ${step} unreachable: ${error.message}`, {
+      ...cause,
+      detail: 'Microsoft could not be reached',
+    })
   }
-  return new AppError('entra_unavailable', `Entra ${step} failed`, { ...cause, detail: 'Microsoft could not be reached' })
+  return new AppError('entra_unavailable', `Entra ${step} failed`, {
+    ...cause,
+    detail: 'Microsoft could not be reached',
+  })
 }

@@ -4,7 +4,14 @@ import { BrandHeader, Layout } from './layout'
 function MicrosoftLogo() {
   return (
     <span class="ms-logo" aria-hidden="true">
-      <svg xmlns="http://www.w3.org/2000/svg" width="21" height="21" viewBox="0 0 21 21" focusable="false">
+      <svg
+        xmlns="http://www.w3.org/2000/svg"
+        aria-hidden="true"
+        width="21"
+        height="21"
+        viewBox="0 0 21 21"
+        focusable="false"
+      >
         <rect x="1" y="1" width="9" height="9" fill="#f25022" />
         <rect x="11" y="1" width="9" height="9" fill="#7fba00" />
         <rect x="1" y="11" width="9" height="9" fill="#00a4ef" />

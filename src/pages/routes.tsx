@@ -1,8 +1,8 @@
 import { type Context, Hono } from 'hono'
 import type { AppEnv } from '../app-env'
-import { newNonce, pageHeaders } from '../http/html'
-import { type Site, logoOrigins } from '../hosts/resolve'
 import { publishedJwks } from '../handoff/keys'
+import { logoOrigins, type Site } from '../hosts/resolve'
+import { newNonce, pageHeaders } from '../http/html'
 import { LoginPage } from './login'
 
 export const publicPages = new Hono<AppEnv>()
@@ -34,7 +34,11 @@ const showLogin = async (c: Context<AppEnv>) => {
   const template = await loginTemplate(c.var.site)
   const nonce = newNonce()
   // The slot occurs once, in the <style> tag of <head>.
-  return c.body(template.html.replace(nonceSlot!, nonce), 200, pageHeaders({ nonce, imageOrigins: template.imageOrigins, cache: 'no-cache' }))
+  return c.body(
+    template.html.replace(nonceSlot!, nonce),
+    200,
+    pageHeaders({ nonce, imageOrigins: template.imageOrigins, cache: 'no-cache' }),
+  )
 }
 
 publicPages.get('/', showLogin)

@@ -20,7 +20,16 @@ export interface StatusPageProps {
   retryHref?: string
 }
 
-export function StatusPage({ nonce, title, message, action, correlationId, branding, detail, retryHref }: StatusPageProps) {
+export function StatusPage({
+  nonce,
+  title,
+  message,
+  action,
+  correlationId,
+  branding,
+  detail,
+  retryHref,
+}: StatusPageProps) {
   return (
     <Layout title={title} nonce={nonce} branding={branding ?? NEUTRAL_BRANDING}>
       {branding ? <BrandHeader branding={branding} /> : null}

@@ -23,14 +23,21 @@ export interface AttemptFacts {
 }
 
 /** Adds facts as the handler learns them (host of the flow, identity, phone system, outcome). */
-export function noteAttempt(c: { get(key: 'attempt'): AttemptFacts | undefined; set(key: 'attempt', value: AttemptFacts): void }, facts: Partial<AttemptFacts>) {
+export function noteAttempt(
+  c: { get(key: 'attempt'): AttemptFacts | undefined; set(key: 'attempt', value: AttemptFacts): void },
+  facts: Partial<AttemptFacts>,
+) {
   const current = c.get('attempt')
   if (current) c.set('attempt', { ...current, ...facts })
 }
 
 export function auditSignIn(step: AttemptFacts['step']): MiddlewareHandler<AppEnv> {
   return async (c, next) => {
-    c.set('attempt', { step, hostname: c.var.site?.hostname, orgId: c.var.site?.kind === 'tenant' ? c.var.site.org.id : null })
+    c.set('attempt', {
+      step,
+      hostname: c.var.site?.hostname,
+      orgId: c.var.site?.kind === 'tenant' ? c.var.site.org.id : null,
+    })
     await next()
     const facts = c.get('attempt')!
     const error = c.error
@@ -48,7 +55,16 @@ export function auditSignIn(step: AttemptFacts['step']): MiddlewareHandler<AppEn
       oid: facts.oid ?? null,
       correlationId: c.var.correlationId,
     } as const
-    log('info', 'sign-in attempt', { result, reason, step: row.step, hostname: row.hostname, orgId: row.orgId, phoneSystemId: row.phoneSystemId, tid: row.tid, correlationId: row.correlationId })
+    log('info', 'sign-in attempt', {
+      result,
+      reason,
+      step: row.step,
+      hostname: row.hostname,
+      orgId: row.orgId,
+      phoneSystemId: row.phoneSystemId,
+      tid: row.tid,
+      correlationId: row.correlationId,
+    })
     try {
       await getDb(c.env.DB).insert(signInAttempts).values(row)
     } catch (err) {

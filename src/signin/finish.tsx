@@ -11,7 +11,7 @@ import { randomToken, seal, sha256 } from '../crypto'
 import { AppError } from '../errors'
 import { FLOW_TTL_SECONDS, storeChoices } from '../flows/store'
 import { signAssertion } from '../handoff/assertion'
-import { type Site, logoOrigins } from '../hosts/resolve'
+import { logoOrigins, type Site } from '../hosts/resolve'
 import { newNonce, renderPage } from '../http/html'
 import { originFor } from '../http/origin'
 import type { Identity } from '../oidc/entra'
@@ -37,7 +37,12 @@ function accountLabel(identity: Identity): string {
   return identity.upn ?? identity.email ?? identity.name ?? identity.oid
 }
 
-export async function authorizeAndHandOff(c: Context<AppEnv>, site: Site, identity: Identity, flowId: string): Promise<Response> {
+export async function authorizeAndHandOff(
+  c: Context<AppEnv>,
+  site: Site,
+  identity: Identity,
+  flowId: string,
+): Promise<Response> {
   noteAttempt(c, { tid: identity.tid, oid: identity.oid })
   const candidates = await findCandidates(c.env.DB, site, identity)
   if (candidates.length === 0) {
@@ -50,7 +55,12 @@ export async function authorizeAndHandOff(c: Context<AppEnv>, site: Site, identi
 
   const token = randomToken(32)
   const sealed: SealedChoices = { identity, phoneSystemIds: candidates.map((cand) => cand.phoneSystem.id) }
-  await storeChoices(c.env.DB, flowId, await seal({ ...sealed }, c.var.config.flowKey, choicesAudience(flowId), FLOW_TTL_SECONDS), await sha256(token))
+  await storeChoices(
+    c.env.DB,
+    flowId,
+    await seal({ ...sealed }, c.var.config.flowKey, choicesAudience(flowId), FLOW_TTL_SECONDS),
+    await sha256(token),
+  )
   noteAttempt(c, { result: 'pending', reason: 'chooser' })
   const nonce = newNonce()
   return renderPage(
@@ -70,7 +80,12 @@ export async function authorizeAndHandOff(c: Context<AppEnv>, site: Site, identi
 }
 
 /** Signs the assertion and renders the auto-submitting form to the phone system's handoff URL. */
-export async function handOff(c: Context<AppEnv>, site: Site, identity: Identity, candidate: Candidate): Promise<Response> {
+export async function handOff(
+  c: Context<AppEnv>,
+  site: Site,
+  identity: Identity,
+  candidate: Candidate,
+): Promise<Response> {
   const { config } = c.var
   const assertion = await signAssertion(config, {
     issuer: originFor(config.primaryHost, new URL(c.req.url)),
@@ -79,7 +94,12 @@ export async function handOff(c: Context<AppEnv>, site: Site, identity: Identity
     identity,
   })
   clearFlowCookie(c)
-  noteAttempt(c, { result: 'success', reason: 'handoff', phoneSystemId: candidate.phoneSystem.id, orgId: candidate.phoneSystem.orgId })
+  noteAttempt(c, {
+    result: 'success',
+    reason: 'handoff',
+    phoneSystemId: candidate.phoneSystem.id,
+    orgId: candidate.phoneSystem.orgId,
+  })
   const nonce = newNonce()
   return renderPage(
     c,
@@ -91,6 +111,11 @@ export async function handOff(c: Context<AppEnv>, site: Site, identity: Identity
       handoffUrl={candidate.phoneSystem.handoffUrl}
       assertion={assertion}
     />,
-    { nonce, script: true, formAction: [new URL(candidate.phoneSystem.handoffUrl).origin], imageOrigins: logoOrigins(site.branding) },
+    {
+      nonce,
+      script: true,
+      formAction: [new URL(candidate.phoneSystem.handoffUrl).origin],
+      imageOrigins: logoOrigins(site.branding),
+    },
   )
 }

@@ -17,10 +17,7 @@ export async function reachablePhoneSystems(d1: D1Database, orgId: string): Prom
     .from(phoneSystems)
     .innerJoin(organizations, eq(organizations.id, phoneSystems.orgId))
     .where(
-      or(
-        eq(phoneSystems.orgId, orgId),
-        and(eq(organizations.parentId, orgId), eq(organizations.structure, 'flat')),
-      ),
+      or(eq(phoneSystems.orgId, orgId), and(eq(organizations.parentId, orgId), eq(organizations.structure, 'flat'))),
     )
     .all()
   return rows.map((r) => r.ps)

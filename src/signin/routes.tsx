@@ -8,29 +8,29 @@ import { type Context, Hono } from 'hono'
 import { getCookie, setCookie } from 'hono/cookie'
 import * as oauth from 'oauth4webapi'
 import type { AppEnv } from '../app-env'
+import { findCandidates } from '../authz/lookup'
 import { randomToken, seal, sha256, unseal } from '../crypto'
 import { AppError } from '../errors'
 import {
   COMPLETION_TTL_SECONDS,
-  FLOW_TTL_SECONDS,
   completeFlow,
   consumeFlowByState,
   createFlow,
+  FLOW_TTL_SECONDS,
   markCompleted,
   storeCompletion,
   takeChoice,
 } from '../flows/store'
 import { resolveHost, type Site } from '../hosts/resolve'
 import { originFor } from '../http/origin'
-import { type Identity, authorizationUrl, discover, redeemCode } from '../oidc/entra'
 import { clientForOrg } from '../oidc/clients'
+import { authorizationUrl, discover, type Identity, redeemCode } from '../oidc/entra'
 import { entraErrorCode, entraErrorDetail } from '../oidc/entra-errors'
-import { MULTI_TENANT, authorityTenant } from '../oidc/tenant'
-import { findCandidates } from '../authz/lookup'
+import { authorityTenant, MULTI_TENANT } from '../oidc/tenant'
 import { auditSignIn, noteAttempt } from './audit'
-import { FLOW_COOKIE, type SealedChoices, authorizeAndHandOff, choicesAudience, handOff } from './finish'
-import { callbackRoute } from './redirect'
+import { authorizeAndHandOff, choicesAudience, FLOW_COOKIE, handOff, type SealedChoices } from './finish'
 import { isTenantServed, tenantsOfSite } from './reach'
+import { callbackRoute } from './redirect'
 
 export const signIn = new Hono<AppEnv>()
 
@@ -99,20 +99,35 @@ signIn.get('/sso/login', async (c) => {
     clientOrgId: client.orgId,
     redirectUri: route.redirectUri,
     tenant,
-    secrets: await seal({ verifier, nonce } satisfies FlowSecrets, config.flowKey, secretsAudience(flowId), FLOW_TTL_SECONDS),
+    secrets: await seal(
+      { verifier, nonce } satisfies FlowSecrets,
+      config.flowKey,
+      secretsAudience(flowId),
+      FLOW_TTL_SECONDS,
+    ),
     createdAt: now,
     expiresAt: now + FLOW_TTL_SECONDS * 1000,
   })
   // Replaces any earlier flow cookie of this host: only the newest sign-in can finish.
   const orgId = site.kind === 'tenant' ? site.org.id : null
-  setCookie(c, FLOW_COOKIE, await seal({ fid: flowId, org: orgId } satisfies FlowCookie, config.flowKey, cookieAudience(site.hostname), FLOW_TTL_SECONDS), {
-    prefix: 'host',
-    path: '/',
-    secure: true,
-    httpOnly: true,
-    sameSite: 'Lax',
-    maxAge: FLOW_TTL_SECONDS,
-  })
+  setCookie(
+    c,
+    FLOW_COOKIE,
+    await seal(
+      { fid: flowId, org: orgId } satisfies FlowCookie,
+      config.flowKey,
+      cookieAudience(site.hostname),
+      FLOW_TTL_SECONDS,
+    ),
+    {
+      prefix: 'host',
+      path: '/',
+      secure: true,
+      httpOnly: true,
+      sameSite: 'Lax',
+      maxAge: FLOW_TTL_SECONDS,
+    },
+  )
   const target = authorizationUrl(client, as, {
     redirectUri: route.redirectUri,
     state,
@@ -180,7 +195,8 @@ signIn.get('/sso/callback', auditSignIn('callback'), async (c) => {
 
   noteAttempt(c, { tid: identity.tid, oid: identity.oid })
   const origin: Site | null = finishesHere ? c.var.site : await resolveHost(d1, config, flow.hostname)
-  if (!origin || (origin.kind === 'tenant' && origin.status !== 'active')) throw flowInvalid('origin host gone', retryHref)
+  if (!origin || (origin.kind === 'tenant' && origin.status !== 'active'))
+    throw flowInvalid('origin host gone', retryHref)
   if (!(await isTenantServed(d1, origin, identity.tid, client))) {
     throw new AppError('tenant_not_allowed', `Tenant ${identity.tid} not served on ${flow.hostname}`, { retryHref })
   }
@@ -234,7 +250,10 @@ signIn.post('/sso/choose', auditSignIn('choose'), async (c) => {
   // A real Origin must be ours ("null" is what a no-referrer page sends); Sec-Fetch-Site must say same-origin.
   const origin = c.req.header('origin')
   const fetchSite = c.req.header('sec-fetch-site')
-  if ((origin !== undefined && origin !== 'null' && origin !== url.origin) || (fetchSite !== undefined && fetchSite !== 'same-origin')) {
+  if (
+    (origin !== undefined && origin !== 'null' && origin !== url.origin) ||
+    (fetchSite !== undefined && fetchSite !== 'same-origin')
+  ) {
     throw new AppError('choice_invalid', 'Cross-site choice refused', { retryHref })
   }
   const type = c.req.header('content-type') ?? ''
@@ -245,7 +264,8 @@ signIn.post('/sso/choose', auditSignIn('choose'), async (c) => {
   const token = form.get('token')
   const phoneSystemId = form.get('phoneSystem')
   const cookie = await readFlowCookie(c, site.hostname)
-  if (!token || !phoneSystemId || !cookie) throw flowInvalid('choice without token, phone system or flow cookie', retryHref)
+  if (!token || !phoneSystemId || !cookie)
+    throw flowInvalid('choice without token, phone system or flow cookie', retryHref)
 
   const flow = await takeChoice(c.env.DB, cookie.fid, site.hostname, await sha256(token), Date.now())
   if (!flow?.choices) throw flowInvalid('choice token unknown, used or for another flow', retryHref)
@@ -256,7 +276,9 @@ signIn.post('/sso/choose', auditSignIn('choose'), async (c) => {
     throw new AppError('choice_invalid', 'Chosen phone system was not offered', { retryHref })
   }
   // The list may have changed since the chooser was shown: decide on what D1 says now.
-  const candidate = (await findCandidates(c.env.DB, site, sealed.identity)).find((cand) => cand.phoneSystem.id === phoneSystemId)
+  const candidate = (await findCandidates(c.env.DB, site, sealed.identity)).find(
+    (cand) => cand.phoneSystem.id === phoneSystemId,
+  )
   if (!candidate) {
     throw new AppError('not_listed', 'No longer listed on the chosen phone system', { retryHref })
   }

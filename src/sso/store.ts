@@ -10,16 +10,17 @@
  *
  * @see https://developers.cloudflare.com/d1/platform/limits/
  */
-import { AppError } from '../errors'
+
 import { newId } from '../db/ids'
+import { AppError } from '../errors'
 import {
-  type PlanOptions,
   type PlannedRow,
+  type PlanOptions,
+  planReplace,
   type ReplaceCounts,
   type ReplacePlan,
   type SsoUserFields,
   type StoredSsoUser,
-  planReplace,
 } from './plan'
 
 /** Bytes of JSON per bound parameter; D1 allows 2 MB per value, we stay well under. */
@@ -48,7 +49,9 @@ export interface SsoUserRow {
 }
 
 /** The identity and display fields of a `sso_users` row, camelCased (what authorization matches on). */
-export function recordFields(row: Omit<SsoUserRow, 'created_at' | 'updated_at'>): Omit<SsoUserRecord, 'createdAt' | 'updatedAt'> {
+export function recordFields(
+  row: Omit<SsoUserRow, 'created_at' | 'updated_at'>,
+): Omit<SsoUserRecord, 'createdAt' | 'updatedAt'> {
   return {
     id: row.id,
     phoneSystemId: row.phone_system_id,
@@ -86,9 +89,7 @@ export function jsonChunks<T>(items: readonly T[], maxBytes = JSON_CHUNK_BYTES):
 
 export async function readSsoList(d1: D1Database, phoneSystemId: string): Promise<StoredSsoUser[]> {
   const { results } = await d1
-    .prepare(
-      'SELECT id, oid, upn, email, display_name, extension, created_at FROM sso_users WHERE phone_system_id = ?',
-    )
+    .prepare('SELECT id, oid, upn, email, display_name, extension, created_at FROM sso_users WHERE phone_system_id = ?')
     .bind(phoneSystemId)
     .all<Pick<SsoUserRow, 'id' | 'oid' | 'upn' | 'email' | 'display_name' | 'extension' | 'created_at'>>()
   return results.map((r) => ({
@@ -124,7 +125,9 @@ export interface ReplaceContext {
 export function replaceStatements(d1: D1Database, plan: ReplacePlan, ctx: ReplaceContext): D1PreparedStatement[] {
   const statements: D1PreparedStatement[] = [
     d1
-      .prepare('INSERT INTO batch_guard (ok) SELECT count(*) FROM phone_systems WHERE id = ?1 AND sso_list_version = ?2')
+      .prepare(
+        'INSERT INTO batch_guard (ok) SELECT count(*) FROM phone_systems WHERE id = ?1 AND sso_list_version = ?2',
+      )
       .bind(ctx.phoneSystemId, ctx.expectedVersion),
     d1.prepare('DELETE FROM batch_guard'),
     d1

@@ -13,7 +13,7 @@
  */
 import type { Config } from '../config'
 import { AppError } from '../errors'
-import { type GraphCall, appOnlyToken, graphRequest } from '../graph/client'
+import { appOnlyToken, type GraphCall, graphRequest } from '../graph/client'
 import type { EntraClient } from '../oidc/clients'
 import type { SsoUserFields } from '../sso/plan'
 
@@ -55,16 +55,28 @@ export interface PullResult {
   stats: PullStats
 }
 
-export async function pullSsoList(config: Config, client: EntraClient, tenant: string, source: PullSource): Promise<PullResult> {
+export async function pullSsoList(
+  config: Config,
+  client: EntraClient,
+  tenant: string,
+  source: PullSource,
+): Promise<PullResult> {
   const counter = { requests: 0 }
   const stats: PullStats = { requests: 0, pages: 0, assignedUsers: 0, assignedGroups: 0, disabled: 0 }
-  const call = (permission: string, extra: Partial<GraphCall> = {}): GraphCall => ({ permission, counter, retries: 4, maxRetryAfterMs: 10_000, ...extra })
+  const call = (permission: string, extra: Partial<GraphCall> = {}): GraphCall => ({
+    permission,
+    counter,
+    retries: 4,
+    maxRetryAfterMs: 10_000,
+    ...extra,
+  })
   const token = await appOnlyToken(config, client, tenant, call('User.Read.All'))
 
   async function each<T>(path: string, permission: string, onPage: (items: T[]) => void): Promise<void> {
     let next: string | undefined = path
     for (let n = 0; next; n++) {
-      if (n >= MAX_PAGES) throw new AppError('sync_too_large', `Microsoft Graph kept paging past ${MAX_PAGES} pages; nothing was changed`)
+      if (n >= MAX_PAGES)
+        throw new AppError('sync_too_large', `Microsoft Graph kept paging past ${MAX_PAGES} pages; nothing was changed`)
       const page: Page<T> | null = await graphRequest<Page<T>>(config, token, 'GET', next, call(permission))
       stats.pages++
       onPage(page?.value ?? [])
@@ -77,10 +89,17 @@ export async function pullSsoList(config: Config, client: EntraClient, tenant: s
     for (const user of items) users.set(user.id.toLowerCase(), user)
   }
   const membersOf = (groupId: string) =>
-    each<GraphUser>(`/v1.0/groups/${encodeURIComponent(groupId)}/members/microsoft.graph.user?$select=${USER_FIELDS}&$top=${PAGE_SIZE}`, 'GroupMember.Read.All', addUsers)
+    each<GraphUser>(
+      `/v1.0/groups/${encodeURIComponent(groupId)}/members/microsoft.graph.user?$select=${USER_FIELDS}&$top=${PAGE_SIZE}`,
+      'GroupMember.Read.All',
+      addUsers,
+    )
 
   if (source.kind === 'group') {
-    if (!source.groupId) throw new AppError('invalid_request', 'The phone system syncs from a group but names none', { field: 'syncGroupId' })
+    if (!source.groupId)
+      throw new AppError('invalid_request', 'The phone system syncs from a group but names none', {
+        field: 'syncGroupId',
+      })
     await membersOf(source.groupId)
   } else {
     const sp = await graphRequest<{ id: string }>(
@@ -115,12 +134,21 @@ export async function pullSsoList(config: Config, client: EntraClient, tenant: s
     const missing = [...userIds].filter((id) => !users.has(id))
     if (missing.length > 0 && missing.length <= FETCH_BY_ID_MAX) {
       for (let i = 0; i < missing.length; i += 15) {
-        const ids = missing.slice(i, i + 15).map((id) => `'${id}'`).join(',')
-        await each<GraphUser>(`/v1.0/users?$filter=${encodeURIComponent(`id in (${ids})`)}&$select=${USER_FIELDS}&$top=${PAGE_SIZE}`, 'User.Read.All', addUsers)
+        const ids = missing
+          .slice(i, i + 15)
+          .map((id) => `'${id}'`)
+          .join(',')
+        await each<GraphUser>(
+          `/v1.0/users?$filter=${encodeURIComponent(`id in (${ids})`)}&$select=${USER_FIELDS}&$top=${PAGE_SIZE}`,
+          'User.Read.All',
+          addUsers,
+        )
       }
     } else if (missing.length > 0) {
       const wanted = new Set(missing)
-      await each<GraphUser>(`/v1.0/users?$select=${USER_FIELDS}&$top=${PAGE_SIZE}`, 'User.Read.All', (items) => addUsers(items.filter((u) => wanted.has(u.id.toLowerCase()))))
+      await each<GraphUser>(`/v1.0/users?$select=${USER_FIELDS}&$top=${PAGE_SIZE}`, 'User.Read.All', (items) =>
+        addUsers(items.filter((u) => wanted.has(u.id.toLowerCase()))),
+      )
     }
   }
 
@@ -139,7 +167,13 @@ export async function pullSsoList(config: Config, client: EntraClient, tenant: s
     if (email !== null && seenEmail.has(email)) email = null
     if (upn !== null) seenUpn.add(upn)
     if (email !== null) seenEmail.add(email)
-    out.push({ oid: user.id.toLowerCase(), upn, email, displayName: user.displayName?.slice(0, 256) ?? null, extension: null })
+    out.push({
+      oid: user.id.toLowerCase(),
+      upn,
+      email,
+      displayName: user.displayName?.slice(0, 256) ?? null,
+      extension: null,
+    })
   }
   stats.requests = counter.requests
   return { users: out, stats }

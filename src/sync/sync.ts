@@ -6,7 +6,7 @@
  */
 import { asc, eq, lte } from 'drizzle-orm'
 import type { Principal } from '../admin/audit'
-import { SYSTEM_ACTOR, auditStatement } from '../admin/audit'
+import { auditStatement, SYSTEM_ACTOR } from '../admin/audit'
 import type { Config } from '../config'
 import { getDb } from '../db/client'
 import { organizations, phoneSystems } from '../db/schema'
@@ -14,7 +14,7 @@ import { toStatement } from '../db/statements'
 import { AppError } from '../errors'
 import { log } from '../log'
 import { clientForOrg } from '../oidc/clients'
-import { type ReplaceCounts } from '../sso/plan'
+import type { ReplaceCounts } from '../sso/plan'
 import { replaceSsoList } from '../sso/store'
 import { type PullStats, pullSsoList } from './pull'
 
@@ -54,7 +54,10 @@ export async function syncPhoneSystem(
   let stats: PullStats | undefined
   try {
     const client = await clientForOrg(d1, config, await portalOf(d1, phoneSystem.orgId))
-    const pulled = await pullSsoList(config, client, phoneSystem.entraTenantId, { kind: phoneSystem.syncSource, groupId: phoneSystem.syncGroupId })
+    const pulled = await pullSsoList(config, client, phoneSystem.entraTenantId, {
+      kind: phoneSystem.syncSource,
+      groupId: phoneSystem.syncGroupId,
+    })
     stats = pulled.stats
     const finished = Date.now()
     const result = await replaceSsoList(d1, phoneSystem, pulled.users, {
@@ -77,7 +80,13 @@ export async function syncPhoneSystem(
         auditStatement(
           d1,
           actor,
-          { orgId: phoneSystem.orgId, action: 'sso_list.sync', targetType: 'sso_list', targetId: phoneSystem.id, summary: { ...counts, graphRequests: stats!.requests } },
+          {
+            orgId: phoneSystem.orgId,
+            action: 'sso_list.sync',
+            targetType: 'sso_list',
+            targetId: phoneSystem.id,
+            summary: { ...counts, graphRequests: stats!.requests },
+          },
           now,
         ),
       ],
@@ -94,12 +103,22 @@ export async function syncPhoneSystem(
     }
   } catch (error) {
     const message = error instanceof AppError ? error.message : 'Internal error during sync'
-    log('warn', 'sync failed; the SSO list is unchanged', { phoneSystemId: phoneSystem.id, code: error instanceof AppError ? error.code : 'internal' })
+    log('warn', 'sync failed; the SSO list is unchanged', {
+      phoneSystemId: phoneSystem.id,
+      code: error instanceof AppError ? error.code : 'internal',
+    })
     await getDb(d1)
       .update(phoneSystems)
-      .set({ lastSyncAt: Date.now(), lastSyncStatus: 'failed', lastSyncError: message.slice(0, 1000), nextSyncAt: phoneSystem.nextSyncAt === null ? null : Date.now() + RETRY_AFTER_FAILURE_MS })
+      .set({
+        lastSyncAt: Date.now(),
+        lastSyncStatus: 'failed',
+        lastSyncError: message.slice(0, 1000),
+        nextSyncAt: phoneSystem.nextSyncAt === null ? null : Date.now() + RETRY_AFTER_FAILURE_MS,
+      })
       .where(eq(phoneSystems.id, phoneSystem.id))
-      .catch((recordError: unknown) => log('error', 'could not record the failed sync', { phoneSystemId: phoneSystem.id, error: String(recordError) }))
+      .catch((recordError: unknown) =>
+        log('error', 'could not record the failed sync', { phoneSystemId: phoneSystem.id, error: String(recordError) }),
+      )
     throw error
   }
 }
@@ -117,7 +136,11 @@ function estimatedRequests(ps: PhoneSystemRow): number {
   return 10 + Math.ceil((last?.total ?? 0) / 999) * 2 + 30
 }
 
-export async function syncDuePhoneSystems(d1: D1Database, config: Config, now: number): Promise<{ synced: number; failed: number; deferred: number }> {
+export async function syncDuePhoneSystems(
+  d1: D1Database,
+  config: Config,
+  now: number,
+): Promise<{ synced: number; failed: number; deferred: number }> {
   const due = await getDb(d1)
     .select()
     .from(phoneSystems)

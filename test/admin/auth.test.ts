@@ -23,7 +23,10 @@ describe('admin API authentication', () => {
   })
 
   it('accepts the ops key, with the scheme in any case', async () => {
-    const res = await api('GET', '/orgs', undefined, { key: null, headers: { authorization: `bearer ${TEST_ADMIN_KEY}` } })
+    const res = await api('GET', '/orgs', undefined, {
+      key: null,
+      headers: { authorization: `bearer ${TEST_ADMIN_KEY}` },
+    })
     expect(res.status).toBe(200)
   })
 

@@ -1,6 +1,6 @@
-import { SELF, env } from 'cloudflare:test'
+import { SELF } from 'cloudflare:test'
 import { describe, expect, it } from 'vitest'
-import { PRIMARY, ZONE, api, apiJson, createCustomer, createPartner, dbAll, uniqueLabel } from '../helpers'
+import { api, apiJson, createCustomer, createPartner, dbAll, PRIMARY, uniqueLabel, ZONE } from '../helpers'
 
 async function hostnameCount(): Promise<number> {
   const [row] = await dbAll<{ n: number }>('SELECT count(*) AS n FROM hostnames')
@@ -26,14 +26,19 @@ describe('POST /api/v1/orgs/{id}/hostnames', () => {
     expect(await dbAll('SELECT org_id, kind, status FROM hostnames WHERE hostname = ?', hostname)).toEqual([
       { org_id: customer.id, kind: 'subdomain', status: 'active' },
     ])
-    expect(await dbAll("SELECT action FROM audit_log WHERE target_id = ?", hostname)).toEqual([{ action: 'hostname.attach' }])
+    expect(await dbAll('SELECT action FROM audit_log WHERE target_id = ?', hostname)).toEqual([
+      { action: 'hostname.attach' },
+    ])
     expect((await SELF.fetch(`https://${hostname}/`)).status).toBe(200)
   })
 
   it('attaches a custom domain, active at once with CUSTOM_HOSTNAMES=local, stored as lowercase punycode', async () => {
     const partner = await createPartner()
     const label = uniqueLabel()
-    const res = await api('POST', `/orgs/${partner.id}/hostnames`, { hostname: `Téléphone-${label}.Acme.FR`, callbackMode: 'direct' })
+    const res = await api('POST', `/orgs/${partner.id}/hostnames`, {
+      hostname: `Téléphone-${label}.Acme.FR`,
+      callbackMode: 'direct',
+    })
     expect(res.status).toBe(201)
     const body = await res.json<any>()
     expect(body).toMatchObject({ kind: 'custom', status: 'active', callbackMode: 'direct' })
@@ -53,10 +58,28 @@ describe('POST /api/v1/orgs/{id}/hostnames', () => {
       ['a single label', { hostname: 'phones' }, 400, 'invalid_hostname', /fully qualified/],
       ['an underscore', { hostname: 'pho_nes.acme.com' }, 400, 'invalid_hostname', /not allowed in a hostname/],
       ['the primary host', { hostname: PRIMARY }, 400, 'primary_host_reserved', /primary login host/],
-      ['the primary host in capitals with a dot', { hostname: 'LOGIN.localhost.' }, 400, 'primary_host_reserved', /primary login host/],
-      ['two labels below the provider zone', { hostname: `a.b.${ZONE}` }, 400, 'invalid_hostname', /exactly one label below localhost/],
+      [
+        'the primary host in capitals with a dot',
+        { hostname: 'LOGIN.localhost.' },
+        400,
+        'primary_host_reserved',
+        /primary login host/,
+      ],
+      [
+        'two labels below the provider zone',
+        { hostname: `a.b.${ZONE}` },
+        400,
+        'invalid_hostname',
+        /exactly one label below localhost/,
+      ],
       ['a reserved provider label', { hostname: `www.${ZONE}` }, 400, 'hostname_reserved', /reserved/],
-      ['an unknown callback mode', { hostname: 'phones.acme.com', callbackMode: 'magic' }, 400, 'invalid_request', /"central" or "direct"/],
+      [
+        'an unknown callback mode',
+        { hostname: 'phones.acme.com', callbackMode: 'magic' },
+        400,
+        'invalid_request',
+        /"central" or "direct"/,
+      ],
       ['a missing hostname', {}, 400, 'invalid_request', /"hostname" is required/],
       ['a number as hostname', { hostname: 12 }, 400, 'invalid_request', /"hostname" must be a string/],
     ]
@@ -104,7 +127,6 @@ describe('POST /api/v1/orgs/{id}/hostnames', () => {
       expect((await res.json<any>()).error.code).toBe('not_found')
     })
   })
-
 })
 
 describe('listing, reading, checking and detaching hostnames', () => {
@@ -114,9 +136,7 @@ describe('listing, reading, checking and detaching hostnames', () => {
     for (const hostname of names) await apiJson('POST', `/orgs/${partner.id}/hostnames`, { hostname }, 201)
     const body = await apiJson('GET', `/orgs/${partner.id}/hostnames`)
     expect(Object.keys(body)).toEqual(['hostnames'])
-    expect(body.hostnames.map((h: any) => [h.hostname, h.status])).toEqual(
-      [...names].sort().map((h) => [h, 'active']),
-    )
+    expect(body.hostnames.map((h: any) => [h.hostname, h.status])).toEqual([...names].sort().map((h) => [h, 'active']))
   })
 
   it('GET and POST …/check answer the hostname; an unknown one is a 404', async () => {
@@ -136,7 +156,7 @@ describe('listing, reading, checking and detaching hostnames', () => {
     const res = await api('DELETE', `/hostnames/${hostname}`)
     expect(res.status).toBe(204)
     expect(await dbAll('SELECT * FROM hostnames WHERE hostname = ?', hostname)).toEqual([])
-    expect(await dbAll("SELECT action FROM audit_log WHERE target_id = ? ORDER BY id", hostname)).toEqual([
+    expect(await dbAll('SELECT action FROM audit_log WHERE target_id = ? ORDER BY id', hostname)).toEqual([
       { action: 'hostname.attach' },
       { action: 'hostname.detach' },
     ])

@@ -2,7 +2,15 @@ import { SELF } from 'cloudflare:test'
 import { describe, expect, it } from 'vitest'
 import { TEST_CLIENT_ID } from '../bindings'
 import { api, apiJson, createCustomer, createPartner, dbAll } from '../helpers'
-import { HANDOFF_FIELD, assertionFrom, entraControl, newTenantId, seedSignInTenant, signIn, startLogin } from '../signin/helpers'
+import {
+  assertionFrom,
+  entraControl,
+  HANDOFF_FIELD,
+  newTenantId,
+  seedSignInTenant,
+  signIn,
+  startLogin,
+} from '../signin/helpers'
 
 const SECRET = 'portal-secret-value-that-must-never-come-back'
 
@@ -12,7 +20,7 @@ async function portalApp(secret = SECRET) {
   return clientId
 }
 
-describe('a portal\'s own Microsoft integration', () => {
+describe("a portal's own Microsoft integration", () => {
   it('is stored with its secret encrypted, and no call ever returns the secret', async () => {
     const tenant = await seedSignInTenant()
     const clientId = await portalApp()
@@ -22,7 +30,12 @@ describe('a portal\'s own Microsoft integration', () => {
       homeTenantId: tenant.tenantId,
       allowedTenantIds: [tenant.tenantId],
     })
-    expect(put).toMatchObject({ organizationId: tenant.orgId, clientId, clientSecretSet: true, allowedTenantIds: [tenant.tenantId] })
+    expect(put).toMatchObject({
+      organizationId: tenant.orgId,
+      clientId,
+      clientSecretSet: true,
+      allowedTenantIds: [tenant.tenantId],
+    })
 
     const [row] = await dbAll<any>('SELECT * FROM microsoft_integrations WHERE org_id = ?', tenant.orgId)
     expect(row.client_secret_enc).toMatch(/^v1\./)
@@ -46,7 +59,11 @@ describe('a portal\'s own Microsoft integration', () => {
   it("makes its hosts sign in with the portal's app, end to end", async () => {
     const tenant = await seedSignInTenant()
     const clientId = await portalApp()
-    await apiJson('PUT', `/orgs/${tenant.orgId}/microsoft-integration`, { clientId, clientSecret: SECRET, homeTenantId: tenant.tenantId })
+    await apiJson('PUT', `/orgs/${tenant.orgId}/microsoft-integration`, {
+      clientId,
+      clientSecret: SECRET,
+      homeTenantId: tenant.tenantId,
+    })
     const { authorizeUrl } = await startLogin(tenant.hostname)
     expect(authorizeUrl.searchParams.get('client_id')).toBe(clientId)
     const result = await signIn(tenant.hostname, tenant.user)
@@ -57,7 +74,11 @@ describe('a portal\'s own Microsoft integration', () => {
   it("leaves other portals and the primary host on the provider's app", async () => {
     const tenant = await seedSignInTenant()
     const other = await seedSignInTenant()
-    await apiJson('PUT', `/orgs/${tenant.orgId}/microsoft-integration`, { clientId: await portalApp(), clientSecret: SECRET, homeTenantId: tenant.tenantId })
+    await apiJson('PUT', `/orgs/${tenant.orgId}/microsoft-integration`, {
+      clientId: await portalApp(),
+      clientSecret: SECRET,
+      homeTenantId: tenant.tenantId,
+    })
     expect((await startLogin(other.hostname)).authorizeUrl.searchParams.get('client_id')).toBe(TEST_CLIENT_ID)
     expect((await startLogin('login.localhost')).authorizeUrl.searchParams.get('client_id')).toBe(TEST_CLIENT_ID)
   })
@@ -77,7 +98,11 @@ describe('a portal\'s own Microsoft integration', () => {
 
   it('a secret Entra refuses gives the "renew the secret" page', async () => {
     const tenant = await seedSignInTenant()
-    await apiJson('PUT', `/orgs/${tenant.orgId}/microsoft-integration`, { clientId: await portalApp(), clientSecret: 'an-outdated-secret', homeTenantId: tenant.tenantId })
+    await apiJson('PUT', `/orgs/${tenant.orgId}/microsoft-integration`, {
+      clientId: await portalApp(),
+      clientSecret: 'an-outdated-secret',
+      homeTenantId: tenant.tenantId,
+    })
     const result = await signIn(tenant.hostname, tenant.user)
     expect(result.res.status).toBe(502)
     expect(result.html).toContain('must renew the secret')
@@ -88,14 +113,31 @@ describe('a portal\'s own Microsoft integration', () => {
   it('keeps the stored secret when an update leaves it out, but not for a new client id', async () => {
     const tenant = await seedSignInTenant()
     const clientId = await portalApp()
-    await apiJson('PUT', `/orgs/${tenant.orgId}/microsoft-integration`, { clientId, clientSecret: SECRET, homeTenantId: tenant.tenantId })
-    const [before] = await dbAll<any>('SELECT client_secret_enc FROM microsoft_integrations WHERE org_id = ?', tenant.orgId)
-    await apiJson('PUT', `/orgs/${tenant.orgId}/microsoft-integration`, { clientId, homeTenantId: tenant.tenantId, allowedTenantIds: [tenant.tenantId] })
-    const [after] = await dbAll<any>('SELECT client_secret_enc FROM microsoft_integrations WHERE org_id = ?', tenant.orgId)
+    await apiJson('PUT', `/orgs/${tenant.orgId}/microsoft-integration`, {
+      clientId,
+      clientSecret: SECRET,
+      homeTenantId: tenant.tenantId,
+    })
+    const [before] = await dbAll<any>(
+      'SELECT client_secret_enc FROM microsoft_integrations WHERE org_id = ?',
+      tenant.orgId,
+    )
+    await apiJson('PUT', `/orgs/${tenant.orgId}/microsoft-integration`, {
+      clientId,
+      homeTenantId: tenant.tenantId,
+      allowedTenantIds: [tenant.tenantId],
+    })
+    const [after] = await dbAll<any>(
+      'SELECT client_secret_enc FROM microsoft_integrations WHERE org_id = ?',
+      tenant.orgId,
+    )
     expect(after.client_secret_enc).toBe(before.client_secret_enc)
     expect((await signIn(tenant.hostname, tenant.user)).res.status).toBe(200)
 
-    const res = await api('PUT', `/orgs/${tenant.orgId}/microsoft-integration`, { clientId: crypto.randomUUID(), homeTenantId: tenant.tenantId })
+    const res = await api('PUT', `/orgs/${tenant.orgId}/microsoft-integration`, {
+      clientId: crypto.randomUUID(),
+      homeTenantId: tenant.tenantId,
+    })
     expect(res.status).toBe(400)
     expect((await res.json<any>()).error).toMatchObject({ code: 'invalid_request', field: 'clientSecret' })
   })

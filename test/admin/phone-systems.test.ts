@@ -4,7 +4,7 @@ import { OPS } from '../../src/admin/audit'
 import { getPhoneSystem } from '../../src/admin/phone-systems'
 import { planReplace } from '../../src/sso/plan'
 import { replaceSsoList, replaceStatements } from '../../src/sso/store'
-import { TENANT_A, api, apiJson, createPartner, createPhoneSystem, dbAll } from '../helpers'
+import { api, apiJson, createPartner, createPhoneSystem, dbAll, TENANT_A } from '../helpers'
 
 const OID = (n: number) => `0000${String(n).padStart(4, '0')}-aaaa-4aaa-8aaa-aaaaaaaaaaaa`
 
@@ -31,10 +31,21 @@ describe('POST /api/v1/orgs/{id}/phone-systems', () => {
     })
     expect(res.status).toBe(201)
     const ps = await res.json<any>()
-    expect(ps).toMatchObject({ id: expect.stringMatching(/^ps_/), organizationId: partner.id, name: 'HQ', entraTenantId: TENANT_A })
-    expect(await dbAll('SELECT entra_tenant_id FROM phone_systems WHERE id = ?', ps.id)).toEqual([{ entra_tenant_id: TENANT_A }])
-    expect(await dbAll('SELECT action FROM audit_log WHERE target_id = ?', ps.id)).toEqual([{ action: 'phone_system.create' }])
-    expect((await apiJson('GET', `/orgs/${partner.id}/phone-systems`)).phoneSystems.map((p: any) => p.id)).toEqual([ps.id])
+    expect(ps).toMatchObject({
+      id: expect.stringMatching(/^ps_/),
+      organizationId: partner.id,
+      name: 'HQ',
+      entraTenantId: TENANT_A,
+    })
+    expect(await dbAll('SELECT entra_tenant_id FROM phone_systems WHERE id = ?', ps.id)).toEqual([
+      { entra_tenant_id: TENANT_A },
+    ])
+    expect(await dbAll('SELECT action FROM audit_log WHERE target_id = ?', ps.id)).toEqual([
+      { action: 'phone_system.create' },
+    ])
+    expect((await apiJson('GET', `/orgs/${partner.id}/phone-systems`)).phoneSystems.map((p: any) => p.id)).toEqual([
+      ps.id,
+    ])
   })
 
   it('accepts http only for a loopback web client (the local demo)', async () => {
@@ -48,7 +59,12 @@ describe('POST /api/v1/orgs/{id}/phone-systems', () => {
     expect(res.status).toBe(201)
   })
 
-  const valid = { name: 'HQ', webClientUrl: 'https://pbx.example/wc', handoffUrl: 'https://pbx.example/h', entraTenantId: TENANT_A }
+  const valid = {
+    name: 'HQ',
+    webClientUrl: 'https://pbx.example/wc',
+    handoffUrl: 'https://pbx.example/h',
+    entraTenantId: TENANT_A,
+  }
   it.each([
     ['an http web client', { webClientUrl: 'http://pbx.example/wc' }, 'webClientUrl'],
     ['a javascript: handoff URL', { handoffUrl: 'javascript:alert(1)' }, 'handoffUrl'],
@@ -87,7 +103,13 @@ describe('PUT /api/v1/phone-systems/{id}/sso-users', () => {
     const ps = await createPhoneSystem(partner.id)
     const first = await apiJson('PUT', `/phone-systems/${ps.id}/sso-users`, {
       users: [
-        { oid: OID(1).toUpperCase(), upn: 'Ann@Contoso.com', email: 'ann@contoso.com', displayName: 'Ann', extension: '101' },
+        {
+          oid: OID(1).toUpperCase(),
+          upn: 'Ann@Contoso.com',
+          email: 'ann@contoso.com',
+          displayName: 'Ann',
+          extension: '101',
+        },
         { oid: OID(2), upn: 'bob@contoso.com', displayName: 'Bob', extension: '102' },
         { upn: 'carl@contoso.com' },
       ],
@@ -95,9 +117,33 @@ describe('PUT /api/v1/phone-systems/{id}/sso-users', () => {
     expect(first).toEqual({ added: 3, removed: 0, updated: 0, unchanged: 0, total: 3 })
     const stored = await listIn(ps.id)
     expect(stored).toEqual([
-      { id: expect.any(String), tid: TENANT_A, oid: OID(1), upn: 'ann@contoso.com', email: 'ann@contoso.com', display_name: 'Ann', extension: '101' },
-      { id: expect.any(String), tid: TENANT_A, oid: OID(2), upn: 'bob@contoso.com', email: null, display_name: 'Bob', extension: '102' },
-      { id: expect.any(String), tid: TENANT_A, oid: null, upn: 'carl@contoso.com', email: null, display_name: null, extension: null },
+      {
+        id: expect.any(String),
+        tid: TENANT_A,
+        oid: OID(1),
+        upn: 'ann@contoso.com',
+        email: 'ann@contoso.com',
+        display_name: 'Ann',
+        extension: '101',
+      },
+      {
+        id: expect.any(String),
+        tid: TENANT_A,
+        oid: OID(2),
+        upn: 'bob@contoso.com',
+        email: null,
+        display_name: 'Bob',
+        extension: '102',
+      },
+      {
+        id: expect.any(String),
+        tid: TENANT_A,
+        oid: null,
+        upn: 'carl@contoso.com',
+        email: null,
+        display_name: null,
+        extension: null,
+      },
     ])
 
     const second = await apiJson('PUT', `/phone-systems/${ps.id}/sso-users`, {
@@ -131,16 +177,36 @@ describe('PUT /api/v1/phone-systems/{id}/sso-users', () => {
 
   describe('refuses a bad list, naming the entry, and leaves the old list whole', () => {
     it.each([
-      ['an entry with no identity', { users: [{ upn: 'ok@contoso.com' }, { displayName: 'Nobody' }] }, 'users[1]', /needs at least one of "oid", "upn" or "email"/],
+      [
+        'an entry with no identity',
+        { users: [{ upn: 'ok@contoso.com' }, { displayName: 'Nobody' }] },
+        'users[1]',
+        /needs at least one of "oid", "upn" or "email"/,
+      ],
       ['an oid that is not a GUID', { users: [{ oid: 'not-a-guid' }] }, 'users[0].oid', /GUID/],
       ['a UPN that is not one', { users: [{ upn: 'ann' }] }, 'users[0].upn', /user principal name/],
       ['an email that is not one', { users: [{ email: 'ann at contoso' }] }, 'users[0].email', /email address/],
-      ['a bad extension', { users: [{ upn: 'a@contoso.com', extension: '10 1' }] }, 'users[0].extension', /letters, digits/],
+      [
+        'a bad extension',
+        { users: [{ upn: 'a@contoso.com', extension: '10 1' }] },
+        'users[0].extension',
+        /letters, digits/,
+      ],
       ['an unknown field', { users: [{ upn: 'a@contoso.com', tid: 'x' }] }, 'users[0].tid', /not a known field/],
       ['users missing', {}, 'users', /"users" is required/],
       ['users not an array', { users: { upn: 'a@contoso.com' } }, 'users', /must be an array/],
-      ['the same UPN twice, in another case', { users: [{ upn: 'a@contoso.com' }, { upn: 'b@contoso.com' }, { upn: 'A@Contoso.com' }] }, 'users[2].upn', /repeats the upn of users\[0\]/],
-      ['the same oid twice', { users: [{ oid: OID(7) }, { oid: OID(7).toUpperCase() }] }, 'users[1].oid', /repeats the oid of users\[0\]/],
+      [
+        'the same UPN twice, in another case',
+        { users: [{ upn: 'a@contoso.com' }, { upn: 'b@contoso.com' }, { upn: 'A@Contoso.com' }] },
+        'users[2].upn',
+        /repeats the upn of users\[0\]/,
+      ],
+      [
+        'the same oid twice',
+        { users: [{ oid: OID(7) }, { oid: OID(7).toUpperCase() }] },
+        'users[1].oid',
+        /repeats the oid of users\[0\]/,
+      ],
     ])('%s', async (_name, body, field, message) => {
       const partner = await createPartner()
       const ps = await createPhoneSystem(partner.id)
@@ -158,9 +224,15 @@ describe('PUT /api/v1/phone-systems/{id}/sso-users', () => {
     it('more than 50,000 users', async () => {
       const partner = await createPartner()
       const ps = await createPhoneSystem(partner.id)
-      const res = await api('PUT', `/phone-systems/${ps.id}/sso-users`, { users: Array.from({ length: 50_001 }, () => ({ oid: OID(1) })) })
+      const res = await api('PUT', `/phone-systems/${ps.id}/sso-users`, {
+        users: Array.from({ length: 50_001 }, () => ({ oid: OID(1) })),
+      })
       expect(res.status).toBe(400)
-      expect((await res.json<any>()).error).toMatchObject({ code: 'invalid_request', field: 'users', message: '"users" must hold at most 50000 users' })
+      expect((await res.json<any>()).error).toMatchObject({
+        code: 'invalid_request',
+        field: 'users',
+        message: '"users" must hold at most 50000 users',
+      })
     })
 
     it('an unknown phone system: 404', async () => {
@@ -172,7 +244,11 @@ describe('PUT /api/v1/phone-systems/{id}/sso-users', () => {
   it('is atomic: a replace that fails in D1 half-way leaves the old list, its version and the audit log untouched', async () => {
     const partner = await createPartner()
     const ps = await createPhoneSystem(partner.id)
-    const users = Array.from({ length: 300 }, (_, i) => ({ oid: OID(i), upn: `user${i}@contoso.com`, displayName: `User ${i}` }))
+    const users = Array.from({ length: 300 }, (_, i) => ({
+      oid: OID(i),
+      upn: `user${i}@contoso.com`,
+      displayName: `User ${i}`,
+    }))
     await apiJson('PUT', `/phone-systems/${ps.id}/sso-users`, { users })
     const before = await listIn(ps.id)
     const versionBefore = (await getPhoneSystem(env.DB, OPS, ps.id)).ssoListVersion
@@ -183,7 +259,11 @@ describe('PUT /api/v1/phone-systems/{id}/sso-users', () => {
       "CREATE TRIGGER fail_on_poison BEFORE INSERT ON sso_users WHEN NEW.upn = 'poison@contoso.com' BEGIN SELECT RAISE(ABORT, 'simulated D1 failure'); END",
     ).run()
     try {
-      const replacement = [...users.slice(100).map((u) => ({ ...u, displayName: `${u.displayName} (renamed)` })), { upn: 'new@contoso.com' }, { upn: 'poison@contoso.com' }]
+      const replacement = [
+        ...users.slice(100).map((u) => ({ ...u, displayName: `${u.displayName} (renamed)` })),
+        { upn: 'new@contoso.com' },
+        { upn: 'poison@contoso.com' },
+      ]
       const res = await api('PUT', `/phone-systems/${ps.id}/sso-users`, { users: replacement })
       expect(res.status).toBe(500)
       const body = await res.json<any>()
@@ -203,9 +283,14 @@ describe('PUT /api/v1/phone-systems/{id}/sso-users', () => {
     await apiJson('PUT', `/phone-systems/${ps.id}/sso-users`, { users: [{ upn: 'first@contoso.com' }] })
     const stale = await getPhoneSystem(env.DB, OPS, ps.id)
     await apiJson('PUT', `/phone-systems/${ps.id}/sso-users`, { users: [{ upn: 'newer@contoso.com' }] })
-    const attempt = replaceSsoList(env.DB, stale, [{ oid: null, upn: 'stale@contoso.com', email: null, displayName: null, extension: null }], {
-      now: Date.now(),
-    })
+    const attempt = replaceSsoList(
+      env.DB,
+      stale,
+      [{ oid: null, upn: 'stale@contoso.com', email: null, displayName: null, extension: null }],
+      {
+        now: Date.now(),
+      },
+    )
     await expect(attempt).rejects.toMatchObject({ code: 'conflict', status: 409 })
     expect((await listIn(ps.id)).map((u) => u.upn)).toEqual(['newer@contoso.com'])
   })
@@ -220,7 +305,12 @@ describe('PUT /api/v1/phone-systems/{id}/sso-users', () => {
     }))
     let n = 0
     const plan = planReplace([], users, () => `usr_${String(++n).padStart(20, '0')}`, 1)
-    const statements = replaceStatements(env.DB, plan, { phoneSystemId: 'ps_x', tid: TENANT_A, expectedVersion: 0, now: 1 })
+    const statements = replaceStatements(env.DB, plan, {
+      phoneSystemId: 'ps_x',
+      tid: TENANT_A,
+      expectedVersion: 0,
+      now: 1,
+    })
     expect(statements.length).toBeLessThan(40)
   })
 
@@ -284,7 +374,9 @@ describe('GET /api/v1/phone-systems/{id}/sso-users', () => {
       ],
     })
     const search = async (q: string) =>
-      (await apiJson('GET', `/phone-systems/${ps.id}/sso-users?q=${encodeURIComponent(q)}`)).users.map((u: any) => u.upn)
+      (await apiJson('GET', `/phone-systems/${ps.id}/sso-users?q=${encodeURIComponent(q)}`)).users.map(
+        (u: any) => u.upn,
+      )
     expect(await search('SMITH')).toEqual(['ann.smith@contoso.com'])
     expect(await search('robert_')).toEqual(['bob@contoso.com'])
     expect(await search('_')).toEqual(['bob@contoso.com'])

@@ -7,7 +7,7 @@
 import { SELF } from 'cloudflare:test'
 import { beforeAll, describe, expect, it } from 'vitest'
 import { TEST_ADMIN_KEY } from '../bindings'
-import { PRIMARY, ZONE, api, apiJson, createCustomer, createPartner, dbAll, uniqueLabel } from '../helpers'
+import { api, apiJson, createCustomer, createPartner, dbAll, PRIMARY, uniqueLabel, ZONE } from '../helpers'
 
 interface World {
   keys: Record<'ops' | 'a' | 'b' | 'revoked', string>
@@ -28,7 +28,14 @@ beforeAll(async () => {
   const bCustomer = await createCustomer(b.id, { name: 'B customer' })
   const tenant = crypto.randomUUID()
   const ps = async (orgId: string) =>
-    (await apiJson('POST', `/orgs/${orgId}/phone-systems`, { name: 'PS', webClientUrl: 'https://p.example/', handoffUrl: 'https://p.example/h', entraTenantId: tenant }, 201)).id
+    (
+      await apiJson(
+        'POST',
+        `/orgs/${orgId}/phone-systems`,
+        { name: 'PS', webClientUrl: 'https://p.example/', handoffUrl: 'https://p.example/h', entraTenantId: tenant },
+        201,
+      )
+    ).id
   const host = async (orgId: string) => {
     const hostname = `${uniqueLabel()}.${ZONE}`
     await apiJson('POST', `/orgs/${orgId}/hostnames`, { hostname }, 201)
@@ -67,20 +74,45 @@ const ACTIONS: Record<string, Action> = {
   "rebrand other partner's customer": ['PATCH', (i) => `/orgs/${i.bCustomer}`, () => ({ name: 'Hijacked' })],
   'rebrand nested customer': ['PATCH', (i) => `/orgs/${i.aNested}`, () => ({ name: 'A nested' })],
   'create a partner': ['POST', () => '/orgs', () => ({ name: 'New partner', kind: 'partner' })],
-  'create customer under own partner': ['POST', () => '/orgs', (i) => ({ name: 'New', kind: 'customer', parentId: i.a })],
-  'create customer under other partner': ['POST', () => '/orgs', (i) => ({ name: 'New', kind: 'customer', parentId: i.b })],
+  'create customer under own partner': [
+    'POST',
+    () => '/orgs',
+    (i) => ({ name: 'New', kind: 'customer', parentId: i.a }),
+  ],
+  'create customer under other partner': [
+    'POST',
+    () => '/orgs',
+    (i) => ({ name: 'New', kind: 'customer', parentId: i.b }),
+  ],
   "list other partner's hostnames": ['GET', (i) => `/orgs/${i.bCustomer}/hostnames`],
   "read other partner's hostname": ['GET', (i) => `/hostnames/${i.bHost}`],
   "detach other partner's hostname": ['DELETE', (i) => `/hostnames/${i.bHost}`],
   "check other partner's hostname": ['POST', (i) => `/hostnames/${i.bHost}/check`],
   'read own hostname': ['GET', (i) => `/hostnames/${i.aHost}`],
-  "attach to other partner's customer": ['POST', (i) => `/orgs/${i.bCustomer}/hostnames`, () => ({ hostname: `${uniqueLabel()}.${ZONE}` })],
-  'attach to nested customer': ['POST', (i) => `/orgs/${i.aNested}/hostnames`, () => ({ hostname: `${uniqueLabel()}.${ZONE}` })],
+  "attach to other partner's customer": [
+    'POST',
+    (i) => `/orgs/${i.bCustomer}/hostnames`,
+    () => ({ hostname: `${uniqueLabel()}.${ZONE}` }),
+  ],
+  'attach to nested customer': [
+    'POST',
+    (i) => `/orgs/${i.aNested}/hostnames`,
+    () => ({ hostname: `${uniqueLabel()}.${ZONE}` }),
+  ],
   "read other partner's phone system": ['GET', (i) => `/phone-systems/${i.bPs}`],
   "read other partner's SSO list": ['GET', (i) => `/phone-systems/${i.bPs}/sso-users`],
   "replace other partner's SSO list": ['PUT', (i) => `/phone-systems/${i.bPs}/sso-users`, () => ({ users: [] })],
   "delete other partner's phone system": ['DELETE', (i) => `/phone-systems/${i.bPs}`],
-  "create phone system for other partner's customer": ['POST', (i) => `/orgs/${i.bCustomer}/phone-systems`, () => ({ name: 'X', webClientUrl: 'https://x.example/', handoffUrl: 'https://x.example/h', entraTenantId: crypto.randomUUID() })],
+  "create phone system for other partner's customer": [
+    'POST',
+    (i) => `/orgs/${i.bCustomer}/phone-systems`,
+    () => ({
+      name: 'X',
+      webClientUrl: 'https://x.example/',
+      handoffUrl: 'https://x.example/h',
+      entraTenantId: crypto.randomUUID(),
+    }),
+  ],
   "read flat customer's SSO list": ['GET', (i) => `/phone-systems/${i.aFlatPs}/sso-users`],
   "replace nested customer's SSO list": ['PUT', (i) => `/phone-systems/${i.aPs}/sso-users`, () => ({ users: [] })],
   'issue key for itself': ['POST', (i) => `/orgs/${i.a}/api-keys`, () => ({})],
@@ -174,7 +206,15 @@ describe('partner keys', () => {
 
     await api('GET', `/orgs/${partner.id}`, undefined, { key: created.key })
     const { apiKeys } = await apiJson('GET', `/orgs/${partner.id}/api-keys`)
-    expect(apiKeys).toEqual([expect.objectContaining({ id: created.id, prefix: created.prefix, label: 'CI pipeline', lastUsedAt: expect.any(String), revokedAt: null })])
+    expect(apiKeys).toEqual([
+      expect.objectContaining({
+        id: created.id,
+        prefix: created.prefix,
+        label: 'CI pipeline',
+        lastUsedAt: expect.any(String),
+        revokedAt: null,
+      }),
+    ])
     expect(JSON.stringify(apiKeys)).not.toContain(created.key)
   })
 
@@ -206,7 +246,7 @@ describe('partner keys', () => {
     expect((await res.json<any>()).error.message).toContain('API keys are issued to partners')
   })
 
-  it("a key that looks like a partner key but is not one is a 401", async () => {
+  it('a key that looks like a partner key but is not one is a 401', async () => {
     const res = await api('GET', '/orgs', undefined, { key: `sgk_${'A'.repeat(43)}` })
     expect(res.status).toBe(401)
   })
@@ -223,7 +263,9 @@ describe('GET /api/v1/openapi.json', () => {
       .filter((r) => r.method !== 'ALL')
       .map((r) => `${r.method.toLowerCase()} ${r.path.replace(/:([A-Za-z]+)/g, '{$1}')}`)
     expect(implemented.length).toBeGreaterThan(15)
-    const documented = Object.entries(doc.paths).flatMap(([path, ops]: [string, any]) => Object.keys(ops).map((m) => `${m} ${path}`))
+    const documented = Object.entries(doc.paths).flatMap(([path, ops]: [string, any]) =>
+      Object.keys(ops).map((m) => `${m} ${path}`),
+    )
     expect(documented.sort()).toEqual([...new Set(implemented)].sort())
   })
 

@@ -4,11 +4,11 @@
  */
 import { SELF } from 'cloudflare:test'
 import { describe, expect, it } from 'vitest'
-import { PRIMARY, ZONE, apiJson, createCustomer, createPartner, dbAll, uniqueLabel } from '../helpers'
+import { apiJson, createCustomer, createPartner, dbAll, PRIMARY, uniqueLabel, ZONE } from '../helpers'
 import {
-  HANDOFF_FIELD,
   addEntraUser,
   assertionFrom,
+  HANDOFF_FIELD,
   newTenantId,
   seedSignInTenant,
   signIn,
@@ -19,7 +19,12 @@ async function phoneSystem(orgId: string, name: string, tenantId: string) {
   return apiJson(
     'POST',
     `/orgs/${orgId}/phone-systems`,
-    { name, webClientUrl: `https://${name.toLowerCase()}.pbx.example/`, handoffUrl: `https://${name.toLowerCase()}.pbx.example/sso`, entraTenantId: tenantId },
+    {
+      name,
+      webClientUrl: `https://${name.toLowerCase()}.pbx.example/`,
+      handoffUrl: `https://${name.toLowerCase()}.pbx.example/sso`,
+      entraTenantId: tenantId,
+    },
     201,
   )
 }
@@ -36,9 +41,12 @@ async function recordId(psId: string) {
 describe('who passes', () => {
   it.each([
     ['listed by oid', (u: any) => ({ oid: u.oid, displayName: 'From List', extension: '301' })],
-    ['listed by UPN only (no oid yet)', (u: any) => ({ upn: u.upn.toUpperCase(), displayName: 'From List', extension: '301' })],
+    [
+      'listed by UPN only (no oid yet)',
+      (u: any) => ({ upn: u.upn.toUpperCase(), displayName: 'From List', extension: '301' }),
+    ],
     ['listed by email only (no oid yet)', (u: any) => ({ email: u.email, displayName: 'From List', extension: '301' })],
-  ])('%s: handed off with the list\'s name and extension', async (_name, entry) => {
+  ])("%s: handed off with the list's name and extension", async (_name, entry) => {
     const tenant = await seedSignInTenant({ listed: false })
     await put(tenant.phoneSystemId, [entry(tenant.user)])
     const result = await signIn(tenant.hostname, tenant.user)
@@ -57,7 +65,10 @@ describe('who passes', () => {
 
   it.each([
     ['nOAuth: the list has the email with another oid', (u: any) => ({ oid: crypto.randomUUID(), email: u.email })],
-    ['nOAuth: the list has the UPN with another oid (a reused UPN)', (u: any) => ({ oid: crypto.randomUUID(), upn: u.upn })],
+    [
+      'nOAuth: the list has the UPN with another oid (a reused UPN)',
+      (u: any) => ({ oid: crypto.randomUUID(), upn: u.upn }),
+    ],
     ['nobody like them on the list', () => ({ upn: 'someone.else@contoso.example' })],
   ])('%s: 403 "not set up for SSO here"', async (_name, entry) => {
     const tenant = await seedSignInTenant({ listed: false })
@@ -65,12 +76,12 @@ describe('who passes', () => {
     const result = await signIn(tenant.hostname, tenant.user)
     expect(result.res.status).toBe(403)
     expect(result.html).toContain('Your account is not set up for SSO here')
-    expect(result.html).toContain("add you to the phone system&#39;s Microsoft 365 integration and then press Sync")
+    expect(result.html).toContain('add you to the phone system&#39;s Microsoft 365 integration and then press Sync')
     expect(result.html).toContain(`Signed in as ${tenant.user.upn}`)
     expect(result.html).not.toContain(HANDOFF_FIELD)
   })
 
-  it('a UPN listed in another tenant\'s phone system does not let a same-UPN user of this tenant in', async () => {
+  it("a UPN listed in another tenant's phone system does not let a same-UPN user of this tenant in", async () => {
     const tenant = await seedSignInTenant({ listed: false })
     const otherTenant = newTenantId()
     const other = await phoneSystem(tenant.orgId, 'Other', otherTenant)
@@ -121,7 +132,7 @@ describe('who passes', () => {
     expect(refused.res.status).toBe(403)
   })
 
-  it('the primary host reaches every organization\'s phone systems', async () => {
+  it("the primary host reaches every organization's phone systems", async () => {
     const tenant = await seedSignInTenant()
     const result = await signIn(PRIMARY, tenant.user)
     expect(result.res.status).toBe(200)
@@ -141,12 +152,22 @@ describe('the chooser', () => {
     return { tenant, second, result, token }
   }
 
-  function choose(hostname: string, cookie: string | null, body: Record<string, string>, headers: Record<string, string> = {}) {
+  function choose(
+    hostname: string,
+    cookie: string | null,
+    body: Record<string, string>,
+    headers: Record<string, string> = {},
+  ) {
     const init = withCookie(cookie)
     return SELF.fetch(`https://${hostname}/sso/choose`, {
       ...init,
       method: 'POST',
-      headers: { ...(init.headers as Record<string, string>), 'content-type': 'application/x-www-form-urlencoded', origin: `https://${hostname}`, ...headers },
+      headers: {
+        ...(init.headers as Record<string, string>),
+        'content-type': 'application/x-www-form-urlencoded',
+        origin: `https://${hostname}`,
+        ...headers,
+      },
       body: new URLSearchParams(body),
     })
   }
@@ -157,7 +178,10 @@ describe('the chooser', () => {
     expect(result.html).toContain('>Support<')
     expect(result.html).not.toContain(HANDOFF_FIELD)
     expect(result.res.headers.get('referrer-policy')).toBe('same-origin')
-    const [attempt] = await dbAll<any>("SELECT result, reason FROM sign_in_attempts WHERE hostname = ? AND step = 'complete'", tenant.hostname)
+    const [attempt] = await dbAll<any>(
+      "SELECT result, reason FROM sign_in_attempts WHERE hostname = ? AND step = 'complete'",
+      tenant.hostname,
+    )
     expect(attempt).toEqual({ result: 'pending', reason: 'chooser' })
 
     const chosen = await choose(tenant.hostname, result.cookie, { token, phoneSystem: second.id })
@@ -188,7 +212,12 @@ describe('the chooser', () => {
 
   it('a choice from a no-referrer page (Origin: null) but same-origin by Sec-Fetch-Site is accepted', async () => {
     const { tenant, result, token } = await onTwo()
-    const res = await choose(tenant.hostname, result.cookie, { token, phoneSystem: tenant.phoneSystemId }, { origin: 'null', 'sec-fetch-site': 'same-origin' })
+    const res = await choose(
+      tenant.hostname,
+      result.cookie,
+      { token, phoneSystem: tenant.phoneSystemId },
+      { origin: 'null', 'sec-fetch-site': 'same-origin' },
+    )
     expect(res.status).toBe(200)
     expect(await res.text()).toContain(HANDOFF_FIELD)
   })
@@ -196,9 +225,15 @@ describe('the chooser', () => {
   it('a choice without the flow cookie, with a wrong token, or replayed is refused', async () => {
     const { tenant, result, token } = await onTwo()
     expect((await choose(tenant.hostname, null, { token, phoneSystem: tenant.phoneSystemId })).status).toBe(400)
-    expect((await choose(tenant.hostname, result.cookie, { token: 'forged', phoneSystem: tenant.phoneSystemId })).status).toBe(400)
-    expect((await choose(tenant.hostname, result.cookie, { token, phoneSystem: tenant.phoneSystemId })).status).toBe(200)
-    expect((await choose(tenant.hostname, result.cookie, { token, phoneSystem: tenant.phoneSystemId })).status).toBe(400)
+    expect(
+      (await choose(tenant.hostname, result.cookie, { token: 'forged', phoneSystem: tenant.phoneSystemId })).status,
+    ).toBe(400)
+    expect((await choose(tenant.hostname, result.cookie, { token, phoneSystem: tenant.phoneSystemId })).status).toBe(
+      200,
+    )
+    expect((await choose(tenant.hostname, result.cookie, { token, phoneSystem: tenant.phoneSystemId })).status).toBe(
+      400,
+    )
   })
 
   it('a user removed from the list while the chooser was open is refused', async () => {
@@ -222,10 +257,19 @@ describe('the sign-in audit', () => {
       ['complete', 'success', 'handoff'],
       ['callback', 'failure', 'id_token_invalid'],
     ])
-    expect(rows[1]).toMatchObject({ org_id: tenant.orgId, phone_system_id: tenant.phoneSystemId, tid: tenant.tenantId, oid: tenant.user.oid })
+    expect(rows[1]).toMatchObject({
+      org_id: tenant.orgId,
+      phone_system_id: tenant.phoneSystemId,
+      tid: tenant.tenantId,
+      oid: tenant.user.oid,
+    })
     for (const row of rows) expect(row.correlation_id).toMatch(/^[0-9a-f-]{36}$/)
     const everything = JSON.stringify(rows)
-    for (const secret of [ok.callbackUrl.searchParams.get('code')!, ok.callbackUrl.searchParams.get('state')!, ok.cookie]) {
+    for (const secret of [
+      ok.callbackUrl.searchParams.get('code')!,
+      ok.callbackUrl.searchParams.get('state')!,
+      ok.cookie,
+    ]) {
       expect(everything).not.toContain(secret)
     }
   })

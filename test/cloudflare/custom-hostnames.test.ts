@@ -7,7 +7,7 @@ import { createExecutionContext, createScheduledController, env, waitOnExecution
 import { describe, expect, it } from 'vitest'
 import worker, { app } from '../../src/index'
 import { TEST_ADMIN_KEY } from '../bindings'
-import { PRIMARY, ZONE, createCustomer, createPartner, dbAll, uniqueLabel } from '../helpers'
+import { createPartner, dbAll, PRIMARY, uniqueLabel, ZONE } from '../helpers'
 
 const cloudflareEnv = { ...env, CUSTOM_HOSTNAMES: 'cloudflare' }
 
@@ -16,7 +16,11 @@ function cfBase(): string {
 }
 
 async function control(path: string, body: unknown): Promise<any> {
-  const res = await fetch(`${cfBase()}/__control/${path}`, { method: 'POST', body: JSON.stringify(body), headers: { 'content-type': 'application/json' } })
+  const res = await fetch(`${cfBase()}/__control/${path}`, {
+    method: 'POST',
+    body: JSON.stringify(body),
+    headers: { 'content-type': 'application/json' },
+  })
   return res.json()
 }
 
@@ -25,7 +29,10 @@ async function call(method: string, path: string, body?: unknown, overrides: Rec
     `https://${PRIMARY}/api/v1${path}`,
     {
       method,
-      headers: { authorization: `Bearer ${TEST_ADMIN_KEY}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+      headers: {
+        authorization: `Bearer ${TEST_ADMIN_KEY}`,
+        ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+      },
       body: body === undefined ? undefined : JSON.stringify(body),
     },
     { ...cloudflareEnv, ...overrides },
@@ -41,7 +48,10 @@ async function atCloudflare(hostname: string): Promise<any[]> {
 }
 
 async function hostnameRows(hostname: string) {
-  return dbAll<any>('SELECT hostname, status, cloudflare_id, status_detail, check_count, next_check_at FROM hostnames WHERE hostname = ?', hostname)
+  return dbAll<any>(
+    'SELECT hostname, status, cloudflare_id, status_detail, check_count, next_check_at FROM hostnames WHERE hostname = ?',
+    hostname,
+  )
 }
 
 async function runCron() {
@@ -57,9 +67,20 @@ describe('attaching a custom domain', () => {
     const res = await call('POST', `/orgs/${partner.id}/hostnames`, { hostname })
     expect(res.status).toBe(201)
     const body = await res.json<any>()
-    expect(body).toMatchObject({ hostname, kind: 'custom', status: 'pending', statusDetail: expect.stringContaining('Waiting for ownership verification') })
-    expect(body.verification.ownership).toEqual({ type: 'txt', name: `_cf-custom-hostname.${hostname}`, value: expect.any(String) })
-    expect(body.verification.certificate).toEqual([{ type: 'txt', name: `_acme-challenge.${hostname}`, value: expect.any(String) }])
+    expect(body).toMatchObject({
+      hostname,
+      kind: 'custom',
+      status: 'pending',
+      statusDetail: expect.stringContaining('Waiting for ownership verification'),
+    })
+    expect(body.verification.ownership).toEqual({
+      type: 'txt',
+      name: `_cf-custom-hostname.${hostname}`,
+      value: expect.any(String),
+    })
+    expect(body.verification.certificate).toEqual([
+      { type: 'txt', name: `_acme-challenge.${hostname}`, value: expect.any(String) },
+    ])
     const [cf] = await atCloudflare(hostname)
     expect((await hostnameRows(hostname))[0]).toMatchObject({ status: 'pending', cloudflare_id: cf.id })
 
@@ -78,8 +99,18 @@ describe('attaching a custom domain', () => {
     await control('publish', { hostname })
     const checked = await (await call('POST', `/hostnames/${hostname}/check`)).json<any>()
     expect(checked).toMatchObject({ status: 'active', statusDetail: null })
-    expect(await dbAll('SELECT actor, action, summary FROM audit_log WHERE target_id = ? AND action = ?', hostname, 'hostname.status')).toEqual([
-      { actor: 'ops', action: 'hostname.status', summary: JSON.stringify({ before: 'pending', after: 'active', detail: null }) },
+    expect(
+      await dbAll(
+        'SELECT actor, action, summary FROM audit_log WHERE target_id = ? AND action = ?',
+        hostname,
+        'hostname.status',
+      ),
+    ).toEqual([
+      {
+        actor: 'ops',
+        action: 'hostname.status',
+        summary: JSON.stringify({ before: 'pending', after: 'active', detail: null }),
+      },
     ])
     const page = await app.request(`https://${hostname}/`, {}, cloudflareEnv)
     expect(page.status).toBe(200)
@@ -116,7 +147,12 @@ describe('attaching a custom domain', () => {
     it('a bad API token', async () => {
       const partner = await createPartner()
       const hostname = customName()
-      const res = await call('POST', `/orgs/${partner.id}/hostnames`, { hostname }, { CLOUDFLARE_API_TOKEN: 'revoked-token' })
+      const res = await call(
+        'POST',
+        `/orgs/${partner.id}/hostnames`,
+        { hostname },
+        { CLOUDFLARE_API_TOKEN: 'revoked-token' },
+      )
       expect(res.status).toBe(502)
       const { error } = await res.json<any>()
       expect(error.code).toBe('cloudflare_auth')
@@ -211,7 +247,10 @@ describe('the scheduled refresh', () => {
     const partner = await createPartner()
     const hostname = customName()
     await call('POST', `/orgs/${partner.id}/hostnames`, { hostname })
-    const due = async () => env.DB.prepare('UPDATE hostnames SET next_check_at = ? WHERE hostname = ?').bind(Date.now() - 1, hostname).run()
+    const due = async () =>
+      env.DB.prepare('UPDATE hostnames SET next_check_at = ? WHERE hostname = ?')
+        .bind(Date.now() - 1, hostname)
+        .run()
 
     await runCron()
     const [notYetDue] = await hostnameRows(hostname)
@@ -234,7 +273,9 @@ describe('the scheduled refresh', () => {
     await runCron()
     const [active] = await hostnameRows(hostname)
     expect(active).toMatchObject({ status: 'active', check_count: 3 })
-    expect(await dbAll('SELECT actor FROM audit_log WHERE target_id = ? AND action = ?', hostname, 'hostname.status')).toEqual([{ actor: 'system' }])
+    expect(
+      await dbAll('SELECT actor FROM audit_log WHERE target_id = ? AND action = ?', hostname, 'hostname.status'),
+    ).toEqual([{ actor: 'system' }])
   })
 
   it('stops the run when Cloudflare rate limits, leaving the rest for the next run', async () => {
@@ -242,11 +283,18 @@ describe('the scheduled refresh', () => {
     const names = [customName(), customName()]
     for (const hostname of names) await call('POST', `/orgs/${partner.id}/hostnames`, { hostname })
     const now = Date.now()
-    await env.DB.prepare('UPDATE hostnames SET next_check_at = ? WHERE hostname = ?').bind(now - 2000, names[0]).run()
-    await env.DB.prepare('UPDATE hostnames SET next_check_at = ? WHERE hostname = ?').bind(now - 1000, names[1]).run()
+    await env.DB.prepare('UPDATE hostnames SET next_check_at = ? WHERE hostname = ?')
+      .bind(now - 2000, names[0])
+      .run()
+    await env.DB.prepare('UPDATE hostnames SET next_check_at = ? WHERE hostname = ?')
+      .bind(now - 1000, names[1])
+      .run()
     await control('faults', { hostname: names[0], faults: ['rate_limited'] })
     await runCron()
-    const rows = await dbAll<any>(`SELECT hostname, check_count FROM hostnames WHERE hostname IN (?, ?) ORDER BY hostname`, ...names)
+    const rows = await dbAll<any>(
+      `SELECT hostname, check_count FROM hostnames WHERE hostname IN (?, ?) ORDER BY hostname`,
+      ...names,
+    )
     expect(rows.every((r) => r.check_count === 0)).toBe(true)
   })
 })

@@ -1,5 +1,10 @@
 import { describe, expect, it } from 'vitest'
-import { type CfCustomHostname, mapCloudflareStatus, nextCheckDelayMs, verificationOf } from '../../src/cloudflare/status'
+import {
+  type CfCustomHostname,
+  mapCloudflareStatus,
+  nextCheckDelayMs,
+  verificationOf,
+} from '../../src/cloudflare/status'
 
 const h = (status: string, ssl: string, extra: Partial<CfCustomHostname> = {}): CfCustomHostname => ({
   id: 'x',
@@ -29,11 +34,15 @@ describe('mapCloudflareStatus', () => {
     expect(mapCloudflareStatus(hostname).status).toBe(status)
   })
 
-  it('says what a pending hostname waits for, with Cloudflare\'s reason', () => {
-    expect(mapCloudflareStatus(h('pending', 'pending_validation', { verification_errors: ['custom hostname does not CNAME to this zone.'] })).detail).toBe(
-      'Waiting for ownership verification: custom hostname does not CNAME to this zone.',
+  it("says what a pending hostname waits for, with Cloudflare's reason", () => {
+    expect(
+      mapCloudflareStatus(
+        h('pending', 'pending_validation', { verification_errors: ['custom hostname does not CNAME to this zone.'] }),
+      ).detail,
+    ).toBe('Waiting for ownership verification: custom hostname does not CNAME to this zone.')
+    expect(mapCloudflareStatus(h('active', 'pending_issuance')).detail).toBe(
+      'Waiting for certificate (pending issuance)',
     )
-    expect(mapCloudflareStatus(h('active', 'pending_issuance')).detail).toBe('Waiting for certificate (pending issuance)')
   })
 })
 
@@ -44,7 +53,12 @@ describe('verificationOf', () => {
         id: 'x',
         hostname: 'phones.acme.com',
         ownership_verification: { type: 'txt', name: '_cf-custom-hostname.phones.acme.com', value: 'abc' },
-        ssl: { validation_records: [{ txt_name: '_acme-challenge.phones.acme.com', txt_value: 'def' }, { http_url: 'http://x/.well-known/y', http_body: 'ghi' }] },
+        ssl: {
+          validation_records: [
+            { txt_name: '_acme-challenge.phones.acme.com', txt_value: 'def' },
+            { http_url: 'http://x/.well-known/y', http_body: 'ghi' },
+          ],
+        },
       }),
     ).toEqual({
       ownership: { type: 'txt', name: '_cf-custom-hostname.phones.acme.com', value: 'abc' },
@@ -58,7 +72,9 @@ describe('verificationOf', () => {
 
 describe('nextCheckDelayMs', () => {
   it('backs off from a minute to an hour for pending hosts, daily for active ones, never for the others', () => {
-    expect([0, 1, 2, 3, 6, 7, 20].map((n) => nextCheckDelayMs('pending', n))).toEqual([60_000, 120_000, 240_000, 480_000, 3_600_000, 3_600_000, 3_600_000])
+    expect([0, 1, 2, 3, 6, 7, 20].map((n) => nextCheckDelayMs('pending', n))).toEqual([
+      60_000, 120_000, 240_000, 480_000, 3_600_000, 3_600_000, 3_600_000,
+    ])
     expect(nextCheckDelayMs('active', 5)).toBe(86_400_000)
     expect(nextCheckDelayMs('failed', 0)).toBeNull()
     expect(nextCheckDelayMs('moved', 0)).toBeNull()

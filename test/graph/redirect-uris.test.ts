@@ -8,8 +8,8 @@
 import { env } from 'cloudflare:test'
 import { describe, expect, it } from 'vitest'
 import { TEST_CLIENT_ID } from '../bindings'
-import { ZONE, api, apiJson, dbAll, uniqueLabel } from '../helpers'
-import { HANDOFF_FIELD, entraControl, newTenantId, seedSignInTenant, signIn, startLogin } from '../signin/helpers'
+import { api, apiJson, dbAll, uniqueLabel, ZONE } from '../helpers'
+import { entraControl, HANDOFF_FIELD, newTenantId, seedSignInTenant, signIn, startLogin } from '../signin/helpers'
 
 async function appUris(clientId: string): Promise<string[]> {
   const res = await fetch(`${env.ENTRA_AUTHORITY}/__control/apps/${clientId}`)
@@ -65,7 +65,10 @@ describe('registering redirect URIs for direct mode', () => {
 
   it("refuses (409) a direct host when the app already has Entra's 256 redirect URIs, and stores nothing", async () => {
     const portal = await portalWithOwnApp()
-    const full = ['https://login.localhost/sso/callback', ...Array.from({ length: 255 }, (_, i) => `https://h${i}.example/sso/callback`)]
+    const full = [
+      'https://login.localhost/sso/callback',
+      ...Array.from({ length: 255 }, (_, i) => `https://h${i}.example/sso/callback`),
+    ]
     await entraControl(`apps/${portal.clientId}/redirect-uris`, { set: full })
     const hostname = newHost()
     const res = await api('POST', `/orgs/${portal.orgId}/hostnames`, { hostname, callbackMode: 'direct' })
@@ -77,7 +80,9 @@ describe('registering redirect URIs for direct mode', () => {
     expect(await dbAll('SELECT * FROM hostnames WHERE hostname = ?', hostname)).toEqual([])
     expect(await appUris(portal.clientId)).toHaveLength(256)
     // Central mode needs no URI: the same hostname attaches and signs in.
-    expect(await apiJson('POST', `/orgs/${portal.orgId}/hostnames`, { hostname, callbackMode: 'central' }, 201)).toMatchObject({ callbackMode: 'central' })
+    expect(
+      await apiJson('POST', `/orgs/${portal.orgId}/hostnames`, { hostname, callbackMode: 'central' }, 201),
+    ).toMatchObject({ callbackMode: 'central' })
     expect((await signIn(hostname, portal.user)).html).toContain(HANDOFF_FIELD)
   })
 
@@ -117,7 +122,9 @@ describe('registering redirect URIs for direct mode', () => {
     const res = await api('DELETE', `/hostnames/${hostname}`)
     expect(res.status).toBe(502)
     expect((await res.json<any>()).error.code).toBe('graph_unavailable')
-    expect(await dbAll<any>('SELECT redirect_uri_registered FROM hostnames WHERE hostname = ?', hostname)).toEqual([{ redirect_uri_registered: 1 }])
+    expect(await dbAll<any>('SELECT redirect_uri_registered FROM hostnames WHERE hostname = ?', hostname)).toEqual([
+      { redirect_uri_registered: 1 },
+    ])
     expect(await appUris(portal.clientId)).toContain(`https://${hostname}/sso/callback`)
     expect((await api('DELETE', `/hostnames/${hostname}`)).status).toBe(204)
     expect(await appUris(portal.clientId)).not.toContain(`https://${hostname}/sso/callback`)
@@ -126,13 +133,23 @@ describe('registering redirect URIs for direct mode', () => {
   it('PATCH switches a hostname to direct (registering its URI) and back to central (removing it), audited', async () => {
     const tenant = await seedSignInTenant()
     const uri = `https://${tenant.hostname}/sso/callback`
-    expect(await apiJson('PATCH', `/hostnames/${tenant.hostname}`, { callbackMode: 'direct' })).toMatchObject({ callbackMode: 'direct', redirectUriRegistered: true })
+    expect(await apiJson('PATCH', `/hostnames/${tenant.hostname}`, { callbackMode: 'direct' })).toMatchObject({
+      callbackMode: 'direct',
+      redirectUriRegistered: true,
+    })
     expect(await appUris(TEST_CLIENT_ID)).toContain(uri)
     expect((await startLogin(tenant.hostname)).authorizeUrl.searchParams.get('redirect_uri')).toBe(uri)
-    expect(await apiJson('PATCH', `/hostnames/${tenant.hostname}`, { callbackMode: 'central' })).toMatchObject({ callbackMode: 'central', redirectUriRegistered: false })
+    expect(await apiJson('PATCH', `/hostnames/${tenant.hostname}`, { callbackMode: 'central' })).toMatchObject({
+      callbackMode: 'central',
+      redirectUriRegistered: false,
+    })
     expect(await appUris(TEST_CLIENT_ID)).not.toContain(uri)
-    expect((await startLogin(tenant.hostname)).authorizeUrl.searchParams.get('redirect_uri')).toBe('https://login.localhost/sso/callback')
-    expect(await dbAll("SELECT action FROM audit_log WHERE target_id = ? AND action = 'hostname.update'", tenant.hostname)).toHaveLength(2)
+    expect((await startLogin(tenant.hostname)).authorizeUrl.searchParams.get('redirect_uri')).toBe(
+      'https://login.localhost/sso/callback',
+    )
+    expect(
+      await dbAll("SELECT action FROM audit_log WHERE target_id = ? AND action = 'hostname.update'", tenant.hostname),
+    ).toHaveLength(2)
     const bad = await api('PATCH', `/hostnames/${tenant.hostname}`, { callbackMode: 'sideways' })
     expect(bad.status).toBe(400)
   })

@@ -1,4 +1,4 @@
-import { SELF, env } from 'cloudflare:test'
+import { env, SELF } from 'cloudflare:test'
 import { createLocalJWKSet, decodeProtectedHeader, jwtVerify } from 'jose'
 import { describe, expect, it } from 'vitest'
 import { assertionClaims } from '../../src/handoff/assertion'
@@ -91,11 +91,27 @@ describe('the handoff', () => {
     const claims = assertionClaims({
       issuer: 'https://login.provider.example',
       phoneSystemId: 'ps_1',
-      record: { id: 'usr_1', phoneSystemId: 'ps_1', tid: 't', oid: 'o', upn: 'u@x.com', email: 'list@x.com', displayName: 'List Name', extension: '7' },
+      record: {
+        id: 'usr_1',
+        phoneSystemId: 'ps_1',
+        tid: 't',
+        oid: 'o',
+        upn: 'u@x.com',
+        email: 'list@x.com',
+        displayName: 'List Name',
+        extension: '7',
+      },
       identity: { tid: 't', oid: 'o', sub: 's', upn: 'u@x.com', email: 'token@x.com', name: 'Token Name' },
       now: 1_000_000,
     })
-    expect(claims).toMatchObject({ sub: 'usr_1', email: 'list@x.com', name: 'List Name', ext: '7', iat: 1000, exp: 1060 })
+    expect(claims).toMatchObject({
+      sub: 'usr_1',
+      email: 'list@x.com',
+      name: 'List Name',
+      ext: '7',
+      iat: 1000,
+      exp: 1060,
+    })
   })
 })
 

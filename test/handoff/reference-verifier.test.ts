@@ -4,7 +4,7 @@
  * every forgery and replay.
  */
 import { SELF } from 'cloudflare:test'
-import { SignJWT, createLocalJWKSet, generateKeyPair, importJWK } from 'jose'
+import { createLocalJWKSet, generateKeyPair, importJWK, SignJWT } from 'jose'
 import { describe, expect, it } from 'vitest'
 import { verifyHandoffAssertion } from '../../dev/webclient/verify'
 import { TEST_SIGNING_KEYS } from '../bindings'
@@ -29,7 +29,17 @@ async function forge(keyIndex: number | 'foreign', header: Record<string, unknow
       ? (await generateKeyPair('ES256')).privateKey
       : await importJWK({ ...TEST_SIGNING_KEYS[keyIndex]!, alg: 'ES256' }, 'ES256')
   const now = Math.floor(Date.now() / 1000)
-  return new SignJWT({ tid: 't', oid: 'o', sub: 'usr_x', iss: ISSUER, aud: 'ps_x', iat: now, exp: now + 60, jti: crypto.randomUUID(), ...claims })
+  return new SignJWT({
+    tid: 't',
+    oid: 'o',
+    sub: 'usr_x',
+    iss: ISSUER,
+    aud: 'ps_x',
+    iat: now,
+    exp: now + 60,
+    jti: crypto.randomUUID(),
+    ...claims,
+  })
     .setProtectedHeader({ alg: 'ES256', typ: 'sso-handoff+jwt', ...header } as never)
     .sign(key)
 }
@@ -40,7 +50,13 @@ describe('reference verifier (dev/webclient/verify.ts)', () => {
     const seen = new Map<string, number>()
     const options = { issuer: ISSUER, audience: tenant.phoneSystemId, jwks: await gatewayJwks(), seen }
     const who = await verifyHandoffAssertion(jwt, options)
-    expect(who).toMatchObject({ tid: tenant.tenantId, oid: tenant.user.oid, email: tenant.user.email, name: tenant.user.name, ext: '100' })
+    expect(who).toMatchObject({
+      tid: tenant.tenantId,
+      oid: tenant.user.oid,
+      email: tenant.user.email,
+      name: tenant.user.name,
+      ext: '100',
+    })
     await expect(verifyHandoffAssertion(jwt, options)).rejects.toThrow('already used')
   })
 
@@ -50,7 +66,13 @@ describe('reference verifier (dev/webclient/verify.ts)', () => {
     ['after it expired', { now: () => Date.now() + 120_000 }, 'ERR_JWT_EXPIRED'],
   ])('refuses a real assertion for %s', async (_name, override, reason) => {
     const { tenant, jwt } = await realAssertion()
-    const options = { issuer: ISSUER, audience: tenant.phoneSystemId, jwks: await gatewayJwks(), seen: new Map(), ...override }
+    const options = {
+      issuer: ISSUER,
+      audience: tenant.phoneSystemId,
+      jwks: await gatewayJwks(),
+      seen: new Map(),
+      ...override,
+    }
     await expect(verifyHandoffAssertion(jwt, options)).rejects.toThrow(reason)
   })
 
@@ -58,9 +80,14 @@ describe('reference verifier (dev/webclient/verify.ts)', () => {
     const { tenant, jwt } = await realAssertion()
     const [h, p, s] = jwt.split('.')
     const claims = JSON.parse(atob(p!.replace(/-/g, '+').replace(/_/g, '/')))
-    const edited = btoa(JSON.stringify({ ...claims, ext: '999' })).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '')
+    const edited = btoa(JSON.stringify({ ...claims, ext: '999' }))
+      .replace(/\+/g, '-')
+      .replace(/\//g, '_')
+      .replace(/=+$/, '')
     const options = { issuer: ISSUER, audience: tenant.phoneSystemId, jwks: await gatewayJwks(), seen: new Map() }
-    await expect(verifyHandoffAssertion(`${h}.${edited}.${s}`, options)).rejects.toThrow('ERR_JWS_SIGNATURE_VERIFICATION_FAILED')
+    await expect(verifyHandoffAssertion(`${h}.${edited}.${s}`, options)).rejects.toThrow(
+      'ERR_JWS_SIGNATURE_VERIFICATION_FAILED',
+    )
   })
 
   const base = { issuer: ISSUER, audience: 'ps_x' }
@@ -74,21 +101,29 @@ describe('reference verifier (dev/webclient/verify.ts)', () => {
   ] as const)('refuses a forged assertion %s', async (_name, key, header, claims, reason) => {
     const kid = key === 'foreign' ? 'nope' : TEST_SIGNING_KEYS[key]!.kid
     const jwt = await forge(key, { kid, ...header }, claims)
-    await expect(verifyHandoffAssertion(jwt, { ...base, jwks: await gatewayJwks(), seen: new Map() })).rejects.toThrow(reason)
+    await expect(verifyHandoffAssertion(jwt, { ...base, jwks: await gatewayJwks(), seen: new Map() })).rejects.toThrow(
+      reason,
+    )
   })
 
   it('refuses HS256 and alg none', async () => {
     const now = Math.floor(Date.now() / 1000)
     const claims = { tid: 't', oid: 'o', sub: 's', iss: ISSUER, aud: 'ps_x', iat: now, exp: now + 60, jti: 'j' }
-    const hs = await new SignJWT(claims).setProtectedHeader({ alg: 'HS256', typ: 'sso-handoff+jwt' }).sign(new TextEncoder().encode('x'.repeat(32)))
+    const hs = await new SignJWT(claims)
+      .setProtectedHeader({ alg: 'HS256', typ: 'sso-handoff+jwt' })
+      .sign(new TextEncoder().encode('x'.repeat(32)))
     const none = `${btoa(JSON.stringify({ alg: 'none', typ: 'sso-handoff+jwt' }))}.${btoa(JSON.stringify(claims))}.`
     for (const jwt of [hs, none]) {
-      await expect(verifyHandoffAssertion(jwt, { ...base, jwks: await gatewayJwks(), seen: new Map() })).rejects.toThrow('assertion refused')
+      await expect(
+        verifyHandoffAssertion(jwt, { ...base, jwks: await gatewayJwks(), seen: new Map() }),
+      ).rejects.toThrow('assertion refused')
     }
   })
 
   it('accepts an assertion signed by the second (published, not yet current) key: rotation works', async () => {
     const jwt = await forge(1, { kid: TEST_SIGNING_KEYS[1]!.kid }, {})
-    await expect(verifyHandoffAssertion(jwt, { ...base, jwks: await gatewayJwks(), seen: new Map() })).resolves.toMatchObject({ sub: 'usr_x' })
+    await expect(
+      verifyHandoffAssertion(jwt, { ...base, jwks: await gatewayJwks(), seen: new Map() }),
+    ).resolves.toMatchObject({ sub: 'usr_x' })
   })
 })

@@ -2,8 +2,8 @@ import { env } from 'cloudflare:test'
 import { describe, expect, it } from 'vitest'
 import { parseConfig } from '../../src/config'
 import { TtlCache } from '../../src/hosts/cache'
-import { type TenantSite, resolveHost } from '../../src/hosts/resolve'
-import { ZONE, createCustomer, createPartner, uniqueLabel } from '../helpers'
+import { resolveHost, type TenantSite } from '../../src/hosts/resolve'
+import { createCustomer, createPartner, uniqueLabel, ZONE } from '../helpers'
 
 function clock(start = 1_000_000) {
   let now = start
@@ -99,7 +99,9 @@ describe('resolveHost over D1', () => {
     const cache = new TtlCache<TenantSite>({ ttlMs: 30_000 })
     const partner = await createPartner()
     const customer = await createCustomer(partner.id)
-    await env.DB.prepare("UPDATE organizations SET accent_color = 'red;}</style><script>', logo_url = 'javascript:alert(1)' WHERE id = ?")
+    await env.DB.prepare(
+      "UPDATE organizations SET accent_color = 'red;}</style><script>', logo_url = 'javascript:alert(1)' WHERE id = ?",
+    )
       .bind(customer.id)
       .run()
     const hostname = `${uniqueLabel()}.${ZONE}`

@@ -1,9 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import {
-  isDirectSubdomain,
-  normalizeRequestHost,
-  parseHostnameInput,
-} from '../../src/hosts/normalize'
+import { isDirectSubdomain, normalizeRequestHost, parseHostnameInput } from '../../src/hosts/normalize'
 
 describe('normalizeRequestHost', () => {
   it.each([
@@ -54,7 +50,7 @@ describe('normalizeRequestHost', () => {
     ['trailing hyphen', 'acme-.example'],
     ['underscore', 'ac_me.example'],
     ['label of 64 characters', `${'a'.repeat(64)}.example`],
-    ['name of 254 characters', `${'a'.repeat(60)}.`.repeat(4) + 'abcdefghijklmn'],
+    ['name of 254 characters', `${`${'a'.repeat(60)}.`.repeat(4)}abcdefghijklmn`],
     ['non-numeric port', 'acme.example:http'],
     ['port out of range', 'acme.example:65536'],
     ['two ports', 'acme.example:80:80'],
@@ -62,7 +58,7 @@ describe('normalizeRequestHost', () => {
     ['numeric top label', 'acme.123'],
     ['quote', 'acme"example'],
     ['angle bracket', 'acme<script>.example'],
-    ['10 KiB of labels', 'a.'.repeat(5000) + 'example'],
+    ['10 KiB of labels', `${'a.'.repeat(5000)}example`],
   ])('refuses %s', (_name, input) => {
     expect(normalizeRequestHost(input)).toBeNull()
   })

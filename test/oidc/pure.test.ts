@@ -30,8 +30,18 @@ describe('issuers', () => {
     ['tenant authority ignores the token tid', A, B, `${AUTH}/${A}/v2.0`],
     ['organizations fills in the token tid', 'organizations', B, `${AUTH}/${B}/v2.0`],
     ['organizations with no tid matches nothing', 'organizations', undefined, 'urn:invalid:issuer-without-tenant'],
-    ['organizations with a non-GUID tid matches nothing', 'organizations', 'common', 'urn:invalid:issuer-without-tenant'],
-    ['organizations with an injected tid matches nothing', 'organizations', `${A}/../evil`, 'urn:invalid:issuer-without-tenant'],
+    [
+      'organizations with a non-GUID tid matches nothing',
+      'organizations',
+      'common',
+      'urn:invalid:issuer-without-tenant',
+    ],
+    [
+      'organizations with an injected tid matches nothing',
+      'organizations',
+      `${A}/../evil`,
+      'urn:invalid:issuer-without-tenant',
+    ],
   ])('token issuer: %s', (_name, tenant, tid, expected) => {
     expect(expectedTokenIssuer(AUTH, tenant, tid)).toBe(expected)
   })
@@ -53,19 +63,35 @@ describe('callbackRoute', () => {
 
   it.each([
     ['central', tenantSite({}), { kind: 'central', redirectUri: 'https://login.provider.example/sso/callback' }],
-    ['direct, not yet registered: central', tenantSite({ callbackMode: 'direct' }), { kind: 'central', redirectUri: 'https://login.provider.example/sso/callback' }],
-    ['direct, registered', tenantSite({ callbackMode: 'direct', redirectUriRegistered: true }), { kind: 'here', redirectUri: 'https://acme.provider.example/sso/callback' }],
-    ['primary', { kind: 'primary', hostname: 'login.provider.example', branding } as Site, { kind: 'here', redirectUri: 'https://login.provider.example/sso/callback' }],
+    [
+      'direct, not yet registered: central',
+      tenantSite({ callbackMode: 'direct' }),
+      { kind: 'central', redirectUri: 'https://login.provider.example/sso/callback' },
+    ],
+    [
+      'direct, registered',
+      tenantSite({ callbackMode: 'direct', redirectUriRegistered: true }),
+      { kind: 'here', redirectUri: 'https://acme.provider.example/sso/callback' },
+    ],
+    [
+      'primary',
+      { kind: 'primary', hostname: 'login.provider.example', branding } as Site,
+      { kind: 'here', redirectUri: 'https://login.provider.example/sso/callback' },
+    ],
   ])('%s', (_name, site, expected) => {
     expect(callbackRoute(site, 'login.provider.example', https)).toEqual(expected)
   })
 
   it('never carries a port in production, even when the request had one', () => {
     const odd = new URL('https://acme.provider.example:8443/sso/login')
-    expect(callbackRoute(tenantSite({}), 'login.provider.example', odd).redirectUri).toBe('https://login.provider.example/sso/callback')
+    expect(callbackRoute(tenantSite({}), 'login.provider.example', odd).redirectUri).toBe(
+      'https://login.provider.example/sso/callback',
+    )
   })
 
   it('keeps the port of a loopback development host (wrangler dev)', () => {
-    expect(originFor('login.localhost', new URL('http://acme.localhost:8787/sso/login'))).toBe('http://login.localhost:8787')
+    expect(originFor('login.localhost', new URL('http://acme.localhost:8787/sso/login'))).toBe(
+      'http://login.localhost:8787',
+    )
   })
 })

@@ -1,8 +1,8 @@
-import { SELF, env } from 'cloudflare:test'
+import { env, SELF } from 'cloudflare:test'
 import { describe, expect, it } from 'vitest'
 import { app } from '../../src/index'
 import { contrastRatio } from '../../src/pages/colors'
-import { PRIMARY, ZONE, api, apiJson, createCustomer, createPartner, seedTenant, uniqueLabel } from '../helpers'
+import { api, apiJson, createCustomer, createPartner, PRIMARY, seedTenant, uniqueLabel, ZONE } from '../helpers'
 
 async function get(url: string, init?: RequestInit) {
   const res = await SELF.fetch(url, init)
@@ -23,7 +23,9 @@ function expectSecurityHeaders(res: Response) {
 
 /** Every URL the page makes the browser load (not links it offers). */
 function loadedResources(html: string): string[] {
-  return [...html.matchAll(/<(?:img|script|link|iframe|source|video|audio)\b[^>]*?\s(?:src|href)="([^"]*)"/g)].map((m) => m[1]!)
+  return [...html.matchAll(/<(?:img|script|link|iframe|source|video|audio)\b[^>]*?\s(?:src|href)="([^"]*)"/g)].map(
+    (m) => m[1]!,
+  )
 }
 
 async function insertHostname(hostname: string, orgId: string, status: string) {
@@ -232,10 +234,18 @@ describe('GET /healthz', () => {
   })
 
   it('answers 503 JSON naming the broken variable when the configuration is invalid, never a secret', async () => {
-    const res = await app.request('https://login.localhost/healthz', {}, { ...env, FLOW_KEY: 'c2hvcnQ', ADMIN_API_KEY: 'too-short-secret' })
+    const res = await app.request(
+      'https://login.localhost/healthz',
+      {},
+      { ...env, FLOW_KEY: 'c2hvcnQ', ADMIN_API_KEY: 'too-short-secret' },
+    )
     expect(res.status).toBe(503)
     const body = await res.json<any>()
-    expect(body).toMatchObject({ status: 'unavailable', database: 'ok', configuration: expect.stringMatching(/^invalid: (FLOW_KEY|ADMIN_API_KEY)/) })
+    expect(body).toMatchObject({
+      status: 'unavailable',
+      database: 'ok',
+      configuration: expect.stringMatching(/^invalid: (FLOW_KEY|ADMIN_API_KEY)/),
+    })
     expect(JSON.stringify(body)).not.toContain('too-short-secret')
     expect(JSON.stringify(body)).not.toContain('c2hvcnQ')
   })

@@ -2,7 +2,7 @@ import { SELF } from 'cloudflare:test'
 import { describe, expect, it } from 'vitest'
 import { aadstsCode, entraErrorCode, entraErrorDetail } from '../../src/oidc/entra-errors'
 import { dbAll } from '../helpers'
-import { seedSignInTenant, signIn, startLogin, withCookie, HANDOFF_FIELD } from './helpers'
+import { HANDOFF_FIELD, seedSignInTenant, signIn, startLogin, withCookie } from './helpers'
 
 describe("Entra's error answers at the callback", () => {
   it.each([
@@ -12,7 +12,7 @@ describe("Entra's error answers at the callback", () => {
     ['other_tenant', 403, 'This account belongs to another organization', 'AADSTS50020'],
     ['app_not_in_tenant', 403, 'The sign-in app is not set up in your organization', 'AADSTS700016'],
     ['not_assigned', 403, 'You are not assigned to the phone system', 'AADSTS50105'],
-    ['conditional_access', 403, "Blocked by your organization&#39;s policy", 'AADSTS53003'],
+    ['conditional_access', 403, 'Blocked by your organization&#39;s policy', 'AADSTS53003'],
     ['login_required', 502, 'Microsoft sign-in failed', 'AADSTS50058'],
   ])('%s: %i "%s" quoting %s, on the primary host, with a way back', async (outcome, status, title, aadsts) => {
     const tenant = await seedSignInTenant()
@@ -33,8 +33,8 @@ describe("Entra's error answers at the token endpoint", () => {
   it.each([
     ['code_redeemed', 400, 'This sign-in could not be completed', 'AADSTS54005'],
     ['verifier_mismatch', 400, 'This sign-in could not be completed', 'AADSTS501481'],
-    ['secret_invalid', 502, "The provider&#39;s administrator must renew the secret", 'AADSTS7000215'],
-    ['secret_expired', 502, "The provider&#39;s administrator must renew the secret", 'AADSTS7000222'],
+    ['secret_invalid', 502, 'The provider&#39;s administrator must renew the secret', 'AADSTS7000215'],
+    ['secret_expired', 502, 'The provider&#39;s administrator must renew the secret', 'AADSTS7000222'],
     ['server_error', 502, 'Microsoft sign-in is not answering', null],
     ['unavailable', 502, 'Microsoft sign-in is not answering', null],
     ['slow', 504, 'Microsoft sign-in is not answering', null],
@@ -56,7 +56,10 @@ describe('what Entra (or anybody) puts in the callback URL is never echoed raw',
     const hostile = new URL('https://login.localhost/sso/callback')
     hostile.searchParams.set('state', state)
     hostile.searchParams.set('error', '<script>alert(1)</script>')
-    hostile.searchParams.set('error_description', '<img src=x onerror=alert(1)> Call +1-555-0100 to unlock. AADSTS50105: x')
+    hostile.searchParams.set(
+      'error_description',
+      '<img src=x onerror=alert(1)> Call +1-555-0100 to unlock. AADSTS50105: x',
+    )
     const res = await SELF.fetch(hostile, withCookie(null))
     const html = await res.text()
     expect(res.status).toBe(403)

@@ -3,18 +3,18 @@
  * swapping cookies, finishing a sign-in on another host or in another
  * browser, using stale states and codes.
  */
-import { SELF, env } from 'cloudflare:test'
+import { env, SELF } from 'cloudflare:test'
 import { describe, expect, it } from 'vitest'
-import { PRIMARY, apiJson, dbAll } from '../helpers'
+import { apiJson, dbAll, PRIMARY } from '../helpers'
 import {
-  FLOW_COOKIE,
   cookieFrom,
+  FLOW_COOKIE,
+  HANDOFF_FIELD,
   pickAccount,
   seedSignInTenant,
   signIn,
   startLogin,
   withCookie,
-  HANDOFF_FIELD,
 } from './helpers'
 
 async function expectRefused(res: Response, status = 400) {
@@ -161,16 +161,23 @@ describe('stale and malformed answers', () => {
     const tenant = await seedSignInTenant()
     const { authorizeUrl } = await startLogin(tenant.hostname)
     const callback = await pickAccount(authorizeUrl, tenant.user)
-    await env.DB.prepare('UPDATE sso_flows SET expires_at = ? WHERE hostname = ?').bind(Date.now() - 1, tenant.hostname).run()
+    await env.DB.prepare('UPDATE sso_flows SET expires_at = ? WHERE hostname = ?')
+      .bind(Date.now() - 1, tenant.hostname)
+      .run()
     await expectRefused(await SELF.fetch(callback, withCookie(null)))
   })
 
   it('a completion code older than 60 seconds is refused', async () => {
     const tenant = await seedSignInTenant()
     const { cookie, completeUrl } = await centralUpToComplete(tenant.hostname, tenant.user)
-    const [flow] = await dbAll<any>('SELECT completion_expires_at, consumed_at FROM sso_flows WHERE hostname = ?', tenant.hostname)
+    const [flow] = await dbAll<any>(
+      'SELECT completion_expires_at, consumed_at FROM sso_flows WHERE hostname = ?',
+      tenant.hostname,
+    )
     expect(flow.completion_expires_at - flow.consumed_at).toBeLessThanOrEqual(60_000)
-    await env.DB.prepare('UPDATE sso_flows SET completion_expires_at = ? WHERE hostname = ?').bind(Date.now() - 1, tenant.hostname).run()
+    await env.DB.prepare('UPDATE sso_flows SET completion_expires_at = ? WHERE hostname = ?')
+      .bind(Date.now() - 1, tenant.hostname)
+      .run()
     await expectRefused(await SELF.fetch(completeUrl, withCookie(cookie)))
   })
 

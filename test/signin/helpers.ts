@@ -1,6 +1,6 @@
-import { SELF, env } from 'cloudflare:test'
+import { env, SELF } from 'cloudflare:test'
 import { expect } from 'vitest'
-import { ZONE, apiJson, createCustomer, createPartner, uniqueLabel } from '../helpers'
+import { apiJson, createCustomer, createPartner, uniqueLabel, ZONE } from '../helpers'
 
 export const FLOW_COOKIE = '__Host-sso_flow'
 
@@ -33,7 +33,13 @@ export interface TestUser {
 
 export async function addEntraUser(tid: string, name = 'Ann Example'): Promise<TestUser> {
   const label = uniqueLabel('u')
-  const user = { oid: crypto.randomUUID(), tid, upn: `${label}@contoso.example`, email: `${label}@contoso.example`, name }
+  const user = {
+    oid: crypto.randomUUID(),
+    tid,
+    upn: `${label}@contoso.example`,
+    email: `${label}@contoso.example`,
+    name,
+  }
   await entraControl('users', user)
   return user
 }
@@ -47,9 +53,19 @@ export interface SignInTenant {
 }
 
 /** Puts Entra users on a phone system's SSO list (replacing it), as a Sync would. */
-export async function listUsers(phoneSystemId: string, users: TestUser[], extension = (i: number) => String(100 + i)): Promise<void> {
+export async function listUsers(
+  phoneSystemId: string,
+  users: TestUser[],
+  extension = (i: number) => String(100 + i),
+): Promise<void> {
   await apiJson('PUT', `/phone-systems/${phoneSystemId}/sso-users`, {
-    users: users.map((u, i) => ({ oid: u.oid, upn: u.upn, email: u.email, displayName: u.name, extension: extension(i) })),
+    users: users.map((u, i) => ({
+      oid: u.oid,
+      upn: u.upn,
+      email: u.email,
+      displayName: u.name,
+      extension: extension(i),
+    })),
   })
 }
 
@@ -70,16 +86,28 @@ export function assertionFrom(html: string): { jwt: string; header: any; claims:
  * A customer with an active subdomain, one phone system in a fresh Entra
  * tenant, and one Entra user there, on the phone system's SSO list.
  */
-export async function seedSignInTenant(options: { callbackMode?: 'central' | 'direct'; listed?: boolean } = {}): Promise<SignInTenant> {
+export async function seedSignInTenant(
+  options: { callbackMode?: 'central' | 'direct'; listed?: boolean } = {},
+): Promise<SignInTenant> {
   const partner = await createPartner()
   const customer = await createCustomer(partner.id, { name: 'Acme', branding: { displayName: 'Acme Telecom' } })
   const hostname = `${uniqueLabel('acme')}.${ZONE}`
-  await apiJson('POST', `/orgs/${customer.id}/hostnames`, { hostname, callbackMode: options.callbackMode ?? 'central' }, 201)
+  await apiJson(
+    'POST',
+    `/orgs/${customer.id}/hostnames`,
+    { hostname, callbackMode: options.callbackMode ?? 'central' },
+    201,
+  )
   const tenantId = newTenantId()
   const ps = await apiJson(
     'POST',
     `/orgs/${customer.id}/phone-systems`,
-    { name: 'HQ', webClientUrl: 'https://pbx.example/wc', handoffUrl: 'https://pbx.example/sso', entraTenantId: tenantId },
+    {
+      name: 'HQ',
+      webClientUrl: 'https://pbx.example/wc',
+      handoffUrl: 'https://pbx.example/sso',
+      entraTenantId: tenantId,
+    },
     201,
   )
   const user = await addEntraUser(tenantId)

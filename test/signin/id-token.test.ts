@@ -5,11 +5,23 @@
  * was issued).
  */
 import { afterEach, describe, expect, it, vi } from 'vitest'
-import { PRIMARY, apiJson, dbAll } from '../helpers'
-import { HANDOFF_FIELD, addEntraUser, assertionFrom, entraControl, listUsers, newTenantId, seedSignInTenant, signIn } from './helpers'
+import { apiJson, dbAll, PRIMARY } from '../helpers'
+import {
+  addEntraUser,
+  assertionFrom,
+  entraControl,
+  HANDOFF_FIELD,
+  listUsers,
+  newTenantId,
+  seedSignInTenant,
+  signIn,
+} from './helpers'
 
 async function expectNoSession(hostname: string) {
-  const rows = await dbAll<any>('SELECT result, completion_code_hash, completed_at FROM sso_flows WHERE hostname = ?', hostname)
+  const rows = await dbAll<any>(
+    'SELECT result, completion_code_hash, completed_at FROM sso_flows WHERE hostname = ?',
+    hostname,
+  )
   expect(rows.length).toBeGreaterThan(0)
   for (const row of rows) expect(row).toEqual({ result: null, completion_code_hash: null, completed_at: null })
 }
@@ -127,7 +139,12 @@ describe('tenants on the multi-tenant authority (issuer template)', () => {
     await apiJson(
       'POST',
       `/orgs/${tenant.orgId}/phone-systems`,
-      { name: 'Branch', webClientUrl: 'https://pbx.example/b', handoffUrl: 'https://pbx.example/bh', entraTenantId: second },
+      {
+        name: 'Branch',
+        webClientUrl: 'https://pbx.example/b',
+        handoffUrl: 'https://pbx.example/bh',
+        entraTenantId: second,
+      },
       201,
     )
     const outsider = await addEntraUser(newTenantId(), 'Outsider')
@@ -139,7 +156,9 @@ describe('tenants on the multi-tenant authority (issuer template)', () => {
     expect(swapped.res.status).toBe(403)
 
     const member = await addEntraUser(second, 'Branch Member')
-    const branch = (await apiJson('GET', `/orgs/${tenant.orgId}/phone-systems`)).phoneSystems.find((p: any) => p.name === 'Branch')
+    const branch = (await apiJson('GET', `/orgs/${tenant.orgId}/phone-systems`)).phoneSystems.find(
+      (p: any) => p.name === 'Branch',
+    )
     await listUsers(branch.id, [member])
     const accepted = await signIn(tenant.hostname, member)
     expect(accepted.res.status).toBe(200)

@@ -1,28 +1,40 @@
-import { SELF, env } from 'cloudflare:test'
+import { env, SELF } from 'cloudflare:test'
 import { describe, expect, it } from 'vitest'
-import { PRIMARY, apiJson, dbAll } from '../helpers'
+import { apiJson, dbAll, PRIMARY } from '../helpers'
 import {
-  FLOW_COOKIE,
   addEntraUser,
   entraBase,
   entraControl,
+  FLOW_COOKIE,
+  HANDOFF_FIELD,
   newTenantId,
   seedSignInTenant,
   signIn,
   startLogin,
-  HANDOFF_FIELD,
 } from './helpers'
 
 describe('GET /sso/login', () => {
-  it('redirects (302) to the discovered authorize endpoint of the host\'s one tenant, with PKCE S256, state and nonce', async () => {
+  it("redirects (302) to the discovered authorize endpoint of the host's one tenant, with PKCE S256, state and nonce", async () => {
     const tenant = await seedSignInTenant()
     const { res, authorizeUrl } = await startLogin(tenant.hostname)
     expect(res.headers.get('cache-control')).toBe('no-store')
     expect(res.headers.get('referrer-policy')).toBe('no-referrer')
-    expect(`${authorizeUrl.origin}${authorizeUrl.pathname}`).toBe(`${entraBase()}/${tenant.tenantId}/oauth2/v2.0/authorize`)
+    expect(`${authorizeUrl.origin}${authorizeUrl.pathname}`).toBe(
+      `${entraBase()}/${tenant.tenantId}/oauth2/v2.0/authorize`,
+    )
     const p = authorizeUrl.searchParams
     expect([...p.keys()].sort()).toEqual(
-      ['client_id', 'code_challenge', 'code_challenge_method', 'nonce', 'redirect_uri', 'response_mode', 'response_type', 'scope', 'state'].sort(),
+      [
+        'client_id',
+        'code_challenge',
+        'code_challenge_method',
+        'nonce',
+        'redirect_uri',
+        'response_mode',
+        'response_type',
+        'scope',
+        'state',
+      ].sort(),
     )
     expect(p.get('client_id')).toBe(env.ENTRA_CLIENT_ID)
     expect(p.get('response_type')).toBe('code')
@@ -40,7 +52,10 @@ describe('GET /sso/login', () => {
     const tenant = await seedSignInTenant()
     const { res } = await startLogin(tenant.hostname)
     const [header] = res.headers.getSetCookie().filter((h) => h.startsWith(`${FLOW_COOKIE}=`))
-    const attributes = header!.split(';').slice(1).map((a) => a.trim().toLowerCase())
+    const attributes = header!
+      .split(';')
+      .slice(1)
+      .map((a) => a.trim().toLowerCase())
     expect(attributes).toContain('secure')
     expect(attributes).toContain('httponly')
     expect(attributes).toContain('samesite=lax')
@@ -69,7 +84,10 @@ describe('GET /sso/login', () => {
     const tenant = await seedSignInTenant()
     const res = await SELF.fetch(
       `https://${tenant.hostname}/sso/login?redirect_uri=https://evil.example/cb&return_to=https://evil.example&tenant=organizations&state=fixed&prompt=none`,
-      { redirect: 'manual', headers: { 'x-forwarded-host': 'evil.example', 'x-forwarded-proto': 'http', forwarded: 'host=evil.example' } },
+      {
+        redirect: 'manual',
+        headers: { 'x-forwarded-host': 'evil.example', 'x-forwarded-proto': 'http', forwarded: 'host=evil.example' },
+      },
     )
     expect(res.status).toBe(302)
     const location = res.headers.get('location')!
@@ -81,12 +99,17 @@ describe('GET /sso/login', () => {
     expect(url.pathname).toBe(`/${tenant.tenantId}/oauth2/v2.0/authorize`)
   })
 
-  it('uses organizations when the host\'s phone systems live in several tenants', async () => {
+  it("uses organizations when the host's phone systems live in several tenants", async () => {
     const tenant = await seedSignInTenant()
     await apiJson(
       'POST',
       `/orgs/${tenant.orgId}/phone-systems`,
-      { name: 'Branch', webClientUrl: 'https://pbx.example/b', handoffUrl: 'https://pbx.example/bh', entraTenantId: newTenantId() },
+      {
+        name: 'Branch',
+        webClientUrl: 'https://pbx.example/b',
+        handoffUrl: 'https://pbx.example/bh',
+        entraTenantId: newTenantId(),
+      },
       201,
     )
     const { authorizeUrl } = await startLogin(tenant.hostname)
@@ -131,7 +154,9 @@ describe('GET /sso/login', () => {
 
   it('moves plain http to https on a real host', async () => {
     const tenant = await seedSignInTenant()
-    const res = await SELF.fetch(`http://${tenant.hostname.replace(/localhost$/, 'provider.example')}/sso/login`, { redirect: 'manual' })
+    const res = await SELF.fetch(`http://${tenant.hostname.replace(/localhost$/, 'provider.example')}/sso/login`, {
+      redirect: 'manual',
+    })
     expect(res.status).toBe(308)
     expect(res.headers.get('location')).toMatch(/^https:\/\//)
   })

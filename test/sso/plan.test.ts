@@ -1,5 +1,11 @@
 import { describe, expect, it } from 'vitest'
-import { DuplicateSsoUserError, type SsoUserFields, type StoredSsoUser, planReplace, sortKeyOf } from '../../src/sso/plan'
+import {
+  DuplicateSsoUserError,
+  planReplace,
+  type SsoUserFields,
+  type StoredSsoUser,
+  sortKeyOf,
+} from '../../src/sso/plan'
 
 const OID_1 = 'aaaaaaaa-0000-4000-8000-000000000001'
 const OID_2 = 'aaaaaaaa-0000-4000-8000-000000000002'
@@ -41,7 +47,12 @@ describe('planReplace', () => {
   })
 
   it('lets a record without oid be adopted by the same UPN once Entra gives its oid', () => {
-    const plan = planReplace([stored('usr_upn', { upn: 'ann@contoso.com' })], [user({ oid: OID_1, upn: 'ann@contoso.com' })], newId, 5)
+    const plan = planReplace(
+      [stored('usr_upn', { upn: 'ann@contoso.com' })],
+      [user({ oid: OID_1, upn: 'ann@contoso.com' })],
+      newId,
+      5,
+    )
     expect(plan.counts).toMatchObject({ updated: 1, added: 0, removed: 0 })
     expect(plan.insertRows[0]).toMatchObject({ id: 'usr_upn', oid: OID_1 })
   })
@@ -59,7 +70,12 @@ describe('planReplace', () => {
   })
 
   it('never matches a record that has an oid by email either', () => {
-    const plan = planReplace([stored('usr_a', { oid: OID_1, email: 'ann@contoso.com' })], [user({ email: 'ann@contoso.com' })], newId, 5)
+    const plan = planReplace(
+      [stored('usr_a', { oid: OID_1, email: 'ann@contoso.com' })],
+      [user({ email: 'ann@contoso.com' })],
+      newId,
+      5,
+    )
     expect(plan.counts).toMatchObject({ added: 1, removed: 1 })
   })
 

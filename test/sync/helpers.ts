@@ -39,7 +39,10 @@ export async function consent(tid: string, roles = SYNC_ROLES, clientId = TEST_C
  * assigned one by one, `grouped` users through one group, plus `others`
  * nobody assigned.
  */
-export async function directory(tid: string, options: { direct?: DirUser[]; grouped?: DirUser[]; others?: DirUser[]; clientId?: string } = {}) {
+export async function directory(
+  tid: string,
+  options: { direct?: DirUser[]; grouped?: DirUser[]; others?: DirUser[]; clientId?: string } = {},
+) {
   const groupId = crypto.randomUUID()
   const direct = options.direct ?? []
   const grouped = options.grouped ?? []

@@ -7,11 +7,14 @@ import { createExecutionContext, createScheduledController, env, waitOnExecution
 import { describe, expect, it } from 'vitest'
 import worker from '../../src/index'
 import { api, apiJson, createCustomer, createPartner, dbAll } from '../helpers'
-import { HANDOFF_FIELD, addEntraUser, entraControl, newTenantId, seedSignInTenant, signIn } from '../signin/helpers'
-import { consent, dirUser, directory, graphControl } from './helpers'
+import { addEntraUser, entraControl, HANDOFF_FIELD, newTenantId, seedSignInTenant, signIn } from '../signin/helpers'
+import { consent, directory, dirUser, graphControl } from './helpers'
 
 async function listOf(phoneSystemId: string) {
-  return dbAll<any>('SELECT oid, upn, email, display_name, extension FROM sso_users WHERE phone_system_id = ? ORDER BY sort_key, id', phoneSystemId)
+  return dbAll<any>(
+    'SELECT oid, upn, email, display_name, extension FROM sso_users WHERE phone_system_id = ? ORDER BY sort_key, id',
+    phoneSystemId,
+  )
 }
 
 async function phoneSystemIn(tid: string) {
@@ -38,13 +41,25 @@ describe('POST /api/v1/phone-systems/{id}/sync', () => {
     const res = await api('POST', `/phone-systems/${ps.id}/sync`)
     expect(res.status).toBe(200)
     const outcome = await res.json<any>()
-    expect(outcome).toMatchObject({ added: 4, removed: 0, updated: 0, unchanged: 0, total: 4, source: 'app_assignments', disabledSkipped: 1 })
+    expect(outcome).toMatchObject({
+      added: 4,
+      removed: 0,
+      updated: 0,
+      unchanged: 0,
+      total: 4,
+      source: 'app_assignments',
+      disabledSkipped: 1,
+    })
     const stored = await listOf(ps.id)
     expect(stored.map((u) => u.oid).sort()).toEqual([...direct, ...grouped.slice(0, 2)].map((u) => u.id).sort())
     expect(stored.every((u) => u.upn === u.upn.toLowerCase())).toBe(true)
 
     const after = await apiJson('GET', `/phone-systems/${ps.id}`)
-    expect(after.sync).toMatchObject({ lastSyncStatus: 'success', lastSyncError: null, lastSyncCounts: { added: 4, total: 4 } })
+    expect(after.sync).toMatchObject({
+      lastSyncStatus: 'success',
+      lastSyncError: null,
+      lastSyncCounts: { added: 4, total: 4 },
+    })
     expect(new Date(after.sync.nextSyncAt).getTime()).toBeGreaterThan(Date.now())
   })
 
@@ -79,7 +94,9 @@ describe('POST /api/v1/phone-systems/{id}/sync', () => {
     await consent(tid, roles)
     await directory(tid, { grouped: [dirUser(1)] })
     const { ps } = await phoneSystemIn(tid)
-    await apiJson('PUT', `/phone-systems/${ps.id}/sso-users`, { users: [{ upn: 'kept@contoso.example', extension: '100' }] })
+    await apiJson('PUT', `/phone-systems/${ps.id}/sso-users`, {
+      users: [{ upn: 'kept@contoso.example', extension: '100' }],
+    })
     const before = await listOf(ps.id)
 
     const res = await api('POST', `/phone-systems/${ps.id}/sync`)
@@ -100,7 +117,10 @@ describe('POST /api/v1/phone-systems/{id}/sync', () => {
     const res = await api('POST', `/phone-systems/${ps.id}/sync`)
     expect(res.status).toBe(502)
     const { error } = await res.json<any>()
-    expect(error).toMatchObject({ code: 'graph_permission', message: expect.stringContaining(`not consented in tenant ${tid}`) })
+    expect(error).toMatchObject({
+      code: 'graph_permission',
+      message: expect.stringContaining(`not consented in tenant ${tid}`),
+    })
   })
 
   it('an app not installed in the tenant (no service principal): 502 saying to add a user to the integration', async () => {
@@ -120,7 +140,9 @@ describe('POST /api/v1/phone-systems/{id}/sync', () => {
     const grouped = Array.from({ length: 2100 }, (_, i) => dirUser(i))
     await directory(tid, { grouped })
     const { ps } = await phoneSystemIn(tid)
-    await apiJson('PUT', `/phone-systems/${ps.id}/sso-users`, { users: [{ upn: 'before@contoso.example', displayName: 'Before', extension: '1' }] })
+    await apiJson('PUT', `/phone-systems/${ps.id}/sso-users`, {
+      users: [{ upn: 'before@contoso.example', displayName: 'Before', extension: '1' }],
+    })
     const before = await listOf(ps.id)
     const [versionBefore] = await dbAll<any>('SELECT sso_list_version FROM phone_systems WHERE id = ?', ps.id)
     await graphControl(`tenants/${tid}`, { failOnPage: 3 })
@@ -129,8 +151,14 @@ describe('POST /api/v1/phone-systems/{id}/sync', () => {
     expect(res.status).toBe(502)
     expect(await listOf(ps.id)).toEqual(before)
     expect(await dbAll('SELECT sso_list_version FROM phone_systems WHERE id = ?', ps.id)).toEqual([versionBefore])
-    const [row] = await dbAll<any>('SELECT last_sync_status, last_sync_error, last_sync_at FROM phone_systems WHERE id = ?', ps.id)
-    expect(row).toMatchObject({ last_sync_status: 'failed', last_sync_error: expect.stringContaining('Microsoft Graph answered 500') })
+    const [row] = await dbAll<any>(
+      'SELECT last_sync_status, last_sync_error, last_sync_at FROM phone_systems WHERE id = ?',
+      ps.id,
+    )
+    expect(row).toMatchObject({
+      last_sync_status: 'failed',
+      last_sync_error: expect.stringContaining('Microsoft Graph answered 500'),
+    })
     expect(row.last_sync_at).toBeGreaterThan(0)
     expect(await dbAll("SELECT * FROM audit_log WHERE target_id = ? AND action = 'sso_list.sync'", ps.id)).toEqual([])
   })
@@ -145,11 +173,17 @@ describe('POST /api/v1/phone-systems/{id}/sync', () => {
     const outcome = await apiJson('POST', `/phone-systems/${ps.id}/sync`)
     expect(outcome).toMatchObject({ updated: 1, added: 0, removed: 0 })
     expect(await listOf(ps.id)).toEqual([
-      { oid: ann.id, upn: ann.userPrincipalName.toLowerCase(), email: ann.mail, display_name: ann.displayName, extension: '4711' },
+      {
+        oid: ann.id,
+        upn: ann.userPrincipalName.toLowerCase(),
+        email: ann.mail,
+        display_name: ann.displayName,
+        extension: '4711',
+      },
     ])
   })
 
-  it('reads one group\'s members when the phone system is set to a group', async () => {
+  it("reads one group's members when the phone system is set to a group", async () => {
     const tid = newTenantId()
     await consent(tid)
     const grouped = [dirUser(1), dirUser(2)]
@@ -171,9 +205,18 @@ describe('POST /api/v1/phone-systems/{id}/sync', () => {
     const clientId = crypto.randomUUID()
     await entraControl('apps', { clientId, secret: 'partner-app-secret', redirectUris: [] })
     await consent(tid, undefined, clientId)
-    await apiJson('PUT', `/orgs/${partner.id}/microsoft-integration`, { clientId, clientSecret: 'partner-app-secret', homeTenantId: newTenantId() })
+    await apiJson('PUT', `/orgs/${partner.id}/microsoft-integration`, {
+      clientId,
+      clientSecret: 'partner-app-secret',
+      homeTenantId: newTenantId(),
+    })
     await directory(tid, { direct: [dirUser(1)], clientId })
-    const ps = await apiJson('POST', `/orgs/${flat.id}/phone-systems`, { name: 'Flat', webClientUrl: 'https://f.example/', handoffUrl: 'https://f.example/h', entraTenantId: tid }, 201)
+    const ps = await apiJson(
+      'POST',
+      `/orgs/${flat.id}/phone-systems`,
+      { name: 'Flat', webClientUrl: 'https://f.example/', handoffUrl: 'https://f.example/h', entraTenantId: tid },
+      201,
+    )
     expect(await apiJson('POST', `/phone-systems/${ps.id}/sync`)).toMatchObject({ added: 1 })
   })
 })
@@ -195,7 +238,10 @@ describe('the effect on sign-in', () => {
     expect((await signIn(tenant.hostname, tenant.user)).html).toContain(HANDOFF_FIELD)
 
     await graphControl(`tenants/${tenant.tenantId}`, { removeUsers: [tenant.user.oid] })
-    expect(await apiJson('POST', `/phone-systems/${tenant.phoneSystemId}/sync`)).toMatchObject({ removed: 1, unchanged: 1 })
+    expect(await apiJson('POST', `/phone-systems/${tenant.phoneSystemId}/sync`)).toMatchObject({
+      removed: 1,
+      unchanged: 1,
+    })
     const refused = await signIn(tenant.hostname, tenant.user)
     expect(refused.res.status).toBe(403)
     expect(refused.html).toContain('Your account is not set up for SSO here')
@@ -206,7 +252,15 @@ describe('the effect on sign-in', () => {
     const tenant = await seedSignInTenant({ listed: false })
     await consent(tenant.tenantId)
     await directory(tenant.tenantId, {
-      direct: [{ id: tenant.user.oid, userPrincipalName: tenant.user.upn, mail: null, displayName: tenant.user.name, accountEnabled: true }],
+      direct: [
+        {
+          id: tenant.user.oid,
+          userPrincipalName: tenant.user.upn,
+          mail: null,
+          displayName: tenant.user.name,
+          accountEnabled: true,
+        },
+      ],
     })
     await apiJson('POST', `/phone-systems/${tenant.phoneSystemId}/sync`)
     await graphControl(`tenants/${tenant.tenantId}`, { disableUsers: [tenant.user.oid] })
@@ -234,12 +288,22 @@ describe('the schedule', () => {
     await apiJson('POST', `/phone-systems/${ps.id}/sync`)
     await graphControl(`tenants/${tid}`, { users: [dirUser(2)] })
     const newcomer = dirUser(3)
-    await graphControl(`tenants/${tid}`, { users: [newcomer], servicePrincipals: [{ appId: env.ENTRA_CLIENT_ID!, assignments: [ann, newcomer].map((u) => ({ principalId: u.id, principalType: 'User' })) }] })
+    await graphControl(`tenants/${tid}`, {
+      users: [newcomer],
+      servicePrincipals: [
+        {
+          appId: env.ENTRA_CLIENT_ID!,
+          assignments: [ann, newcomer].map((u) => ({ principalId: u.id, principalType: 'User' })),
+        },
+      ],
+    })
 
     await runCron()
     expect((await listOf(ps.id)).length).toBe(1) // not due yet
 
-    await env.DB.prepare('UPDATE phone_systems SET next_sync_at = ? WHERE id = ?').bind(Date.now() - 1, ps.id).run()
+    await env.DB.prepare('UPDATE phone_systems SET next_sync_at = ? WHERE id = ?')
+      .bind(Date.now() - 1, ps.id)
+      .run()
     await runCron()
     expect((await listOf(ps.id)).map((u) => u.oid).sort()).toEqual([ann.id, newcomer.id].sort())
     const [row] = await dbAll<any>('SELECT next_sync_at, last_sync_status FROM phone_systems WHERE id = ?', ps.id)
@@ -247,7 +311,9 @@ describe('the schedule', () => {
     expect(row.last_sync_status).toBe('success')
     expect(row.next_sync_at - Date.now()).toBeGreaterThan(sixHours - 60_000)
     expect(row.next_sync_at - Date.now()).toBeLessThanOrEqual(sixHours * 1.2)
-    expect(await dbAll("SELECT actor FROM audit_log WHERE target_id = ? AND action = 'sso_list.sync' ORDER BY id", ps.id)).toEqual([{ actor: 'ops' }, { actor: 'system' }])
+    expect(
+      await dbAll("SELECT actor FROM audit_log WHERE target_id = ? AND action = 'sso_list.sync' ORDER BY id", ps.id),
+    ).toEqual([{ actor: 'ops' }, { actor: 'system' }])
 
     // The manually maintained list was never synced, so the schedule leaves it alone.
     expect((await listOf(manual.id)).map((u) => u.upn)).toEqual(['manual@contoso.example'])
