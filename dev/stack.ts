@@ -121,6 +121,8 @@ export async function startStack(options: StackOptions): Promise<Stack> {
       '--log-level',
       'warn',
       '--var',
+      `PUBLIC_PORT:${port}`,
+      '--var',
       `ENTRA_AUTHORITY:${entra.base}`,
       '--var',
       `CLOUDFLARE_API_BASE:${cloudflare.base}`,

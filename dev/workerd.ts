@@ -27,6 +27,8 @@ const wranglerVars = {
   PRIMARY_HOST: PRIMARY,
   PROVIDER_ZONE: 'localhost',
   PROVIDER_DISPLAY_NAME: 'Phone System',
+  // Requests come in as http://host/ through Miniflare's dispatchFetch, without a port.
+  PUBLIC_SCHEME: 'http',
   CUSTOM_HOSTNAMES: 'local',
   HOST_CACHE_TTL_SECONDS: '30',
   ADMIN_API_KEY: ADMIN_KEY,

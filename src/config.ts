@@ -1,11 +1,20 @@
+import { base64url } from 'jose'
 import type { Env } from './env'
 import { ConfigError } from './errors'
-import { normalizeRequestHost } from './hosts/normalize'
+import { normalizeRequestHost } from './lib/hostname'
+import { GUID_PATTERN } from './lib/ids'
+import { isLoopbackHost } from './lib/net'
 
 export type CustomHostnamesMode = 'cloudflare' | 'local'
 
 /** Validated configuration (DESIGN section 5). Built once per `env` object. */
 export interface Config {
+  /**
+   * `scheme://hostname[:port]` of a host the gateway serves: the one rule for
+   * every URL it builds (redirect URIs, completion links, the assertion's
+   * issuer). https in production; http and a port only under wrangler dev.
+   */
+  origin(hostname: string): string
   primaryHost: string
   providerZone: string
   providerDisplayName: string
@@ -101,12 +110,15 @@ export function parseConfig(env: Env): Config {
     throw new ConfigError(`HOST_CACHE_TTL_SECONDS must be a number of seconds between 0 and 3600`)
   }
 
+  const origin = parsePublicOrigin(env, primaryHost)
+
   const syncHours = env.SYNC_INTERVAL_HOURS === undefined ? 6 : Number(env.SYNC_INTERVAL_HOURS)
   if (!Number.isFinite(syncHours) || syncHours < 0.25 || syncHours > 168) {
     throw new ConfigError('SYNC_INTERVAL_HOURS must be a number of hours between 0.25 and 168')
   }
 
   return {
+    origin,
     syncIntervalMs: syncHours * 60 * 60 * 1000,
     cloudflare: customHostnames === 'cloudflare' ? parseCloudflare(env) : null,
     graphBase: parseGraphBase(env.GRAPH_BASE),
@@ -133,12 +145,33 @@ function requiredHostname(env: Env, name: 'PRIMARY_HOST' | 'PROVIDER_ZONE'): str
   return hostname
 }
 
-const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i
-
-/** Loopback names: where a plain-http stand-in may live. */
-export function isLoopbackHost(hostname: string): boolean {
-  const host = hostname.replace(/^\[|\]$/g, '').toLowerCase()
-  return host === 'localhost' || host.endsWith('.localhost') || host === '::1' || /^127(?:\.\d{1,3}){3}$/.test(host)
+/**
+ * PUBLIC_SCHEME and PUBLIC_PORT: how browsers reach the gateway. Production
+ * leaves both unset (https, no port). `http` is the one unsafe development
+ * switch, accepted only when the primary host is a loopback name, so a
+ * production configuration can never build an http redirect URI.
+ */
+function parsePublicOrigin(env: Env, primaryHost: string): (hostname: string) => string {
+  const scheme = env.PUBLIC_SCHEME || 'https'
+  if (scheme !== 'https' && scheme !== 'http') {
+    throw new ConfigError(`PUBLIC_SCHEME must be "https" or "http", got "${scheme}"`)
+  }
+  if (scheme === 'http' && !isLoopbackHost(primaryHost)) {
+    throw new ConfigError(
+      `PUBLIC_SCHEME "http" is for local development only (PRIMARY_HOST must be a loopback name such as login.localhost), got PRIMARY_HOST "${primaryHost}"`,
+    )
+  }
+  let port = ''
+  if (env.PUBLIC_PORT) {
+    const number = Number(env.PUBLIC_PORT)
+    if (!/^\d{1,5}$/.test(env.PUBLIC_PORT) || number < 1 || number > 65535) {
+      throw new ConfigError(`PUBLIC_PORT must be a port number from 1 to 65535, got "${env.PUBLIC_PORT}"`)
+    }
+    if (scheme !== 'http')
+      throw new ConfigError('PUBLIC_PORT is for local development only (with PUBLIC_SCHEME "http")')
+    port = `:${number}`
+  }
+  return (hostname) => `${scheme}://${hostname}${port}`
 }
 
 /**
@@ -171,7 +204,7 @@ function parseEntra(env: Env): EntraConfig {
     )
   }
   const clientId = env.ENTRA_CLIENT_ID ?? ''
-  if (!GUID.test(clientId)) {
+  if (!GUID_PATTERN.test(clientId)) {
     throw new ConfigError("ENTRA_CLIENT_ID must be the application (client) id of the provider's Entra app, a GUID")
   }
   if (!env.ENTRA_CLIENT_SECRET) throw new ConfigError('ENTRA_CLIENT_SECRET is not set')
@@ -180,7 +213,7 @@ function parseEntra(env: Env): EntraConfig {
     throw new ConfigError('ENTRA_TIMEOUT_MS must be a whole number of milliseconds between 100 and 30000')
   }
   const homeTenantId = env.ENTRA_HOME_TENANT_ID ? env.ENTRA_HOME_TENANT_ID.toLowerCase() : null
-  if (homeTenantId !== null && !GUID.test(homeTenantId)) {
+  if (homeTenantId !== null && !GUID_PATTERN.test(homeTenantId)) {
     throw new ConfigError(
       "ENTRA_HOME_TENANT_ID must be the tenant id (a GUID) where the provider's Entra app is registered",
     )
@@ -203,8 +236,7 @@ function parseKey(name: 'FLOW_KEY' | 'DATA_KEY', raw: string | undefined): Uint8
   let bytes: Uint8Array
   try {
     if (!/^[A-Za-z0-9_-]+={0,2}$/.test(raw)) throw new Error('not base64url')
-    const binary = atob(raw.replace(/-/g, '+').replace(/_/g, '/'))
-    bytes = Uint8Array.from(binary, (ch) => ch.charCodeAt(0))
+    bytes = base64url.decode(raw.replace(/=+$/, ''))
   } catch {
     throw new ConfigError(`${name} must be base64url`)
   }

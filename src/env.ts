@@ -8,6 +8,10 @@ export interface Env {
   PRIMARY_HOST: string
   PROVIDER_ZONE?: string
   PROVIDER_DISPLAY_NAME?: string
+  /** `https` (default) or, for wrangler dev on loopback names only, `http`. */
+  PUBLIC_SCHEME?: string
+  /** wrangler dev's port, appended to every URL the gateway builds (development only). */
+  PUBLIC_PORT?: string
   ENTRA_AUTHORITY?: string
   ENTRA_CLIENT_ID?: string
   /** Tenant where the provider's app is registered (for redirect URI registration through Graph). */

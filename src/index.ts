@@ -1,22 +1,20 @@
 /**
  * Composition: request context, health, host resolution, then the admin API
- * (primary host only) and the public pages. Errors of every kind meet in one
- * `onError`.
+ * (primary host only), the sign-in routes and the JWKS. Errors of every kind
+ * meet in one `onError`; the cron runs `jobs/scheduled.ts`.
  */
 import { Hono } from 'hono'
-import { refreshDueHostnames } from './admin/hostnames'
-import { adminApi } from './admin/routes'
-import type { AppEnv } from './app-env'
-import { getConfig, isLoopbackHost } from './config'
+import { adminApi } from './admin/index'
+import { getConfig } from './config'
 import { AppError, ConfigError } from './errors'
-import { deleteExpiredFlows } from './flows/store'
+import { handoffJwks } from './handoff/jwks'
 import { resolveSite } from './hosts/middleware'
-import { renderError } from './http/errors'
-import { JSON_HEADERS } from './http/html'
-import { log } from './log'
-import { publicPages } from './pages/routes'
+import type { AppEnv } from './http/context'
+import { JSON_HEADERS } from './http/headers'
+import { renderError } from './http/render'
+import { runScheduledJobs } from './jobs/scheduled'
+import { isLoopbackHost } from './lib/net'
 import { signIn } from './signin/routes'
-import { syncDuePhoneSystems } from './sync/sync'
 
 const app = new Hono<AppEnv>()
 
@@ -57,7 +55,7 @@ app.use('*', async (c, next) => {
 
 app.use('*', resolveSite)
 app.route('/api/v1', adminApi)
-app.route('/', publicPages)
+app.route('/', handoffJwks)
 app.route('/', signIn)
 
 app.notFound((c) => {
@@ -69,26 +67,7 @@ export { app }
 
 export default {
   fetch: app.fetch,
-  /** Cron (wrangler.toml [triggers]): housekeeping that must not wait for a request. */
-  async scheduled(_controller, env, ctx) {
-    const now = Date.now()
-    ctx.waitUntil(
-      deleteExpiredFlows(env.DB, now).then(
-        (deleted) => log('info', 'expired sign-in flows deleted', { deleted }),
-        (error: unknown) => log('error', 'flow cleanup failed', { error: String(error) }),
-      ),
-    )
-    ctx.waitUntil(
-      syncDuePhoneSystems(env.DB, getConfig(env), now).then(
-        (result) => log('info', 'scheduled syncs', result),
-        (error: unknown) => log('error', 'scheduled syncs failed', { error: String(error) }),
-      ),
-    )
-    ctx.waitUntil(
-      refreshDueHostnames(env.DB, getConfig(env), now).then(
-        (result) => log('info', 'custom hostnames refreshed', result),
-        (error: unknown) => log('error', 'custom hostname refresh failed', { error: String(error) }),
-      ),
-    )
+  scheduled(_controller, env, ctx) {
+    runScheduledJobs(env, ctx)
   },
 } satisfies ExportedHandler<AppEnv['Bindings']>

@@ -37,6 +37,9 @@ export const TEST_SIGNING_KEYS = [
 export const TEST_BINDINGS = {
   SIGNING_KEYS: JSON.stringify(TEST_SIGNING_KEYS),
   ENTRA_TIMEOUT_MS: '1500',
+  // Tests speak https to the gateway, as production browsers do (wrangler.toml's local vars say http:8787).
+  PUBLIC_SCHEME: 'https',
+  PUBLIC_PORT: '',
   // Tests run with CUSTOM_HOSTNAMES=local; the Cloudflare tests switch to the stand-in explicitly.
   CUSTOM_HOSTNAMES: 'local',
   CLOUDFLARE_ZONE_ID: TEST_CLOUDFLARE_ZONE,

@@ -1,6 +1,5 @@
 import { env } from 'cloudflare:test'
 import { describe, expect, it } from 'vitest'
-import { classifyHostname } from '../src/admin/hostnames'
 import { parseConfig } from '../src/config'
 import { ConfigError } from '../src/errors'
 
@@ -165,31 +164,5 @@ describe('parseConfig', () => {
     } catch (error) {
       expect((error as Error).message).not.toContain(secret)
     }
-  })
-})
-
-describe('classifyHostname', () => {
-  const config = parseConfig({
-    ...env,
-    PRIMARY_HOST: 'login.provider.example',
-    PROVIDER_ZONE: undefined,
-    CUSTOM_HOSTNAMES: 'local',
-  })
-
-  it.each([
-    ['acme.provider.example', 'subdomain'],
-    ['phones.acme.com', 'custom'],
-    ['provider.example.acme.com', 'custom'],
-  ])('%s is a %s', (hostname, kind) => {
-    expect(classifyHostname(config, hostname)).toBe(kind)
-  })
-
-  it.each([
-    ['login.provider.example', 'primary_host_reserved'],
-    ['provider.example', 'invalid_hostname'],
-    ['a.b.provider.example', 'invalid_hostname'],
-    ['admin.provider.example', 'hostname_reserved'],
-  ])('%s is refused as %s', (hostname, code) => {
-    expect(() => classifyHostname(config, hostname)).toThrow(expect.objectContaining({ code }))
   })
 })

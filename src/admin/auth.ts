@@ -1,21 +1,12 @@
 import type { Context } from 'hono'
-import type { AppEnv } from '../app-env'
+import { OPS, type Principal } from '../access/principal'
 import { AppError } from '../errors'
+import type { AppEnv } from '../http/context'
+import { secretsEqual } from '../lib/crypto'
 import { log } from '../log'
-import { principalForKey } from './api-keys'
-import { OPS, type Principal } from './audit'
+import { principalForKey } from '../orgs/api-keys'
 
 const BEARER = /^Bearer ([\x21-\x7e]{1,512})$/i
-
-async function sha256(value: string): Promise<ArrayBuffer> {
-  return crypto.subtle.digest('SHA-256', new TextEncoder().encode(value))
-}
-
-/** Compares two secrets in time independent of where they differ (digests first, so lengths do not leak either). */
-export async function secretsEqual(a: string, b: string): Promise<boolean> {
-  const [da, db] = await Promise.all([sha256(a), sha256(b)])
-  return crypto.subtle.timingSafeEqual(da, db)
-}
 
 function unauthorized(): AppError {
   return new AppError('unauthorized', 'Send a valid API key as "Authorization: Bearer <key>"', {

@@ -1,36 +1,50 @@
 /**
  * One declaration per admin route: Hono gets the handler, and the OpenAPI 3.1
  * document is generated from the same declarations and the same zod schemas
- * the handlers validate with, so the document cannot drift from the API.
+ * the handler's input is validated with (path, query, body) and its answer
+ * is typed by, so neither the document nor the answers can drift from the API.
  *
  * @see https://spec.openapis.org/oas/v3.1.0
  */
 import type { Context, Hono } from 'hono'
 import * as z from 'zod/mini'
-import type { AppEnv } from '../app-env'
-import { readJsonBody } from '../http/validate'
+import type { AppEnv } from '../http/context'
+import { parseParams, parseQuery, readJsonBody } from '../http/validate'
 
 export type Method = 'get' | 'post' | 'put' | 'patch' | 'delete'
 
-export interface QueryParam {
-  name: string
-  description: string
+type Schema = z.ZodMiniType | undefined
+type Out<S extends Schema> = S extends z.ZodMiniType ? z.output<S> : undefined
+type In<S extends Schema> = S extends z.ZodMiniType ? z.input<S> : undefined
+
+export interface RouteInput<P extends Schema, Q extends Schema, B extends Schema> {
+  params: Out<P>
+  query: Out<Q>
+  body: Out<B>
 }
 
-export interface RouteSpec<B extends z.ZodMiniType | undefined = undefined> {
+export interface RouteSpec<P extends Schema, Q extends Schema, B extends Schema, R extends Schema> {
   method: Method
   /** Hono path, relative to /api/v1, e.g. `/orgs/:id/hostnames`. */
   path: string
   summary: string
   /** Who may call it. */
   access: 'ops' | 'ops or partner (own subtree)' | 'public'
+  params?: P
+  query?: Q
   body?: B
-  query?: QueryParam[]
+  /** The answer's schema; absent for 204. */
+  response?: R
   success: { status: 200 | 201 | 204; description: string }
   /** Statuses besides 401 that the route answers on purpose. */
   errors: number[]
-  handler: (c: Context<AppEnv>, body: B extends z.ZodMiniType ? z.output<B> : undefined) => Promise<Response> | Response
+  handler: (
+    c: Context<AppEnv>,
+    input: RouteInput<P, Q, B>,
+  ) => R extends z.ZodMiniType ? Promise<In<R>> | In<R> : Promise<void> | void
 }
+
+type AnySpec = RouteSpec<Schema, Schema, Schema, Schema>
 
 const ERROR_DESCRIPTIONS: Record<number, string> = {
   400: 'Invalid request (the message names the field)',
@@ -46,16 +60,47 @@ const ERROR_DESCRIPTIONS: Record<number, string> = {
   504: 'An upstream service timed out',
 }
 
+function jsonSchema(schema: z.ZodMiniType, io: 'input' | 'output'): Record<string, unknown> {
+  const { $schema: _, ...rest } = z.toJSONSchema(schema, { io, target: 'draft-2020-12', unrepresentable: 'any' })
+  return rest
+}
+
+/** Path or query parameters of an object schema, as OpenAPI parameter objects. */
+function parameters(schema: z.ZodMiniType | undefined, where: 'path' | 'query'): Record<string, unknown>[] {
+  if (!schema) return []
+  const object = jsonSchema(schema, 'input') as {
+    properties?: Record<string, Record<string, unknown>>
+    required?: string[]
+  }
+  return Object.entries(object.properties ?? {}).map(([name, property]) => ({
+    name,
+    in: where,
+    required: where === 'path' || (object.required ?? []).includes(name),
+    ...(typeof property.description === 'string' ? { description: property.description } : {}),
+    schema: property,
+  }))
+}
+
 export class AdminRoutes {
-  readonly specs: RouteSpec<z.ZodMiniType | undefined>[] = []
+  readonly specs: AnySpec[] = []
 
   constructor(private readonly app: Hono<AppEnv>) {}
 
-  add<B extends z.ZodMiniType | undefined = undefined>(spec: RouteSpec<B>): void {
-    this.specs.push(spec as unknown as RouteSpec<z.ZodMiniType | undefined>)
+  add<
+    P extends Schema = undefined,
+    Q extends Schema = undefined,
+    B extends Schema = undefined,
+    R extends Schema = undefined,
+  >(spec: RouteSpec<P, Q, B, R>): void {
+    this.specs.push(spec as unknown as AnySpec)
     this.app.on(spec.method.toUpperCase(), spec.path, async (c) => {
+      // Path and query first: a request for something that cannot exist is refused before its body is read.
+      const params = spec.params ? parseParams(c, spec.params) : undefined
+      const query = spec.query ? parseQuery(c, spec.query) : undefined
       const body = spec.body ? await readJsonBody(c, spec.body) : undefined
-      return spec.handler(c, body as never)
+      const result = await spec.handler(c, { params, query, body } as RouteInput<P, Q, B>)
+      if (spec.success.status === 204) return c.body(null, 204)
+      return c.json(result as object, spec.success.status)
     })
   }
 
@@ -64,27 +109,13 @@ export class AdminRoutes {
     const paths: Record<string, Record<string, unknown>> = {}
     for (const spec of this.specs) {
       const openApiPath = spec.path.replace(/:([A-Za-z]+)/g, '{$1}')
-      const pathParams = [...spec.path.matchAll(/:([A-Za-z]+)/g)].map((m) => ({
-        name: m[1],
-        in: 'path',
-        required: true,
-        schema: { type: 'string' },
-      }))
-      const queryParams = (spec.query ?? []).map((q) => ({
-        name: q.name,
-        in: 'query',
-        required: false,
-        description: q.description,
-        schema: { type: 'string' },
-      }))
       const responses: Record<string, unknown> = {
-        [spec.success.status]:
-          spec.success.status === 204
-            ? { description: spec.success.description }
-            : {
-                description: spec.success.description,
-                content: { 'application/json': { schema: { type: 'object' } } },
-              },
+        [spec.success.status]: spec.response
+          ? {
+              description: spec.success.description,
+              content: { 'application/json': { schema: jsonSchema(spec.response, 'output') } },
+            }
+          : { description: spec.success.description },
       }
       for (const status of spec.access === 'public' ? spec.errors : [401, ...spec.errors]) {
         responses[status] = {
@@ -95,18 +126,14 @@ export class AdminRoutes {
       const operation: Record<string, unknown> = {
         summary: spec.summary,
         description: `Access: ${spec.access}.`,
-        parameters: [...pathParams, ...queryParams],
+        parameters: [...parameters(spec.params, 'path'), ...parameters(spec.query, 'query')],
         responses,
         ...(spec.access === 'public' ? { security: [] } : {}),
       }
       if (spec.body) {
         operation.requestBody = {
           required: true,
-          content: {
-            'application/json': {
-              schema: z.toJSONSchema(spec.body, { io: 'input', target: 'draft-2020-12', unrepresentable: 'any' }),
-            },
-          },
+          content: { 'application/json': { schema: jsonSchema(spec.body, 'input') } },
         }
       }
       paths[openApiPath] ??= {}

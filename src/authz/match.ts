@@ -7,18 +7,11 @@
  *
  * @see https://learn.microsoft.com/entra/identity-platform/migrate-off-email-claim-authorization
  */
-import type { Identity } from '../oidc/entra'
+import type { Identity } from '../oidc/identity'
+import type { SsoUser } from '../sso/types'
 
-export interface SsoRecord {
-  id: string
-  phoneSystemId: string
-  tid: string
-  oid: string | null
-  upn: string | null
-  email: string | null
-  displayName: string | null
-  extension: string | null
-}
+/** A record as matching sees it (its times do not matter). */
+export type SsoRecord = Omit<SsoUser, 'createdAt' | 'updatedAt'>
 
 export type MatchKind = 'oid' | 'upn' | 'email'
 

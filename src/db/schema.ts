@@ -260,3 +260,12 @@ export const microsoftIntegrations = sqliteTable('microsoft_integrations', {
   createdAt: integer('created_at').notNull(),
   updatedAt: integer('updated_at').notNull(),
 })
+
+/** One row type per table, for every module that reads them. */
+export type OrgRow = typeof organizations.$inferSelect
+export type HostnameRow = typeof hostnames.$inferSelect
+export type PhoneSystemRow = typeof phoneSystems.$inferSelect
+export type ApiKeyRow = typeof apiKeys.$inferSelect
+export type AuditLogRow = typeof auditLog.$inferSelect
+export type FlowRow = typeof ssoFlows.$inferSelect
+export type MicrosoftIntegrationRow = typeof microsoftIntegrations.$inferSelect

@@ -9,10 +9,10 @@
  * @see https://www.rfc-editor.org/rfc/rfc8725#section-3.11
  */
 import { SignJWT } from 'jose'
-import type { SsoRecord } from '../authz/match'
 import type { Config } from '../config'
-import { randomToken } from '../crypto'
-import type { Identity } from '../oidc/entra'
+import { randomToken } from '../lib/crypto'
+import type { Identity } from '../oidc/identity'
+import type { SsoUser } from '../sso/types'
 import { ASSERTION_ALG, currentSigningKey } from './keys'
 
 export const ASSERTION_TYPE = 'sso-handoff+jwt'
@@ -21,7 +21,7 @@ export const ASSERTION_TTL_SECONDS = 60
 export interface AssertionInput {
   issuer: string
   phoneSystemId: string
-  record: SsoRecord
+  record: Pick<SsoUser, 'id' | 'email' | 'displayName' | 'extension'>
   identity: Identity
   now?: number
 }

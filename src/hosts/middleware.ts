@@ -1,7 +1,8 @@
 import type { MiddlewareHandler } from 'hono'
-import type { AppEnv } from '../app-env'
 import { AppError } from '../errors'
-import { normalizeRequestHost } from './normalize'
+import type { AppEnv } from '../http/context'
+import { normalizeRequestHost } from '../lib/hostname'
+import type { Site } from '../tenancy/site'
 import { resolveHost } from './resolve'
 
 /**
@@ -13,7 +14,7 @@ export const resolveSite: MiddlewareHandler<AppEnv> = async (c, next) => {
   const hostname = normalizeRequestHost(new URL(c.req.url).host)
   if (hostname === null) throw new AppError('host_invalid', 'Invalid host')
 
-  let site: Awaited<ReturnType<typeof resolveHost>>
+  let site: Site | null
   try {
     site = await resolveHost(c.env.DB, c.var.config, hostname)
   } catch (error) {

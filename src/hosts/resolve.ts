@@ -1,42 +1,15 @@
+/**
+ * What a host serves (DESIGN 3.1): the provider's primary host, a tenant's
+ * host in any status (the caller decides what pending means), or nothing.
+ * Answers are cached in isolate memory, negative ones included.
+ */
 import { eq } from 'drizzle-orm'
 import type { Config } from '../config'
 import { getDb } from '../db/client'
-import {
-  type CallbackMode,
-  type HostnameStatus,
-  hostnames,
-  type OrgKind,
-  type OrgStructure,
-  organizations,
-} from '../db/schema'
-import { isHexColor } from '../pages/colors'
+import { hostnames, organizations } from '../db/schema'
+import { brandingOf, providerBranding } from '../tenancy/branding'
+import type { PrimarySite, Site, TenantSite } from '../tenancy/site'
 import { TtlCache } from './cache'
-
-export const DEFAULT_ACCENT_COLOR = '#0f6cbd'
-
-export interface Branding {
-  displayName: string
-  logoUrl: string | null
-  accentColor: string
-}
-
-export interface TenantSite {
-  kind: 'tenant'
-  hostname: string
-  status: HostnameStatus
-  callbackMode: CallbackMode
-  redirectUriRegistered: boolean
-  org: { id: string; kind: OrgKind; structure: OrgStructure | null; name: string }
-  branding: Branding
-}
-
-export interface PrimarySite {
-  kind: 'primary'
-  hostname: string
-  branding: Branding
-}
-
-export type Site = PrimarySite | TenantSite
 
 const primarySites = new WeakMap<Config, PrimarySite>()
 
@@ -47,7 +20,7 @@ function primarySite(config: Config): PrimarySite {
     site = {
       kind: 'primary',
       hostname: config.primaryHost,
-      branding: { displayName: config.providerDisplayName, logoUrl: null, accentColor: DEFAULT_ACCENT_COLOR },
+      branding: providerBranding(config.providerDisplayName),
     }
     primarySites.set(config, site)
   }
@@ -104,29 +77,6 @@ export async function loadTenantSite(d1: D1Database, hostname: string): Promise<
     callbackMode: host.callbackMode,
     redirectUriRegistered: host.redirectUriRegistered,
     org: { id: org.id, kind: org.kind, structure: org.structure, name: org.name },
-    branding: {
-      displayName: org.displayName ?? org.name,
-      // Re-checked on the way out: a row written around the API must not inject CSS or a logo from http.
-      logoUrl: org.logoUrl && isSafeLogoUrl(org.logoUrl) ? org.logoUrl : null,
-      accentColor:
-        org.accentColor && isHexColor(org.accentColor) ? org.accentColor.toLowerCase() : DEFAULT_ACCENT_COLOR,
-    },
+    branding: brandingOf(org),
   }
-}
-
-/** Logos are shown on login pages: https only, no credentials, no odd characters. */
-export function isSafeLogoUrl(value: string): boolean {
-  if (value.length > 2048) return false
-  let url: URL
-  try {
-    url = new URL(value)
-  } catch {
-    return false
-  }
-  return url.protocol === 'https:' && url.username === '' && url.password === '' && url.href === value
-}
-
-/** Where a page with this branding loads images from: the logo's origin, or nowhere (its CSP img-src). */
-export function logoOrigins(branding: Branding): string[] {
-  return branding.logoUrl ? [new URL(branding.logoUrl).origin] : []
 }

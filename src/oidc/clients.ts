@@ -4,9 +4,9 @@
  */
 import { eq } from 'drizzle-orm'
 import type { Config } from '../config'
-import { decryptSecret } from '../crypto'
 import { getDb } from '../db/client'
 import { microsoftIntegrations } from '../db/schema'
+import { decryptSecret } from '../lib/crypto'
 
 export interface EntraClient {
   clientId: string

@@ -8,13 +8,22 @@
  *
  * @see https://openid.net/specs/openid-connect-core-1_0.html#IDTokenValidation
  */
-import { createRemoteJWKSet, type JWTPayload, type JWTVerifyGetKey, errors as joseErrors, jwtVerify } from 'jose'
+import {
+  createRemoteJWKSet,
+  decodeJwt,
+  type JWTPayload,
+  type JWTVerifyGetKey,
+  errors as joseErrors,
+  jwtVerify,
+} from 'jose'
 import * as oauth from 'oauth4webapi'
 import type { Config } from '../config'
 import { AppError } from '../errors'
+import { isGuid } from '../lib/ids'
 import type { EntraClient } from './clients'
 import { entraErrorCode, entraErrorDetail } from './entra-errors'
-import { discoveryIssuer, expectedTokenIssuer, isTenantId, MULTI_TENANT } from './tenant'
+import { type Identity, identityFromClaims } from './identity'
+import { discoveryIssuer, expectedTokenIssuer, MULTI_TENANT } from './tenant'
 
 /** How long a fetched discovery document is trusted. */
 const DISCOVERY_TTL_MS = 60 * 60 * 1000
@@ -27,16 +36,6 @@ const MAX_ID_TOKEN_AGE = '10m'
 /** At most one JWKS refetch per JWKS (per tenant) in this window when a kid is unknown (DESIGN 5). */
 export const JWKS_REFETCH_COOLDOWN_MS = 30_000
 const ALGORITHMS = ['RS256']
-
-export interface Identity {
-  tid: string
-  oid: string
-  sub: string
-  /** `preferred_username`, lowercase (the UPN for work accounts). */
-  upn: string | null
-  email: string | null
-  name: string | null
-}
 
 /** Exported by oauth4webapi's build but not by its types. */
 const EXPECTED_ISSUER = (oauth as unknown as { _expectedIssuer: symbol })._expectedIssuer
@@ -73,7 +72,7 @@ export function resetEntraCaches(): void {
  * that tenant; endpoints are only ever taken from it.
  */
 export async function discover(config: Config, tenant: string, now = Date.now()): Promise<oauth.AuthorizationServer> {
-  if (tenant !== MULTI_TENANT && !isTenantId(tenant)) throw new TypeError(`not a tenant: ${tenant}`)
+  if (tenant !== MULTI_TENANT && !isGuid(tenant)) throw new TypeError(`not a tenant: ${tenant}`)
   const key = cacheKey(config, tenant)
   const cached = discoveryCache.get(key)
   if (cached && cached.expiresAt > now) {
@@ -89,7 +88,7 @@ export async function discover(config: Config, tenant: string, now = Date.now())
         detail: 'Microsoft published an incomplete sign-in configuration',
       })
     }
-    if (!isTenantId(tenant)) {
+    if (!isGuid(tenant)) {
       if (typeof EXPECTED_ISSUER !== 'symbol')
         throw new Error('oauth4webapi no longer exports _expectedIssuer')
         // `organizations` publishes the issuer as a template: each token must carry its own tenant's issuer.
@@ -188,25 +187,18 @@ export async function redeemCode(config: Config, client: EntraClient, exchange: 
   }
 
   const claims = await verifySignature(config, client, as, exchange.tenant, idToken)
-  if (!isTenantId(claims.tid) || !isTenantId(claims.oid)) {
+  const identity = identityFromClaims(claims)
+  if (!identity) {
     throw new AppError('id_token_invalid', 'ID token without a tid or oid', {
       detail: 'The sign-in answer named no organization or user',
     })
   }
-  if (isTenantId(exchange.tenant) && claims.tid !== exchange.tenant) {
+  if (isGuid(exchange.tenant) && identity.tid !== exchange.tenant) {
     throw new AppError('id_token_invalid', 'ID token from another tenant', {
       detail: 'The sign-in answer came from another organization',
     })
   }
-  const text = (value: unknown) => (typeof value === 'string' && value.length > 0 && value.length <= 256 ? value : null)
-  return {
-    tid: claims.tid,
-    oid: claims.oid,
-    sub: String(claims.sub),
-    upn: text(claims.preferred_username)?.toLowerCase() ?? null,
-    email: text(claims.email)?.toLowerCase() ?? null,
-    name: text(claims.name),
-  }
+  return identity
 }
 
 async function verifySignature(
@@ -216,7 +208,13 @@ async function verifySignature(
   tenant: string,
   idToken: string,
 ) {
-  const tidHint = peekTid(idToken)
+  // The tid, unverified, only picks the issuer the verified token must then carry.
+  let tidHint: unknown
+  try {
+    tidHint = decodeJwt(idToken).tid
+  } catch {
+    tidHint = undefined
+  }
   try {
     const { payload } = await jwtVerify(idToken, jwksFor(config, as), {
       algorithms: ALGORITHMS,
@@ -226,20 +224,9 @@ async function verifySignature(
       maxTokenAge: MAX_ID_TOKEN_AGE,
       requiredClaims: ['iss', 'aud', 'exp', 'iat', 'sub', 'tid', 'oid'],
     })
-    return payload as typeof payload & { tid: unknown; oid: unknown }
+    return payload
   } catch (error) {
     throw toUpstreamError(error, 'jwks')
-  }
-}
-
-/** The tid claim, unverified: only used to compute the issuer the verified token must then carry. */
-function peekTid(jwt: string): unknown {
-  try {
-    const payload = jwt.split('.')[1] ?? ''
-    const json = atob(payload.replace(/-/g, '+').replace(/_/g, '/'))
-    return (JSON.parse(json) as { tid?: unknown }).tid
-  } catch {
-    return undefined
   }
 }
 

@@ -6,14 +6,10 @@
  * @see https://learn.microsoft.com/entra/identity-platform/access-tokens#validate-the-issuer
  */
 
+import { isGuid } from '../lib/ids'
+
 /** The multi-tenant authority segment. Never `common`: that would also admit personal Microsoft accounts. */
 export const MULTI_TENANT = 'organizations'
-
-const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/
-
-export function isTenantId(value: unknown): value is string {
-  return typeof value === 'string' && GUID.test(value)
-}
 
 /**
  * The tenant to send a sign-in to: the one Entra tenant of the phone systems
@@ -23,14 +19,14 @@ export function authorityTenant(tenantIds: readonly string[]): string {
   const distinct = new Set(tenantIds.map((t) => t.toLowerCase()))
   if (distinct.size === 1) {
     const [only] = distinct
-    if (isTenantId(only)) return only
+    if (isGuid(only)) return only
   }
   return MULTI_TENANT
 }
 
 /** The issuer a discovery document for `tenant` must publish (a template on `organizations`). */
 export function discoveryIssuer(authority: string, tenant: string): string {
-  return `${authority}/${isTenantId(tenant) ? tenant : '{tenantid}'}/v2.0`
+  return `${authority}/${isGuid(tenant) ? tenant : '{tenantid}'}/v2.0`
 }
 
 /**
@@ -40,7 +36,7 @@ export function discoveryIssuer(authority: string, tenant: string): string {
  * without a usable `tid` gets an issuer no token can have.
  */
 export function expectedTokenIssuer(authority: string, tenant: string, tokenTid: unknown): string {
-  if (isTenantId(tenant)) return `${authority}/${tenant}/v2.0`
-  if (!isTenantId(tokenTid)) return 'urn:invalid:issuer-without-tenant'
+  if (isGuid(tenant)) return `${authority}/${tenant}/v2.0`
+  if (!isGuid(tokenTid)) return 'urn:invalid:issuer-without-tenant'
   return `${authority}/${tokenTid}/v2.0`
 }

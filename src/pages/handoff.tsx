@@ -1,4 +1,4 @@
-import type { Branding } from '../hosts/resolve'
+import type { Branding } from '../tenancy/branding'
 import { BrandHeader, Layout } from './layout'
 
 export interface HandoffPageProps {

@@ -1,6 +1,6 @@
 import type { Child } from 'hono/jsx'
-import type { Branding } from '../hosts/resolve'
-import { readableTextColor } from './colors'
+import type { Branding } from '../tenancy/branding'
+import { readableTextColor } from '../tenancy/colors'
 
 const BASE_CSS = `
 *,*::before,*::after{box-sizing:border-box}

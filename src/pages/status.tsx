@@ -1,9 +1,5 @@
-import type { Branding } from '../hosts/resolve'
-import { DEFAULT_ACCENT_COLOR } from '../hosts/resolve'
+import { type Branding, NEUTRAL_BRANDING } from '../tenancy/branding'
 import { BrandHeader, Layout } from './layout'
-
-/** Neutral look for pages that must not reveal which tenant, if any, a host belongs to. */
-export const NEUTRAL_BRANDING: Branding = { displayName: 'Sign-in', logoUrl: null, accentColor: DEFAULT_ACCENT_COLOR }
 
 export interface StatusPageProps {
   nonce: string

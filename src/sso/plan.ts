@@ -10,24 +10,13 @@
  * reused UPN belongs to a different person.
  */
 
-export interface SsoUserFields {
-  oid: string | null
-  upn: string | null
-  email: string | null
-  displayName: string | null
-  extension: string | null
-}
+import type { SsoUser, SsoUserFields } from './types'
 
-export interface StoredSsoUser extends SsoUserFields {
-  id: string
-  createdAt: number
-}
+/** What a plan needs of a stored record. */
+export type StoredSsoUser = SsoUserFields & Pick<SsoUser, 'id' | 'createdAt'>
 
-export interface PlannedRow extends SsoUserFields {
-  id: string
-  createdAt: number
-  sortKey: string
-}
+/** A row to write: a stored record's id and creation time kept, or new ones. */
+export type PlannedRow = StoredSsoUser & { sortKey: string }
 
 export interface ReplaceCounts {
   added: number

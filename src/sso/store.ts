@@ -11,62 +11,20 @@
  * @see https://developers.cloudflare.com/d1/platform/limits/
  */
 
-import { newId } from '../db/ids'
 import { AppError } from '../errors'
+import { newId } from '../lib/ids'
 import {
   type PlannedRow,
   type PlanOptions,
   planReplace,
   type ReplaceCounts,
   type ReplacePlan,
-  type SsoUserFields,
   type StoredSsoUser,
 } from './plan'
+import { fromRow, type SsoUser, type SsoUserFields, type SsoUserRow, ssoUserColumns } from './types'
 
 /** Bytes of JSON per bound parameter; D1 allows 2 MB per value, we stay well under. */
 export const JSON_CHUNK_BYTES = 512 * 1024
-
-export interface SsoUserRecord extends SsoUserFields {
-  id: string
-  phoneSystemId: string
-  tid: string
-  createdAt: number
-  updatedAt: number
-}
-
-/** A `sso_users` row as D1 returns it (snake_case columns). */
-export interface SsoUserRow {
-  id: string
-  phone_system_id: string
-  tid: string
-  oid: string | null
-  upn: string | null
-  email: string | null
-  display_name: string | null
-  extension: string | null
-  created_at: number
-  updated_at: number
-}
-
-/** The identity and display fields of a `sso_users` row, camelCased (what authorization matches on). */
-export function recordFields(
-  row: Omit<SsoUserRow, 'created_at' | 'updated_at'>,
-): Omit<SsoUserRecord, 'createdAt' | 'updatedAt'> {
-  return {
-    id: row.id,
-    phoneSystemId: row.phone_system_id,
-    tid: row.tid,
-    oid: row.oid,
-    upn: row.upn,
-    email: row.email,
-    displayName: row.display_name,
-    extension: row.extension,
-  }
-}
-
-function fromRow(row: SsoUserRow): SsoUserRecord {
-  return { ...recordFields(row), createdAt: row.created_at, updatedAt: row.updated_at }
-}
 
 /** Splits items into JSON arrays of at most `maxBytes` each. */
 export function jsonChunks<T>(items: readonly T[], maxBytes = JSON_CHUNK_BYTES): string[] {
@@ -214,7 +172,7 @@ export async function listSsoUsers(
   d1: D1Database,
   phoneSystemId: string,
   query: ListPageQuery,
-): Promise<{ users: SsoUserRecord[]; next: { sortKey: string; id: string } | null }> {
+): Promise<{ users: SsoUser[]; next: { sortKey: string; id: string } | null }> {
   const params: unknown[] = [phoneSystemId]
   const bind = (value: unknown): string => {
     params.push(value)
@@ -240,7 +198,7 @@ export async function listSsoUsers(
   const limit = bind(query.limit + 1)
   const { results } = await d1
     .prepare(
-      `SELECT id, phone_system_id, tid, oid, upn, email, display_name, extension, sort_key, created_at, updated_at
+      `SELECT ${ssoUserColumns()}, sort_key
        FROM sso_users WHERE ${where.join(' AND ')} ORDER BY sort_key, id LIMIT ${limit}`,
     )
     .bind(...params)

@@ -13,9 +13,9 @@
  */
 import type { Config } from '../config'
 import { AppError } from '../errors'
-import { appOnlyToken, type GraphCall, graphRequest } from '../graph/client'
 import type { EntraClient } from '../oidc/clients'
-import type { SsoUserFields } from '../sso/plan'
+import type { SsoUserFields } from '../sso/types'
+import { appOnlyToken, type GraphCall, graphRequest } from '../upstream/graph'
 
 export const PAGE_SIZE = 999
 /** Stops a runaway pagination (a loop of nextLinks); 1,000 pages of 999 is a million users. */

@@ -5,20 +5,21 @@
  * the attempt (time, outcome, reason, counts) is recorded on the phone system.
  */
 import { asc, eq, lte } from 'drizzle-orm'
-import type { Principal } from '../admin/audit'
-import { auditStatement, SYSTEM_ACTOR } from '../admin/audit'
+import * as z from 'zod/mini'
+import type { Actor } from '../access/principal'
+import { auditStatement } from '../audit/write'
 import type { Config } from '../config'
 import { getDb } from '../db/client'
-import { organizations, phoneSystems } from '../db/schema'
+import { type PhoneSystemRow, phoneSystems } from '../db/schema'
 import { toStatement } from '../db/statements'
 import { AppError } from '../errors'
+import { reconcilePortal } from '../hostnames/redirect-uris'
 import { log } from '../log'
 import { clientForOrg } from '../oidc/clients'
 import type { ReplaceCounts } from '../sso/plan'
 import { replaceSsoList } from '../sso/store'
+import { portalOf } from '../tenancy/portal'
 import { type PullStats, pullSsoList } from './pull'
-
-export type PhoneSystemRow = typeof phoneSystems.$inferSelect
 
 export interface SyncOutcome extends ReplaceCounts {
   source: PhoneSystemRow['syncSource']
@@ -29,14 +30,26 @@ export interface SyncOutcome extends ReplaceCounts {
   ms: number
 }
 
+/** What a Sync answers: the list's counts, what it cost, and the portal's redirect URIs it registered. */
+export const syncResultSchema = z.object({
+  added: z.number(),
+  removed: z.number(),
+  updated: z.number(),
+  unchanged: z.number(),
+  total: z.number(),
+  source: z.enum(['app_assignments', 'group']),
+  graphRequests: z.number(),
+  graphPages: z.number(),
+  disabledSkipped: z.number(),
+  d1Statements: z.number(),
+  ms: z.number(),
+  redirectUris: z.object({ registered: z.number(), pending: z.number() }),
+})
+
+export type SyncResult = z.output<typeof syncResultSchema>
+
 /** After a failure, when to try again on schedule. */
 const RETRY_AFTER_FAILURE_MS = 60 * 60 * 1000
-
-/** The organization whose Microsoft integration serves a phone system: flat customers live in their partner's portal. */
-export async function portalOf(d1: D1Database, orgId: string): Promise<string> {
-  const org = await getDb(d1).select().from(organizations).where(eq(organizations.id, orgId)).get()
-  return org?.kind === 'customer' && org.structure === 'flat' && org.parentId ? org.parentId : orgId
-}
 
 export function nextScheduledSync(config: Config, now: number, random = Math.random): number {
   // Jitter spreads phone systems synced together apart, so one cron run never meets them all at once.
@@ -46,7 +59,7 @@ export function nextScheduledSync(config: Config, now: number, random = Math.ran
 export async function syncPhoneSystem(
   d1: D1Database,
   config: Config,
-  actor: Principal | typeof SYSTEM_ACTOR,
+  actor: Actor,
   phoneSystem: PhoneSystemRow,
   now: number,
 ): Promise<SyncOutcome> {
@@ -124,6 +137,23 @@ export async function syncPhoneSystem(
 }
 
 /**
+ * Sync as the button and the schedule both do it (the seed's Sync step):
+ * the list from Graph, then the redirect URIs of the portal's direct hosts
+ * that are not registered yet.
+ */
+export async function syncNow(
+  d1: D1Database,
+  config: Config,
+  actor: Actor,
+  phoneSystem: PhoneSystemRow,
+  now: number,
+): Promise<SyncResult> {
+  const outcome = await syncPhoneSystem(d1, config, actor, phoneSystem, now)
+  const redirectUris = await reconcilePortal(d1, config, await portalOf(d1, phoneSystem.orgId), now)
+  return { ...outcome, redirectUris }
+}
+
+/**
  * What one scheduled run may spend: a Worker invocation may make 1,000
  * subrequests (Graph) and 1,000 D1 queries. A run stops starting syncs when
  * the next one could take it past the budget; the rest are due next run.
@@ -139,6 +169,7 @@ function estimatedRequests(ps: PhoneSystemRow): number {
 export async function syncDuePhoneSystems(
   d1: D1Database,
   config: Config,
+  actor: Actor,
   now: number,
 ): Promise<{ synced: number; failed: number; deferred: number }> {
   const due = await getDb(d1)
@@ -158,8 +189,10 @@ export async function syncDuePhoneSystems(
       continue
     }
     try {
-      const outcome = await syncPhoneSystem(d1, config, SYSTEM_ACTOR, ps, now)
-      used += outcome.graphRequests + outcome.d1Statements
+      const result = await syncNow(d1, config, actor, ps, now)
+      // Each redirect URI registered or retried costs a read and a write at Graph.
+      const redirectUriRequests = (result.redirectUris.registered + result.redirectUris.pending) * 2
+      used += result.graphRequests + result.d1Statements + redirectUriRequests
       synced++
     } catch {
       used += estimatedRequests(ps)

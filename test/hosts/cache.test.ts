@@ -2,8 +2,9 @@ import { env } from 'cloudflare:test'
 import { describe, expect, it } from 'vitest'
 import { parseConfig } from '../../src/config'
 import { TtlCache } from '../../src/hosts/cache'
-import { resolveHost, type TenantSite } from '../../src/hosts/resolve'
-import { createCustomer, createPartner, uniqueLabel, ZONE } from '../helpers'
+import { resolveHost } from '../../src/hosts/resolve'
+import type { TenantSite } from '../../src/tenancy/site'
+import { createCustomer, createPartner, uniqueLabel, ZONE } from '../fixtures'
 
 function clock(start = 1_000_000) {
   let now = start

@@ -1,11 +1,6 @@
 import { describe, expect, it } from 'vitest'
-import {
-  DuplicateSsoUserError,
-  planReplace,
-  type SsoUserFields,
-  type StoredSsoUser,
-  sortKeyOf,
-} from '../../src/sso/plan'
+import { DuplicateSsoUserError, planReplace, type StoredSsoUser, sortKeyOf } from '../../src/sso/plan'
+import type { SsoUserFields } from '../../src/sso/types'
 
 const OID_1 = 'aaaaaaaa-0000-4000-8000-000000000001'
 const OID_2 = 'aaaaaaaa-0000-4000-8000-000000000002'

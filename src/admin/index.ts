@@ -1,0 +1,51 @@
+/**
+ * The admin API (DESIGN section 5), on the primary host only. Each route is
+ * declared once (`registry.ts`) in `routes/`: the handler reads validated
+ * input, calls the domain services, and returns what they answer; the
+ * OpenAPI document comes from the same declarations.
+ */
+import { Hono } from 'hono'
+import * as z from 'zod/mini'
+import { AppError } from '../errors'
+import type { AppEnv } from '../http/context'
+import { JSON_HEADERS } from '../http/headers'
+import { authenticate } from './auth'
+import { AdminRoutes } from './registry'
+import { auditRoutes } from './routes/audit'
+import { hostnameRoutes } from './routes/hostnames'
+import { integrationRoutes } from './routes/integrations'
+import { keyRoutes } from './routes/keys'
+import { orgRoutes } from './routes/orgs'
+import { phoneSystemRoutes } from './routes/phone-systems'
+
+export const adminApi = new Hono<AppEnv>()
+export const adminRoutes = new AdminRoutes(adminApi)
+
+adminApi.use('*', async (c, next) => {
+  // Elsewhere than the primary host the API does not exist.
+  if (c.var.site.kind !== 'primary') throw new AppError('page_not_found', 'Not found')
+  c.set('api', true)
+  // The API's description is public; everything else needs a key.
+  if (!(c.req.method === 'GET' && c.req.path === '/api/v1/openapi.json')) c.set('principal', await authenticate(c))
+  await next()
+  for (const [name, value] of Object.entries(JSON_HEADERS)) c.res.headers.set(name, value)
+})
+
+orgRoutes(adminRoutes)
+keyRoutes(adminRoutes)
+hostnameRoutes(adminRoutes)
+phoneSystemRoutes(adminRoutes)
+integrationRoutes(adminRoutes)
+auditRoutes(adminRoutes)
+
+adminRoutes.add({
+  method: 'get',
+  path: '/openapi.json',
+  summary: 'This API as an OpenAPI 3.1 document',
+  access: 'public',
+  response: z.looseObject({ openapi: z.literal('3.1.0') }),
+  success: { status: 200, description: 'The OpenAPI document' },
+  errors: [],
+  handler: (c) =>
+    adminRoutes.openApi(`${c.var.config.origin(c.var.config.primaryHost)}/api/v1`) as { openapi: '3.1.0' },
+})

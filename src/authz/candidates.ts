@@ -1,0 +1,115 @@
+/**
+ * The D1 side of authorization: which phone systems a site reaches (DESIGN
+ * 3.5: those its portal serves; on the primary host, all), and the SSO
+ * records there that could belong to the signed-in user, found through the
+ * (tid, oid), (tid, upn) and (tid, email) indexes. The rule that decides
+ * is `match.ts`; this only narrows.
+ */
+import { eq } from 'drizzle-orm'
+import { getDb } from '../db/client'
+import { type PhoneSystemRow, phoneSystems } from '../db/schema'
+import type { Identity } from '../oidc/identity'
+import { fromRow, type SsoUser, type SsoUserRow, ssoUserColumns } from '../sso/types'
+import { phoneSystemsOfPortal } from '../tenancy/portal'
+import type { Site } from '../tenancy/site'
+import { bestPerPhoneSystem, type MatchKind, matchRecord } from './match'
+
+export type PhoneSystemRef = Pick<PhoneSystemRow, 'id' | 'orgId' | 'name' | 'webClientUrl' | 'handoffUrl'>
+
+export interface Candidate {
+  record: SsoUser
+  kind: MatchKind
+  phoneSystem: PhoneSystemRef
+}
+
+/** What a site reaches: every phone system (the primary host), or the ones its portal serves, read once. */
+export type Reach = { kind: 'all' } | { kind: 'portal'; phoneSystems: PhoneSystemRow[] }
+
+export async function reachOf(d1: D1Database, site: Site): Promise<Reach> {
+  if (site.kind === 'primary') return { kind: 'all' }
+  // A login host always belongs to a portal (flat customers own none), so its organization is the portal.
+  return { kind: 'portal', phoneSystems: await phoneSystemsOfPortal(d1, site.org.id) }
+}
+
+/** The distinct Entra tenants of the reached phone systems. */
+export function tenantsOf(reach: Extract<Reach, { kind: 'portal' }>): string[] {
+  return [...new Set(reach.phoneSystems.map((ps) => ps.entraTenantId))]
+}
+
+/** Whether some reached phone system is in tenant `tid`. */
+export async function reachesTenant(d1: D1Database, reach: Reach, tid: string): Promise<boolean> {
+  if (reach.kind === 'portal') return reach.phoneSystems.some((ps) => ps.entraTenantId === tid)
+  const row = await getDb(d1)
+    .select({ id: phoneSystems.id })
+    .from(phoneSystems)
+    .where(eq(phoneSystems.entraTenantId, tid))
+    .limit(1)
+    .get()
+  return row !== undefined
+}
+
+type CandidateRow = SsoUserRow & {
+  ps_org_id: string
+  ps_name: string
+  ps_web_client_url: string
+  ps_handoff_url: string
+}
+
+function byIdentity(columns: string, from: string, narrow: string): string {
+  return `
+    SELECT ${columns} ${from} WHERE u.tid = ?1 AND u.oid = ?2 ${narrow}
+    UNION ALL
+    SELECT ${columns} ${from} WHERE u.tid = ?1 AND u.oid IS NULL AND u.upn = ?3 ${narrow}
+    UNION ALL
+    SELECT ${columns} ${from} WHERE u.tid = ?1 AND u.oid IS NULL AND u.email = ?4 ${narrow}`
+}
+
+/** The SSO records on reached phone systems that match `identity`: one per phone system, the strongest. */
+export async function findCandidates(d1: D1Database, reach: Reach, identity: Identity): Promise<Candidate[]> {
+  const params: unknown[] = [identity.tid, identity.oid, identity.upn ?? null, identity.email ?? null]
+  let rows: Array<{ record: SsoUser; phoneSystem: PhoneSystemRef | undefined }>
+  if (reach.kind === 'portal') {
+    if (reach.phoneSystems.length === 0) return []
+    const known = new Map(reach.phoneSystems.map((ps) => [ps.id, ps]))
+    // The reached ids travel as one JSON parameter, whatever their number (D1 allows 100 bound parameters).
+    const sql = `${byIdentity(ssoUserColumns('u'), 'FROM sso_users u', 'AND u.phone_system_id IN (SELECT value FROM json_each(?5))')}
+      ORDER BY phone_system_id`
+    const { results } = await d1
+      .prepare(sql)
+      .bind(...params, JSON.stringify([...known.keys()]))
+      .all<SsoUserRow>()
+    rows = results.map((row) => ({ record: fromRow(row), phoneSystem: known.get(row.phone_system_id) }))
+  } else {
+    const columns = `${ssoUserColumns('u')}, ps.org_id AS ps_org_id, ps.name AS ps_name,
+      ps.web_client_url AS ps_web_client_url, ps.handoff_url AS ps_handoff_url`
+    const { results } = await d1
+      .prepare(byIdentity(columns, 'FROM sso_users u JOIN phone_systems ps ON ps.id = u.phone_system_id', ''))
+      .bind(...params)
+      .all<CandidateRow>()
+    rows = results.map((row) => ({
+      record: fromRow(row),
+      phoneSystem: {
+        id: row.phone_system_id,
+        orgId: row.ps_org_id,
+        name: row.ps_name,
+        webClientUrl: row.ps_web_client_url,
+        handoffUrl: row.ps_handoff_url,
+      },
+    }))
+  }
+
+  const matches: Candidate[] = []
+  for (const { record, phoneSystem } of rows) {
+    const kind = matchRecord(record, identity)
+    if (kind === null || !phoneSystem) continue
+    matches.push({ record, kind, phoneSystem })
+  }
+  return bestPerPhoneSystem(matches).sort(
+    (a, b) => compare(a.phoneSystem.name, b.phoneSystem.name) || compare(a.phoneSystem.id, b.phoneSystem.id),
+  )
+}
+
+/** Code-unit order, as SQLite's BINARY collation sorts these ASCII-heavy names. */
+function compare(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0
+}

@@ -1,0 +1,52 @@
+/**
+ * Authorization (DESIGN 3.5) as one decision the routes render: the user's
+ * tenant may not sign in here, they are on no list here, they go straight to
+ * their one phone system, or they choose among several.
+ */
+
+import type { EntraClient } from '../oidc/clients'
+import type { Identity } from '../oidc/identity'
+import type { Site } from '../tenancy/site'
+import { type Candidate, findCandidates, reachesTenant, reachOf, tenantsOf } from './candidates'
+
+export type Decision =
+  | { kind: 'tenant_not_allowed' }
+  | { kind: 'not_listed' }
+  | { kind: 'handoff'; candidate: Candidate }
+  | { kind: 'choose'; candidates: Candidate[] }
+
+/** Pure: what the candidates found mean. */
+export function decide(candidates: readonly Candidate[]): Decision {
+  if (candidates.length === 0) return { kind: 'not_listed' }
+  if (candidates.length === 1) return { kind: 'handoff', candidate: candidates[0]! }
+  return { kind: 'choose', candidates: [...candidates] }
+}
+
+/** Whether a user of tenant `tid` may sign in on `site` with `client` at all. */
+export function clientAllowsTenant(client: EntraClient, tid: string): boolean {
+  return client.allowedTenantIds === null || client.allowedTenantIds.includes(tid)
+}
+
+/** The decision for a verified identity on a site, from what D1 says now (the reach read once). */
+export async function authorize(
+  d1: D1Database,
+  site: Site,
+  client: EntraClient,
+  identity: Identity,
+): Promise<Decision> {
+  if (!clientAllowsTenant(client, identity.tid)) return { kind: 'tenant_not_allowed' }
+  const reach = await reachOf(d1, site)
+  if (!(await reachesTenant(d1, reach, identity.tid))) return { kind: 'tenant_not_allowed' }
+  return decide(await findCandidates(d1, reach, identity))
+}
+
+/**
+ * The tenants whose users may sign in on a site with `client`: those of the
+ * phone systems its portal serves, narrowed to the portal's allowed tenants;
+ * null on the primary host (any tenant with a phone system).
+ */
+export async function tenantsServed(d1: D1Database, site: Site, client: EntraClient): Promise<string[] | null> {
+  const reach = await reachOf(d1, site)
+  if (reach.kind === 'all') return null
+  return tenantsOf(reach).filter((tid) => clientAllowsTenant(client, tid))
+}

@@ -1,0 +1,442 @@
+/**
+ * Login hostnames of a portal (DESIGN 2, 4, 5): provider subdomains (live at
+ * once: the wildcard route and certificate serve them) and custom domains
+ * (through Cloudflare for SaaS, pending until the partner's DNS records
+ * verify). Attaching, detaching, switching the callback mode, re-reading
+ * the status; every change with its audit row in the same batch, and the
+ * isolate's host cache told at once.
+ */
+import { and, asc, eq, isNotNull, lte } from 'drizzle-orm'
+import * as z from 'zod/mini'
+import type { Actor, Principal } from '../access/principal'
+import { notFound, orgInScope } from '../access/scope'
+import { auditStatement } from '../audit/write'
+import type { Config } from '../config'
+import { getDb } from '../db/client'
+import { CALLBACK_MODES, type HostnameRow, hostnames } from '../db/schema'
+import { isUniqueViolation, toStatement } from '../db/statements'
+import { AppError } from '../errors'
+import { hostCache } from '../hosts/resolve'
+import { HOSTNAME_PROBLEM_MESSAGES, isDirectSubdomain, isWithinZone, parseHostnameInput } from '../lib/hostname'
+import { log } from '../log'
+import { assertIsPortal } from '../tenancy/portal'
+import {
+  createCustomHostname,
+  deleteCustomHostname,
+  getCustomHostname,
+  refreshCustomHostname,
+} from '../upstream/cloudflare'
+import { mapCloudflareStatus, nextCheckDelayMs, verificationOf } from './cloudflare-status'
+import { registerHost, retryRegistration, unregisterHost } from './redirect-uris'
+import { hostnameView } from './view'
+
+/**
+ * Labels below the provider zone that no tenant may take: they name the
+ * provider's own services, and a tenant holding one could pass for the provider.
+ */
+export const RESERVED_SUBDOMAIN_LABELS = new Set([
+  'www',
+  'api',
+  'admin',
+  'login',
+  'sso',
+  'auth',
+  'account',
+  'accounts',
+  'mail',
+  'status',
+  'support',
+  'portal',
+  'mtp',
+])
+
+const callbackMode = z.enum(CALLBACK_MODES, 'must be "central" or "direct"')
+
+export const attachHostnameSchema = z.strictObject({
+  hostname: z.string().check(z.maxLength(1024, 'must be at most 1024 characters')),
+  callbackMode: z.optional(callbackMode),
+})
+
+export const updateHostnameSchema = z.strictObject({ callbackMode })
+
+/** Parses a hostname from a request (body or path), with a 400 that names the problem. */
+export function requireHostname(raw: string, field = 'hostname'): string {
+  const parsed = parseHostnameInput(raw)
+  if (!parsed.ok) {
+    throw new AppError('invalid_hostname', `"${field}" ${HOSTNAME_PROBLEM_MESSAGES[parsed.problem]}`, { field })
+  }
+  return parsed.hostname
+}
+
+export async function findHostname(d1: D1Database, hostname: string): Promise<HostnameRow | undefined> {
+  return getDb(d1).select().from(hostnames).where(eq(hostnames.hostname, hostname)).get()
+}
+
+/** The hostname (as typed: it is normalized here), if attached to an organization the principal reaches; the same 404 otherwise. */
+export async function getHostname(d1: D1Database, principal: Principal, raw: string): Promise<HostnameRow> {
+  const hostname = requireHostname(raw)
+  const row = await findHostname(d1, hostname)
+  const missing = () => notFound('attached hostname', hostname)
+  if (!row) throw missing()
+  await orgInScope(d1, principal, row.orgId).catch(() => {
+    throw missing()
+  })
+  return row
+}
+
+export async function listHostnames(d1: D1Database, principal: Principal, orgId: string): Promise<HostnameRow[]> {
+  await orgInScope(d1, principal, orgId)
+  return getDb(d1).select().from(hostnames).where(eq(hostnames.orgId, orgId)).orderBy(asc(hostnames.hostname)).all()
+}
+
+/** Which kind of hostname this is, or why it cannot be attached at all. */
+export function classifyHostname(config: Config, hostname: string): 'subdomain' | 'custom' {
+  if (hostname === config.primaryHost) {
+    throw new AppError(
+      'primary_host_reserved',
+      `"hostname" is the provider's primary login host and cannot be bound to an organization`,
+      { field: 'hostname' },
+    )
+  }
+  if (!isWithinZone(hostname, config.providerZone)) return 'custom'
+  if (!isDirectSubdomain(hostname, config.providerZone)) {
+    throw new AppError(
+      'invalid_hostname',
+      `"hostname" must be exactly one label below ${config.providerZone} (such as acme.${config.providerZone}): the provider's certificate covers no other names in its zone`,
+      { field: 'hostname' },
+    )
+  }
+  const label = hostname.slice(0, -(config.providerZone.length + 1))
+  if (RESERVED_SUBDOMAIN_LABELS.has(label)) {
+    throw new AppError('hostname_reserved', `"hostname" ${hostname} is reserved for the provider's own services`, {
+      field: 'hostname',
+    })
+  }
+  return 'subdomain'
+}
+
+function hostnameTaken(hostname: string): AppError {
+  return new AppError('hostname_taken', `${hostname} is already attached to an organization; detach it there first`, {
+    field: 'hostname',
+  })
+}
+
+export async function attachHostname(
+  d1: D1Database,
+  config: Config,
+  principal: Principal,
+  orgId: string,
+  input: z.output<typeof attachHostnameSchema>,
+  now: number,
+): Promise<HostnameRow> {
+  const hostname = requireHostname(input.hostname)
+  const kind = classifyHostname(config, hostname)
+  assertIsPortal(await orgInScope(d1, principal, orgId), 'hostname')
+  if (await findHostname(d1, hostname)) throw hostnameTaken(hostname)
+
+  // Provider subdomains are served by the wildcard route and certificate: live at once.
+  // With CUSTOM_HOSTNAMES=local there is no Cloudflare to verify custom domains either.
+  let row: HostnameRow = {
+    hostname,
+    orgId,
+    kind,
+    status: 'active',
+    statusDetail: null,
+    verification: null,
+    callbackMode: input.callbackMode ?? 'central',
+    redirectUriRegistered: false,
+    redirectUriDetail: null,
+    cloudflareId: null,
+    checkedAt: null,
+    checkCount: 0,
+    nextCheckAt: null,
+    createdAt: now,
+    updatedAt: now,
+  }
+  const cloudflare = kind === 'custom' ? config.cloudflare : null
+  if (cloudflare) {
+    // Cloudflare first: if it refuses, nothing is stored.
+    const created = await createCustomHostname(cloudflare, hostname)
+    const { status, detail } = mapCloudflareStatus(created)
+    const delay = nextCheckDelayMs(status, 0)
+    row = {
+      ...row,
+      status,
+      statusDetail: detail,
+      verification: verificationOf(created),
+      cloudflareId: created.id,
+      checkedAt: now,
+      nextCheckAt: delay === null ? null : now + delay,
+    }
+  }
+  if (row.callbackMode === 'direct') {
+    try {
+      row = { ...row, ...(await registerHost(d1, config, row)) }
+    } catch (error) {
+      // The 256-URI ceiling is the partner's to resolve: refuse, and leave nothing at Cloudflare either.
+      if (cloudflare && row.cloudflareId)
+        await deleteCustomHostname(cloudflare, row.cloudflareId).catch(() => undefined)
+      throw error
+    }
+  }
+  try {
+    await d1.batch([
+      toStatement(d1, getDb(d1).insert(hostnames).values(row)),
+      auditStatement(
+        d1,
+        principal,
+        {
+          orgId,
+          action: 'hostname.attach',
+          targetType: 'hostname',
+          targetId: hostname,
+          summary: { after: hostnameView(row) },
+        },
+        now,
+      ),
+    ])
+  } catch (error) {
+    if (row.redirectUriRegistered) await unregisterHost(d1, config, row).catch(() => undefined)
+    // Never leave a Cloudflare hostname behind that D1 does not know about.
+    if (cloudflare && row.cloudflareId) {
+      await deleteCustomHostname(cloudflare, row.cloudflareId).catch((cleanup: unknown) =>
+        log('error', 'custom hostname left at Cloudflare after a failed attach', {
+          hostname,
+          cloudflareId: row.cloudflareId,
+          error: String(cleanup),
+        }),
+      )
+    }
+    if (isUniqueViolation(error)) throw hostnameTaken(hostname)
+    throw error
+  }
+  hostCache(config).delete(hostname)
+  return row
+}
+
+export async function detachHostname(
+  d1: D1Database,
+  config: Config,
+  principal: Principal,
+  rawHostname: string,
+  now: number,
+): Promise<void> {
+  const row = await getHostname(d1, principal, rawHostname)
+  if (row.redirectUriRegistered) {
+    // Graph first: a redirect URI left on our app for a domain that is no longer ours must not happen silently.
+    await unregisterHost(d1, config, row)
+    await getDb(d1)
+      .update(hostnames)
+      .set({ redirectUriRegistered: false, updatedAt: now })
+      .where(eq(hostnames.hostname, row.hostname))
+    hostCache(config).delete(row.hostname)
+  }
+  if (row.cloudflareId) {
+    if (!config.cloudflare) {
+      throw new AppError(
+        'cloudflare_unavailable',
+        'This hostname lives at Cloudflare, but CUSTOM_HOSTNAMES is not "cloudflare"; nothing was changed',
+      )
+    }
+    // Cloudflare first: if it fails, the hostname stays attached and the partner can retry.
+    await deleteCustomHostname(config.cloudflare, row.cloudflareId)
+  }
+  await d1.batch([
+    toStatement(d1, getDb(d1).delete(hostnames).where(eq(hostnames.hostname, row.hostname))),
+    auditStatement(
+      d1,
+      principal,
+      {
+        orgId: row.orgId,
+        action: 'hostname.detach',
+        targetType: 'hostname',
+        targetId: row.hostname,
+        summary: { before: hostnameView(row) },
+      },
+      now,
+    ),
+  ])
+  hostCache(config).delete(row.hostname)
+}
+
+/**
+ * Re-reads a custom hostname's status from Cloudflare now (asking it to
+ * validate again while pending) and stores what it says, after retrying the
+ * redirect-URI registration of a direct host that is not registered yet.
+ * The check button, the scheduled refresh: the same steps.
+ */
+export async function refreshHostname(
+  d1: D1Database,
+  config: Config,
+  actor: Actor,
+  row: HostnameRow,
+  now: number,
+): Promise<HostnameRow> {
+  if (row.callbackMode === 'direct' && !row.redirectUriRegistered) {
+    row = await retryRegistration(d1, config, row, now)
+  }
+  if (!row.cloudflareId || !config.cloudflare) return row
+  const seen =
+    row.status === 'pending'
+      ? await refreshCustomHostname(config.cloudflare, row.cloudflareId)
+      : await getCustomHostname(config.cloudflare, row.cloudflareId)
+  const mapped = seen
+    ? mapCloudflareStatus(seen)
+    : {
+        status: 'failed' as const,
+        detail: 'Cloudflare no longer has this hostname (deleted there); detach it and attach it again',
+      }
+  const checkCount = row.checkCount + 1
+  const delay = nextCheckDelayMs(mapped.status, checkCount)
+  const after: HostnameRow = {
+    ...row,
+    status: mapped.status,
+    statusDetail: mapped.detail,
+    verification: seen ? verificationOf(seen) : row.verification,
+    checkedAt: now,
+    checkCount,
+    nextCheckAt: delay === null ? null : now + delay,
+    updatedAt: now,
+  }
+  const statements = [
+    toStatement(
+      d1,
+      getDb(d1)
+        .update(hostnames)
+        .set({
+          status: after.status,
+          statusDetail: after.statusDetail,
+          verification: after.verification,
+          checkedAt: now,
+          checkCount,
+          nextCheckAt: after.nextCheckAt,
+          updatedAt: now,
+        })
+        .where(eq(hostnames.hostname, row.hostname)),
+    ),
+  ]
+  if (after.status !== row.status) {
+    statements.push(
+      auditStatement(
+        d1,
+        actor,
+        {
+          orgId: row.orgId,
+          action: 'hostname.status',
+          targetType: 'hostname',
+          targetId: row.hostname,
+          summary: { before: row.status, after: after.status, detail: after.statusDetail },
+        },
+        now,
+      ),
+    )
+  }
+  await d1.batch(statements)
+  if (after.status !== row.status) hostCache(config).delete(row.hostname)
+  return after
+}
+
+/** `POST …/check`: the hostname re-read now, for a principal that reaches it. */
+export async function checkHostname(
+  d1: D1Database,
+  config: Config,
+  principal: Principal,
+  rawHostname: string,
+  now: number,
+): Promise<HostnameRow> {
+  return refreshHostname(d1, config, principal, await getHostname(d1, principal, rawHostname), now)
+}
+
+/** How many hostnames one scheduled run refreshes, so a run stays well inside an invocation's limits. */
+export const REFRESH_BUDGET = 25
+
+/**
+ * The scheduled refresh: custom hostnames whose next check is due (pending
+ * ones with backoff, active ones daily), oldest first. Stops early when
+ * Cloudflare rate limits.
+ */
+export async function refreshDueHostnames(
+  d1: D1Database,
+  config: Config,
+  actor: Actor,
+  now: number,
+): Promise<{ checked: number; changed: number; errors: number }> {
+  if (!config.cloudflare) return { checked: 0, changed: 0, errors: 0 }
+  const due = await getDb(d1)
+    .select()
+    .from(hostnames)
+    .where(and(isNotNull(hostnames.cloudflareId), lte(hostnames.nextCheckAt, now)))
+    .orderBy(asc(hostnames.nextCheckAt))
+    .limit(REFRESH_BUDGET)
+    .all()
+  let changed = 0
+  let errors = 0
+  let checked = 0
+  for (const row of due) {
+    try {
+      const after = await refreshHostname(d1, config, actor, row, now)
+      checked++
+      if (after.status !== row.status) changed++
+    } catch (error) {
+      errors++
+      log('warn', 'hostname refresh failed', {
+        hostname: row.hostname,
+        code: error instanceof AppError ? error.code : 'internal',
+      })
+      if (error instanceof AppError && error.code === 'cloudflare_rate_limited') break
+    }
+  }
+  return { checked, changed, errors }
+}
+
+/**
+ * Switches a hostname between central and direct callback mode: registering
+ * its redirect URI (direct; the 256 ceiling refuses with nothing changed) or
+ * removing it (central; a Graph failure refuses with nothing changed).
+ */
+export async function updateHostname(
+  d1: D1Database,
+  config: Config,
+  principal: Principal,
+  rawHostname: string,
+  input: z.output<typeof updateHostnameSchema>,
+  now: number,
+): Promise<HostnameRow> {
+  const before = await getHostname(d1, principal, rawHostname)
+  if (input.callbackMode === before.callbackMode) return before
+  let after: HostnameRow = { ...before, callbackMode: input.callbackMode, updatedAt: now }
+  if (input.callbackMode === 'direct') {
+    after = { ...after, ...(await registerHost(d1, config, before)) }
+  } else {
+    if (before.redirectUriRegistered) await unregisterHost(d1, config, before)
+    after = { ...after, redirectUriRegistered: false, redirectUriDetail: null }
+  }
+  await d1.batch([
+    toStatement(
+      d1,
+      getDb(d1)
+        .update(hostnames)
+        .set({
+          callbackMode: after.callbackMode,
+          redirectUriRegistered: after.redirectUriRegistered,
+          redirectUriDetail: after.redirectUriDetail,
+          updatedAt: now,
+        })
+        .where(eq(hostnames.hostname, before.hostname)),
+    ),
+    auditStatement(
+      d1,
+      principal,
+      {
+        orgId: before.orgId,
+        action: 'hostname.update',
+        targetType: 'hostname',
+        targetId: before.hostname,
+        summary: { before: hostnameView(before), after: hostnameView(after) },
+      },
+      now,
+    ),
+  ])
+  hostCache(config).delete(before.hostname)
+  return after
+}

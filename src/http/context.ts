@@ -1,0 +1,28 @@
+/**
+ * What a request carries through Hono's context, typed once for the whole
+ * app. Every type here comes from a lower layer (tenancy, access, audit), so
+ * the modules that read the context never import each other through it.
+ */
+import type { Principal } from '../access/principal'
+import type { AttemptFacts } from '../audit/sign-in-attempts'
+import type { Config } from '../config'
+import type { Env } from '../env'
+import type { Site } from '../tenancy/site'
+
+export interface AppVariables {
+  config: Config
+  /** Shown on error pages and in every log line of the request. */
+  correlationId: string
+  /** The host's site, once `hosts/middleware.ts` resolved it. */
+  site: Site
+  /** Set once a request is known to be an admin API call: errors answer JSON. */
+  api: boolean
+  /** The admin API's caller, once authenticated. */
+  principal: Principal
+  /** What the sign-in audit records for this request (`signin/attempts.ts`). */
+  attempt: AttemptFacts
+  /** The host whose login page an error's "Start again" leads to, once a sign-in knows it. */
+  retryHost: string
+}
+
+export type AppEnv = { Bindings: Env; Variables: AppVariables }

@@ -1,0 +1,151 @@
+/**
+ * A portal's Microsoft integration (DESIGN 2): its own Entra app for the
+ * sign-ins on its hosts, and the tenants allowed. The client secret is
+ * encrypted at rest (AES-GCM under DATA_KEY, bound to the row) and no call
+ * ever returns it.
+ */
+import { eq } from 'drizzle-orm'
+import * as z from 'zod/mini'
+import type { Principal } from '../access/principal'
+import { orgInScope } from '../access/scope'
+import { auditStatement } from '../audit/write'
+import type { Config } from '../config'
+import { getDb } from '../db/client'
+import { type MicrosoftIntegrationRow, microsoftIntegrations } from '../db/schema'
+import { toStatement } from '../db/statements'
+import { AppError } from '../errors'
+import { encryptSecret } from '../lib/crypto'
+import { guid } from '../lib/fields'
+import { iso } from '../lib/time'
+import { secretContext } from '../oidc/clients'
+import { assertIsPortal } from '../tenancy/portal'
+
+export const putIntegrationSchema = z.strictObject({
+  clientId: guid,
+  clientSecret: z.optional(
+    z.string().check(z.minLength(1, 'must not be empty'), z.maxLength(1024, 'must be at most 1024 characters')),
+  ),
+  homeTenantId: guid,
+  allowedTenantIds: z.optional(z.array(guid).check(z.maxLength(100, 'must hold at most 100 tenant ids'))),
+})
+
+export type PutIntegrationInput = z.output<typeof putIntegrationSchema>
+
+/** An integration as the API answers it: never the secret, only that one is set and when. */
+export const integrationSchema = z.object({
+  organizationId: z.string(),
+  clientId: z.string(),
+  clientSecretSet: z.boolean(),
+  clientSecretUpdatedAt: z.string(),
+  homeTenantId: z.string(),
+  allowedTenantIds: z.array(z.string()),
+  createdAt: z.string(),
+  updatedAt: z.string(),
+})
+
+export function integrationView(row: MicrosoftIntegrationRow): z.output<typeof integrationSchema> {
+  return {
+    organizationId: row.orgId,
+    clientId: row.clientId,
+    clientSecretSet: true,
+    clientSecretUpdatedAt: iso(row.secretUpdatedAt),
+    homeTenantId: row.homeTenantId,
+    allowedTenantIds: row.allowedTenantIds,
+    createdAt: iso(row.createdAt),
+    updatedAt: iso(row.updatedAt),
+  }
+}
+
+function find(d1: D1Database, orgId: string) {
+  return getDb(d1).select().from(microsoftIntegrations).where(eq(microsoftIntegrations.orgId, orgId)).get()
+}
+
+export async function getIntegration(d1: D1Database, principal: Principal, orgId: string) {
+  await orgInScope(d1, principal, orgId)
+  const row = await find(d1, orgId)
+  if (!row)
+    throw new AppError(
+      'not_found',
+      "This organization has no Microsoft integration of its own (it uses the provider's app)",
+    )
+  return integrationView(row)
+}
+
+/** Creates or replaces the integration; `clientSecret` may be left out to keep the stored one (same client id only). */
+export async function putIntegration(
+  d1: D1Database,
+  config: Config,
+  principal: Principal,
+  orgId: string,
+  input: PutIntegrationInput,
+  now: number,
+) {
+  assertIsPortal(await orgInScope(d1, principal, orgId), 'integration')
+  const before = await find(d1, orgId)
+  if (input.clientSecret === undefined && (!before || before.clientId !== input.clientId)) {
+    throw new AppError('invalid_request', '"clientSecret" is required for a new integration or a new client id', {
+      field: 'clientSecret',
+    })
+  }
+  const row: MicrosoftIntegrationRow = {
+    orgId,
+    clientId: input.clientId,
+    clientSecretEnc:
+      input.clientSecret === undefined
+        ? before!.clientSecretEnc
+        : await encryptSecret(input.clientSecret, config.dataKey, secretContext(orgId, input.clientId)),
+    homeTenantId: input.homeTenantId,
+    allowedTenantIds: [...new Set(input.allowedTenantIds ?? [])],
+    secretUpdatedAt: input.clientSecret === undefined ? before!.secretUpdatedAt : now,
+    createdAt: before?.createdAt ?? now,
+    updatedAt: now,
+  }
+  await d1.batch([
+    toStatement(
+      d1,
+      getDb(d1)
+        .insert(microsoftIntegrations)
+        .values(row)
+        .onConflictDoUpdate({ target: microsoftIntegrations.orgId, set: row }),
+    ),
+    auditStatement(
+      d1,
+      principal,
+      {
+        orgId,
+        action: before ? 'microsoft_integration.update' : 'microsoft_integration.create',
+        targetType: 'microsoft_integration',
+        targetId: orgId,
+        // integrationView never carries the secret; the summary only says whether it changed.
+        summary: {
+          before: before ? integrationView(before) : null,
+          after: integrationView(row),
+          secretChanged: input.clientSecret !== undefined,
+        },
+      },
+      now,
+    ),
+  ])
+  return integrationView(row)
+}
+
+export async function deleteIntegration(d1: D1Database, principal: Principal, orgId: string, now: number) {
+  await orgInScope(d1, principal, orgId)
+  const before = await find(d1, orgId)
+  if (!before) throw new AppError('not_found', 'This organization has no Microsoft integration of its own')
+  await d1.batch([
+    toStatement(d1, getDb(d1).delete(microsoftIntegrations).where(eq(microsoftIntegrations.orgId, orgId))),
+    auditStatement(
+      d1,
+      principal,
+      {
+        orgId,
+        action: 'microsoft_integration.delete',
+        targetType: 'microsoft_integration',
+        targetId: orgId,
+        summary: { before: integrationView(before) },
+      },
+      now,
+    ),
+  ])
+}

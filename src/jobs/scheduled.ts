@@ -1,0 +1,42 @@
+/**
+ * The cron (wrangler.toml `[triggers]`, every 5 minutes): housekeeping that
+ * must not wait for a request. Each job is independent: it runs on its own,
+ * bounded per run, and one failing (or a bad configuration) never stops the
+ * others. The jobs call the same domain functions as the routes, acting as
+ * the `system` actor.
+ */
+import { SYSTEM_ACTOR } from '../access/principal'
+import { type Config, getConfig } from '../config'
+import type { Env } from '../env'
+import { retryDueRegistrations } from '../hostnames/redirect-uris'
+import { refreshDueHostnames } from '../hostnames/service'
+import { log } from '../log'
+import { d1FlowStore } from '../signin/flow-store'
+import { syncDuePhoneSystems } from '../sync/sync'
+
+interface Job {
+  name: string
+  run(d1: D1Database, config: Config, now: number): Promise<Record<string, number>>
+}
+
+export const JOBS: Job[] = [
+  {
+    name: 'expired sign-in flows deleted',
+    run: async (d1, config, now) => ({ deleted: await d1FlowStore(d1, config.flowKey).deleteExpired(now) }),
+  },
+  { name: 'scheduled syncs', run: (d1, config, now) => syncDuePhoneSystems(d1, config, SYSTEM_ACTOR, now) },
+  { name: 'custom hostnames refreshed', run: (d1, config, now) => refreshDueHostnames(d1, config, SYSTEM_ACTOR, now) },
+  { name: 'redirect URI registrations retried', run: (d1, config, now) => retryDueRegistrations(d1, config, now) },
+]
+
+async function runJob(job: Job, env: Env, now: number): Promise<void> {
+  try {
+    log('info', job.name, await job.run(env.DB, getConfig(env), now))
+  } catch (error) {
+    log('error', `job failed: ${job.name}`, { error: String(error) })
+  }
+}
+
+export function runScheduledJobs(env: Env, ctx: ExecutionContext, now = Date.now()): void {
+  for (const job of JOBS) ctx.waitUntil(runJob(job, env, now))
+}

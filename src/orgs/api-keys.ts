@@ -1,0 +1,140 @@
+/**
+ * Partner API keys: `sgk_` + 32 random bytes (base64url). Shown once at
+ * creation; D1 keeps only their SHA-256 and a short prefix that tells keys
+ * apart in listings. Revocable; last use recorded (at most once a minute).
+ */
+import { desc, eq } from 'drizzle-orm'
+import * as z from 'zod/mini'
+import type { Principal } from '../access/principal'
+import { notFound, orgInScope } from '../access/scope'
+import { auditStatement } from '../audit/write'
+import { getDb } from '../db/client'
+import { type ApiKeyRow, apiKeys } from '../db/schema'
+import { toStatement } from '../db/statements'
+import { AppError } from '../errors'
+import { randomToken, sha256 } from '../lib/crypto'
+import { boundedText } from '../lib/fields'
+import { newId } from '../lib/ids'
+import { iso, isoOrNull } from '../lib/time'
+
+export const KEY_PREFIX = 'sgk_'
+const VISIBLE_PREFIX_LENGTH = 12
+const LAST_USED_RESOLUTION_MS = 60_000
+
+export const createApiKeySchema = z.strictObject({
+  label: z.optional(boundedText(100)),
+})
+
+export const apiKeySchema = z.object({
+  id: z.string(),
+  organizationId: z.string(),
+  prefix: z.string(),
+  label: z.nullable(z.string()),
+  createdBy: z.string(),
+  createdAt: z.string(),
+  lastUsedAt: z.nullable(z.string()),
+  revokedAt: z.nullable(z.string()),
+})
+
+/** The one answer that carries the key itself. */
+export const issuedApiKeySchema = z.extend(apiKeySchema, { key: z.string() })
+
+export function apiKeyView(row: ApiKeyRow): z.output<typeof apiKeySchema> {
+  return {
+    id: row.id,
+    organizationId: row.orgId,
+    prefix: row.prefix,
+    label: row.label,
+    createdBy: row.createdBy,
+    createdAt: iso(row.createdAt),
+    lastUsedAt: isoOrNull(row.lastUsedAt),
+    revokedAt: isoOrNull(row.revokedAt),
+  }
+}
+
+/** Issues a key to a partner (ops for any partner, a partner for itself). The only time the key is ever visible. */
+export async function createApiKey(
+  d1: D1Database,
+  principal: Principal,
+  orgId: string,
+  label: string | undefined,
+  now: number,
+): Promise<z.output<typeof issuedApiKeySchema>> {
+  const org = await orgInScope(d1, principal, orgId)
+  if (org.kind !== 'partner') {
+    throw new AppError('invalid_request', 'API keys are issued to partners; a partner key also reaches its customers', {
+      field: 'id',
+    })
+  }
+  const key = `${KEY_PREFIX}${randomToken(32)}`
+  const row: ApiKeyRow = {
+    id: newId('key'),
+    orgId,
+    prefix: key.slice(0, VISIBLE_PREFIX_LENGTH),
+    secretHash: await sha256(key),
+    label: label ?? null,
+    createdBy: principal.actor,
+    createdAt: now,
+    lastUsedAt: null,
+    revokedAt: null,
+  }
+  await d1.batch([
+    toStatement(d1, getDb(d1).insert(apiKeys).values(row)),
+    auditStatement(
+      d1,
+      principal,
+      { orgId, action: 'api_key.create', targetType: 'api_key', targetId: row.id, summary: { after: apiKeyView(row) } },
+      now,
+    ),
+  ])
+  return { ...apiKeyView(row), key }
+}
+
+export async function listApiKeys(d1: D1Database, principal: Principal, orgId: string) {
+  await orgInScope(d1, principal, orgId)
+  const rows = await getDb(d1)
+    .select()
+    .from(apiKeys)
+    .where(eq(apiKeys.orgId, orgId))
+    .orderBy(desc(apiKeys.createdAt))
+    .all()
+  return rows.map(apiKeyView)
+}
+
+export async function revokeApiKey(d1: D1Database, principal: Principal, keyId: string, now: number) {
+  const row = await getDb(d1).select().from(apiKeys).where(eq(apiKeys.id, keyId)).get()
+  if (!row) throw notFound('API key', keyId)
+  await orgInScope(d1, principal, row.orgId).catch(() => {
+    throw notFound('API key', keyId)
+  })
+  if (row.revokedAt !== null) return apiKeyView(row)
+  const revoked = { ...row, revokedAt: now }
+  await d1.batch([
+    toStatement(d1, getDb(d1).update(apiKeys).set({ revokedAt: now }).where(eq(apiKeys.id, keyId))),
+    auditStatement(
+      d1,
+      principal,
+      {
+        orgId: row.orgId,
+        action: 'api_key.revoke',
+        targetType: 'api_key',
+        targetId: keyId,
+        summary: { after: apiKeyView(revoked) },
+      },
+      now,
+    ),
+  ])
+  return apiKeyView(revoked)
+}
+
+/** The partner behind a presented key, or null (unknown, malformed or revoked). */
+export async function principalForKey(d1: D1Database, presented: string, now: number): Promise<Principal | null> {
+  if (!presented.startsWith(KEY_PREFIX)) return null
+  const hash = await sha256(presented)
+  const row = await getDb(d1).select().from(apiKeys).where(eq(apiKeys.secretHash, hash)).get()
+  if (!row || row.revokedAt !== null) return null
+  if (row.lastUsedAt === null || now - row.lastUsedAt >= LAST_USED_RESOLUTION_MS) {
+    await getDb(d1).update(apiKeys).set({ lastUsedAt: now }).where(eq(apiKeys.id, row.id))
+  }
+  return { kind: 'partner', actor: `key:${row.id}`, keyId: row.id, orgId: row.orgId }
+}

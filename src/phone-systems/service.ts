@@ -1,0 +1,227 @@
+/**
+ * Phone systems (DESIGN 2): each belongs to an organization, names its Entra
+ * tenant, and says where its web client is and where the handoff assertion
+ * goes. Scoped to the principal; every change with its audit row.
+ */
+import { asc, eq } from 'drizzle-orm'
+import * as z from 'zod/mini'
+import type { Principal } from '../access/principal'
+import { notFound, orgInScope } from '../access/scope'
+import { auditStatement } from '../audit/write'
+import { getDb } from '../db/client'
+import { type PhoneSystemRow, phoneSystems } from '../db/schema'
+import { toStatement } from '../db/statements'
+import { AppError } from '../errors'
+import { boundedText, guid } from '../lib/fields'
+import { newId } from '../lib/ids'
+import { isSafeClientUrl } from '../lib/net'
+import { iso, isoOrNull } from '../lib/time'
+
+const clientUrl = z
+  .string()
+  .check(
+    z.maxLength(2048, 'must be at most 2048 characters'),
+    z.refine(isSafeClientUrl, 'must be an absolute https:// URL without credentials or fragment'),
+  )
+
+export const createPhoneSystemSchema = z.strictObject({
+  name: boundedText(200),
+  webClientUrl: clientUrl,
+  handoffUrl: clientUrl,
+  entraTenantId: guid,
+})
+
+export const updatePhoneSystemSchema = z.strictObject({
+  name: z.optional(boundedText(200)),
+  webClientUrl: z.optional(clientUrl),
+  handoffUrl: z.optional(clientUrl),
+  syncSource: z.optional(z.enum(['app_assignments', 'group'], 'must be "app_assignments" or "group"')),
+  syncGroupId: z.optional(z.nullable(guid)),
+})
+
+export type CreatePhoneSystemInput = z.output<typeof createPhoneSystemSchema>
+export type UpdatePhoneSystemInput = z.output<typeof updatePhoneSystemSchema>
+
+export const phoneSystemSchema = z.object({
+  id: z.string(),
+  organizationId: z.string(),
+  name: z.string(),
+  webClientUrl: z.string(),
+  handoffUrl: z.string(),
+  entraTenantId: z.string(),
+  sync: z.object({
+    source: z.enum(['app_assignments', 'group']),
+    groupId: z.nullable(z.string()),
+    lastSyncAt: z.nullable(z.string()),
+    lastSyncStatus: z.nullable(z.enum(['success', 'failed'])),
+    lastSyncError: z.nullable(z.string()),
+    lastSyncCounts: z.nullable(z.record(z.string(), z.number())),
+    nextSyncAt: z.nullable(z.string()),
+  }),
+  createdAt: z.string(),
+  updatedAt: z.string(),
+})
+
+export function phoneSystemView(row: PhoneSystemRow): z.output<typeof phoneSystemSchema> {
+  return {
+    id: row.id,
+    organizationId: row.orgId,
+    name: row.name,
+    webClientUrl: row.webClientUrl,
+    handoffUrl: row.handoffUrl,
+    entraTenantId: row.entraTenantId,
+    sync: {
+      source: row.syncSource,
+      groupId: row.syncGroupId,
+      lastSyncAt: isoOrNull(row.lastSyncAt),
+      lastSyncStatus: row.lastSyncStatus,
+      lastSyncError: row.lastSyncError,
+      lastSyncCounts: row.lastSyncCounts,
+      nextSyncAt: isoOrNull(row.nextSyncAt),
+    },
+    createdAt: iso(row.createdAt),
+    updatedAt: iso(row.updatedAt),
+  }
+}
+
+export async function findPhoneSystem(d1: D1Database, id: string): Promise<PhoneSystemRow | undefined> {
+  return getDb(d1).select().from(phoneSystems).where(eq(phoneSystems.id, id)).get()
+}
+
+/** The phone system, if its organization is one the principal reaches; the same 404 otherwise. */
+export async function getPhoneSystem(d1: D1Database, principal: Principal, id: string): Promise<PhoneSystemRow> {
+  const row = await findPhoneSystem(d1, id)
+  if (!row) throw notFound('phone system', id)
+  await orgInScope(d1, principal, row.orgId).catch(() => {
+    throw notFound('phone system', id)
+  })
+  return row
+}
+
+export async function listPhoneSystems(d1: D1Database, principal: Principal, orgId: string): Promise<PhoneSystemRow[]> {
+  await orgInScope(d1, principal, orgId)
+  return getDb(d1)
+    .select()
+    .from(phoneSystems)
+    .where(eq(phoneSystems.orgId, orgId))
+    .orderBy(asc(phoneSystems.name), asc(phoneSystems.id))
+    .all()
+}
+
+export async function createPhoneSystem(
+  d1: D1Database,
+  principal: Principal,
+  orgId: string,
+  input: CreatePhoneSystemInput,
+  now: number,
+): Promise<PhoneSystemRow> {
+  await orgInScope(d1, principal, orgId)
+  const row: PhoneSystemRow = {
+    id: newId('ps'),
+    orgId,
+    ...input,
+    ssoListVersion: 0,
+    syncSource: 'app_assignments',
+    syncGroupId: null,
+    lastSyncAt: null,
+    lastSyncStatus: null,
+    lastSyncError: null,
+    lastSyncCounts: null,
+    nextSyncAt: null,
+    createdAt: now,
+    updatedAt: now,
+  }
+  await d1.batch([
+    toStatement(d1, getDb(d1).insert(phoneSystems).values(row)),
+    auditStatement(
+      d1,
+      principal,
+      {
+        orgId,
+        action: 'phone_system.create',
+        targetType: 'phone_system',
+        targetId: row.id,
+        summary: { after: phoneSystemView(row) },
+      },
+      now,
+    ),
+  ])
+  return row
+}
+
+export async function updatePhoneSystem(
+  d1: D1Database,
+  principal: Principal,
+  id: string,
+  input: UpdatePhoneSystemInput,
+  now: number,
+): Promise<PhoneSystemRow> {
+  const before = await getPhoneSystem(d1, principal, id)
+  const syncSource = input.syncSource ?? before.syncSource
+  const syncGroupId = input.syncGroupId !== undefined ? input.syncGroupId : before.syncGroupId
+  if (syncSource === 'group' && !syncGroupId) {
+    throw new AppError(
+      'invalid_request',
+      '"syncGroupId" is required when "syncSource" is "group": the object id of the Entra group whose members may sign in',
+      { field: 'syncGroupId' },
+    )
+  }
+  const after: PhoneSystemRow = {
+    ...before,
+    name: input.name ?? before.name,
+    webClientUrl: input.webClientUrl ?? before.webClientUrl,
+    handoffUrl: input.handoffUrl ?? before.handoffUrl,
+    syncSource,
+    syncGroupId,
+    updatedAt: now,
+  }
+  await d1.batch([
+    toStatement(
+      d1,
+      getDb(d1)
+        .update(phoneSystems)
+        .set({
+          name: after.name,
+          webClientUrl: after.webClientUrl,
+          handoffUrl: after.handoffUrl,
+          syncSource,
+          syncGroupId,
+          updatedAt: now,
+        })
+        .where(eq(phoneSystems.id, id)),
+    ),
+    auditStatement(
+      d1,
+      principal,
+      {
+        orgId: before.orgId,
+        action: 'phone_system.update',
+        targetType: 'phone_system',
+        targetId: id,
+        summary: { before: phoneSystemView(before), after: phoneSystemView(after) },
+      },
+      now,
+    ),
+  ])
+  return after
+}
+
+export async function deletePhoneSystem(d1: D1Database, principal: Principal, id: string, now: number): Promise<void> {
+  const row = await getPhoneSystem(d1, principal, id)
+  await d1.batch([
+    // sso_users go with it (ON DELETE CASCADE).
+    toStatement(d1, getDb(d1).delete(phoneSystems).where(eq(phoneSystems.id, id))),
+    auditStatement(
+      d1,
+      principal,
+      {
+        orgId: row.orgId,
+        action: 'phone_system.delete',
+        targetType: 'phone_system',
+        targetId: id,
+        summary: { before: phoneSystemView(row) },
+      },
+      now,
+    ),
+  ])
+}

@@ -1,0 +1,56 @@
+/**
+ * Records every sign-in step that reached the callback in the sign-in audit
+ * (`audit/sign-in-attempts.ts`): the handler adds facts as it learns them,
+ * the outcome comes from how the request ended.
+ */
+import type { Context, MiddlewareHandler } from 'hono'
+import { type AttemptFacts, recordSignInAttempt } from '../audit/sign-in-attempts'
+import { AppError } from '../errors'
+import type { AppEnv } from '../http/context'
+import { log } from '../log'
+
+/** Adds facts as the handler learns them (host of the flow, identity, phone system, outcome). */
+export function noteAttempt(c: Context<AppEnv>, facts: Partial<AttemptFacts>): void {
+  const current = c.get('attempt')
+  if (current) c.set('attempt', { ...current, ...facts })
+}
+
+export function auditSignIn(step: AttemptFacts['step']): MiddlewareHandler<AppEnv> {
+  return async (c, next) => {
+    const site = c.var.site
+    c.set('attempt', { step, hostname: site?.hostname, orgId: site?.kind === 'tenant' ? site.org.id : null })
+    await next()
+    const facts = c.get('attempt')
+    const error = c.error
+    const result = error ? 'failure' : (facts.result ?? 'success')
+    const reason = error ? (error instanceof AppError ? error.code : 'internal') : (facts.reason ?? 'handoff')
+    const row = {
+      at: Date.now(),
+      result,
+      reason,
+      step: facts.step,
+      hostname: facts.hostname ?? null,
+      orgId: facts.orgId ?? null,
+      phoneSystemId: facts.phoneSystemId ?? null,
+      tid: facts.tid ?? null,
+      oid: facts.oid ?? null,
+      correlationId: c.var.correlationId,
+    } as const
+    log('info', 'sign-in attempt', {
+      result,
+      reason,
+      step: row.step,
+      hostname: row.hostname,
+      orgId: row.orgId,
+      phoneSystemId: row.phoneSystemId,
+      tid: row.tid,
+      correlationId: row.correlationId,
+    })
+    try {
+      await recordSignInAttempt(c.env.DB, row)
+    } catch (err) {
+      // The answer stands; the lost row is loud in the log.
+      log('error', 'sign-in audit write failed', { correlationId: row.correlationId, error: String(err) })
+    }
+  }
+}

@@ -1,0 +1,197 @@
+/**
+ * Where sign-in flows live between requests (DESIGN 3, 4): `sso_flows` in
+ * D1. Every transition is one conditional UPDATE … RETURNING, so a state, a
+ * completion code or a chooser token can be used once, even by two requests
+ * racing each other. What is secret (the PKCE verifier, the nonce, the
+ * verified identity, the offered choices) is sealed under FLOW_KEY and bound
+ * to its flow, so D1 never holds it readable and a value copied to another
+ * flow does not open.
+ */
+import { and, eq, gt, isNull, lt } from 'drizzle-orm'
+import type { JWTPayload } from 'jose'
+import { getDb } from '../db/client'
+import { type FlowRow, ssoFlows } from '../db/schema'
+import { seal, unseal } from '../lib/crypto'
+import type { Identity } from '../oidc/identity'
+
+/** How long a started sign-in may take, end to end (DESIGN 3.3: at most 10 minutes). */
+export const FLOW_TTL_SECONDS = 600
+/** How long the one-time code of the central callback lives (DESIGN 4: at most 60 s). */
+export const COMPLETION_TTL_SECONDS = 60
+
+export interface FlowSecrets {
+  verifier: string
+  nonce: string
+}
+
+/** A sign-in as `/sso/login` starts it. */
+export interface Flow {
+  id: string
+  /** SHA-256 of the `state` sent to Entra. */
+  stateHash: string
+  /** The host the sign-in started on, and must finish on. */
+  hostname: string
+  /** The host's organization when it started (null on the primary host). */
+  orgId: string | null
+  /** Whose Entra app signs in: the portal's integration, or null for the provider's app. */
+  clientOrgId: string | null
+  redirectUri: string
+  /** The Entra authority tenant (a GUID or `organizations`). */
+  tenant: string
+  secrets: FlowSecrets
+  createdAt: number
+  expiresAt: number
+}
+
+/** What the chooser offered: the verified identity and the phone systems it may pick from. */
+export interface Choices {
+  identity: Identity
+  phoneSystemIds: string[]
+}
+
+/**
+ * The flow store's transitions. Each `take…` succeeds once: a second call,
+ * an expired flow or a value for another flow or host answers null.
+ */
+export interface FlowStore {
+  create(flow: Flow): Promise<void>
+  /** The callback: the flow with this state, marked called back. */
+  takeByState(stateHash: string, now: number): Promise<Flow | null>
+  /** The central callback hands the verified identity to the flow's own host, behind a one-time code. */
+  putCompletion(flow: Flow, identity: Identity, codeHash: string, now: number): Promise<void>
+  /** `/sso/complete`: the flow in this browser's cookie, on this host, with this code, unexpired, not completed. */
+  takeCompletion(
+    flowId: string,
+    hostname: string,
+    codeHash: string,
+    now: number,
+  ): Promise<{ flow: Flow; identity: Identity } | null>
+  /** A flow finished on its callback itself (direct mode, primary host). */
+  markCompleted(flowId: string, now: number): Promise<void>
+  putChoices(flowId: string, choices: Choices, tokenHash: string): Promise<void>
+  /** `/sso/choose`: this browser's flow, this host, this token, not chosen yet, not expired. */
+  takeChoice(
+    flowId: string,
+    hostname: string,
+    tokenHash: string,
+    now: number,
+  ): Promise<{ flow: Flow; choices: Choices } | null>
+  /** Deletes flows that expired more than an hour ago (kept that long for support questions). */
+  deleteExpired(now: number): Promise<number>
+}
+
+const audience = {
+  secrets: (flowId: string) => `flow-secrets:${flowId}`,
+  result: (flowId: string) => `flow-result:${flowId}`,
+  choices: (flowId: string) => `flow-choices:${flowId}`,
+}
+
+/** The D1 flow store; `flowKey` seals its secrets at rest. */
+export function d1FlowStore(d1: D1Database, flowKey: Uint8Array): FlowStore {
+  const db = getDb(d1)
+
+  async function toFlow(row: FlowRow): Promise<Flow | null> {
+    const secrets = await unseal<FlowSecrets>(row.secrets, flowKey, audience.secrets(row.id))
+    if (!secrets || typeof secrets.verifier !== 'string' || typeof secrets.nonce !== 'string') return null
+    return {
+      id: row.id,
+      stateHash: row.stateHash,
+      hostname: row.hostname,
+      orgId: row.orgId,
+      clientOrgId: row.clientOrgId,
+      redirectUri: row.redirectUri,
+      tenant: row.tenant,
+      secrets: { verifier: secrets.verifier, nonce: secrets.nonce },
+      createdAt: row.createdAt,
+      expiresAt: row.expiresAt,
+    }
+  }
+
+  return {
+    async create(flow) {
+      const { verifier, nonce } = flow.secrets
+      const secrets = await seal({ verifier, nonce }, flowKey, audience.secrets(flow.id), FLOW_TTL_SECONDS)
+      await db.insert(ssoFlows).values({ ...flow, secrets })
+    },
+
+    async takeByState(stateHash, now) {
+      const row = await db
+        .update(ssoFlows)
+        .set({ consumedAt: now })
+        .where(and(eq(ssoFlows.stateHash, stateHash), isNull(ssoFlows.consumedAt), gt(ssoFlows.expiresAt, now)))
+        .returning()
+        .get()
+      return row ? toFlow(row) : null
+    },
+
+    async putCompletion(flow, identity, codeHash, now) {
+      const result = await seal({ ...identity }, flowKey, audience.result(flow.id), COMPLETION_TTL_SECONDS)
+      await db
+        .update(ssoFlows)
+        .set({ result, completionCodeHash: codeHash, completionExpiresAt: now + COMPLETION_TTL_SECONDS * 1000 })
+        .where(eq(ssoFlows.id, flow.id))
+    },
+
+    async takeCompletion(flowId, hostname, codeHash, now) {
+      const row = await db
+        .update(ssoFlows)
+        .set({ completedAt: now })
+        .where(
+          and(
+            eq(ssoFlows.id, flowId),
+            eq(ssoFlows.hostname, hostname),
+            eq(ssoFlows.completionCodeHash, codeHash),
+            gt(ssoFlows.completionExpiresAt, now),
+            isNull(ssoFlows.completedAt),
+          ),
+        )
+        .returning()
+        .get()
+      if (!row?.result) return null
+      const flow = await toFlow(row)
+      const identity = await unseal<Identity & JWTPayload>(row.result, flowKey, audience.result(row.id))
+      if (!flow || !identity) return null
+      const { tid, oid, sub, upn, email, name } = identity
+      return { flow, identity: { tid, oid, sub, upn, email, name } }
+    },
+
+    async markCompleted(flowId, now) {
+      await db.update(ssoFlows).set({ completedAt: now }).where(eq(ssoFlows.id, flowId))
+    },
+
+    async putChoices(flowId, choices, tokenHash) {
+      const sealed = await seal({ ...choices }, flowKey, audience.choices(flowId), FLOW_TTL_SECONDS)
+      await db.update(ssoFlows).set({ choices: sealed, choiceTokenHash: tokenHash }).where(eq(ssoFlows.id, flowId))
+    },
+
+    async takeChoice(flowId, hostname, tokenHash, now) {
+      const row = await db
+        .update(ssoFlows)
+        .set({ chosenAt: now })
+        .where(
+          and(
+            eq(ssoFlows.id, flowId),
+            eq(ssoFlows.hostname, hostname),
+            eq(ssoFlows.choiceTokenHash, tokenHash),
+            isNull(ssoFlows.chosenAt),
+            gt(ssoFlows.expiresAt, now),
+          ),
+        )
+        .returning()
+        .get()
+      if (!row?.choices) return null
+      const flow = await toFlow(row)
+      const sealed = await unseal<Choices & JWTPayload>(row.choices, flowKey, audience.choices(row.id))
+      if (!flow || !sealed) return null
+      return { flow, choices: { identity: sealed.identity, phoneSystemIds: sealed.phoneSystemIds } }
+    },
+
+    async deleteExpired(now) {
+      const result = await db
+        .delete(ssoFlows)
+        .where(lt(ssoFlows.expiresAt, now - 3600_000))
+        .run()
+      return result.meta.changes ?? 0
+    },
+  }
+}

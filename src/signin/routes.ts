@@ -1,0 +1,156 @@
+/**
+ * The sign-in routes (DESIGN 3, 4): the login page, `/sso/login` starts a
+ * flow, `/sso/callback` takes Entra's answer once, `/sso/complete` finishes a
+ * centrally called-back flow on the host it started on, `/sso/choose` takes
+ * the chooser's answer. Thin: the protocol is `oidc/`, the flow `flow.ts`,
+ * the decision `authz/`, the answer `respond.tsx`.
+ */
+import { Hono } from 'hono'
+import { authorize, tenantsServed } from '../authz/decide'
+import { AppError } from '../errors'
+import { resolveHost } from '../hosts/resolve'
+import type { AppEnv } from '../http/context'
+import { NO_STORE_REDIRECT } from '../http/headers'
+import { sameOriginForms } from '../http/same-origin'
+import { clientForOrg } from '../oidc/clients'
+import { authorizationUrl, discover, redeemCode } from '../oidc/entra'
+import { entraErrorCode, entraErrorDetail } from '../oidc/entra-errors'
+import { authorityTenant, MULTI_TENANT } from '../oidc/tenant'
+import { auditSignIn, noteAttempt } from './attempts'
+import { callbackRoute } from './callback-uri'
+import {
+  finishFlow,
+  flowInvalid,
+  handBack,
+  requireOwnFlow,
+  startFlow,
+  takeCallback,
+  takeChoice,
+  takeCompletion,
+} from './flow'
+import { showLogin } from './login-page'
+import { handOff, respondToSignIn } from './respond'
+
+export const signIn = new Hono<AppEnv>()
+
+signIn.get('/', showLogin)
+signIn.get('/sso/webclient', showLogin)
+
+/**
+ * GET /sso/login: a new flow, then 302 to the discovered authorization
+ * endpoint. No query parameter is read: nothing in the request chooses where
+ * the user ends up.
+ */
+signIn.get('/sso/login', async (c) => {
+  const { config, site } = c.var
+  const client = await clientForOrg(c.env.DB, config, site.kind === 'tenant' ? site.org.id : null)
+  const tenants = await tenantsServed(c.env.DB, site, client)
+  if (tenants !== null && tenants.length === 0) {
+    throw new AppError('no_phone_systems', `No phone system reachable from ${site.hostname}`)
+  }
+  const tenant = tenants === null ? MULTI_TENANT : authorityTenant(tenants)
+  const as = await discover(config, tenant)
+  const { redirectUri } = callbackRoute(config, site)
+  const request = await startFlow(c, { clientOrgId: client.orgId, redirectUri, tenant })
+  const target = authorizationUrl(client, as, { redirectUri, ...request })
+  return c.body(null, 302, { ...NO_STORE_REDIRECT, Location: target.href })
+})
+
+/**
+ * GET /sso/callback: Entra's answer, on the host the flow's redirect URI
+ * names. On the flow's own host the cookie must name the same flow and the
+ * sign-in finishes here; on the primary host for another host's flow, the
+ * verified identity goes back to that host behind a one-time code.
+ */
+signIn.get('/sso/callback', auditSignIn('callback'), async (c) => {
+  const { config } = c.var
+  const d1 = c.env.DB
+  const url = new URL(c.req.url)
+  const here = c.var.site.hostname
+  const now = Date.now()
+  const flow = await takeCallback(c, url.searchParams.get('state'), now)
+  noteAttempt(c, { hostname: flow.hostname, orgId: flow.orgId })
+  const callbackTarget = new URL(flow.redirectUri)
+  if (callbackTarget.hostname !== here || callbackTarget.pathname !== url.pathname) {
+    throw flowInvalid('callback on the wrong host')
+  }
+  const finishesHere = flow.hostname === here
+  if (finishesHere) await requireOwnFlow(c, flow)
+
+  const error = url.searchParams.get('error')
+  if (error !== null) {
+    const description = url.searchParams.get('error_description')
+    throw new AppError(entraErrorCode(error, description), `Entra answered ${error.slice(0, 64)}`, {
+      detail: entraErrorDetail(error, description),
+    })
+  }
+
+  const client = await clientForOrg(d1, config, flow.clientOrgId)
+  const identity = await redeemCode(config, client, {
+    tenant: flow.tenant,
+    callbackUrl: url,
+    redirectUri: flow.redirectUri,
+    codeVerifier: flow.secrets.verifier,
+    nonce: flow.secrets.nonce,
+  })
+  noteAttempt(c, { tid: identity.tid, oid: identity.oid })
+
+  if (finishesHere) {
+    await finishFlow(c, flow, now)
+    return respondToSignIn(c, c.var.site, client, identity, flow)
+  }
+  // The flow's host must still be serving: a host detached or suspended mid-flow gets no result.
+  const origin = await resolveHost(d1, config, flow.hostname)
+  if (!origin || (origin.kind === 'tenant' && origin.status !== 'active')) throw flowInvalid('origin host gone')
+  const location = await handBack(c, flow, identity, now)
+  noteAttempt(c, { result: 'pending', reason: 'central_callback' })
+  return c.body(null, 303, { ...NO_STORE_REDIRECT, Location: location })
+})
+
+/** GET /sso/complete: the end of a central callback, in the browser that started it, on its host. */
+signIn.get('/sso/complete', auditSignIn('complete'), async (c) => {
+  c.set('retryHost', c.var.site.hostname)
+  const { flow, identity } = await takeCompletion(c, new URL(c.req.url).searchParams.get('code'))
+  const client = await clientForOrg(c.env.DB, c.var.config, flow.clientOrgId)
+  return respondToSignIn(c, c.var.site, client, identity, flow)
+})
+
+/**
+ * POST /sso/choose: the chooser's answer. Cross-site posts are refused (the
+ * SameSite=Lax cookie would not come along anyway); the one-time token must
+ * belong to the flow in this browser's cookie; the phone system must be one
+ * the user was offered, and still be one they are listed on.
+ */
+signIn.post(
+  '/sso/choose',
+  auditSignIn('choose'),
+  async (c, next) => {
+    c.set('retryHost', c.var.site.hostname)
+    await next()
+  },
+  sameOriginForms('choice_invalid', 'Cross-site choice refused'),
+  async (c) => {
+    const { site } = c.var
+    const type = c.req.header('content-type') ?? ''
+    if (!type.startsWith('application/x-www-form-urlencoded') || Number(c.req.header('content-length') ?? 0) > 4096) {
+      throw new AppError('choice_invalid', 'Choice is not a small form post')
+    }
+    const form = new URLSearchParams(await c.req.text())
+    const phoneSystemId = form.get('phoneSystem')
+    if (!phoneSystemId) throw flowInvalid('choice without a phone system')
+    const { flow, choices } = await takeChoice(c, form.get('token'))
+    const { identity } = choices
+    noteAttempt(c, { tid: identity.tid, oid: identity.oid })
+    if (!choices.phoneSystemIds.includes(phoneSystemId)) {
+      throw new AppError('choice_invalid', 'Chosen phone system was not offered')
+    }
+    // The list may have changed since the chooser was shown: decide on what D1 says now.
+    const client = await clientForOrg(c.env.DB, c.var.config, flow.clientOrgId)
+    const decision = await authorize(c.env.DB, site, client, identity)
+    const candidates =
+      decision.kind === 'handoff' ? [decision.candidate] : decision.kind === 'choose' ? decision.candidates : []
+    const candidate = candidates.find((cand) => cand.phoneSystem.id === phoneSystemId)
+    if (!candidate) throw new AppError('not_listed', 'No longer listed on the chosen phone system')
+    return handOff(c, site, identity, candidate)
+  },
+)

@@ -1,0 +1,365 @@
+/**
+ * The one fixtures module of the suite: the admin API with the ops key,
+ * seeded tenants, the Entra and Graph stand-ins' control endpoints, and a
+ * browser's sign-in journey (login, account picker, callback, completion).
+ * Tests never share tenants, hostnames or Entra users, so they run in any order.
+ */
+import { env, SELF } from 'cloudflare:test'
+import { expect } from 'vitest'
+import { TEST_ADMIN_KEY, TEST_CLIENT_ID } from './bindings'
+
+// ---------------------------------------------------------------- the admin API and seeded organizations
+export const PRIMARY = 'login.localhost'
+export const ZONE = 'localhost'
+
+/** A label no other test uses, so tests never collide on hostnames. */
+export function uniqueLabel(prefix = 't'): string {
+  return `${prefix}${crypto.randomUUID().replace(/-/g, '').slice(0, 12)}`
+}
+
+export interface ApiOptions {
+  key?: string | null
+  host?: string
+  headers?: Record<string, string>
+  rawBody?: string
+}
+
+/** Calls the admin API on the primary host with the ops key (unless told otherwise). */
+export async function api(method: string, path: string, body?: unknown, options: ApiOptions = {}): Promise<Response> {
+  const headers: Record<string, string> = { ...options.headers }
+  const key = options.key === undefined ? TEST_ADMIN_KEY : options.key
+  if (key !== null) headers.authorization = `Bearer ${key}`
+  let payload: string | undefined = options.rawBody
+  if (body !== undefined) {
+    payload = JSON.stringify(body)
+    headers['content-type'] ??= 'application/json'
+  }
+  return SELF.fetch(`https://${options.host ?? PRIMARY}/api/v1${path}`, { method, headers, body: payload })
+}
+
+export async function apiJson<T = any>(method: string, path: string, body?: unknown, expectStatus = 200): Promise<T> {
+  const res = await api(method, path, body)
+  if (res.status !== expectStatus) {
+    throw new Error(`${method} ${path}: expected ${expectStatus}, got ${res.status}: ${await res.text()}`)
+  }
+  return (res.status === 204 ? undefined : await res.json()) as T
+}
+
+export async function createPartner(name = 'Partner', branding?: Record<string, unknown>) {
+  return apiJson('POST', '/orgs', { name, kind: 'partner', ...(branding ? { branding } : {}) }, 201)
+}
+
+export async function createCustomer(
+  parentId: string,
+  options: { name?: string; structure?: 'nested' | 'flat'; branding?: Record<string, unknown> } = {},
+) {
+  return apiJson(
+    'POST',
+    '/orgs',
+    {
+      name: options.name ?? 'Customer',
+      kind: 'customer',
+      parentId,
+      ...(options.structure ? { structure: options.structure } : {}),
+      ...(options.branding ? { branding: options.branding } : {}),
+    },
+    201,
+  )
+}
+
+export const TENANT_A = '11111111-1111-4111-8111-111111111111'
+export const TENANT_B = '22222222-2222-4222-8222-222222222222'
+
+export async function createPhoneSystem(orgId: string, entraTenantId = TENANT_A, name = 'Main office') {
+  return apiJson(
+    'POST',
+    `/orgs/${orgId}/phone-systems`,
+    {
+      name,
+      webClientUrl: 'https://pbx.example.net/webclient',
+      handoffUrl: 'https://pbx.example.net/sso/handoff',
+      entraTenantId,
+    },
+    201,
+  )
+}
+
+/** A customer with an active subdomain: the usual starting point. */
+export async function seedTenant(options: { branding?: Record<string, unknown> } = {}) {
+  const partner = await createPartner()
+  const customer = await createCustomer(partner.id, { name: 'Acme', branding: options.branding })
+  const hostname = `${uniqueLabel('acme')}.${ZONE}`
+  await apiJson('POST', `/orgs/${customer.id}/hostnames`, { hostname }, 201)
+  return { partner, customer, hostname }
+}
+
+export async function dbAll<T = Record<string, unknown>>(sql: string, ...params: unknown[]): Promise<T[]> {
+  const { results } = await env.DB.prepare(sql)
+    .bind(...params)
+    .all<T>()
+  return results
+}
+
+/** A phone system whose web client and handoff URLs are named after it (`support.pbx.example`), in `tenantId`. */
+export async function phoneSystemNamed(orgId: string, name: string, tenantId: string) {
+  return apiJson(
+    'POST',
+    `/orgs/${orgId}/phone-systems`,
+    {
+      name,
+      webClientUrl: `https://${name.toLowerCase()}.pbx.example/`,
+      handoffUrl: `https://${name.toLowerCase()}.pbx.example/sso`,
+      entraTenantId: tenantId,
+    },
+    201,
+  )
+}
+
+/** Replaces a phone system's SSO list. */
+export async function putList(phoneSystemId: string, users: unknown[]) {
+  return apiJson('PUT', `/phone-systems/${phoneSystemId}/sso-users`, { users })
+}
+
+// ---------------------------------------------------------------- Entra stand-in and sign-in journeys
+export const FLOW_COOKIE = '__Host-sso_flow'
+
+export function entraBase(): string {
+  return env.ENTRA_AUTHORITY!
+}
+
+/** A fresh Entra tenant id: tests never share tenants, so per-tenant misbehaviour and JWKS caches stay apart. */
+export function newTenantId(): string {
+  return crypto.randomUUID()
+}
+
+export async function entraControl(path: string, body?: unknown, method = 'POST'): Promise<any> {
+  const res = await fetch(`${entraBase()}/__control/${path}`, {
+    method,
+    headers: { 'content-type': 'application/json' },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  })
+  expect(res.ok, `stand-in control ${path}: ${res.status}`).toBe(true)
+  return res.json()
+}
+
+export interface TestUser {
+  oid: string
+  tid: string
+  upn: string
+  email?: string
+  name: string
+}
+
+export async function addEntraUser(tid: string, name = 'Ann Example'): Promise<TestUser> {
+  const label = uniqueLabel('u')
+  const user = {
+    oid: crypto.randomUUID(),
+    tid,
+    upn: `${label}@contoso.example`,
+    email: `${label}@contoso.example`,
+    name,
+  }
+  await entraControl('users', user)
+  return user
+}
+
+export interface SignInTenant {
+  hostname: string
+  orgId: string
+  tenantId: string
+  user: TestUser
+  phoneSystemId: string
+}
+
+/** Puts Entra users on a phone system's SSO list (replacing it), as a Sync would. */
+export async function listUsers(
+  phoneSystemId: string,
+  users: TestUser[],
+  extension = (i: number) => String(100 + i),
+): Promise<void> {
+  await apiJson('PUT', `/phone-systems/${phoneSystemId}/sso-users`, {
+    users: users.map((u, i) => ({
+      oid: u.oid,
+      upn: u.upn,
+      email: u.email,
+      displayName: u.name,
+      extension: extension(i),
+    })),
+  })
+}
+
+/** What the handoff page carries: the assertion form field. */
+export const HANDOFF_FIELD = 'name="assertion"'
+
+/** The assertion on a handoff page and its decoded header and claims (verification is tested on its own). */
+export function assertionFrom(html: string): { jwt: string; header: any; claims: any; action: string } {
+  const jwt = /<input type="hidden" name="assertion" value="([^"]+)"/.exec(html)?.[1]
+  const action = /<form method="post" action="([^"]+)" id="handoff">/.exec(html)?.[1]
+  if (!jwt || !action) throw new Error(`no handoff form on this page: ${html.slice(0, 300)}`)
+  const decode = (part: string) => JSON.parse(atob(part.replace(/-/g, '+').replace(/_/g, '/')))
+  const [h, p] = jwt.split('.')
+  return { jwt, header: decode(h!), claims: decode(p!), action: action.replace(/&amp;/g, '&') }
+}
+
+/**
+ * A customer with an active subdomain, one phone system in a fresh Entra
+ * tenant, and one Entra user there, on the phone system's SSO list.
+ */
+export async function seedSignInTenant(
+  options: { callbackMode?: 'central' | 'direct'; listed?: boolean } = {},
+): Promise<SignInTenant> {
+  const partner = await createPartner()
+  const customer = await createCustomer(partner.id, { name: 'Acme', branding: { displayName: 'Acme Telecom' } })
+  const hostname = `${uniqueLabel('acme')}.${ZONE}`
+  await apiJson(
+    'POST',
+    `/orgs/${customer.id}/hostnames`,
+    { hostname, callbackMode: options.callbackMode ?? 'central' },
+    201,
+  )
+  const tenantId = newTenantId()
+  const ps = await apiJson(
+    'POST',
+    `/orgs/${customer.id}/phone-systems`,
+    {
+      name: 'HQ',
+      webClientUrl: 'https://pbx.example/wc',
+      handoffUrl: 'https://pbx.example/sso',
+      entraTenantId: tenantId,
+    },
+    201,
+  )
+  const user = await addEntraUser(tenantId)
+  if (options.listed ?? true) await listUsers(ps.id, [user])
+  return { hostname, orgId: customer.id, tenantId, user, phoneSystemId: ps.id }
+}
+
+export function cookieFrom(res: Response, name = FLOW_COOKIE): string | null {
+  for (const header of res.headers.getSetCookie()) {
+    const [pair] = header.split(';')
+    const eq = pair!.indexOf('=')
+    if (pair!.slice(0, eq) === name) return pair!.slice(eq + 1)
+  }
+  return null
+}
+
+export interface Started {
+  res: Response
+  cookie: string
+  authorizeUrl: URL
+}
+
+export async function startLogin(hostname: string): Promise<Started> {
+  const res = await SELF.fetch(`https://${hostname}/sso/login`, { redirect: 'manual' })
+  expect(res.status, await res.clone().text()).toBe(302)
+  const cookie = cookieFrom(res)
+  expect(cookie).toBeTruthy()
+  return { res, cookie: cookie!, authorizeUrl: new URL(res.headers.get('location')!) }
+}
+
+/** Picks an account on the stand-in's picker (optionally asking for a fault); answers the redirect back to the gateway. */
+export async function pickAccount(authorizeUrl: URL, user: TestUser | null, outcome = 'ok'): Promise<URL> {
+  const page = await fetch(authorizeUrl)
+  expect(page.status, await page.clone().text()).toBe(200)
+  await page.text()
+  const form = new URLSearchParams({ outcome })
+  if (user) form.set('user', user.oid)
+  const res = await fetch(authorizeUrl, {
+    method: 'POST',
+    body: form,
+    headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    redirect: 'manual',
+  })
+  expect(res.status, await res.clone().text()).toBe(302)
+  return new URL(res.headers.get('location')!)
+}
+
+export function withCookie(cookie: string | null): RequestInit {
+  return { redirect: 'manual', headers: cookie ? { cookie: `${FLOW_COOKIE}=${cookie}` } : {} }
+}
+
+export interface SignInResult {
+  /** The last gateway answer: a page (signed in, or an error). */
+  res: Response
+  html: string
+  callbackUrl: URL
+  cookie: string
+  /** The central callback's answer (303 to /sso/complete), when there was one. */
+  central: Response | null
+}
+
+/** The whole browser journey: login, account picker, callback, and /sso/complete for central flows. */
+export async function signIn(hostname: string, user: TestUser | null, outcome = 'ok'): Promise<SignInResult> {
+  const { cookie, authorizeUrl } = await startLogin(hostname)
+  const callbackUrl = await pickAccount(authorizeUrl, user, outcome)
+  const callbackCookie = callbackUrl.hostname === hostname ? cookie : null
+  let res = await SELF.fetch(callbackUrl, withCookie(callbackCookie))
+  let central: Response | null = null
+  if (res.status === 303) {
+    central = res
+    const complete = new URL(res.headers.get('location')!)
+    expect(complete.hostname).toBe(hostname)
+    res = await SELF.fetch(complete, withCookie(cookie))
+  }
+  return { res, html: await res.text(), callbackUrl, cookie, central }
+}
+
+// ---------------------------------------------------------------- Graph stand-in directories (Sync)
+export const SYNC_ROLES = ['Application.Read.All', 'User.Read.All', 'GroupMember.Read.All']
+
+export interface DirUser {
+  id: string
+  userPrincipalName: string
+  mail: string | null
+  displayName: string
+  accountEnabled: boolean
+}
+
+export function dirUser(n: number, tag = crypto.randomUUID().slice(0, 8), enabled = true): DirUser {
+  return {
+    id: crypto.randomUUID(),
+    userPrincipalName: `User.${tag}.${n}@Contoso.example`,
+    mail: `user.${tag}.${n}@contoso.example`,
+    displayName: `User ${tag} ${n}`,
+    accountEnabled: enabled,
+  }
+}
+
+export async function graphControl(path: string, body: unknown): Promise<any> {
+  const res = await fetch(`${env.GRAPH_BASE}/__control/${path}`, { method: 'POST', body: JSON.stringify(body) })
+  expect(res.ok, `graph control ${path}: ${res.status}`).toBe(true)
+  return res.json()
+}
+
+/** Consents the provider's test app in `tid` with `roles` (what the integration's activation does). */
+export async function consent(tid: string, roles = SYNC_ROLES, clientId = TEST_CLIENT_ID): Promise<void> {
+  await entraControl(`apps/${clientId}/grants`, { tenantId: tid, roles })
+}
+
+/**
+ * A tenant directory where the sign-in app is installed: `direct` users
+ * assigned one by one, `grouped` users through one group, plus `others`
+ * nobody assigned.
+ */
+export async function directory(
+  tid: string,
+  options: { direct?: DirUser[]; grouped?: DirUser[]; others?: DirUser[]; clientId?: string } = {},
+) {
+  const groupId = crypto.randomUUID()
+  const direct = options.direct ?? []
+  const grouped = options.grouped ?? []
+  await graphControl(`tenants/${tid}`, {
+    users: [...direct, ...grouped, ...(options.others ?? [])],
+    groups: [{ id: groupId, displayName: 'Phone users', members: grouped.map((u) => u.id) }],
+    servicePrincipals: [
+      {
+        appId: options.clientId ?? TEST_CLIENT_ID,
+        assignments: [
+          ...direct.map((u) => ({ principalId: u.id, principalType: 'User' })),
+          ...(grouped.length ? [{ principalId: groupId, principalType: 'Group' }] : []),
+        ],
+      },
+    ],
+  })
+  return { groupId }
+}

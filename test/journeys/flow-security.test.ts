@@ -1,0 +1,212 @@
+/**
+ * What an attacker tries with the flow: replaying callbacks, planting or
+ * swapping cookies, finishing a sign-in on another host or in another
+ * browser, using stale states and codes.
+ */
+import { env, SELF } from 'cloudflare:test'
+import { describe, expect, it } from 'vitest'
+import {
+  apiJson,
+  cookieFrom,
+  dbAll,
+  FLOW_COOKIE,
+  HANDOFF_FIELD,
+  PRIMARY,
+  pickAccount,
+  seedSignInTenant,
+  signIn,
+  startLogin,
+  withCookie,
+} from '../fixtures'
+
+async function expectRefused(res: Response, status = 400) {
+  const html = await res.text()
+  expect(res.status).toBe(status)
+  expect(html).not.toContain(HANDOFF_FIELD)
+  return html
+}
+
+/** Runs a central flow up to the callback's 303; returns what an attacker or a browser could hold at that point. */
+async function centralUpToComplete(hostname: string, user: Parameters<typeof pickAccount>[1]) {
+  const { cookie, authorizeUrl } = await startLogin(hostname)
+  const callbackUrl = await pickAccount(authorizeUrl, user)
+  const central = await SELF.fetch(callbackUrl, withCookie(null))
+  expect(central.status).toBe(303)
+  expect(central.headers.get('cache-control')).toBe('no-store')
+  expect(central.headers.get('referrer-policy')).toBe('no-referrer')
+  return { cookie, callbackUrl, completeUrl: new URL(central.headers.get('location')!) }
+}
+
+describe('replays', () => {
+  it('a central callback replayed (with or without cookies) is refused: the state is used up', async () => {
+    const tenant = await seedSignInTenant()
+    const first = await signIn(tenant.hostname, tenant.user)
+    expect(first.res.status).toBe(200)
+    await expectRefused(await SELF.fetch(first.callbackUrl, withCookie(null)))
+    await expectRefused(await SELF.fetch(first.callbackUrl, withCookie(first.cookie)))
+  })
+
+  it('a direct callback replayed with the cookies it had is refused', async () => {
+    const tenant = await seedSignInTenant({ callbackMode: 'direct' })
+    const first = await signIn(tenant.hostname, tenant.user)
+    expect(first.res.status).toBe(200)
+    expect(first.callbackUrl.hostname).toBe(tenant.hostname)
+    const html = await expectRefused(await SELF.fetch(first.callbackUrl, withCookie(first.cookie)))
+    expect(html).toContain('This sign-in has expired')
+  })
+
+  it('a completion code works once', async () => {
+    const tenant = await seedSignInTenant()
+    const { cookie, completeUrl } = await centralUpToComplete(tenant.hostname, tenant.user)
+    expect((await SELF.fetch(completeUrl, withCookie(cookie))).status).toBe(200)
+    await expectRefused(await SELF.fetch(completeUrl, withCookie(cookie)))
+  })
+
+  it('the final answer deletes the flow cookie', async () => {
+    const tenant = await seedSignInTenant()
+    const { cookie, completeUrl } = await centralUpToComplete(tenant.hostname, tenant.user)
+    const res = await SELF.fetch(completeUrl, withCookie(cookie))
+    const header = res.headers.getSetCookie().find((h) => h.startsWith(`${FLOW_COOKIE}=`))
+    expect(header).toMatch(/Max-Age=0/i)
+  })
+})
+
+describe('binding the result to the browser and the host', () => {
+  it('a completion link opened in another browser (no flow cookie) is refused', async () => {
+    const tenant = await seedSignInTenant()
+    const { completeUrl } = await centralUpToComplete(tenant.hostname, tenant.user)
+    const html = await expectRefused(await SELF.fetch(completeUrl, withCookie(null)))
+    expect(html).toContain('make sure your browser accepts cookies')
+  })
+
+  it("login CSRF: the attacker's completion link in a victim's browser (with the victim's own flow cookie) is refused", async () => {
+    const tenant = await seedSignInTenant()
+    const attacker = await centralUpToComplete(tenant.hostname, tenant.user)
+    const victim = await startLogin(tenant.hostname)
+    await expectRefused(await SELF.fetch(attacker.completeUrl, withCookie(victim.cookie)))
+    // and the attacker's code is not burnt for nothing: it still finishes in the attacker's browser
+    expect((await SELF.fetch(attacker.completeUrl, withCookie(attacker.cookie))).status).toBe(200)
+  })
+
+  it('a planted flow cookie of another flow cannot finish a direct callback', async () => {
+    const tenant = await seedSignInTenant({ callbackMode: 'direct' })
+    const attacker = await startLogin(tenant.hostname)
+    const attackerCallback = await pickAccount(attacker.authorizeUrl, tenant.user)
+    const victim = await startLogin(tenant.hostname)
+    await expectRefused(await SELF.fetch(attackerCallback, withCookie(victim.cookie)))
+  })
+
+  it('a direct callback without the flow cookie is refused', async () => {
+    const tenant = await seedSignInTenant({ callbackMode: 'direct' })
+    const { authorizeUrl } = await startLogin(tenant.hostname)
+    const callback = await pickAccount(authorizeUrl, tenant.user)
+    await expectRefused(await SELF.fetch(callback, withCookie(null)))
+  })
+
+  it('a sign-in started on one host cannot be finished on another', async () => {
+    const a = await seedSignInTenant()
+    const b = await seedSignInTenant()
+    const flowA = await centralUpToComplete(a.hostname, a.user)
+    const onB = new URL(flowA.completeUrl)
+    onB.hostname = b.hostname
+    // A's cookie is sealed for A: B cannot read it...
+    await expectRefused(await SELF.fetch(onB, withCookie(flowA.cookie)))
+    // ...and with B's own flow cookie the code belongs to another flow.
+    const flowB = await startLogin(b.hostname)
+    await expectRefused(await SELF.fetch(onB, withCookie(flowB.cookie)))
+    // A's code still finishes on A.
+    expect((await SELF.fetch(flowA.completeUrl, withCookie(flowA.cookie))).status).toBe(200)
+  })
+
+  it("a central flow's callback sent to a tenant host instead of the primary is refused", async () => {
+    const tenant = await seedSignInTenant()
+    const { cookie, authorizeUrl } = await startLogin(tenant.hostname)
+    const callback = await pickAccount(authorizeUrl, tenant.user)
+    expect(callback.hostname).toBe(PRIMARY)
+    callback.hostname = tenant.hostname
+    await expectRefused(await SELF.fetch(callback, withCookie(cookie)))
+  })
+
+  it('a sign-in cannot finish after its host moved to another organization (the cookie is bound to the organization)', async () => {
+    const tenant = await seedSignInTenant()
+    const flow = await centralUpToComplete(tenant.hostname, tenant.user)
+    const other = await seedSignInTenant()
+    await apiJson('DELETE', `/hostnames/${tenant.hostname}`, undefined, 204)
+    await apiJson('POST', `/orgs/${other.orgId}/hostnames`, { hostname: tenant.hostname }, 201)
+    await expectRefused(await SELF.fetch(flow.completeUrl, withCookie(flow.cookie)))
+  })
+
+  it('a tampered flow cookie is refused', async () => {
+    const tenant = await seedSignInTenant()
+    const { cookie, completeUrl } = await centralUpToComplete(tenant.hostname, tenant.user)
+    const parts = cookie.split('.')
+    const tag = parts[4]!
+    parts[4] = (tag[0] === 'A' ? 'B' : 'A') + tag.slice(1)
+    await expectRefused(await SELF.fetch(completeUrl, withCookie(parts.join('.'))))
+  })
+})
+
+describe('stale and malformed answers', () => {
+  it('a callback whose iss parameter (RFC 9207) names another issuer is refused, without a session', async () => {
+    const tenant = await seedSignInTenant()
+    const { cookie, authorizeUrl } = await startLogin(tenant.hostname)
+    const callback = await pickAccount(authorizeUrl, tenant.user)
+    callback.searchParams.set('iss', 'https://login.evil.example/v2.0')
+    const res = await SELF.fetch(callback, withCookie(null))
+    expect(res.status).toBe(502)
+    expect(await res.text()).toContain('Your sign-in could not be verified')
+    expect(await dbAll('SELECT result FROM sso_flows WHERE hostname = ?', tenant.hostname)).toEqual([{ result: null }])
+    void cookie
+  })
+
+  it('a flow older than 10 minutes is refused at the callback', async () => {
+    const tenant = await seedSignInTenant()
+    const { authorizeUrl } = await startLogin(tenant.hostname)
+    const callback = await pickAccount(authorizeUrl, tenant.user)
+    await env.DB.prepare('UPDATE sso_flows SET expires_at = ? WHERE hostname = ?')
+      .bind(Date.now() - 1, tenant.hostname)
+      .run()
+    await expectRefused(await SELF.fetch(callback, withCookie(null)))
+  })
+
+  it('a completion code older than 60 seconds is refused', async () => {
+    const tenant = await seedSignInTenant()
+    const { cookie, completeUrl } = await centralUpToComplete(tenant.hostname, tenant.user)
+    const [flow] = await dbAll<any>(
+      'SELECT completion_expires_at, consumed_at FROM sso_flows WHERE hostname = ?',
+      tenant.hostname,
+    )
+    expect(flow.completion_expires_at - flow.consumed_at).toBeLessThanOrEqual(60_000)
+    await env.DB.prepare('UPDATE sso_flows SET completion_expires_at = ? WHERE hostname = ?')
+      .bind(Date.now() - 1, tenant.hostname)
+      .run()
+    await expectRefused(await SELF.fetch(completeUrl, withCookie(cookie)))
+  })
+
+  it.each([
+    ['no state', '/sso/callback?code=abc'],
+    ['an unknown state', '/sso/callback?code=abc&state=not-a-state'],
+    ['a 10 KiB state', `/sso/callback?code=abc&state=${'x'.repeat(10_240)}`],
+    ['nothing at all', '/sso/callback'],
+  ])('a callback with %s is refused', async (_name, path) => {
+    const html = await expectRefused(await SELF.fetch(`https://${PRIMARY}${path}`, withCookie(null)))
+    expect(html).toContain('This sign-in has expired')
+  })
+
+  it.each([
+    ['no code', '/sso/complete'],
+    ['a made-up code', '/sso/complete?code=made-up'],
+  ])('/sso/complete with %s is refused', async (_name, path) => {
+    const tenant = await seedSignInTenant()
+    const { cookie } = await startLogin(tenant.hostname)
+    await expectRefused(await SELF.fetch(`https://${tenant.hostname}${path}`, withCookie(cookie)))
+  })
+
+  it('a cookie from the primary host is useless on a tenant host', async () => {
+    const tenant = await seedSignInTenant()
+    const primaryLogin = await SELF.fetch(`https://${PRIMARY}/sso/login`, { redirect: 'manual' })
+    const primaryCookie = cookieFrom(primaryLogin)!
+    const { completeUrl } = await centralUpToComplete(tenant.hostname, tenant.user)
+    await expectRefused(await SELF.fetch(completeUrl, withCookie(primaryCookie)))
+  })
+})
