@@ -4,8 +4,9 @@
  * browser's sign-in journey (login, account picker, callback, completion).
  * Tests never share tenants, hostnames or Entra users, so they run in any order.
  */
-import { env, SELF } from 'cloudflare:test'
+import { createExecutionContext, createScheduledController, env, SELF, waitOnExecutionContext } from 'cloudflare:test'
 import { expect } from 'vitest'
+import worker from '../src/index'
 import { TEST_ADMIN_KEY, TEST_CLIENT_ID } from './bindings'
 
 // ---------------------------------------------------------------- the admin API and seeded organizations
@@ -118,6 +119,13 @@ export async function phoneSystemNamed(orgId: string, name: string, tenantId: st
 /** Replaces a phone system's SSO list. */
 export async function putList(phoneSystemId: string, users: unknown[]) {
   return apiJson('PUT', `/phone-systems/${phoneSystemId}/sso-users`, { users })
+}
+
+/** Runs the scheduled handler as the cron would, and waits for every job (optionally with other bindings). */
+export async function runCron(bindings: Cloudflare.Env = env): Promise<void> {
+  const ctx = createExecutionContext()
+  await worker.scheduled(createScheduledController({ cron: '*/5 * * * *' }), bindings as never, ctx)
+  await waitOnExecutionContext(ctx)
 }
 
 // ---------------------------------------------------------------- Entra stand-in and sign-in journeys

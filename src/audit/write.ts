@@ -3,10 +3,12 @@
  * deletes). Every change writes its row in the same D1 batch as the change
  * itself, so a change without its audit row cannot happen.
  */
+
+import type { SQLWrapper } from 'drizzle-orm'
 import { type Actor, actorName } from '../access/principal'
 import { getDb } from '../db/client'
 import { auditLog } from '../db/schema'
-import { toStatement } from '../db/statements'
+import { type ToSql, toStatement } from '../db/statements'
 
 export interface AuditEntry {
   orgId: string | null
@@ -24,4 +26,21 @@ export function auditStatement(d1: D1Database, actor: Actor, entry: AuditEntry, 
       .insert(auditLog)
       .values({ at: now, actor: actorName(actor), ...entry }),
   )
+}
+
+/**
+ * Runs a change and its audit row in one D1 batch (one transaction): neither
+ * lands without the other. `changes` are drizzle queries or prepared statements.
+ */
+export async function recordChange(
+  d1: D1Database,
+  actor: Actor,
+  entry: AuditEntry,
+  now: number,
+  ...changes: Array<D1PreparedStatement | (ToSql & SQLWrapper)>
+): Promise<void> {
+  await d1.batch([
+    ...changes.map((change) => ('toSQL' in change ? toStatement(d1, change) : change)),
+    auditStatement(d1, actor, entry, now),
+  ])
 }

@@ -1,6 +1,6 @@
 import type { SQLWrapper } from 'drizzle-orm'
 
-interface ToSql {
+export interface ToSql {
   toSQL(): { sql: string; params: unknown[] }
 }
 

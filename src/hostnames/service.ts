@@ -10,11 +10,11 @@ import { and, asc, eq, isNotNull, lte } from 'drizzle-orm'
 import * as z from 'zod/mini'
 import type { Actor, Principal } from '../access/principal'
 import { notFound, orgInScope } from '../access/scope'
-import { auditStatement } from '../audit/write'
+import { recordChange } from '../audit/write'
 import type { Config } from '../config'
 import { getDb } from '../db/client'
 import { CALLBACK_MODES, type HostnameRow, hostnames } from '../db/schema'
-import { isUniqueViolation, toStatement } from '../db/statements'
+import { isUniqueViolation } from '../db/statements'
 import { AppError } from '../errors'
 import { hostCache } from '../hosts/resolve'
 import { HOSTNAME_PROBLEM_MESSAGES, isDirectSubdomain, isWithinZone, parseHostnameInput } from '../lib/hostname'
@@ -180,21 +180,19 @@ export async function attachHostname(
     }
   }
   try {
-    await d1.batch([
-      toStatement(d1, getDb(d1).insert(hostnames).values(row)),
-      auditStatement(
-        d1,
-        principal,
-        {
-          orgId,
-          action: 'hostname.attach',
-          targetType: 'hostname',
-          targetId: hostname,
-          summary: { after: hostnameView(row) },
-        },
-        now,
-      ),
-    ])
+    await recordChange(
+      d1,
+      principal,
+      {
+        orgId,
+        action: 'hostname.attach',
+        targetType: 'hostname',
+        targetId: hostname,
+        summary: { after: hostnameView(row) },
+      },
+      now,
+      getDb(d1).insert(hostnames).values(row),
+    )
   } catch (error) {
     if (row.redirectUriRegistered) await unregisterHost(d1, config, row).catch(() => undefined)
     // Never leave a Cloudflare hostname behind that D1 does not know about.
@@ -241,21 +239,19 @@ export async function detachHostname(
     // Cloudflare first: if it fails, the hostname stays attached and the partner can retry.
     await deleteCustomHostname(config.cloudflare, row.cloudflareId)
   }
-  await d1.batch([
-    toStatement(d1, getDb(d1).delete(hostnames).where(eq(hostnames.hostname, row.hostname))),
-    auditStatement(
-      d1,
-      principal,
-      {
-        orgId: row.orgId,
-        action: 'hostname.detach',
-        targetType: 'hostname',
-        targetId: row.hostname,
-        summary: { before: hostnameView(row) },
-      },
-      now,
-    ),
-  ])
+  await recordChange(
+    d1,
+    principal,
+    {
+      orgId: row.orgId,
+      action: 'hostname.detach',
+      targetType: 'hostname',
+      targetId: row.hostname,
+      summary: { before: hostnameView(row) },
+    },
+    now,
+    getDb(d1).delete(hostnames).where(eq(hostnames.hostname, row.hostname)),
+  )
   hostCache(config).delete(row.hostname)
 }
 
@@ -298,41 +294,36 @@ export async function refreshHostname(
     nextCheckAt: delay === null ? null : now + delay,
     updatedAt: now,
   }
-  const statements = [
-    toStatement(
-      d1,
-      getDb(d1)
-        .update(hostnames)
-        .set({
-          status: after.status,
-          statusDetail: after.statusDetail,
-          verification: after.verification,
-          checkedAt: now,
-          checkCount,
-          nextCheckAt: after.nextCheckAt,
-          updatedAt: now,
-        })
-        .where(eq(hostnames.hostname, row.hostname)),
-    ),
-  ]
-  if (after.status !== row.status) {
-    statements.push(
-      auditStatement(
-        d1,
-        actor,
-        {
-          orgId: row.orgId,
-          action: 'hostname.status',
-          targetType: 'hostname',
-          targetId: row.hostname,
-          summary: { before: row.status, after: after.status, detail: after.statusDetail },
-        },
-        now,
-      ),
-    )
+  const update = getDb(d1)
+    .update(hostnames)
+    .set({
+      status: after.status,
+      statusDetail: after.statusDetail,
+      verification: after.verification,
+      checkedAt: now,
+      checkCount,
+      nextCheckAt: after.nextCheckAt,
+      updatedAt: now,
+    })
+    .where(eq(hostnames.hostname, row.hostname))
+  if (after.status === row.status) {
+    await update
+    return after
   }
-  await d1.batch(statements)
-  if (after.status !== row.status) hostCache(config).delete(row.hostname)
+  await recordChange(
+    d1,
+    actor,
+    {
+      orgId: row.orgId,
+      action: 'hostname.status',
+      targetType: 'hostname',
+      targetId: row.hostname,
+      summary: { before: row.status, after: after.status, detail: after.statusDetail },
+    },
+    now,
+    update,
+  )
+  hostCache(config).delete(row.hostname)
   return after
 }
 
@@ -411,32 +402,27 @@ export async function updateHostname(
     if (before.redirectUriRegistered) await unregisterHost(d1, config, before)
     after = { ...after, redirectUriRegistered: false, redirectUriDetail: null }
   }
-  await d1.batch([
-    toStatement(
-      d1,
-      getDb(d1)
-        .update(hostnames)
-        .set({
-          callbackMode: after.callbackMode,
-          redirectUriRegistered: after.redirectUriRegistered,
-          redirectUriDetail: after.redirectUriDetail,
-          updatedAt: now,
-        })
-        .where(eq(hostnames.hostname, before.hostname)),
-    ),
-    auditStatement(
-      d1,
-      principal,
-      {
-        orgId: before.orgId,
-        action: 'hostname.update',
-        targetType: 'hostname',
-        targetId: before.hostname,
-        summary: { before: hostnameView(before), after: hostnameView(after) },
-      },
-      now,
-    ),
-  ])
+  await recordChange(
+    d1,
+    principal,
+    {
+      orgId: before.orgId,
+      action: 'hostname.update',
+      targetType: 'hostname',
+      targetId: before.hostname,
+      summary: { before: hostnameView(before), after: hostnameView(after) },
+    },
+    now,
+    getDb(d1)
+      .update(hostnames)
+      .set({
+        callbackMode: after.callbackMode,
+        redirectUriRegistered: after.redirectUriRegistered,
+        redirectUriDetail: after.redirectUriDetail,
+        updatedAt: now,
+      })
+      .where(eq(hostnames.hostname, before.hostname)),
+  )
   hostCache(config).delete(before.hostname)
   return after
 }

@@ -8,11 +8,10 @@ import { eq } from 'drizzle-orm'
 import * as z from 'zod/mini'
 import type { Principal } from '../access/principal'
 import { orgInScope } from '../access/scope'
-import { auditStatement } from '../audit/write'
+import { recordChange } from '../audit/write'
 import type { Config } from '../config'
 import { getDb } from '../db/client'
 import { type MicrosoftIntegrationRow, microsoftIntegrations } from '../db/schema'
-import { toStatement } from '../db/statements'
 import { AppError } from '../errors'
 import { encryptSecret } from '../lib/crypto'
 import { guid } from '../lib/fields'
@@ -100,32 +99,27 @@ export async function putIntegration(
     createdAt: before?.createdAt ?? now,
     updatedAt: now,
   }
-  await d1.batch([
-    toStatement(
-      d1,
-      getDb(d1)
-        .insert(microsoftIntegrations)
-        .values(row)
-        .onConflictDoUpdate({ target: microsoftIntegrations.orgId, set: row }),
-    ),
-    auditStatement(
-      d1,
-      principal,
-      {
-        orgId,
-        action: before ? 'microsoft_integration.update' : 'microsoft_integration.create',
-        targetType: 'microsoft_integration',
-        targetId: orgId,
-        // integrationView never carries the secret; the summary only says whether it changed.
-        summary: {
-          before: before ? integrationView(before) : null,
-          after: integrationView(row),
-          secretChanged: input.clientSecret !== undefined,
-        },
+  await recordChange(
+    d1,
+    principal,
+    {
+      orgId,
+      action: before ? 'microsoft_integration.update' : 'microsoft_integration.create',
+      targetType: 'microsoft_integration',
+      targetId: orgId,
+      // integrationView never carries the secret; the summary only says whether it changed.
+      summary: {
+        before: before ? integrationView(before) : null,
+        after: integrationView(row),
+        secretChanged: input.clientSecret !== undefined,
       },
-      now,
-    ),
-  ])
+    },
+    now,
+    getDb(d1)
+      .insert(microsoftIntegrations)
+      .values(row)
+      .onConflictDoUpdate({ target: microsoftIntegrations.orgId, set: row }),
+  )
   return integrationView(row)
 }
 
@@ -133,19 +127,17 @@ export async function deleteIntegration(d1: D1Database, principal: Principal, or
   await orgInScope(d1, principal, orgId)
   const before = await find(d1, orgId)
   if (!before) throw new AppError('not_found', 'This organization has no Microsoft integration of its own')
-  await d1.batch([
-    toStatement(d1, getDb(d1).delete(microsoftIntegrations).where(eq(microsoftIntegrations.orgId, orgId))),
-    auditStatement(
-      d1,
-      principal,
-      {
-        orgId,
-        action: 'microsoft_integration.delete',
-        targetType: 'microsoft_integration',
-        targetId: orgId,
-        summary: { before: integrationView(before) },
-      },
-      now,
-    ),
-  ])
+  await recordChange(
+    d1,
+    principal,
+    {
+      orgId,
+      action: 'microsoft_integration.delete',
+      targetType: 'microsoft_integration',
+      targetId: orgId,
+      summary: { before: integrationView(before) },
+    },
+    now,
+    getDb(d1).delete(microsoftIntegrations).where(eq(microsoftIntegrations.orgId, orgId)),
+  )
 }

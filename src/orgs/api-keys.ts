@@ -7,10 +7,9 @@ import { desc, eq } from 'drizzle-orm'
 import * as z from 'zod/mini'
 import type { Principal } from '../access/principal'
 import { notFound, orgInScope } from '../access/scope'
-import { auditStatement } from '../audit/write'
+import { recordChange } from '../audit/write'
 import { getDb } from '../db/client'
 import { type ApiKeyRow, apiKeys } from '../db/schema'
-import { toStatement } from '../db/statements'
 import { AppError } from '../errors'
 import { randomToken, sha256 } from '../lib/crypto'
 import { boundedText } from '../lib/fields'
@@ -78,15 +77,13 @@ export async function createApiKey(
     lastUsedAt: null,
     revokedAt: null,
   }
-  await d1.batch([
-    toStatement(d1, getDb(d1).insert(apiKeys).values(row)),
-    auditStatement(
-      d1,
-      principal,
-      { orgId, action: 'api_key.create', targetType: 'api_key', targetId: row.id, summary: { after: apiKeyView(row) } },
-      now,
-    ),
-  ])
+  await recordChange(
+    d1,
+    principal,
+    { orgId, action: 'api_key.create', targetType: 'api_key', targetId: row.id, summary: { after: apiKeyView(row) } },
+    now,
+    getDb(d1).insert(apiKeys).values(row),
+  )
   return { ...apiKeyView(row), key }
 }
 
@@ -109,21 +106,19 @@ export async function revokeApiKey(d1: D1Database, principal: Principal, keyId: 
   })
   if (row.revokedAt !== null) return apiKeyView(row)
   const revoked = { ...row, revokedAt: now }
-  await d1.batch([
-    toStatement(d1, getDb(d1).update(apiKeys).set({ revokedAt: now }).where(eq(apiKeys.id, keyId))),
-    auditStatement(
-      d1,
-      principal,
-      {
-        orgId: row.orgId,
-        action: 'api_key.revoke',
-        targetType: 'api_key',
-        targetId: keyId,
-        summary: { after: apiKeyView(revoked) },
-      },
-      now,
-    ),
-  ])
+  await recordChange(
+    d1,
+    principal,
+    {
+      orgId: row.orgId,
+      action: 'api_key.revoke',
+      targetType: 'api_key',
+      targetId: keyId,
+      summary: { after: apiKeyView(revoked) },
+    },
+    now,
+    getDb(d1).update(apiKeys).set({ revokedAt: now }).where(eq(apiKeys.id, keyId)),
+  )
   return apiKeyView(revoked)
 }
 

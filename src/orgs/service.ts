@@ -7,11 +7,10 @@ import { and, asc, eq, isNull } from 'drizzle-orm'
 import * as z from 'zod/mini'
 import type { Principal } from '../access/principal'
 import { inSubtree, notFound, orgInScope } from '../access/scope'
-import { auditStatement } from '../audit/write'
+import { recordChange } from '../audit/write'
 import type { Config } from '../config'
 import { getDb } from '../db/client'
 import { ORG_KINDS, ORG_STRUCTURES, type OrgRow, organizations } from '../db/schema'
-import { toStatement } from '../db/statements'
 import { AppError } from '../errors'
 import { hostCache } from '../hosts/resolve'
 import { boundedText, idParam } from '../lib/fields'
@@ -156,21 +155,19 @@ export async function createOrg(
     createdAt: now,
     updatedAt: now,
   }
-  await d1.batch([
-    toStatement(d1, getDb(d1).insert(organizations).values(org)),
-    auditStatement(
-      d1,
-      principal,
-      {
-        orgId: org.id,
-        action: 'organization.create',
-        targetType: 'organization',
-        targetId: org.id,
-        summary: { after: orgView(org) },
-      },
-      now,
-    ),
-  ])
+  await recordChange(
+    d1,
+    principal,
+    {
+      orgId: org.id,
+      action: 'organization.create',
+      targetType: 'organization',
+      targetId: org.id,
+      summary: { after: orgView(org) },
+    },
+    now,
+    getDb(d1).insert(organizations).values(org),
+  )
   return org
 }
 
@@ -193,33 +190,28 @@ export async function updateOrg(
     accentColor: branding?.accentColor !== undefined ? branding.accentColor : before.accentColor,
     updatedAt: now,
   }
-  await d1.batch([
-    toStatement(
-      d1,
-      getDb(d1)
-        .update(organizations)
-        .set({
-          name: after.name,
-          displayName: after.displayName,
-          logoUrl: after.logoUrl,
-          accentColor: after.accentColor,
-          updatedAt: now,
-        })
-        .where(eq(organizations.id, id)),
-    ),
-    auditStatement(
-      d1,
-      principal,
-      {
-        orgId: id,
-        action: 'organization.update',
-        targetType: 'organization',
-        targetId: id,
-        summary: { before: orgView(before), after: orgView(after) },
-      },
-      now,
-    ),
-  ])
+  await recordChange(
+    d1,
+    principal,
+    {
+      orgId: id,
+      action: 'organization.update',
+      targetType: 'organization',
+      targetId: id,
+      summary: { before: orgView(before), after: orgView(after) },
+    },
+    now,
+    getDb(d1)
+      .update(organizations)
+      .set({
+        name: after.name,
+        displayName: after.displayName,
+        logoUrl: after.logoUrl,
+        accentColor: after.accentColor,
+        updatedAt: now,
+      })
+      .where(eq(organizations.id, id)),
+  )
   hostCache(config).clear()
   return after
 }

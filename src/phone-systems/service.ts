@@ -7,10 +7,9 @@ import { asc, eq } from 'drizzle-orm'
 import * as z from 'zod/mini'
 import type { Principal } from '../access/principal'
 import { notFound, orgInScope } from '../access/scope'
-import { auditStatement } from '../audit/write'
+import { recordChange } from '../audit/write'
 import { getDb } from '../db/client'
 import { type PhoneSystemRow, phoneSystems } from '../db/schema'
-import { toStatement } from '../db/statements'
 import { AppError } from '../errors'
 import { boundedText, guid } from '../lib/fields'
 import { newId } from '../lib/ids'
@@ -131,21 +130,19 @@ export async function createPhoneSystem(
     createdAt: now,
     updatedAt: now,
   }
-  await d1.batch([
-    toStatement(d1, getDb(d1).insert(phoneSystems).values(row)),
-    auditStatement(
-      d1,
-      principal,
-      {
-        orgId,
-        action: 'phone_system.create',
-        targetType: 'phone_system',
-        targetId: row.id,
-        summary: { after: phoneSystemView(row) },
-      },
-      now,
-    ),
-  ])
+  await recordChange(
+    d1,
+    principal,
+    {
+      orgId,
+      action: 'phone_system.create',
+      targetType: 'phone_system',
+      targetId: row.id,
+      summary: { after: phoneSystemView(row) },
+    },
+    now,
+    getDb(d1).insert(phoneSystems).values(row),
+  )
   return row
 }
 
@@ -175,53 +172,46 @@ export async function updatePhoneSystem(
     syncGroupId,
     updatedAt: now,
   }
-  await d1.batch([
-    toStatement(
-      d1,
-      getDb(d1)
-        .update(phoneSystems)
-        .set({
-          name: after.name,
-          webClientUrl: after.webClientUrl,
-          handoffUrl: after.handoffUrl,
-          syncSource,
-          syncGroupId,
-          updatedAt: now,
-        })
-        .where(eq(phoneSystems.id, id)),
-    ),
-    auditStatement(
-      d1,
-      principal,
-      {
-        orgId: before.orgId,
-        action: 'phone_system.update',
-        targetType: 'phone_system',
-        targetId: id,
-        summary: { before: phoneSystemView(before), after: phoneSystemView(after) },
-      },
-      now,
-    ),
-  ])
+  await recordChange(
+    d1,
+    principal,
+    {
+      orgId: before.orgId,
+      action: 'phone_system.update',
+      targetType: 'phone_system',
+      targetId: id,
+      summary: { before: phoneSystemView(before), after: phoneSystemView(after) },
+    },
+    now,
+    getDb(d1)
+      .update(phoneSystems)
+      .set({
+        name: after.name,
+        webClientUrl: after.webClientUrl,
+        handoffUrl: after.handoffUrl,
+        syncSource,
+        syncGroupId,
+        updatedAt: now,
+      })
+      .where(eq(phoneSystems.id, id)),
+  )
   return after
 }
 
 export async function deletePhoneSystem(d1: D1Database, principal: Principal, id: string, now: number): Promise<void> {
   const row = await getPhoneSystem(d1, principal, id)
-  await d1.batch([
+  await recordChange(
+    d1,
+    principal,
+    {
+      orgId: row.orgId,
+      action: 'phone_system.delete',
+      targetType: 'phone_system',
+      targetId: id,
+      summary: { before: phoneSystemView(row) },
+    },
+    now,
     // sso_users go with it (ON DELETE CASCADE).
-    toStatement(d1, getDb(d1).delete(phoneSystems).where(eq(phoneSystems.id, id))),
-    auditStatement(
-      d1,
-      principal,
-      {
-        orgId: row.orgId,
-        action: 'phone_system.delete',
-        targetType: 'phone_system',
-        targetId: id,
-        summary: { before: phoneSystemView(row) },
-      },
-      now,
-    ),
-  ])
+    getDb(d1).delete(phoneSystems).where(eq(phoneSystems.id, id)),
+  )
 }

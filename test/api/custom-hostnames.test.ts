@@ -3,11 +3,11 @@
  * stand-in: what the partner sees, what D1 and Cloudflare hold afterwards,
  * every failure mode, and the scheduled refresh.
  */
-import { createExecutionContext, createScheduledController, env, waitOnExecutionContext } from 'cloudflare:test'
+import { env } from 'cloudflare:test'
 import { describe, expect, it } from 'vitest'
-import worker, { app } from '../../src/index'
+import { app } from '../../src/index'
 import { TEST_ADMIN_KEY } from '../bindings'
-import { createPartner, dbAll, PRIMARY, uniqueLabel, ZONE } from '../fixtures'
+import { createPartner, dbAll, PRIMARY, runCron, uniqueLabel, ZONE } from '../fixtures'
 
 const cloudflareEnv = { ...env, CUSTOM_HOSTNAMES: 'cloudflare' }
 
@@ -52,12 +52,6 @@ async function hostnameRows(hostname: string) {
     'SELECT hostname, status, cloudflare_id, status_detail, check_count, next_check_at FROM hostnames WHERE hostname = ?',
     hostname,
   )
-}
-
-async function runCron() {
-  const ctx = createExecutionContext()
-  await worker.scheduled(createScheduledController({ cron: '*/5 * * * *' }), cloudflareEnv as never, ctx)
-  await waitOnExecutionContext(ctx)
 }
 
 describe('attaching a custom domain', () => {
@@ -252,25 +246,25 @@ describe('the scheduled refresh', () => {
         .bind(Date.now() - 1, hostname)
         .run()
 
-    await runCron()
+    await runCron(cloudflareEnv)
     const [notYetDue] = await hostnameRows(hostname)
     expect(notYetDue.check_count).toBe(0)
 
     await due()
-    await runCron()
+    await runCron(cloudflareEnv)
     const [once] = await hostnameRows(hostname)
     expect(once).toMatchObject({ status: 'pending', check_count: 1 })
     const firstDelay = once.next_check_at - Date.now()
 
     await due()
-    await runCron()
+    await runCron(cloudflareEnv)
     const [twice] = await hostnameRows(hostname)
     expect(twice.check_count).toBe(2)
     expect(twice.next_check_at - Date.now()).toBeGreaterThan(firstDelay)
 
     await control('publish', { hostname })
     await due()
-    await runCron()
+    await runCron(cloudflareEnv)
     const [active] = await hostnameRows(hostname)
     expect(active).toMatchObject({ status: 'active', check_count: 3 })
     expect(
@@ -290,7 +284,7 @@ describe('the scheduled refresh', () => {
       .bind(now - 1000, names[1])
       .run()
     await control('faults', { hostname: names[0], faults: ['rate_limited'] })
-    await runCron()
+    await runCron(cloudflareEnv)
     const rows = await dbAll<any>(
       `SELECT hostname, check_count FROM hostnames WHERE hostname IN (?, ?) ORDER BY hostname`,
       ...names,

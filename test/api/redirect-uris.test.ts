@@ -11,10 +11,13 @@ import { TEST_CLIENT_ID } from '../bindings'
 import {
   api,
   apiJson,
+  consent,
   dbAll,
+  directory,
   entraControl,
   HANDOFF_FIELD,
   newTenantId,
+  runCron,
   seedSignInTenant,
   signIn,
   startLogin,
@@ -171,5 +174,60 @@ describe('registering redirect URIs for direct mode', () => {
     const hostname = newHost()
     const attached = await apiJson('POST', `/orgs/${portal.orgId}/hostnames`, { hostname, callbackMode: 'direct' }, 201)
     expect(attached.redirectUriRegistered).toBe(true)
+  })
+})
+
+describe('the schedule repairs what a failed registration left on the central callback', () => {
+  async function failedDirectHost() {
+    const portal = await portalWithOwnApp()
+    await graphFaults(portal.clientId, ['server_error'])
+    const hostname = newHost()
+    const attached = await apiJson('POST', `/orgs/${portal.orgId}/hostnames`, { hostname, callbackMode: 'direct' }, 201)
+    expect(attached.redirectUriRegistered).toBe(false)
+    return { portal, hostname }
+  }
+
+  async function registered(hostname: string) {
+    const [row] = await dbAll<any>(
+      'SELECT redirect_uri_registered, redirect_uri_detail FROM hostnames WHERE hostname = ?',
+      hostname,
+    )
+    return row
+  }
+
+  it('retries the registration by itself once the host has waited, and the host then signs in directly', async () => {
+    const { portal, hostname } = await failedDirectHost()
+    await runCron()
+    // Not yet: a host rests 15 minutes between tries, so a failing Graph is not hammered every 5 minutes.
+    expect(await registered(hostname)).toMatchObject({ redirect_uri_registered: 0 })
+
+    await env.DB.prepare('UPDATE hostnames SET updated_at = ? WHERE hostname = ?')
+      .bind(Date.now() - 16 * 60 * 1000, hostname)
+      .run()
+    await runCron()
+    expect(await registered(hostname)).toEqual({ redirect_uri_registered: 1, redirect_uri_detail: null })
+    expect(await appUris(portal.clientId)).toContain(`https://${hostname}/sso/callback`)
+    const direct = await startLogin(hostname)
+    expect(direct.authorizeUrl.searchParams.get('redirect_uri')).toBe(`https://${hostname}/sso/callback`)
+  })
+
+  it("registers it in the scheduled sync of the portal's phone system, as the Sync button does", async () => {
+    const { portal, hostname } = await failedDirectHost()
+    // The portal's own app reads its customer's directory (consented there, installed there).
+    await consent(portal.tenantId, undefined, portal.clientId)
+    await directory(portal.tenantId, { clientId: portal.clientId })
+    await apiJson('POST', `/phone-systems/${portal.phoneSystemId}/sync`)
+    // The Sync button registered it already; undo that to see the schedule do the same.
+    await apiJson('PATCH', `/hostnames/${hostname}`, { callbackMode: 'central' })
+    await graphFaults(portal.clientId, ['server_error'])
+    await apiJson('PATCH', `/hostnames/${hostname}`, { callbackMode: 'direct' })
+    expect(await registered(hostname)).toMatchObject({ redirect_uri_registered: 0 })
+
+    await env.DB.prepare('UPDATE phone_systems SET next_sync_at = ? WHERE id = ?')
+      .bind(Date.now() - 1, portal.phoneSystemId)
+      .run()
+    await runCron()
+    expect(await registered(hostname)).toEqual({ redirect_uri_registered: 1, redirect_uri_detail: null })
+    expect(await appUris(portal.clientId)).toContain(`https://${hostname}/sso/callback`)
   })
 })

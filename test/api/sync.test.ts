@@ -3,9 +3,8 @@
  * ends up in D1, what the partner is told, and that a failed pull leaves the
  * list exactly as it was.
  */
-import { createExecutionContext, createScheduledController, env, waitOnExecutionContext } from 'cloudflare:test'
+import { env } from 'cloudflare:test'
 import { describe, expect, it } from 'vitest'
-import worker from '../../src/index'
 import {
   addEntraUser,
   api,
@@ -20,6 +19,7 @@ import {
   graphControl,
   HANDOFF_FIELD,
   newTenantId,
+  runCron,
   seedSignInTenant,
   signIn,
 } from '../fixtures'
@@ -284,12 +284,6 @@ describe('the effect on sign-in', () => {
 })
 
 describe('the schedule', () => {
-  async function runCron() {
-    const ctx = createExecutionContext()
-    await worker.scheduled(createScheduledController({ cron: '*/5 * * * *' }), env as never, ctx)
-    await waitOnExecutionContext(ctx)
-  }
-
   it('syncs phone systems that are due (after their first Sync), never the others, and schedules the next with jitter', async () => {
     const tid = newTenantId()
     await consent(tid)
