@@ -150,12 +150,17 @@ export async function reconcilePortal(
     .from(hostnames)
     .where(and(eq(hostnames.orgId, portalOrgId), unregisteredDirect))
     .all()
+  const registered = await retryEach(d1, config, rows, now)
+  return { registered, pending: rows.length - registered }
+}
+
+/** Retries each host in turn; how many are registered afterwards. */
+async function retryEach(d1: D1Database, config: Config, rows: HostnameRow[], now: number): Promise<number> {
   let registered = 0
   for (const row of rows) {
-    const after = await retryRegistration(d1, config, row, now)
-    if (after.redirectUriRegistered) registered++
+    if ((await retryRegistration(d1, config, row, now)).redirectUriRegistered) registered++
   }
-  return { registered, pending: rows.length - registered }
+  return registered
 }
 
 /** How many hosts one scheduled run retries, and how long a host rests between tries. */
@@ -179,9 +184,6 @@ export async function retryDueRegistrations(
     .orderBy(asc(hostnames.updatedAt))
     .limit(REGISTRATION_RETRY.perRun)
     .all()
-  let registered = 0
-  for (const row of due) {
-    if ((await retryRegistration(d1, config, row, now)).redirectUriRegistered) registered++
-  }
+  const registered = await retryEach(d1, config, due, now)
   return { tried: due.length, registered }
 }
