@@ -159,10 +159,16 @@ describe('parseConfig', () => {
 
   it('never puts a secret value in its messages', () => {
     const secret = 'short-secret'
-    try {
-      parseConfig({ ...env, ADMIN_API_KEY: secret })
-    } catch (error) {
-      expect((error as Error).message).not.toContain(secret)
-    }
+    let message = ''
+    expect(() => {
+      try {
+        parseConfig({ ...env, ADMIN_API_KEY: secret })
+      } catch (error) {
+        message = (error as Error).message
+        throw error
+      }
+    }).toThrow(ConfigError)
+    expect(message).toContain('ADMIN_API_KEY')
+    expect(message).not.toContain(secret)
   })
 })

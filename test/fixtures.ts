@@ -286,6 +286,41 @@ export function withCookie(cookie: string | null): RequestInit {
   return { redirect: 'manual', headers: cookie ? { cookie: `${FLOW_COOKIE}=${cookie}` } : {} }
 }
 
+/**
+ * The cookie jar of one browser, by RFC 6265's storage model: a cookie is
+ * keyed by name, host (these are host-only) and path, so a new Set-Cookie
+ * replaces an old one only when all three match; Max-Age=0 deletes.
+ */
+export class CookieJar {
+  private readonly entries = new Map<string, { name: string; value: string }>()
+
+  store(host: string, res: Response): void {
+    for (const header of res.headers.getSetCookie()) {
+      const [pair, ...attributes] = header.split(';').map((part) => part.trim())
+      const eq = pair!.indexOf('=')
+      const name = pair!.slice(0, eq)
+      const value = pair!.slice(eq + 1)
+      const attribute = (key: string) =>
+        attributes.find((a) => a.toLowerCase().startsWith(`${key}=`))?.slice(key.length + 1)
+      const key = `${name}|${host}|${attribute('path') ?? '/'}`
+      if (attribute('max-age') === '0') this.entries.delete(key)
+      else this.entries.set(key, { name, value })
+    }
+  }
+
+  cookies(host: string): Array<[string, string]> {
+    return [...this.entries.entries()]
+      .filter(([key]) => key.split('|')[1] === host)
+      .map(([, { name, value }]) => [name, value])
+  }
+
+  header(host: string): string {
+    return this.cookies(host)
+      .map(([name, value]) => `${name}=${value}`)
+      .join('; ')
+  }
+}
+
 export interface SignInResult {
   /** The last gateway answer: a page (signed in, or an error). */
   res: Response

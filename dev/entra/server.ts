@@ -107,6 +107,10 @@ export const TOKEN_OUTCOMES = [
   'no_kid',
   'rotate_keys',
   'tid_mismatch',
+  // Each of these changes exactly one thing, so each check is reachable on its own:
+  // only the tid (the issuer stays the user's tenant's), only the iat (20 minutes old, still unexpired).
+  'tid_only',
+  'iat_old',
   'secret_expired',
   'server_error',
   'unavailable',
@@ -767,6 +771,13 @@ ${users.length ? `<ul>${rows}</ul>` : '<p>No test accounts in this tenant.</p>'}
         claims.iat = now - 7200
         claims.nbf = now - 7200
         claims.exp = now - 3600
+        break
+      case 'tid_only':
+        claims.tid = '00000000-0000-4000-8000-0000000000ff'
+        break
+      case 'iat_old':
+        claims.iat = now - 20 * 60
+        claims.nbf = now - 20 * 60
         break
       case 'not_yet_valid':
         claims.nbf = now + 3600

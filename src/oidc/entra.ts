@@ -32,7 +32,7 @@ const DISCOVERY_FAILURE_TTL_MS = 5 * 1000
 /** Bounded clock skew for exp/nbf/iat, both in oauth4webapi and jose. */
 export const CLOCK_SKEW_SECONDS = 60
 /** An ID token older than this is refused even if unexpired: it was issued for another sign-in. */
-const MAX_ID_TOKEN_AGE = '10m'
+export const MAX_ID_TOKEN_AGE = '10m'
 /** At most one JWKS refetch per JWKS (per tenant) in this window when a kid is unknown (DESIGN 5). */
 export const JWKS_REFETCH_COOLDOWN_MS = 30_000
 const ALGORITHMS = ['RS256']
@@ -51,7 +51,7 @@ function requestOptions(config: Config) {
   }
 }
 
-function rpClient(client: EntraClient): oauth.Client {
+function rpClient(client: Pick<EntraClient, 'clientId'>): oauth.Client {
   return { client_id: client.clientId, [oauth.clockTolerance]: CLOCK_SKEW_SECONDS }
 }
 
@@ -155,20 +155,21 @@ export interface CodeExchange {
 }
 
 /**
- * Redeems the code (PKCE verifier, client secret) and validates the ID token:
- * oauth4webapi checks iss (against the tenant, or the template with the
- * token's tid), aud, exp/iat/nbf with bounded skew, sub, nonce and the
- * algorithm; jose then verifies the RS256 signature against the tenant's
- * JWKS, refetched at most once per 30 s when the kid is unknown.
+ * Redeems the code (PKCE verifier, client secret) and validates the ID token
+ * in two layers, each tested on its own: oauth4webapi (`checkTokenResponse`)
+ * checks iss, aud, exp/iat/nbf with bounded skew, sub, nonce and the
+ * algorithm; `verifyIdToken` then verifies the RS256 signature against the
+ * tenant's JWKS (refetched at most once per 30 s when the kid is unknown),
+ * checks the claims again, and that the token's tenant is the authority's.
  */
 export async function redeemCode(config: Config, client: EntraClient, exchange: CodeExchange): Promise<Identity> {
   const as = await discover(config, exchange.tenant)
   const rp = rpClient(client)
-  let idToken: string
+  let response: Response
   try {
-    // State was checked by looking up its hash, once (flows/store.ts); the iss parameter (RFC 9207) is checked here when present.
+    // State was checked by looking up its hash, once (signin/flow.ts); the iss parameter (RFC 9207) is checked here when present.
     const params = oauth.validateAuthResponse(as, rp, exchange.callbackUrl, oauth.skipStateCheck)
-    const response = await oauth.authorizationCodeGrantRequest(
+    response = await oauth.authorizationCodeGrantRequest(
       as,
       rp,
       oauth.ClientSecretPost(client.clientSecret),
@@ -177,37 +178,58 @@ export async function redeemCode(config: Config, client: EntraClient, exchange: 
       exchange.codeVerifier,
       requestOptions(config),
     )
-    const result = await oauth.processAuthorizationCodeResponse(as, rp, response, {
-      expectedNonce: exchange.nonce,
-      requireIdToken: true,
-    })
-    idToken = result.id_token!
   } catch (error) {
     throw toUpstreamError(error, 'token')
   }
-
-  const claims = await verifySignature(config, client, as, exchange.tenant, idToken)
-  const identity = identityFromClaims(claims)
-  if (!identity) {
-    throw new AppError('id_token_invalid', 'ID token without a tid or oid', {
-      detail: 'The sign-in answer named no organization or user',
-    })
-  }
-  if (isGuid(exchange.tenant) && identity.tid !== exchange.tenant) {
-    throw new AppError('id_token_invalid', 'ID token from another tenant', {
-      detail: 'The sign-in answer came from another organization',
-    })
-  }
-  return identity
+  const idToken = await checkTokenResponse(as, client, response, exchange.nonce)
+  return verifyIdToken(idToken, jwksFor(config, as), {
+    authority: config.entra.authority,
+    tenant: exchange.tenant,
+    clientId: client.clientId,
+  })
 }
 
-async function verifySignature(
-  config: Config,
-  client: EntraClient,
+/**
+ * The first layer, oauth4webapi's: the token endpoint's answer and the ID
+ * token's claims (iss against the tenant or, on `organizations`, the
+ * template with the token's own tid; aud; exp, iat, nbf with 60 s skew; sub;
+ * nonce; alg RS256). It does not check the signature: `verifyIdToken` does.
+ */
+export async function checkTokenResponse(
   as: oauth.AuthorizationServer,
-  tenant: string,
+  client: Pick<EntraClient, 'clientId'>,
+  response: Response,
+  nonce: string,
+): Promise<string> {
+  try {
+    const result = await oauth.processAuthorizationCodeResponse(as, rpClient(client), response, {
+      expectedNonce: nonce,
+      requireIdToken: true,
+    })
+    return result.id_token!
+  } catch (error) {
+    throw toUpstreamError(error, 'token')
+  }
+}
+
+export interface IdTokenExpectations {
+  authority: string
+  /** The authority tenant the sign-in went to: a GUID, or `organizations`. */
+  tenant: string
+  clientId: string
+}
+
+/**
+ * The second layer, jose's and ours: the signature against `keys` (RS256
+ * only), iss, aud, exp/nbf with bounded skew and an iat at most 10 minutes
+ * old, then the identity (tid and oid GUIDs) and, on a tenant authority, a
+ * tid that is that tenant.
+ */
+export async function verifyIdToken(
   idToken: string,
-) {
+  keys: JWTVerifyGetKey,
+  expected: IdTokenExpectations,
+): Promise<Identity> {
   // The tid, unverified, only picks the issuer the verified token must then carry.
   let tidHint: unknown
   try {
@@ -215,19 +237,31 @@ async function verifySignature(
   } catch {
     tidHint = undefined
   }
+  let claims: JWTPayload
   try {
-    const { payload } = await jwtVerify(idToken, jwksFor(config, as), {
+    ;({ payload: claims } = await jwtVerify(idToken, keys, {
       algorithms: ALGORITHMS,
-      issuer: expectedTokenIssuer(config.entra.authority, tenant, tidHint),
-      audience: client.clientId,
+      issuer: expectedTokenIssuer(expected.authority, expected.tenant, tidHint),
+      audience: expected.clientId,
       clockTolerance: CLOCK_SKEW_SECONDS,
       maxTokenAge: MAX_ID_TOKEN_AGE,
       requiredClaims: ['iss', 'aud', 'exp', 'iat', 'sub', 'tid', 'oid'],
-    })
-    return payload
+    }))
   } catch (error) {
     throw toUpstreamError(error, 'jwks')
   }
+  const identity = identityFromClaims(claims)
+  if (!identity) {
+    throw new AppError('id_token_invalid', 'ID token without a tid or oid', {
+      detail: 'The sign-in answer named no organization or user',
+    })
+  }
+  if (isGuid(expected.tenant) && identity.tid !== expected.tenant) {
+    throw new AppError('id_token_invalid', 'ID token from another tenant', {
+      detail: 'The sign-in answer came from another organization',
+    })
+  }
+  return identity
 }
 
 /**

@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'vitest'
+import { describe, expect, it, vi } from 'vitest'
 import { TEST_ADMIN_KEY } from '../bindings'
 import { api } from '../fixtures'
 
@@ -36,5 +36,17 @@ describe('admin API authentication', () => {
     const authenticated = await api('GET', '/no-such-route')
     expect(authenticated.status).toBe(404)
     expect(await authenticated.json()).toEqual({ error: { code: 'not_found', message: 'No such API route' } })
+  })
+})
+
+describe('the ops key comparison', () => {
+  it('compares the presented key with the ops key in constant time (WebCrypto timingSafeEqual), never with ===', async () => {
+    const spy = vi.spyOn(crypto.subtle, 'timingSafeEqual')
+    try {
+      expect((await api('GET', '/orgs')).status).toBe(200)
+      expect(spy).toHaveBeenCalledTimes(1)
+    } finally {
+      spy.mockRestore()
+    }
   })
 })

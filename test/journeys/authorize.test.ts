@@ -47,6 +47,23 @@ describe('who passes', () => {
     })
   })
 
+  it('a user matched by two records of one phone system (oid, and a UPN-only twin) goes straight there, by the oid record', async () => {
+    const tenant = await seedSignInTenant({ listed: false })
+    await putList(tenant.phoneSystemId, [
+      { upn: tenant.user.upn, displayName: 'By UPN', extension: '202' },
+      { oid: tenant.user.oid, displayName: 'By oid', extension: '201' },
+    ])
+    const result = await signIn(tenant.hostname, tenant.user)
+    expect(result.res.status).toBe(200)
+    expect(result.html).not.toContain('Choose a phone system')
+    const { claims } = assertionFrom(result.html)
+    const [byOid] = await dbAll<{ id: string }>(
+      'SELECT id FROM sso_users WHERE phone_system_id = ? AND oid IS NOT NULL',
+      tenant.phoneSystemId,
+    )
+    expect(claims).toMatchObject({ aud: tenant.phoneSystemId, sub: byOid!.id, name: 'By oid', ext: '201' })
+  })
+
   it.each([
     ['nOAuth: the list has the email with another oid', (u: any) => ({ oid: crypto.randomUUID(), email: u.email })],
     [

@@ -123,6 +123,17 @@ describe('the chooser', () => {
     )
   })
 
+  it('a phone system the user was added to after the chooser was shown cannot be chosen with that chooser', async () => {
+    const { tenant, result, token } = await onTwo()
+    const third = await phoneSystemNamed(tenant.orgId, 'Later', tenant.tenantId)
+    await putList(third.id, [{ oid: tenant.user.oid }])
+    const res = await choose(tenant.hostname, result.cookie, { token, phoneSystem: third.id })
+    expect(res.status).toBe(403)
+    const html = await res.text()
+    expect(html).toContain('That choice is not available')
+    expect(html).not.toContain(HANDOFF_FIELD)
+  })
+
   it('a user removed from the list while the chooser was open is refused', async () => {
     const { tenant, second, result, token } = await onTwo()
     await putList(second.id, [])

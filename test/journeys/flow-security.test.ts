@@ -6,9 +6,11 @@
 import { env, SELF } from 'cloudflare:test'
 import { describe, expect, it } from 'vitest'
 import {
+  api,
   apiJson,
   cookieFrom,
   dbAll,
+  entraControl,
   FLOW_COOKIE,
   HANDOFF_FIELD,
   PRIMARY,
@@ -38,12 +40,29 @@ async function centralUpToComplete(hostname: string, user: Parameters<typeof pic
 }
 
 describe('replays', () => {
-  it('a central callback replayed (with or without cookies) is refused: the state is used up', async () => {
+  it('a central callback replayed (with or without cookies) is refused by the gateway itself: the state is used up', async () => {
     const tenant = await seedSignInTenant()
     const first = await signIn(tenant.hostname, tenant.user)
     expect(first.res.status).toBe(200)
-    await expectRefused(await SELF.fetch(first.callbackUrl, withCookie(null)))
-    await expectRefused(await SELF.fetch(first.callbackUrl, withCookie(first.cookie)))
+    const tokenCalls = async () => (await entraControl('hits', undefined, 'GET'))[`token:${tenant.tenantId}`] ?? 0
+    const before = await tokenCalls()
+    for (const cookie of [null, first.cookie]) {
+      const html = await expectRefused(await SELF.fetch(first.callbackUrl, withCookie(cookie)))
+      // The gateway's own answer, not Entra refusing a redeemed code: the code never went to Entra again.
+      expect(html).toContain('This sign-in has expired')
+    }
+    expect(await tokenCalls()).toBe(before)
+  })
+
+  it('a central callback is refused when the host the sign-in started on was detached meanwhile', async () => {
+    const tenant = await seedSignInTenant()
+    const { authorizeUrl } = await startLogin(tenant.hostname)
+    const callbackUrl = await pickAccount(authorizeUrl, tenant.user)
+    expect((await api('DELETE', `/hostnames/${tenant.hostname}`)).status).toBe(204)
+    const res = await SELF.fetch(callbackUrl, withCookie(null))
+    expect(res.headers.get('location')).toBeNull()
+    const html = await expectRefused(res)
+    expect(html).toContain('This sign-in has expired')
   })
 
   it('a direct callback replayed with the cookies it had is refused', async () => {

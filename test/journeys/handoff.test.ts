@@ -1,7 +1,6 @@
 import { env, SELF } from 'cloudflare:test'
 import { createLocalJWKSet, decodeProtectedHeader, jwtVerify } from 'jose'
 import { describe, expect, it } from 'vitest'
-import { assertionClaims } from '../../src/handoff/assertion'
 import { TEST_SIGNING_KEYS } from '../bindings'
 import { assertionFrom, PRIMARY, seedSignInTenant, signIn } from '../fixtures'
 
@@ -84,29 +83,6 @@ describe('the handoff', () => {
     expect(csp).toContain('form-action https://pbx.example')
     expect(csp).not.toContain("form-action 'self'")
     expect(html).toMatch(/<button class="button" type="submit" id="continue">\s*Continue to HQ/)
-  })
-
-  it('assertionClaims: the list wins for name, email and extension; the token for tid and oid', () => {
-    const claims = assertionClaims({
-      issuer: 'https://login.provider.example',
-      phoneSystemId: 'ps_1',
-      record: {
-        id: 'usr_1',
-        email: 'list@x.com',
-        displayName: 'List Name',
-        extension: '7',
-      },
-      identity: { tid: 't', oid: 'o', sub: 's', upn: 'u@x.com', email: 'token@x.com', name: 'Token Name' },
-      now: 1_000_000,
-    })
-    expect(claims).toMatchObject({
-      sub: 'usr_1',
-      email: 'list@x.com',
-      name: 'List Name',
-      ext: '7',
-      iat: 1000,
-      exp: 1060,
-    })
   })
 })
 

@@ -44,7 +44,9 @@ describe('ID tokens that must be refused', () => {
     ['alg none', 'alg_none'],
     ['HS256 signed with the client secret', 'hs256'],
     ['unknown kid (after the one allowed JWKS fetch)', 'unknown_kid'],
-    ['tid of another tenant than the authority', 'tid_mismatch'],
+    ['tid of another tenant than the authority (and the issuer with it)', 'tid_mismatch'],
+    ["only the tid changed to another tenant (the issuer still the authority's)", 'tid_only'],
+    ['an iat 20 minutes old on a token that has not expired', 'iat_old'],
     ['no ID token in the token response', 'no_id_token'],
   ])('%s', async (_name, outcome) => {
     const tenant = await seedSignInTenant()

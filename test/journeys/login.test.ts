@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest'
 import {
   addEntraUser,
   apiJson,
+  CookieJar,
   dbAll,
   entraBase,
   entraControl,
@@ -10,9 +11,11 @@ import {
   HANDOFF_FIELD,
   newTenantId,
   PRIMARY,
+  pickAccount,
   seedSignInTenant,
   signIn,
   startLogin,
+  withCookie,
 } from '../fixtures'
 
 describe('GET /sso/login', () => {
@@ -165,15 +168,22 @@ describe('GET /sso/login', () => {
 
   it('a second login replaces the first flow cookie: the first flow can no longer finish in this browser', async () => {
     const tenant = await seedSignInTenant()
+    // A browser's cookie jar, kept by RFC 6265's rules: the second login's cookie lands where the first one was.
+    const jar = new CookieJar()
     const first = await startLogin(tenant.hostname)
+    jar.store(tenant.hostname, first.res)
     const second = await startLogin(tenant.hostname)
-    expect(second.cookie).not.toBe(first.cookie)
+    jar.store(tenant.hostname, second.res)
+    expect(jar.cookies(tenant.hostname)).toEqual([[FLOW_COOKIE, second.cookie]])
+
     const user = await addEntraUser(tenant.tenantId)
-    const { pickAccount, withCookie } = await import('../fixtures')
     const callback = await pickAccount(first.authorizeUrl, user)
     const central = await SELF.fetch(callback, withCookie(null))
     expect(central.status).toBe(303)
-    const complete = await SELF.fetch(central.headers.get('location')!, withCookie(second.cookie))
+    const complete = await SELF.fetch(central.headers.get('location')!, {
+      redirect: 'manual',
+      headers: { cookie: jar.header(tenant.hostname) },
+    })
     expect(complete.status).toBe(400)
     expect(await complete.text()).toContain('This sign-in has expired')
   })
