@@ -22,7 +22,7 @@ export default defineConfig(async () => {
       {
         clientId: TEST_CLIENT_ID,
         secret: TEST_CLIENT_SECRET,
-        redirectUris: ['https://login.localhost/sso/callback'],
+        redirectUris: ['https://login.localhost/sso/callback', 'https://login.localhost/connect/callback'],
         grants: { [TEST_HOME_TENANT]: ['Application.ReadWrite.OwnedBy'] },
       },
     ],

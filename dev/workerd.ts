@@ -73,6 +73,7 @@ function newMiniflare(outDir: string, referenceHtml: string, bindings: Record<st
           modulesRoot: outDir,
           compatibilityDate: '2026-08-15',
           d1Databases: { DB: 'bench-db' },
+          durableObjects: { REDIRECT_URIS: 'EntraAppRegistrar' },
           bindings: { ...wranglerVars, ...bindings },
         },
         {

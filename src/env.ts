@@ -5,6 +5,8 @@
  */
 export interface Env {
   DB: D1Database
+  /** One Durable Object per Entra app: serializes changes to its redirect URIs (`hostnames/registrar.ts`). */
+  REDIRECT_URIS: DurableObjectNamespace
   PRIMARY_HOST: string
   PROVIDER_ZONE?: string
   PROVIDER_DISPLAY_NAME?: string

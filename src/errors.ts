@@ -103,6 +103,30 @@ export const ERRORS = {
     ),
   },
   conflict: { status: 409, page: refused('Changed meanwhile', 'Something changed at the same time.', 'Try again.') },
+  tenant_claimed: {
+    status: 409,
+    page: refused(
+      'Tenant already connected elsewhere',
+      "This Microsoft 365 tenant is already connected to another partner's organizations.",
+      'If it really belongs here, ask the provider to release it.',
+    ),
+  },
+  tenant_not_connected: {
+    status: 409,
+    page: refused(
+      'Microsoft 365 is not connected yet',
+      "This phone system's Microsoft 365 tenant has not been connected by one of its administrators.",
+      'Create a connect link and send it to an administrator of the tenant (Connect Microsoft 365).',
+    ),
+  },
+  client_id_in_use: {
+    status: 409,
+    page: refused(
+      'This Entra app is already in use',
+      "The app (client id) is the provider's own, or another portal's Microsoft integration already uses it.",
+      'Register an app of your own in Microsoft Entra ID and use its client id.',
+    ),
+  },
   hostname_taken_elsewhere: {
     status: 409,
     page: refused('Already in use', 'This hostname already exists at Cloudflare, in this zone or in another account.'),
@@ -159,6 +183,17 @@ export const ERRORS = {
       title: 'Sign-in is not set up here yet',
       message: 'No phone system is connected to this sign-in page yet.',
       action: 'Your administrator must add a phone system to this organization and sync its Microsoft 365 users.',
+      branded: true,
+      reference: true,
+    },
+  },
+  host_not_connected: {
+    status: 503,
+    page: {
+      title: 'Microsoft 365 is not connected yet',
+      message: "This organization's Microsoft 365 has not been connected to its phone system yet.",
+      action:
+        "An administrator of the organization's Microsoft 365 must open the connect link the phone system's provider sent them. Until then, nobody can sign in here.",
       branded: true,
       reference: true,
     },
@@ -304,6 +339,54 @@ export const ERRORS = {
       "The answer from Microsoft did not pass the gateway's checks, so you were not signed in.",
       'Start again. If it keeps happening, contact your administrator and quote the reference below.',
     ),
+  },
+  // ---------------------------------------------------------------- connecting a tenant
+  connect_link_invalid: {
+    status: 404,
+    page: {
+      title: 'This connect link is no longer valid',
+      message: 'The link has expired, was already used, or was replaced by a newer one.',
+      action: 'Ask whoever sent it (your phone system provider or partner) for a new connect link.',
+      branded: false,
+      reference: true,
+    },
+  },
+  connect_not_admin: {
+    status: 403,
+    page: {
+      title: 'An administrator must open this link',
+      message:
+        'Connecting Microsoft 365 needs an administrator of the organization: a Global, Privileged Role, Application or Cloud Application Administrator. The account you signed in with is not one.',
+      action:
+        'Nothing was changed, and the link still works: forward it to your Microsoft 365 administrator, or open it again and sign in with an administrator account.',
+      branded: true,
+      reference: true,
+      retry: true,
+    },
+  },
+  connect_declined: {
+    status: 403,
+    page: {
+      title: 'Nothing was connected',
+      message: 'Microsoft reports that consent was not granted, so the phone system was not connected.',
+      action: 'Open the link again when you are ready to grant consent. Nothing was changed, and the link still works.',
+      branded: true,
+      reference: true,
+      retry: true,
+    },
+  },
+  connect_not_confirmed: {
+    status: 502,
+    page: {
+      title: 'The connection could not be confirmed',
+      message:
+        'Microsoft reported the consent, but the gateway could not act as the app in your organization afterwards, so nothing was connected.',
+      action:
+        'Open the link again and grant consent. If it keeps happening, contact the provider and quote the reference below.',
+      branded: true,
+      reference: true,
+      retry: true,
+    },
   },
   // ---------------------------------------------------------------- both
   misconfigured: { status: 500, log: 'error', page: UNAVAILABLE },

@@ -6,6 +6,7 @@
 import { Hono } from 'hono'
 import { adminApi } from './admin/index'
 import { getConfig } from './config'
+import { connectRoutes } from './connect/routes'
 import { AppError, ConfigError } from './errors'
 import { handoffJwks } from './handoff/jwks'
 import { resolveSite } from './hosts/middleware'
@@ -56,6 +57,7 @@ app.use('*', async (c, next) => {
 app.use('*', resolveSite)
 app.route('/api/v1', adminApi)
 app.route('/', handoffJwks)
+app.route('/', connectRoutes)
 app.route('/', signIn)
 
 app.notFound((c) => {
@@ -63,6 +65,8 @@ app.notFound((c) => {
 })
 app.onError(renderError)
 
+/** The Durable Object class behind REDIRECT_URIS (wrangler.toml): Workers find it among the main module's exports. */
+export { EntraAppRegistrar } from './hostnames/registrar'
 export { app }
 
 export default {

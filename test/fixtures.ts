@@ -68,10 +68,12 @@ export async function createCustomer(
   )
 }
 
-export const TENANT_A = '11111111-1111-4111-8111-111111111111'
-export const TENANT_B = '22222222-2222-4222-8222-222222222222'
-
-export async function createPhoneSystem(orgId: string, entraTenantId = TENANT_A, name = 'Main office') {
+/** A phone system in a fresh Entra tenant (tenants are claimed per partner subtree: tests never share one). */
+export async function createPhoneSystem(
+  orgId: string,
+  entraTenantId: string = crypto.randomUUID(),
+  name = 'Main office',
+) {
   return apiJson(
     'POST',
     `/orgs/${orgId}/phone-systems`,

@@ -28,7 +28,20 @@ export interface EntraUser {
   upn: string
   email?: string
   name: string
+  /** Directory role template ids the user holds: emitted as `wids` in ID tokens (groupMembershipClaims). */
+  wids?: string[]
 }
+
+/** Role template ids of Entra's built-in roles that may grant tenant-wide admin consent. */
+export const ADMIN_ROLE_IDS = {
+  globalAdministrator: '62e90394-69f5-4237-9190-012177145e10',
+  privilegedRoleAdministrator: 'e8611ab8-c189-46e8-94e1-60213ab1f814',
+  applicationAdministrator: '9b895d92-2cd3-44c7-9d02-a6ac2d5ea5c3',
+  cloudApplicationAdministrator: '158c047a-c907-4556-b7ef-446551a6b5f7',
+} as const
+
+/** A role that may not consent for the tenant (User Administrator), for tests of refusal. */
+export const USER_ADMINISTRATOR_ROLE_ID = 'fe930be7-5e62-47db-91af-98c3a49a38b1'
 
 export interface EntraApp {
   clientId: string
@@ -38,7 +51,15 @@ export interface EntraApp {
   secretExpired?: boolean
   /** Application permissions (Graph app roles) admin-consented per tenant: tenant id -> roles. */
   grants?: Record<string, string[]>
+  /**
+   * The application permissions the app registration requires: what an
+   * administrator's consent at `/{tenant}/v2.0/adminconsent` grants
+   * (default: what the gateway's Sync reads).
+   */
+  requiredRoles?: string[]
 }
+
+const DEFAULT_REQUIRED_ROLES = ['Application.Read.All', 'User.Read.All', 'GroupMember.Read.All']
 
 export const GRAPH_AUDIENCE = 'https://graph.microsoft.com'
 
@@ -236,6 +257,12 @@ export class EntraStandIn extends LocalServer {
     if (req.method === 'GET' && rest === 'discovery/v2.0/keys') return this.jwks(res, segment)
     if (rest === 'oauth2/v2.0/authorize' && req.method === 'GET')
       return this.authorizePage(res, segment, url.searchParams)
+    if (rest === 'v2.0/adminconsent' && req.method === 'GET')
+      return this.adminConsentPage(res, segment, url.searchParams)
+    if (rest === 'v2.0/adminconsent' && req.method === 'POST') {
+      const form = new URLSearchParams(await readBody(req))
+      return this.adminConsentAnswer(res, segment, url.searchParams, form)
+    }
     if (rest === 'oauth2/v2.0/authorize' && req.method === 'POST') {
       const form = new URLSearchParams(await readBody(req))
       return this.authorizeSelect(res, segment, url.searchParams, form)
@@ -402,6 +429,109 @@ export class EntraStandIn extends LocalServer {
     )
     target.searchParams.set('error_uri', `${this.base}/error?code=${code}`)
     if (state !== null) target.searchParams.set('state', state)
+    res.writeHead(302, { location: target.href })
+    res.end()
+  }
+
+  /**
+   * The admin consent endpoint: Entra signs the user in (here: picks them),
+   * then an administrator grants the app's required application permissions
+   * for the whole tenant. The answer is an unsigned redirect: `admin_consent`,
+   * `tenant`, `state` and `scope` on success; for anyone who is not an
+   * administrator, what the "request approval" path sends back to the app
+   * (`access_denied`, AADSTS65004).
+   *
+   * @see https://learn.microsoft.com/entra/identity-platform/v2-admin-consent
+   */
+  private adminConsentPage(res: http.ServerResponse, segment: string, params: URLSearchParams): void {
+    this.count(`adminconsent:${segment}`)
+    if (!this.checkConsentRequest(res, segment, params)) return
+    const users = this.usersFor(segment)
+    const rows = users
+      .map(
+        (u) => `<li><form method="post"><input type="hidden" name="user" value="${escapeHtml(u.oid)}">
+<button type="submit" data-upn="${escapeHtml(u.upn)}"><strong>${escapeHtml(u.name)}</strong><br><span>${escapeHtml(u.upn)}</span></button></form></li>`,
+      )
+      .join('\n')
+    res.writeHead(200, { 'content-type': 'text/html; charset=utf-8', 'cache-control': 'no-store' })
+    res.end(`<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Permissions requested</title></head>
+<body><main><p>Microsoft Entra ID (local stand-in) · tenant ${escapeHtml(segment)}</p>
+<h1>Permissions requested: accept for your organization</h1>
+<p>${escapeHtml(params.get('client_id') ?? '')} asks for ${escapeHtml((this.apps.get(params.get('client_id') ?? '')?.requiredRoles ?? DEFAULT_REQUIRED_ROLES).join(', '))}.</p>
+${users.length ? `<ul>${rows}</ul>` : '<p>No test accounts in this tenant.</p>'}
+<form method="post"><input type="hidden" name="outcome" value="cancel"><button type="submit" id="cancel">Cancel</button></form>
+</main></body></html>`)
+  }
+
+  private checkConsentRequest(res: http.ServerResponse, segment: string, params: URLSearchParams): EntraApp | null {
+    if (!GUID.test(segment)) {
+      this.errorPage(res, 90033, 'Use a tenant-specific endpoint to grant admin consent.')
+      return null
+    }
+    const clientId = params.get('client_id') ?? ''
+    const app = this.apps.get(clientId)
+    if (!app) {
+      this.errorPage(res, 700016, `Application with identifier '${clientId}' was not found in the directory.`)
+      return null
+    }
+    const redirectUri = params.get('redirect_uri') ?? ''
+    if (!app.redirectUris.includes(redirectUri)) {
+      this.errorPage(
+        res,
+        50011,
+        `The redirect URI '${redirectUri}' specified in the request does not match the redirect URIs configured for the application '${clientId}'.`,
+      )
+      return null
+    }
+    return app
+  }
+
+  private adminConsentAnswer(
+    res: http.ServerResponse,
+    segment: string,
+    params: URLSearchParams,
+    form: URLSearchParams,
+  ): void {
+    const app = this.checkConsentRequest(res, segment, params)
+    if (!app) return
+    const redirectUri = params.get('redirect_uri')!
+    const state = params.get('state')
+    if (form.get('outcome') === 'cancel') {
+      this.redirectWithError(
+        res,
+        redirectUri,
+        state,
+        'access_denied',
+        65004,
+        'User declined to consent to access the app.',
+      )
+      return
+    }
+    const user = this.usersFor(segment).find((u) => u.oid === form.get('user'))
+    if (!user) {
+      res.writeHead(400, { 'content-type': 'text/plain' })
+      res.end('unknown user for this tenant')
+      return
+    }
+    const admin = (user.wids ?? []).some((id) => (Object.values(ADMIN_ROLE_IDS) as string[]).includes(id))
+    if (!admin) {
+      this.redirectWithError(
+        res,
+        redirectUri,
+        state,
+        'access_denied',
+        65004,
+        'User declined to consent to access the app.',
+      )
+      return
+    }
+    app.grants = { ...app.grants, [segment]: app.requiredRoles ?? DEFAULT_REQUIRED_ROLES }
+    this.count(`consent:${segment}`)
+    const target = new URL(redirectUri)
+    target.searchParams.set('admin_consent', 'True')
+    target.searchParams.set('tenant', segment)
+    if (state !== null) target.searchParams.set('state', state)
+    target.searchParams.set('scope', params.get('scope') ?? `${GRAPH_AUDIENCE}/.default`)
     res.writeHead(302, { location: target.href })
     res.end()
   }
@@ -741,6 +871,7 @@ ${users.length ? `<ul>${rows}</ul>` : '<p>No test accounts in this tenant.</p>'}
       tid,
       uti: b64url(randomBytes(16)),
       ver: '2.0',
+      ...(user.wids ? { wids: user.wids } : {}),
     }
     switch (outcome) {
       case 'iss_wrong':

@@ -29,8 +29,9 @@ const jobs = jobsAt >= 0 ? Number(args[jobsAt + 1]) : 2
 const filters = args.filter((a, i) => !a.startsWith('--') && args[i - 1] !== '--jobs')
 const selected = MUTATIONS.filter((m) => filters.length === 0 || filters.some((f) => m.id.startsWith(f)))
 
-function applied(mutation: Mutation): string {
-  const source = readFileSync(path.join(root, mutation.file), 'utf8')
+/** The file's text with the mutation applied, from the copy in `dir` (the working tree may change meanwhile). */
+function applied(mutation: Mutation, dir = root): string {
+  const source = readFileSync(path.join(dir, mutation.file), 'utf8')
   const count = source.split(mutation.find).length - 1
   if (count !== 1) {
     throw new Error(
@@ -105,7 +106,7 @@ function firstFailure(report: JsonReport): string {
 async function typeChecks(dir: string, mutation: Mutation): Promise<boolean> {
   const target = path.join(dir, mutation.file)
   const original = readFileSync(target, 'utf8')
-  writeFileSync(target, applied(mutation))
+  writeFileSync(target, applied(mutation, dir))
   try {
     await run(path.join(dir, 'node_modules', '.bin', 'tsc'), ['--noEmit', '-p', 'tsconfig.json'], { cwd: dir })
     console.log(`ok    ${mutation.id}`)
@@ -153,7 +154,7 @@ async function main(): Promise<void> {
         for (let mutation = queue.shift(); mutation; mutation = queue.shift()) {
           const target = path.join(dir, mutation.file)
           const original = readFileSync(target, 'utf8')
-          writeFileSync(target, applied(mutation))
+          writeFileSync(target, applied(mutation, dir))
           const t0 = performance.now()
           const report = await vitest(dir, mutation.tests, path.join(parent, `report-${slot}.json`))
           writeFileSync(target, original)

@@ -17,6 +17,7 @@ import { integrationRoutes } from './routes/integrations'
 import { keyRoutes } from './routes/keys'
 import { orgRoutes } from './routes/orgs'
 import { phoneSystemRoutes } from './routes/phone-systems'
+import { tenantRoutes } from './routes/tenants'
 
 export const adminApi = new Hono<AppEnv>()
 export const adminRoutes = new AdminRoutes(adminApi)
@@ -37,6 +38,7 @@ hostnameRoutes(adminRoutes)
 phoneSystemRoutes(adminRoutes)
 integrationRoutes(adminRoutes)
 auditRoutes(adminRoutes)
+tenantRoutes(adminRoutes)
 
 adminRoutes.add({
   method: 'get',

@@ -13,7 +13,7 @@ import { type ToSql, toStatement } from '../db/statements'
 export interface AuditEntry {
   orgId: string | null
   action: string
-  targetType: 'organization' | 'hostname' | 'phone_system' | 'sso_list' | 'api_key' | 'microsoft_integration'
+  targetType: 'organization' | 'hostname' | 'phone_system' | 'sso_list' | 'api_key' | 'microsoft_integration' | 'tenant'
   targetId: string
   summary: Record<string, unknown>
 }

@@ -5,12 +5,13 @@
  * (tid, oid), (tid, upn) and (tid, email) indexes. The rule that decides
  * is `match.ts`; this only narrows.
  */
-import { eq } from 'drizzle-orm'
+import { and, eq, ne } from 'drizzle-orm'
 import { getDb } from '../db/client'
-import { type PhoneSystemRow, phoneSystems } from '../db/schema'
+import { type OrgRow, type PhoneSystemRow, phoneSystems } from '../db/schema'
+import { allowedTenantsOf, allowsTenant } from '../oidc/clients'
 import type { Identity } from '../oidc/identity'
 import { fromRow, type SsoUser, type SsoUserRow, ssoUserColumns } from '../sso/types'
-import { phoneSystemsOfPortal } from '../tenancy/portal'
+import { phoneSystemsOfPortal, portalIdOf } from '../tenancy/portal'
 import type { Site } from '../tenancy/site'
 import { bestPerPhoneSystem, type MatchKind, matchRecord } from './match'
 
@@ -22,13 +23,20 @@ export interface Candidate {
   phoneSystem: PhoneSystemRef
 }
 
-/** What a site reaches: every phone system (the primary host), or the ones its portal serves, read once. */
-export type Reach = { kind: 'all' } | { kind: 'portal'; phoneSystems: PhoneSystemRow[] }
+/**
+ * What a site reaches: every phone system whose tenant is proven (the
+ * primary host), or the proven ones its portal serves, read once. A phone
+ * system whose tenant nobody proved serves nobody (DESIGN 6); the portal's
+ * count of those says why a host has no sign-in yet.
+ */
+export type Reach = { kind: 'all' } | { kind: 'portal'; phoneSystems: PhoneSystemRow[]; unproven: number }
 
 export async function reachOf(d1: D1Database, site: Site): Promise<Reach> {
   if (site.kind === 'primary') return { kind: 'all' }
   // A login host always belongs to a portal (flat customers own none), so its organization is the portal.
-  return { kind: 'portal', phoneSystems: await phoneSystemsOfPortal(d1, site.org.id) }
+  const all = await phoneSystemsOfPortal(d1, site.org.id)
+  const proven = all.filter((ps) => ps.tenantStatus !== 'unverified')
+  return { kind: 'portal', phoneSystems: proven, unproven: all.length - proven.length }
 }
 
 /** The distinct Entra tenants of the reached phone systems. */
@@ -42,13 +50,16 @@ export async function reachesTenant(d1: D1Database, reach: Reach, tid: string): 
   const row = await getDb(d1)
     .select({ id: phoneSystems.id })
     .from(phoneSystems)
-    .where(eq(phoneSystems.entraTenantId, tid))
+    .where(and(eq(phoneSystems.entraTenantId, tid), ne(phoneSystems.tenantStatus, 'unverified')))
     .limit(1)
     .get()
   return row !== undefined
 }
 
 type CandidateRow = SsoUserRow & {
+  org_kind: OrgRow['kind']
+  org_structure: OrgRow['structure']
+  org_parent_id: string | null
   ps_org_id: string
   ps_name: string
   ps_web_client_url: string
@@ -81,21 +92,30 @@ export async function findCandidates(d1: D1Database, reach: Reach, identity: Ide
     rows = results.map((row) => ({ record: fromRow(row), phoneSystem: known.get(row.phone_system_id) }))
   } else {
     const columns = `${ssoUserColumns('u')}, ps.org_id AS ps_org_id, ps.name AS ps_name,
-      ps.web_client_url AS ps_web_client_url, ps.handoff_url AS ps_handoff_url`
+      ps.web_client_url AS ps_web_client_url, ps.handoff_url AS ps_handoff_url,
+      o.kind AS org_kind, o.structure AS org_structure, o.parent_id AS org_parent_id`
+    const from = `FROM sso_users u JOIN phone_systems ps ON ps.id = u.phone_system_id
+      JOIN organizations o ON o.id = ps.org_id`
     const { results } = await d1
-      .prepare(byIdentity(columns, 'FROM sso_users u JOIN phone_systems ps ON ps.id = u.phone_system_id', ''))
+      .prepare(byIdentity(columns, from, "AND ps.tenant_status != 'unverified'"))
       .bind(...params)
       .all<CandidateRow>()
-    rows = results.map((row) => ({
-      record: fromRow(row),
-      phoneSystem: {
-        id: row.phone_system_id,
-        orgId: row.ps_org_id,
-        name: row.ps_name,
-        webClientUrl: row.ps_web_client_url,
-        handoffUrl: row.ps_handoff_url,
-      },
-    }))
+    // A portal's allowed tenants apply on the primary host as on the portal's own hosts.
+    const portalOfRow = (row: CandidateRow) =>
+      portalIdOf({ id: row.ps_org_id, kind: row.org_kind, structure: row.org_structure, parentId: row.org_parent_id })
+    const allowed = await allowedTenantsOf(d1, results.map(portalOfRow))
+    rows = results
+      .filter((row) => allowsTenant(allowed.get(portalOfRow(row)) ?? null, row.tid))
+      .map((row) => ({
+        record: fromRow(row),
+        phoneSystem: {
+          id: row.phone_system_id,
+          orgId: row.ps_org_id,
+          name: row.ps_name,
+          webClientUrl: row.ps_web_client_url,
+          handoffUrl: row.ps_handoff_url,
+        },
+      }))
   }
 
   const matches: Candidate[] = []

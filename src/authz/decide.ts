@@ -4,7 +4,8 @@
  * their one phone system, or they choose among several.
  */
 
-import type { EntraClient } from '../oidc/clients'
+import { AppError } from '../errors'
+import { allowsTenant, type EntraClient } from '../oidc/clients'
 import type { Identity } from '../oidc/identity'
 import type { Site } from '../tenancy/site'
 import { type Candidate, findCandidates, reachesTenant, reachOf, tenantsOf } from './candidates'
@@ -22,11 +23,6 @@ export function decide(candidates: readonly Candidate[]): Decision {
   return { kind: 'choose', candidates: [...candidates] }
 }
 
-/** Whether a user of tenant `tid` may sign in on `site` with `client` at all. */
-export function clientAllowsTenant(client: EntraClient, tid: string): boolean {
-  return client.allowedTenantIds === null || client.allowedTenantIds.includes(tid)
-}
-
 /** The decision for a verified identity on a site, from what D1 says now (the reach read once). */
 export async function authorize(
   d1: D1Database,
@@ -34,7 +30,7 @@ export async function authorize(
   client: EntraClient,
   identity: Identity,
 ): Promise<Decision> {
-  if (!clientAllowsTenant(client, identity.tid)) return { kind: 'tenant_not_allowed' }
+  if (!allowsTenant(client.allowedTenantIds, identity.tid)) return { kind: 'tenant_not_allowed' }
   const reach = await reachOf(d1, site)
   if (!(await reachesTenant(d1, reach, identity.tid))) return { kind: 'tenant_not_allowed' }
   return decide(await findCandidates(d1, reach, identity))
@@ -42,11 +38,18 @@ export async function authorize(
 
 /**
  * The tenants whose users may sign in on a site with `client`: those of the
- * phone systems its portal serves, narrowed to the portal's allowed tenants;
- * null on the primary host (any tenant with a phone system).
+ * proven phone systems its portal serves, narrowed to the portal's allowed
+ * tenants; null on the primary host (any tenant with a proven phone
+ * system). None at all is a page that says why: no phone system yet, or
+ * none whose Microsoft 365 an administrator has connected.
  */
 export async function tenantsServed(d1: D1Database, site: Site, client: EntraClient): Promise<string[] | null> {
   const reach = await reachOf(d1, site)
   if (reach.kind === 'all') return null
-  return tenantsOf(reach).filter((tid) => clientAllowsTenant(client, tid))
+  const tenants = tenantsOf(reach).filter((tid) => allowsTenant(client.allowedTenantIds, tid))
+  if (tenants.length > 0) return tenants
+  if (reach.phoneSystems.length === 0 && reach.unproven > 0) {
+    throw new AppError('host_not_connected', `Only unverified phone systems are reachable from ${site.hostname}`)
+  }
+  throw new AppError('no_phone_systems', `No phone system reachable from ${site.hostname}`)
 }

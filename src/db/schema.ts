@@ -16,12 +16,15 @@ export const ORG_STRUCTURES = ['nested', 'flat'] as const
 export const HOSTNAME_KINDS = ['subdomain', 'custom'] as const
 export const HOSTNAME_STATUSES = ['pending', 'active', 'failed', 'moved'] as const
 export const CALLBACK_MODES = ['central', 'direct'] as const
+/** Whether a phone system's Entra tenant is proven (DESIGN 6): ops vouched, an administrator of it connected, or neither. */
+export const TENANT_STATUSES = ['trusted', 'verified', 'unverified'] as const
 
 export type OrgKind = (typeof ORG_KINDS)[number]
 export type OrgStructure = (typeof ORG_STRUCTURES)[number]
 export type HostnameKind = (typeof HOSTNAME_KINDS)[number]
 export type HostnameStatus = (typeof HOSTNAME_STATUSES)[number]
 export type CallbackMode = (typeof CALLBACK_MODES)[number]
+export type TenantStatus = (typeof TENANT_STATUSES)[number]
 
 const timestamps = {
   createdAt: integer('created_at').notNull(),
@@ -65,6 +68,10 @@ export const hostnames = sqliteTable(
     callbackMode: text('callback_mode', { enum: CALLBACK_MODES }).notNull().default('central'),
     redirectUriRegistered: integer('redirect_uri_registered', { mode: 'boolean' }).notNull().default(false),
     redirectUriDetail: text('redirect_uri_detail'),
+    /** The Entra app (client id) the redirect URI was registered on, so it is removed from that one. */
+    redirectUriAppId: text('redirect_uri_app_id'),
+    /** When the schedule last confirmed (or repaired) that the registered URI is still on its app. */
+    redirectUriCheckedAt: integer('redirect_uri_checked_at'),
     cloudflareId: text('cloudflare_id'),
     checkedAt: integer('checked_at'),
     checkCount: integer('check_count').notNull().default(0),
@@ -95,6 +102,8 @@ export const phoneSystems = sqliteTable(
     webClientUrl: text('web_client_url').notNull(),
     handoffUrl: text('handoff_url').notNull(),
     entraTenantId: text('entra_tenant_id').notNull(),
+    /** Mirrors the tenant's claim for this phone system's partner subtree (`tenant_claims`); unverified serves nobody. */
+    tenantStatus: text('tenant_status', { enum: TENANT_STATUSES }).notNull().default('unverified'),
     ssoListVersion: integer('sso_list_version').notNull().default(0),
     syncSource: text('sync_source', { enum: ['app_assignments', 'group'] })
       .notNull()
@@ -248,18 +257,84 @@ export const signInAttempts = sqliteTable(
  * (instead of the provider's multi-tenant app) and the tenants allowed to.
  * The client secret is AES-GCM encrypted under DATA_KEY and never returned.
  */
-export const microsoftIntegrations = sqliteTable('microsoft_integrations', {
-  orgId: text('org_id')
-    .primaryKey()
-    .references(() => organizations.id, { onDelete: 'cascade' }),
-  clientId: text('client_id').notNull(),
-  clientSecretEnc: text('client_secret_enc').notNull(),
-  homeTenantId: text('home_tenant_id').notNull(),
-  allowedTenantIds: text('allowed_tenant_ids', { mode: 'json' }).$type<string[]>().notNull(),
-  secretUpdatedAt: integer('secret_updated_at').notNull(),
+export const microsoftIntegrations = sqliteTable(
+  'microsoft_integrations',
+  {
+    orgId: text('org_id')
+      .primaryKey()
+      .references(() => organizations.id, { onDelete: 'cascade' }),
+    clientId: text('client_id').notNull(),
+    clientSecretEnc: text('client_secret_enc').notNull(),
+    homeTenantId: text('home_tenant_id').notNull(),
+    allowedTenantIds: text('allowed_tenant_ids', { mode: 'json' }).$type<string[]>().notNull(),
+    secretUpdatedAt: integer('secret_updated_at').notNull(),
+    createdAt: integer('created_at').notNull(),
+    updatedAt: integer('updated_at').notNull(),
+  },
+  // One portal per Entra app: its cached Graph tokens and its redirect URIs are that portal's alone.
+  (t) => [uniqueIndex('microsoft_integrations_client_uq').on(t.clientId)],
+)
+
+/**
+ * Which partner subtree an Entra tenant belongs to (DESIGN 6): claimed when
+ * ops vouch for it (`trusted`) or an administrator of the tenant connects it
+ * (`verified`). A tenant claimed in one subtree cannot be named in another;
+ * only ops release it.
+ */
+export const tenantClaims = sqliteTable('tenant_claims', {
+  tid: text('tid').primaryKey(),
+  partnerId: text('partner_id')
+    .notNull()
+    .references(() => organizations.id, { onDelete: 'restrict' }),
+  status: text('status', { enum: ['trusted', 'verified'] }).notNull(),
+  /** Who vouched or proved it: the actor, and for a connect the administrator's tid, oid and UPN. */
+  proof: text('proof', { mode: 'json' }).$type<Record<string, unknown>>().notNull(),
   createdAt: integer('created_at').notNull(),
   updatedAt: integer('updated_at').notNull(),
 })
+
+/** One-time links an administrator of a phone system's tenant opens to connect it (DESIGN 6). */
+export const connectLinks = sqliteTable(
+  'connect_links',
+  {
+    id: text('id').primaryKey(),
+    /** SHA-256 of the token in the link: the link itself is never stored. */
+    tokenHash: text('token_hash').notNull(),
+    phoneSystemId: text('phone_system_id')
+      .notNull()
+      .references(() => phoneSystems.id, { onDelete: 'cascade' }),
+    createdBy: text('created_by').notNull(),
+    createdAt: integer('created_at').notNull(),
+    expiresAt: integer('expires_at').notNull(),
+    usedAt: integer('used_at'),
+  },
+  (t) => [uniqueIndex('connect_links_token_uq').on(t.tokenHash), index('connect_links_ps_idx').on(t.phoneSystemId)],
+)
+
+/**
+ * A connect in progress: the administrator's sign-in, then Entra's admin
+ * consent, each leg behind its own single-use state. Secrets are sealed.
+ */
+export const connectSessions = sqliteTable(
+  'connect_sessions',
+  {
+    id: text('id').primaryKey(),
+    linkId: text('link_id')
+      .notNull()
+      .references(() => connectLinks.id, { onDelete: 'cascade' }),
+    /** SHA-256 of the state of the current leg. */
+    stateHash: text('state_hash').notNull(),
+    phase: text('phase', { enum: ['signin', 'signed_in', 'consent', 'done'] }).notNull(),
+    /** Sealed: the sign-in leg's PKCE verifier and nonce, then the administrator who signed in. */
+    secrets: text('secrets').notNull(),
+    createdAt: integer('created_at').notNull(),
+    expiresAt: integer('expires_at').notNull(),
+  },
+  (t) => [
+    uniqueIndex('connect_sessions_state_uq').on(t.stateHash),
+    index('connect_sessions_expires_idx').on(t.expiresAt),
+  ],
+)
 
 /** One row type per table, for every module that reads them. */
 export type OrgRow = typeof organizations.$inferSelect
@@ -269,3 +344,6 @@ export type ApiKeyRow = typeof apiKeys.$inferSelect
 export type AuditLogRow = typeof auditLog.$inferSelect
 export type FlowRow = typeof ssoFlows.$inferSelect
 export type MicrosoftIntegrationRow = typeof microsoftIntegrations.$inferSelect
+export type TenantClaimRow = typeof tenantClaims.$inferSelect
+export type ConnectLinkRow = typeof connectLinks.$inferSelect
+export type ConnectSessionRow = typeof connectSessions.$inferSelect

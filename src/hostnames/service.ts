@@ -6,9 +6,9 @@
  * the status; every change with its audit row in the same batch, and the
  * isolate's host cache told at once.
  */
-import { and, asc, eq, isNotNull, lte } from 'drizzle-orm'
+import { and, asc, eq, isNotNull, lt, lte } from 'drizzle-orm'
 import * as z from 'zod/mini'
-import type { Actor, Principal } from '../access/principal'
+import { type Actor, type Principal, SYSTEM_ACTOR } from '../access/principal'
 import { notFound, orgInScope } from '../access/scope'
 import { recordChange } from '../audit/write'
 import type { Config } from '../config'
@@ -27,7 +27,7 @@ import {
   refreshCustomHostname,
 } from '../upstream/cloudflare'
 import { mapCloudflareStatus, nextCheckDelayMs, verificationOf } from './cloudflare-status'
-import { registerHost, retryRegistration, unregisterHost } from './redirect-uris'
+import { AWAITING_ACTIVATION, type RedirectUris, reconcileHost, registerHost, unregisterHost } from './redirect-uris'
 import { hostnameView } from './view'
 
 /**
@@ -124,6 +124,7 @@ function hostnameTaken(hostname: string): AppError {
 export async function attachHostname(
   d1: D1Database,
   config: Config,
+  uris: RedirectUris,
   principal: Principal,
   orgId: string,
   input: z.output<typeof attachHostnameSchema>,
@@ -146,6 +147,8 @@ export async function attachHostname(
     callbackMode: input.callbackMode ?? 'central',
     redirectUriRegistered: false,
     redirectUriDetail: null,
+    redirectUriAppId: null,
+    redirectUriCheckedAt: null,
     cloudflareId: null,
     checkedAt: null,
     checkCount: 0,
@@ -169,9 +172,11 @@ export async function attachHostname(
       nextCheckAt: delay === null ? null : now + delay,
     }
   }
-  if (row.callbackMode === 'direct') {
+  if (row.callbackMode === 'direct' && row.status !== 'active') {
+    row = { ...row, ...AWAITING_ACTIVATION }
+  } else if (row.callbackMode === 'direct') {
     try {
-      row = { ...row, ...(await registerHost(d1, config, row)) }
+      row = { ...row, ...(await registerHost(d1, config, uris, row)), redirectUriCheckedAt: now }
     } catch (error) {
       // The 256-URI ceiling is the partner's to resolve: refuse, and leave nothing at Cloudflare either.
       if (cloudflare && row.cloudflareId)
@@ -194,7 +199,7 @@ export async function attachHostname(
       getDb(d1).insert(hostnames).values(row),
     )
   } catch (error) {
-    if (row.redirectUriRegistered) await unregisterHost(d1, config, row).catch(() => undefined)
+    if (row.redirectUriRegistered) await unregisterHost(d1, config, uris, row).catch(() => undefined)
     // Never leave a Cloudflare hostname behind that D1 does not know about.
     if (cloudflare && row.cloudflareId) {
       await deleteCustomHostname(cloudflare, row.cloudflareId).catch((cleanup: unknown) =>
@@ -215,6 +220,7 @@ export async function attachHostname(
 export async function detachHostname(
   d1: D1Database,
   config: Config,
+  uris: RedirectUris,
   principal: Principal,
   rawHostname: string,
   now: number,
@@ -222,10 +228,10 @@ export async function detachHostname(
   const row = await getHostname(d1, principal, rawHostname)
   if (row.redirectUriRegistered) {
     // Graph first: a redirect URI left on our app for a domain that is no longer ours must not happen silently.
-    await unregisterHost(d1, config, row)
+    await unregisterHost(d1, config, uris, row)
     await getDb(d1)
       .update(hostnames)
-      .set({ redirectUriRegistered: false, updatedAt: now })
+      .set({ redirectUriRegistered: false, redirectUriAppId: null, updatedAt: now })
       .where(eq(hostnames.hostname, row.hostname))
     hostCache(config).delete(row.hostname)
   }
@@ -264,13 +270,22 @@ export async function detachHostname(
 export async function refreshHostname(
   d1: D1Database,
   config: Config,
+  uris: RedirectUris,
   actor: Actor,
   row: HostnameRow,
   now: number,
 ): Promise<HostnameRow> {
-  if (row.callbackMode === 'direct' && !row.redirectUriRegistered) {
-    row = await retryRegistration(d1, config, row, now)
-  }
+  const seen = row.cloudflareId && config.cloudflare ? await refreshFromCloudflare(d1, config, actor, row, now) : row
+  return reconcileHost(d1, config, uris, seen, now)
+}
+
+async function refreshFromCloudflare(
+  d1: D1Database,
+  config: Config,
+  actor: Actor,
+  row: HostnameRow,
+  now: number,
+): Promise<HostnameRow> {
   if (!row.cloudflareId || !config.cloudflare) return row
   const seen =
     row.status === 'pending'
@@ -331,11 +346,12 @@ export async function refreshHostname(
 export async function checkHostname(
   d1: D1Database,
   config: Config,
+  uris: RedirectUris,
   principal: Principal,
   rawHostname: string,
   now: number,
 ): Promise<HostnameRow> {
-  return refreshHostname(d1, config, principal, await getHostname(d1, principal, rawHostname), now)
+  return refreshHostname(d1, config, uris, principal, await getHostname(d1, principal, rawHostname), now)
 }
 
 /** How many hostnames one scheduled run refreshes, so a run stays well inside an invocation's limits. */
@@ -349,6 +365,7 @@ export const REFRESH_BUDGET = 25
 export async function refreshDueHostnames(
   d1: D1Database,
   config: Config,
+  uris: RedirectUris,
   actor: Actor,
   now: number,
 ): Promise<{ checked: number; changed: number; errors: number }> {
@@ -365,7 +382,7 @@ export async function refreshDueHostnames(
   let checked = 0
   for (const row of due) {
     try {
-      const after = await refreshHostname(d1, config, actor, row, now)
+      const after = await refreshHostname(d1, config, uris, actor, row, now)
       checked++
       if (after.status !== row.status) changed++
     } catch (error) {
@@ -388,6 +405,7 @@ export async function refreshDueHostnames(
 export async function updateHostname(
   d1: D1Database,
   config: Config,
+  uris: RedirectUris,
   principal: Principal,
   rawHostname: string,
   input: z.output<typeof updateHostnameSchema>,
@@ -397,10 +415,13 @@ export async function updateHostname(
   if (input.callbackMode === before.callbackMode) return before
   let after: HostnameRow = { ...before, callbackMode: input.callbackMode, updatedAt: now }
   if (input.callbackMode === 'direct') {
-    after = { ...after, ...(await registerHost(d1, config, before)) }
+    after =
+      before.status === 'active'
+        ? { ...after, ...(await registerHost(d1, config, uris, before)), redirectUriCheckedAt: now }
+        : { ...after, ...AWAITING_ACTIVATION }
   } else {
-    if (before.redirectUriRegistered) await unregisterHost(d1, config, before)
-    after = { ...after, redirectUriRegistered: false, redirectUriDetail: null }
+    if (before.redirectUriRegistered) await unregisterHost(d1, config, uris, before)
+    after = { ...after, redirectUriRegistered: false, redirectUriDetail: null, redirectUriAppId: null }
   }
   await recordChange(
     d1,
@@ -425,4 +446,62 @@ export async function updateHostname(
   )
   hostCache(config).delete(before.hostname)
   return after
+}
+
+/** Cloudflare's own validation window: a custom domain still pending after it is released. */
+export const PENDING_RELEASE_MS = 7 * 24 * 60 * 60 * 1000
+
+/**
+ * Releases custom domains that stayed pending for 7 days (the partner never
+ * published the DNS records), at Cloudflare and here, so nobody holds a
+ * domain they cannot prove. The audit log says why; attaching it again
+ * starts over.
+ */
+export async function releaseStalePending(
+  d1: D1Database,
+  config: Config,
+  uris: RedirectUris,
+  now: number,
+): Promise<{ released: number; errors: number }> {
+  const stale = await getDb(d1)
+    .select()
+    .from(hostnames)
+    .where(and(eq(hostnames.status, 'pending'), lt(hostnames.createdAt, now - PENDING_RELEASE_MS)))
+    .orderBy(asc(hostnames.createdAt))
+    .limit(REFRESH_BUDGET)
+    .all()
+  let released = 0
+  let errors = 0
+  for (const row of stale) {
+    try {
+      if (row.redirectUriRegistered) await unregisterHost(d1, config, uris, row)
+      if (row.cloudflareId && config.cloudflare) await deleteCustomHostname(config.cloudflare, row.cloudflareId)
+      await recordChange(
+        d1,
+        SYSTEM_ACTOR,
+        {
+          orgId: row.orgId,
+          action: 'hostname.release',
+          targetType: 'hostname',
+          targetId: row.hostname,
+          summary: {
+            before: hostnameView(row),
+            reason:
+              'Verification did not complete within 7 days (the DNS records were not published), so the hostname was released. Attach it again to start over.',
+          },
+        },
+        now,
+        getDb(d1).delete(hostnames).where(eq(hostnames.hostname, row.hostname)),
+      )
+      hostCache(config).delete(row.hostname)
+      released++
+    } catch (error) {
+      errors++
+      log('warn', 'stale pending hostname not released yet', {
+        hostname: row.hostname,
+        code: error instanceof AppError ? error.code : 'internal',
+      })
+    }
+  }
+  return { released, errors }
 }

@@ -21,8 +21,8 @@ export interface AppVariables {
   principal: Principal
   /** What the sign-in audit records for this request (`signin/attempts.ts`). */
   attempt: AttemptFacts
-  /** The host whose login page an error's "Start again" leads to, once a sign-in knows it. */
-  retryHost: string
+  /** Where an error page's "Start again" leads (the login page a sign-in began on, a connect link), once known. */
+  retryHref: string
 }
 
 export type AppEnv = { Bindings: Env; Variables: AppVariables }

@@ -64,8 +64,6 @@ export async function renderError(error: unknown, c: Context<AppEnv>): Promise<R
 
   const page = errorSpec(appError.code).page
   const branding = page.branded ? c.get('site')?.branding : undefined
-  const retryHost = page.retry ? c.get('retryHost') : undefined
-  const config = c.get('config')
   const nonce = newNonce()
   return renderPage(
     c,
@@ -78,7 +76,7 @@ export async function renderError(error: unknown, c: Context<AppEnv>): Promise<R
       correlationId={page.reference ? correlationId : undefined}
       branding={branding}
       detail={appError.detail}
-      retryHref={retryHost && config ? `${config.origin(retryHost)}/` : undefined}
+      retryHref={page.retry ? c.get('retryHref') : undefined}
     />,
     { nonce },
     appError.headers,

@@ -8,30 +8,60 @@
 import { SYSTEM_ACTOR } from '../access/principal'
 import { type Config, getConfig } from '../config'
 import type { Env } from '../env'
-import { retryDueRegistrations } from '../hostnames/redirect-uris'
-import { refreshDueHostnames } from '../hostnames/service'
+import {
+  confirmDueRegistrations,
+  type RedirectUris,
+  redirectUrisOf,
+  retryDueRegistrations,
+} from '../hostnames/redirect-uris'
+import { refreshDueHostnames, releaseStalePending } from '../hostnames/service'
 import { log } from '../log'
 import { d1FlowStore } from '../signin/flow-store'
 import { syncDuePhoneSystems } from '../sync/sync'
 
+/** What every job gets: the database, the configuration, and the per-app registrars of redirect URIs. */
+interface JobContext {
+  d1: D1Database
+  config: Config
+  uris: RedirectUris
+  now: number
+}
+
 interface Job {
   name: string
-  run(d1: D1Database, config: Config, now: number): Promise<Record<string, number>>
+  run(context: JobContext): Promise<Record<string, number>>
 }
 
 export const JOBS: Job[] = [
   {
     name: 'expired sign-in flows deleted',
-    run: async (d1, config, now) => ({ deleted: await d1FlowStore(d1, config.flowKey).deleteExpired(now) }),
+    run: async ({ d1, config, now }) => ({ deleted: await d1FlowStore(d1, config.flowKey).deleteExpired(now) }),
   },
-  { name: 'scheduled syncs', run: (d1, config, now) => syncDuePhoneSystems(d1, config, SYSTEM_ACTOR, now) },
-  { name: 'custom hostnames refreshed', run: (d1, config, now) => refreshDueHostnames(d1, config, SYSTEM_ACTOR, now) },
-  { name: 'redirect URI registrations retried', run: (d1, config, now) => retryDueRegistrations(d1, config, now) },
+  {
+    name: 'scheduled syncs',
+    run: ({ d1, config, uris, now }) => syncDuePhoneSystems(d1, config, uris, SYSTEM_ACTOR, now),
+  },
+  {
+    name: 'custom hostnames refreshed',
+    run: ({ d1, config, uris, now }) => refreshDueHostnames(d1, config, uris, SYSTEM_ACTOR, now),
+  },
+  {
+    name: 'stale pending custom hostnames released',
+    run: ({ d1, config, uris, now }) => releaseStalePending(d1, config, uris, now),
+  },
+  {
+    name: 'redirect URI registrations retried',
+    run: ({ d1, config, uris, now }) => retryDueRegistrations(d1, config, uris, now),
+  },
+  {
+    name: 'redirect URI registrations confirmed',
+    run: ({ d1, config, uris, now }) => confirmDueRegistrations(d1, config, uris, now),
+  },
 ]
 
 async function runJob(job: Job, env: Env, now: number): Promise<void> {
   try {
-    log('info', job.name, await job.run(env.DB, getConfig(env), now))
+    log('info', job.name, await job.run({ d1: env.DB, config: getConfig(env), uris: redirectUrisOf(env), now }))
   } catch (error) {
     log('error', `job failed: ${job.name}`, { error: String(error) })
   }

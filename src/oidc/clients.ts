@@ -2,7 +2,7 @@
  * Which Entra app a sign-in uses: the portal's own Microsoft integration when
  * the host's organization has one, else the provider's multi-tenant app.
  */
-import { eq } from 'drizzle-orm'
+import { eq, inArray } from 'drizzle-orm'
 import type { Config } from '../config'
 import { getDb } from '../db/client'
 import { microsoftIntegrations } from '../db/schema'
@@ -43,4 +43,24 @@ export async function clientForOrg(d1: D1Database, config: Config, orgId: string
     homeTenantId: row.homeTenantId,
     allowedTenantIds: row.allowedTenantIds.length > 0 ? row.allowedTenantIds : null,
   }
+}
+
+/**
+ * Whether a portal's integration lets users of tenant `tid` sign in: its
+ * allowed tenants, when it lists any. The one rule, for the portal's own
+ * hosts (its client) and the primary host (each candidate's portal).
+ */
+export function allowsTenant(allowedTenantIds: readonly string[] | null, tid: string): boolean {
+  return allowedTenantIds === null || allowedTenantIds.length === 0 || allowedTenantIds.includes(tid)
+}
+
+/** The allowed tenants of each portal that has an integration (the others allow any tenant). */
+export async function allowedTenantsOf(d1: D1Database, portalIds: readonly string[]): Promise<Map<string, string[]>> {
+  if (portalIds.length === 0) return new Map()
+  const rows = await getDb(d1)
+    .select({ orgId: microsoftIntegrations.orgId, allowed: microsoftIntegrations.allowedTenantIds })
+    .from(microsoftIntegrations)
+    .where(inArray(microsoftIntegrations.orgId, [...new Set(portalIds)]))
+    .all()
+  return new Map(rows.map((row) => [row.orgId, row.allowed]))
 }

@@ -15,6 +15,12 @@ export interface Identity {
   upn: string | null
   email: string | null
   name: string | null
+  /**
+   * Directory role template ids the user holds (the `wids` claim, emitted when
+   * the app's manifest sets groupMembershipClaims to DirectoryRole or All).
+   * Read for the connect flow only; never stored with a flow or handed off.
+   */
+  directoryRoles?: string[]
 }
 
 /** Text claims are optional and bounded: a missing or absurd value is no value. */
@@ -32,10 +38,17 @@ export function identityFromClaims(claims: Record<string, unknown>): Identity | 
     upn: text(claims.preferred_username)?.toLowerCase() ?? null,
     email: text(claims.email)?.toLowerCase() ?? null,
     name: text(claims.name),
+    directoryRoles: Array.isArray(claims.wids) ? claims.wids.filter(isGuid) : [],
   }
 }
 
 /** What a person would recognize their account by, for pages. */
 export function accountLabel(identity: Identity): string {
   return identity.upn ?? identity.email ?? identity.name ?? identity.oid
+}
+
+/** Only who signed in: what a sign-in flow keeps between its steps (not the directory roles). */
+export function signedIn(identity: Identity): Identity {
+  const { tid, oid, sub, upn, email, name } = identity
+  return { tid, oid, sub, upn, email, name }
 }

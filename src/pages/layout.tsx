@@ -16,6 +16,7 @@ p{margin:.5rem 0 1rem;color:#3b3b3b}
 .button{display:flex;align-items:center;justify-content:center;gap:.75rem;width:100%;min-height:2.75rem;padding:.625rem 1rem;border-radius:.375rem;background:var(--accent);color:var(--on-accent);font-weight:600;font-size:1rem;text-decoration:none;border:1px solid rgba(0,0,0,.2)}
 .button:hover{filter:brightness(1.08)}
 button.button{font:inherit;font-weight:600;cursor:pointer}
+.steps{padding-left:1.25rem;margin:.5rem 0 1rem}.steps li{margin:.25rem 0}
 .choices{list-style:none;padding:0;margin:1rem 0;display:grid;gap:.75rem}
 fieldset{border:0;padding:0;margin:0}
 legend{font-weight:600;margin-bottom:.5rem}

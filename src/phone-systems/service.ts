@@ -9,12 +9,13 @@ import type { Principal } from '../access/principal'
 import { notFound, orgInScope } from '../access/scope'
 import { recordChange } from '../audit/write'
 import { getDb } from '../db/client'
-import { type PhoneSystemRow, phoneSystems } from '../db/schema'
+import { type PhoneSystemRow, phoneSystems, ssoUsers, TENANT_STATUSES } from '../db/schema'
 import { AppError } from '../errors'
 import { boundedText, guid } from '../lib/fields'
 import { newId } from '../lib/ids'
 import { isSafeClientUrl } from '../lib/net'
 import { iso, isoOrNull } from '../lib/time'
+import { nameTenant } from '../tenancy/claims'
 
 const clientUrl = z
   .string()
@@ -34,6 +35,8 @@ export const updatePhoneSystemSchema = z.strictObject({
   name: z.optional(boundedText(200)),
   webClientUrl: z.optional(clientUrl),
   handoffUrl: z.optional(clientUrl),
+  /** A new tenant starts over: its SSO list is emptied, and with a partner key it is unverified until connected. */
+  entraTenantId: z.optional(guid),
   syncSource: z.optional(z.enum(['app_assignments', 'group'], 'must be "app_assignments" or "group"')),
   syncGroupId: z.optional(z.nullable(guid)),
 })
@@ -48,6 +51,8 @@ export const phoneSystemSchema = z.object({
   webClientUrl: z.string(),
   handoffUrl: z.string(),
   entraTenantId: z.string(),
+  /** `trusted` (ops vouched), `verified` (an administrator of the tenant connected it) or `unverified` (serves nobody yet). */
+  tenantStatus: z.enum(TENANT_STATUSES),
   sync: z.object({
     source: z.enum(['app_assignments', 'group']),
     groupId: z.nullable(z.string()),
@@ -69,6 +74,7 @@ export function phoneSystemView(row: PhoneSystemRow): z.output<typeof phoneSyste
     webClientUrl: row.webClientUrl,
     handoffUrl: row.handoffUrl,
     entraTenantId: row.entraTenantId,
+    tenantStatus: row.tenantStatus,
     sync: {
       source: row.syncSource,
       groupId: row.syncGroupId,
@@ -114,11 +120,13 @@ export async function createPhoneSystem(
   input: CreatePhoneSystemInput,
   now: number,
 ): Promise<PhoneSystemRow> {
-  await orgInScope(d1, principal, orgId)
+  const org = await orgInScope(d1, principal, orgId)
+  const tenant = await nameTenant(d1, principal, org, input.entraTenantId, now)
   const row: PhoneSystemRow = {
     id: newId('ps'),
     orgId,
     ...input,
+    tenantStatus: tenant.status,
     ssoListVersion: 0,
     syncSource: 'app_assignments',
     syncGroupId: null,
@@ -142,6 +150,7 @@ export async function createPhoneSystem(
     },
     now,
     getDb(d1).insert(phoneSystems).values(row),
+    ...tenant.statements,
   )
   return row
 }
@@ -163,13 +172,32 @@ export async function updatePhoneSystem(
       { field: 'syncGroupId' },
     )
   }
+  const newTenant = input.entraTenantId !== undefined && input.entraTenantId !== before.entraTenantId
+  // Naming a tenant again with the ops key vouches for it; with a partner key only a new tenant is news.
+  const tenant =
+    newTenant || (input.entraTenantId !== undefined && principal.kind === 'ops')
+      ? await nameTenant(d1, principal, await orgInScope(d1, principal, before.orgId), input.entraTenantId!, now)
+      : { status: before.tenantStatus, statements: [] }
   const after: PhoneSystemRow = {
     ...before,
     name: input.name ?? before.name,
     webClientUrl: input.webClientUrl ?? before.webClientUrl,
     handoffUrl: input.handoffUrl ?? before.handoffUrl,
+    entraTenantId: input.entraTenantId ?? before.entraTenantId,
+    tenantStatus: tenant.status,
     syncSource,
     syncGroupId,
+    // The list and the sync record belonged to the old tenant.
+    ...(newTenant
+      ? {
+          ssoListVersion: before.ssoListVersion + 1,
+          lastSyncAt: null,
+          lastSyncStatus: null,
+          lastSyncError: null,
+          lastSyncCounts: null,
+          nextSyncAt: null,
+        }
+      : {}),
     updatedAt: now,
   }
   await recordChange(
@@ -189,11 +217,21 @@ export async function updatePhoneSystem(
         name: after.name,
         webClientUrl: after.webClientUrl,
         handoffUrl: after.handoffUrl,
+        entraTenantId: after.entraTenantId,
+        tenantStatus: after.tenantStatus,
+        ssoListVersion: after.ssoListVersion,
         syncSource,
         syncGroupId,
+        lastSyncAt: after.lastSyncAt,
+        lastSyncStatus: after.lastSyncStatus,
+        lastSyncError: after.lastSyncError,
+        lastSyncCounts: after.lastSyncCounts,
+        nextSyncAt: after.nextSyncAt,
         updatedAt: now,
       })
       .where(eq(phoneSystems.id, id)),
+    ...(newTenant ? [getDb(d1).delete(ssoUsers).where(eq(ssoUsers.phoneSystemId, id))] : []),
+    ...tenant.statements,
   )
   return after
 }

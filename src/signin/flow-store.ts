@@ -12,7 +12,7 @@ import type { JWTPayload } from 'jose'
 import { getDb } from '../db/client'
 import { type FlowRow, ssoFlows } from '../db/schema'
 import { seal, unseal } from '../lib/crypto'
-import type { Identity } from '../oidc/identity'
+import { type Identity, signedIn } from '../oidc/identity'
 
 /** How long a started sign-in may take, end to end (DESIGN 3.3: at most 10 minutes). */
 export const FLOW_TTL_SECONDS = 600
@@ -125,7 +125,7 @@ export function d1FlowStore(d1: D1Database, flowKey: Uint8Array): FlowStore {
     },
 
     async putCompletion(flow, identity, codeHash, now) {
-      const result = await seal({ ...identity }, flowKey, audience.result(flow.id), COMPLETION_TTL_SECONDS)
+      const result = await seal({ ...signedIn(identity) }, flowKey, audience.result(flow.id), COMPLETION_TTL_SECONDS)
       await db
         .update(ssoFlows)
         .set({ result, completionCodeHash: codeHash, completionExpiresAt: now + COMPLETION_TTL_SECONDS * 1000 })
@@ -151,8 +151,7 @@ export function d1FlowStore(d1: D1Database, flowKey: Uint8Array): FlowStore {
       const flow = await toFlow(row)
       const identity = await unseal<Identity & JWTPayload>(row.result, flowKey, audience.result(row.id))
       if (!flow || !identity) return null
-      const { tid, oid, sub, upn, email, name } = identity
-      return { flow, identity: { tid, oid, sub, upn, email, name } }
+      return { flow, identity: signedIn(identity) }
     },
 
     async markCompleted(flowId, now) {
@@ -160,7 +159,12 @@ export function d1FlowStore(d1: D1Database, flowKey: Uint8Array): FlowStore {
     },
 
     async putChoices(flowId, choices, tokenHash) {
-      const sealed = await seal({ ...choices }, flowKey, audience.choices(flowId), FLOW_TTL_SECONDS)
+      const sealed = await seal(
+        { identity: signedIn(choices.identity), phoneSystemIds: choices.phoneSystemIds },
+        flowKey,
+        audience.choices(flowId),
+        FLOW_TTL_SECONDS,
+      )
       await db.update(ssoFlows).set({ choices: sealed, choiceTokenHash: tokenHash }).where(eq(ssoFlows.id, flowId))
     },
 

@@ -56,6 +56,11 @@ async function cookieFlowId(c: FlowContext): Promise<string | null> {
   return payload && typeof payload.fid === 'string' && payload.org === orgOf(site) ? payload.fid : null
 }
 
+/** From here on, an error page's "Start again" leads to the login page of `hostname`. */
+export function startAgainOn(c: FlowContext, hostname: string): void {
+  c.set('retryHref', `${c.var.config.origin(hostname)}/`)
+}
+
 export function clearFlowCookie(c: FlowContext): void {
   deleteCookie(c, FLOW_COOKIE, { prefix: 'host', ...COOKIE_OPTIONS })
 }
@@ -114,7 +119,7 @@ export async function takeCallback(c: FlowContext, state: string | null, now: nu
   if (!state || state.length > 512) throw flowInvalid('no state')
   const flow = await store(c).takeByState(await sha256(state), now)
   if (!flow) throw flowInvalid('unknown, expired or used state')
-  c.set('retryHost', flow.hostname)
+  startAgainOn(c, flow.hostname)
   return flow
 }
 

@@ -23,6 +23,7 @@ import {
   flowInvalid,
   handBack,
   requireOwnFlow,
+  startAgainOn,
   startFlow,
   takeCallback,
   takeChoice,
@@ -45,9 +46,6 @@ signIn.get('/sso/login', async (c) => {
   const { config, site } = c.var
   const client = await clientForOrg(c.env.DB, config, site.kind === 'tenant' ? site.org.id : null)
   const tenants = await tenantsServed(c.env.DB, site, client)
-  if (tenants !== null && tenants.length === 0) {
-    throw new AppError('no_phone_systems', `No phone system reachable from ${site.hostname}`)
-  }
   const tenant = tenants === null ? MULTI_TENANT : authorityTenant(tenants)
   const as = await discover(config, tenant)
   const { redirectUri } = callbackRoute(config, site)
@@ -109,7 +107,7 @@ signIn.get('/sso/callback', auditSignIn('callback'), async (c) => {
 
 /** GET /sso/complete: the end of a central callback, in the browser that started it, on its host. */
 signIn.get('/sso/complete', auditSignIn('complete'), async (c) => {
-  c.set('retryHost', c.var.site.hostname)
+  startAgainOn(c, c.var.site.hostname)
   const { flow, identity } = await takeCompletion(c, new URL(c.req.url).searchParams.get('code'))
   const client = await clientForOrg(c.env.DB, c.var.config, flow.clientOrgId)
   return respondToSignIn(c, c.var.site, client, identity, flow)
@@ -125,7 +123,7 @@ signIn.post(
   '/sso/choose',
   auditSignIn('choose'),
   async (c, next) => {
-    c.set('retryHost', c.var.site.hostname)
+    startAgainOn(c, c.var.site.hostname)
     await next()
   },
   sameOriginForms('choice_invalid', 'Cross-site choice refused'),

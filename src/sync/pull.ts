@@ -18,6 +18,17 @@ import type { SsoUserFields } from '../sso/types'
 import { appOnlyToken, type GraphCall, graphRequest } from '../upstream/graph'
 
 export const PAGE_SIZE = 999
+
+/**
+ * The Microsoft Graph application permissions Sync uses in a customer's
+ * tenant, with what each is for: what an administrator consents to when
+ * connecting (the connect page lists them).
+ */
+export const SYNC_PERMISSIONS = [
+  { name: 'Application.Read.All', use: 'find the sign-in app in your organization and who is assigned to it' },
+  { name: 'GroupMember.Read.All', use: 'read the members of the groups assigned to it' },
+  { name: 'User.Read.All', use: 'read the name, user principal name, email and status of those users' },
+] as const
 /** Stops a runaway pagination (a loop of nextLinks); 1,000 pages of 999 is a million users. */
 const MAX_PAGES = 1_000
 /** Up to this many directly assigned users are fetched by id (15 per request); more, and the tenant's users are paged. */

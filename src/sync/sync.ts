@@ -4,7 +4,7 @@
  * when the whole pull succeeded. A failed or partial pull changes nothing;
  * the attempt (time, outcome, reason, counts) is recorded on the phone system.
  */
-import { asc, eq, lte } from 'drizzle-orm'
+import { and, asc, eq, lte, ne } from 'drizzle-orm'
 import * as z from 'zod/mini'
 import type { Actor } from '../access/principal'
 import { auditStatement } from '../audit/write'
@@ -13,7 +13,7 @@ import { getDb } from '../db/client'
 import { type PhoneSystemRow, phoneSystems } from '../db/schema'
 import { toStatement } from '../db/statements'
 import { AppError } from '../errors'
-import { reconcilePortal } from '../hostnames/redirect-uris'
+import { type RedirectUris, reconcilePortal } from '../hostnames/redirect-uris'
 import { log } from '../log'
 import { clientForOrg } from '../oidc/clients'
 import type { ReplaceCounts } from '../sso/plan'
@@ -63,6 +63,14 @@ export async function syncPhoneSystem(
   phoneSystem: PhoneSystemRow,
   now: number,
 ): Promise<SyncOutcome> {
+  // Nothing is read from an unproven tenant: naming a tenant proves nothing (DESIGN 6).
+  if (phoneSystem.tenantStatus === 'unverified') {
+    throw new AppError(
+      'tenant_not_connected',
+      `The Microsoft 365 tenant ${phoneSystem.entraTenantId} of this phone system is not connected yet, so nothing was read from it. ` +
+        'Create a connect link (POST …/phone-systems/{id}/connect, or "Connect Microsoft 365" in the console) and send it to an administrator of that tenant; Sync works once they have connected it.',
+    )
+  }
   const started = Date.now()
   let stats: PullStats | undefined
   try {
@@ -144,12 +152,13 @@ export async function syncPhoneSystem(
 export async function syncNow(
   d1: D1Database,
   config: Config,
+  uris: RedirectUris,
   actor: Actor,
   phoneSystem: PhoneSystemRow,
   now: number,
 ): Promise<SyncResult> {
   const outcome = await syncPhoneSystem(d1, config, actor, phoneSystem, now)
-  const redirectUris = await reconcilePortal(d1, config, await portalOf(d1, phoneSystem.orgId), now)
+  const redirectUris = await reconcilePortal(d1, config, uris, await portalOf(d1, phoneSystem.orgId), now)
   return { ...outcome, redirectUris }
 }
 
@@ -169,13 +178,14 @@ function estimatedRequests(ps: PhoneSystemRow): number {
 export async function syncDuePhoneSystems(
   d1: D1Database,
   config: Config,
+  uris: RedirectUris,
   actor: Actor,
   now: number,
 ): Promise<{ synced: number; failed: number; deferred: number }> {
   const due = await getDb(d1)
     .select()
     .from(phoneSystems)
-    .where(lte(phoneSystems.nextSyncAt, now))
+    .where(and(lte(phoneSystems.nextSyncAt, now), ne(phoneSystems.tenantStatus, 'unverified')))
     .orderBy(asc(phoneSystems.nextSyncAt))
     .limit(RUN_BUDGET.phoneSystems)
     .all()
@@ -189,7 +199,7 @@ export async function syncDuePhoneSystems(
       continue
     }
     try {
-      const result = await syncNow(d1, config, actor, ps, now)
+      const result = await syncNow(d1, config, uris, actor, ps, now)
       // Each redirect URI registered or retried costs a read and a write at Graph.
       const redirectUriRequests = (result.redirectUris.registered + result.redirectUris.pending) * 2
       used += result.graphRequests + result.d1Statements + redirectUriRequests

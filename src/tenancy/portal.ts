@@ -61,3 +61,13 @@ export function assertIsPortal(
       : `Customer "${org.name}" is flat: it signs in through its partner's portal and cannot have its own Microsoft integration. Move it to a nested portal first.`,
   )
 }
+
+/** The partner whose subtree an organization is in: itself for a partner, its parent for a customer. */
+export function partnerIdOf(org: Pick<OrgRow, 'id' | 'kind' | 'parentId'>): string {
+  return org.kind === 'partner' || !org.parentId ? org.id : org.parentId
+}
+
+/** SQL: the organization id `orgIdColumn` is in partner `partnerId`'s subtree. */
+export function inPartnerSubtree(orgIdColumn: SQLWrapper, partnerId: string): SQL {
+  return sql`(${orgIdColumn} = ${partnerId} OR ${orgIdColumn} IN (SELECT ${organizations.id} FROM ${organizations} WHERE ${organizations.parentId} = ${partnerId}))`
+}

@@ -10,6 +10,7 @@
 import * as oauth from 'oauth4webapi'
 import type { Config } from '../config'
 import { AppError } from '../errors'
+import { sha256 } from '../lib/crypto'
 import type { EntraClient } from '../oidc/clients'
 import { discover, toUpstreamError } from '../oidc/entra'
 
@@ -28,6 +29,8 @@ export interface GraphCall {
   notFoundIsNull?: boolean
   /** Counts requests made, for budgets and reports. */
   counter?: { requests: number }
+  /** Ask Entra for a new token even when one is cached (a consent is confirmed only by a token issued after it). */
+  fresh?: boolean
 }
 
 /** An app-only Graph token of `client` in `tenant`. */
@@ -37,9 +40,11 @@ export async function appOnlyToken(
   tenant: string,
   call: GraphCall,
 ): Promise<string> {
-  const key = `${client.clientId}|${tenant}`
+  // Keyed by whose app, which app, which tenant and which secret: a portal naming another portal's client id
+  // with a wrong secret must never be handed the token that the right secret earned.
+  const key = `${client.orgId ?? 'provider'}|${client.clientId}|${tenant}|${await sha256(client.clientSecret)}`
   const cached = tokens.get(key)
-  if (cached && cached.expiresAt > Date.now() + TOKEN_MARGIN_MS) return cached.token
+  if (!call.fresh && cached && cached.expiresAt > Date.now() + TOKEN_MARGIN_MS) return cached.token
   const as = await discover(config, tenant)
   try {
     const response = await oauth.clientCredentialsGrantRequest(

@@ -4,7 +4,10 @@ import { OPS } from '../../src/access/principal'
 import { getPhoneSystem } from '../../src/phone-systems/service'
 import { planReplace } from '../../src/sso/plan'
 import { replaceSsoList, replaceStatements } from '../../src/sso/store'
-import { api, apiJson, createPartner, createPhoneSystem, dbAll, TENANT_A } from '../fixtures'
+import { api, apiJson, createPartner, createPhoneSystem, dbAll } from '../fixtures'
+
+/** For statements and checks that never reach the admin API (no tenant is claimed by them). */
+const TENANT_A = '11111111-1111-4111-8111-111111111111'
 
 const OID = (n: number) => `0000${String(n).padStart(4, '0')}-aaaa-4aaa-8aaa-aaaaaaaaaaaa`
 
@@ -23,6 +26,7 @@ async function listIn(phoneSystemId: string) {
 describe('POST /api/v1/orgs/{id}/phone-systems', () => {
   it('creates a phone system with its tenant id in lowercase, and audits it', async () => {
     const partner = await createPartner()
+    const TENANT_A = crypto.randomUUID()
     const res = await api('POST', `/orgs/${partner.id}/phone-systems`, {
       name: 'HQ',
       webClientUrl: 'https://acme.pbx.example/webclient',
@@ -54,7 +58,7 @@ describe('POST /api/v1/orgs/{id}/phone-systems', () => {
       name: 'Demo',
       webClientUrl: 'http://127.0.0.1:8789/',
       handoffUrl: 'http://webclient.localhost:8789/sso/handoff',
-      entraTenantId: TENANT_A,
+      entraTenantId: crypto.randomUUID(),
     })
     expect(res.status).toBe(201)
   })
@@ -119,7 +123,7 @@ describe('PUT /api/v1/phone-systems/{id}/sso-users', () => {
     expect(stored).toEqual([
       {
         id: expect.any(String),
-        tid: TENANT_A,
+        tid: ps.entraTenantId,
         oid: OID(1),
         upn: 'ann@contoso.com',
         email: 'ann@contoso.com',
@@ -128,7 +132,7 @@ describe('PUT /api/v1/phone-systems/{id}/sso-users', () => {
       },
       {
         id: expect.any(String),
-        tid: TENANT_A,
+        tid: ps.entraTenantId,
         oid: OID(2),
         upn: 'bob@contoso.com',
         email: null,
@@ -137,7 +141,7 @@ describe('PUT /api/v1/phone-systems/{id}/sso-users', () => {
       },
       {
         id: expect.any(String),
-        tid: TENANT_A,
+        tid: ps.entraTenantId,
         oid: null,
         upn: 'carl@contoso.com',
         email: null,

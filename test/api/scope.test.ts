@@ -26,13 +26,19 @@ beforeAll(async () => {
   const aNested = await createCustomer(a.id, { name: 'A nested', structure: 'nested' })
   const aFlat = await createCustomer(a.id, { name: 'A flat', structure: 'flat' })
   const bCustomer = await createCustomer(b.id, { name: 'B customer' })
-  const tenant = crypto.randomUUID()
-  const ps = async (orgId: string) =>
+  // One tenant per partner subtree: a tenant connected in one subtree cannot be named in another.
+  const tenants: Record<string, string> = {}
+  const ps = async (orgId: string, subtree: string) =>
     (
       await apiJson(
         'POST',
         `/orgs/${orgId}/phone-systems`,
-        { name: 'PS', webClientUrl: 'https://p.example/', handoffUrl: 'https://p.example/h', entraTenantId: tenant },
+        {
+          name: 'PS',
+          webClientUrl: 'https://p.example/',
+          handoffUrl: 'https://p.example/h',
+          entraTenantId: (tenants[subtree] ??= crypto.randomUUID()),
+        },
         201,
       )
     ).id
@@ -52,9 +58,9 @@ beforeAll(async () => {
       aNested: aNested.id,
       aFlat: aFlat.id,
       bCustomer: bCustomer.id,
-      aPs: await ps(aNested.id),
-      aFlatPs: await ps(aFlat.id),
-      bPs: await ps(bCustomer.id),
+      aPs: await ps(aNested.id, 'a'),
+      aFlatPs: await ps(aFlat.id, 'a'),
+      bPs: await ps(bCustomer.id, 'b'),
       aHost: await host(aNested.id),
       bHost: await host(bCustomer.id),
       bKeyId: bKey.id,

@@ -31,8 +31,9 @@ async function listOf(phoneSystemId: string) {
   )
 }
 
-async function phoneSystemIn(tid: string) {
-  const partner = await createPartner()
+/** A phone system in `tid`, under a new partner unless given one (a tenant belongs to one partner's subtree). */
+async function phoneSystemIn(tid: string, existingPartner?: { id: string }) {
+  const partner = existingPartner ?? (await createPartner())
   const customer = await createCustomer(partner.id)
   const ps = await apiJson(
     'POST',
@@ -289,8 +290,8 @@ describe('the schedule', () => {
     await consent(tid)
     const ann = dirUser(1)
     await directory(tid, { direct: [ann] })
-    const { ps } = await phoneSystemIn(tid)
-    const { ps: manual } = await phoneSystemIn(tid)
+    const { ps, partner } = await phoneSystemIn(tid)
+    const { ps: manual } = await phoneSystemIn(tid, partner)
     await apiJson('PUT', `/phone-systems/${manual.id}/sso-users`, { users: [{ upn: 'manual@contoso.example' }] })
 
     await apiJson('POST', `/phone-systems/${ps.id}/sync`)

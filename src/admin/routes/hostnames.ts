@@ -1,4 +1,5 @@
 import * as z from 'zod/mini'
+import { redirectUrisOf } from '../../hostnames/redirect-uris'
 import {
   attachHostname,
   attachHostnameSchema,
@@ -27,7 +28,17 @@ export function hostnameRoutes(routes: AdminRoutes): void {
     success: { status: 201, description: '{hostname, status, verification, ...}' },
     errors: [400, 404, 409, ...UPSTREAM],
     handler: async (c, { params, body }) =>
-      hostnameView(await attachHostname(c.env.DB, c.var.config, c.var.principal, params.id, body, Date.now())),
+      hostnameView(
+        await attachHostname(
+          c.env.DB,
+          c.var.config,
+          redirectUrisOf(c.env),
+          c.var.principal,
+          params.id,
+          body,
+          Date.now(),
+        ),
+      ),
   })
 
   routes.add({
@@ -67,7 +78,17 @@ export function hostnameRoutes(routes: AdminRoutes): void {
     success: { status: 200, description: 'The hostname' },
     errors: [400, 404, 409, ...UPSTREAM],
     handler: async (c, { params, body }) =>
-      hostnameView(await updateHostname(c.env.DB, c.var.config, c.var.principal, params.hostname, body, Date.now())),
+      hostnameView(
+        await updateHostname(
+          c.env.DB,
+          c.var.config,
+          redirectUrisOf(c.env),
+          c.var.principal,
+          params.hostname,
+          body,
+          Date.now(),
+        ),
+      ),
   })
 
   routes.add({
@@ -79,7 +100,7 @@ export function hostnameRoutes(routes: AdminRoutes): void {
     success: { status: 204, description: 'Detached' },
     errors: [400, 404, ...UPSTREAM],
     handler: async (c, { params }) => {
-      await detachHostname(c.env.DB, c.var.config, c.var.principal, params.hostname, Date.now())
+      await detachHostname(c.env.DB, c.var.config, redirectUrisOf(c.env), c.var.principal, params.hostname, Date.now())
     },
   })
 
@@ -93,6 +114,15 @@ export function hostnameRoutes(routes: AdminRoutes): void {
     success: { status: 200, description: 'The hostname' },
     errors: [400, 404, ...UPSTREAM],
     handler: async (c, { params }) =>
-      hostnameView(await checkHostname(c.env.DB, c.var.config, c.var.principal, params.hostname, Date.now())),
+      hostnameView(
+        await checkHostname(
+          c.env.DB,
+          c.var.config,
+          redirectUrisOf(c.env),
+          c.var.principal,
+          params.hostname,
+          Date.now(),
+        ),
+      ),
   })
 }

@@ -1,3 +1,4 @@
+import { redirectUrisOf } from '../../hostnames/redirect-uris'
 import {
   deleteIntegration,
   getIntegration,
@@ -19,9 +20,9 @@ export function integrationRoutes(routes: AdminRoutes): void {
     body: putIntegrationSchema,
     response: integrationSchema,
     success: { status: 200, description: 'The integration, without its secret' },
-    errors: [400, 404, 409],
+    errors: [400, 404, 409, 502, 503, 504],
     handler: async (c, { params, body }) =>
-      putIntegration(c.env.DB, c.var.config, c.var.principal, params.id, body, Date.now()),
+      putIntegration(c.env.DB, c.var.config, redirectUrisOf(c.env), c.var.principal, params.id, body, Date.now()),
   })
 
   routes.add({
@@ -45,7 +46,7 @@ export function integrationRoutes(routes: AdminRoutes): void {
     success: { status: 204, description: 'Removed' },
     errors: [400, 404],
     handler: async (c, { params }) => {
-      await deleteIntegration(c.env.DB, c.var.principal, params.id, Date.now())
+      await deleteIntegration(c.env.DB, c.var.config, redirectUrisOf(c.env), c.var.principal, params.id, Date.now())
     },
   })
 }

@@ -1,4 +1,6 @@
 import * as z from 'zod/mini'
+import { connectLinkSchema, createConnectLink } from '../../connect/links'
+import { redirectUrisOf } from '../../hostnames/redirect-uris'
 import {
   createPhoneSystem,
   createPhoneSystemSchema,
@@ -90,8 +92,21 @@ export function phoneSystemRoutes(routes: AdminRoutes): void {
     errors: [400, 404, 409, 502, 503, 504],
     handler: async (c, { params }) => {
       const phoneSystem = await getPhoneSystem(c.env.DB, c.var.principal, params.id)
-      return syncNow(c.env.DB, c.var.config, c.var.principal, phoneSystem, Date.now())
+      return syncNow(c.env.DB, c.var.config, redirectUrisOf(c.env), c.var.principal, phoneSystem, Date.now())
     },
+  })
+
+  routes.add({
+    method: 'post',
+    path: '/phone-systems/:id/connect',
+    summary:
+      "Create a one-time link (7 days) for an administrator of the phone system's Microsoft 365 tenant to connect it; a newer link replaces the older ones",
+    access: SUBTREE,
+    params: byId,
+    response: connectLinkSchema,
+    success: { status: 201, description: '{connectUrl, expiresAt}' },
+    errors: [400, 404],
+    handler: async (c, { params }) => createConnectLink(c.env.DB, c.var.config, c.var.principal, params.id, Date.now()),
   })
 
   routes.add({

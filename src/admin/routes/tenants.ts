@@ -1,0 +1,19 @@
+import * as z from 'zod/mini'
+import { guid } from '../../lib/fields'
+import { releaseTenant } from '../../tenancy/claims'
+import type { AdminRoutes } from '../registry'
+
+export function tenantRoutes(routes: AdminRoutes): void {
+  routes.add({
+    method: 'post',
+    path: '/tenants/:tid/release',
+    summary:
+      'Release a Microsoft 365 tenant from the partner subtree it is connected to: every phone system naming it is unverified until connected again',
+    access: 'ops',
+    params: z.object({ tid: guid }),
+    response: z.object({ tid: z.string(), partnerId: z.string(), status: z.enum(['trusted', 'verified']) }),
+    success: { status: 200, description: 'The released claim' },
+    errors: [400, 403, 404],
+    handler: async (c, { params }) => releaseTenant(c.env.DB, c.var.principal, params.tid, Date.now()),
+  })
+}

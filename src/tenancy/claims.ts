@@ -1,0 +1,158 @@
+/**
+ * Tenant proof (DESIGN 6): an Entra tenant id is a claim until an
+ * administrator of that tenant proves it, or ops vouch for it. A proven
+ * tenant belongs to one partner's subtree (`tenant_claims`); every phone
+ * system of that subtree naming it carries the claim's status, every other
+ * phone system naming it is `unverified` and serves nobody: no Sync, no
+ * sign-in. The rule lives here; phone systems, the connect flow and ops'
+ * release call it.
+ */
+import { and, eq, type SQL } from 'drizzle-orm'
+import type { Principal } from '../access/principal'
+import { recordChange } from '../audit/write'
+import { getDb } from '../db/client'
+import { type OrgRow, phoneSystems, type TenantClaimRow, type TenantStatus, tenantClaims } from '../db/schema'
+import { toStatement } from '../db/statements'
+import { AppError } from '../errors'
+import { inPartnerSubtree, partnerIdOf } from './portal'
+
+export async function findClaim(d1: D1Database, tid: string): Promise<TenantClaimRow | undefined> {
+  return getDb(d1).select().from(tenantClaims).where(eq(tenantClaims.tid, tid)).get()
+}
+
+export function tenantClaimed(tid: string): AppError {
+  return new AppError(
+    'tenant_claimed',
+    `The Microsoft 365 tenant ${tid} is already connected to another partner's organizations, so it cannot be named here. ` +
+      'If it really belongs here, ask the provider to release it.',
+    { field: 'entraTenantId' },
+  )
+}
+
+/** The statement that gives every phone system of a subtree naming `tid` the status `status`. */
+function statusOfSubtree(d1: D1Database, partnerId: string, tid: string, status: TenantStatus, now: number) {
+  return toStatement(
+    d1,
+    getDb(d1)
+      .update(phoneSystems)
+      .set({ tenantStatus: status, updatedAt: now })
+      .where(and(eq(phoneSystems.entraTenantId, tid), inPartnerSubtree(phoneSystems.orgId, partnerId)) as SQL),
+  )
+}
+
+export interface TenantDecision {
+  /** The status a phone system of `org` naming the tenant has from now on. */
+  status: TenantStatus
+  /** What records it (a new claim, the subtree's phone systems), to run in the same batch as the change. */
+  statements: D1PreparedStatement[]
+}
+
+/**
+ * What naming tenant `tid` for a phone system of `org` means: refused (409
+ * `tenant_claimed`) when another partner's subtree holds the tenant; with the
+ * ops key, vouched for (`trusted`, for the whole subtree); with a partner key,
+ * the subtree's own claim if it has one, else `unverified` until an
+ * administrator of the tenant connects it.
+ */
+export async function nameTenant(
+  d1: D1Database,
+  principal: Principal,
+  org: Pick<OrgRow, 'id' | 'kind' | 'parentId'>,
+  tid: string,
+  now: number,
+): Promise<TenantDecision> {
+  const partnerId = partnerIdOf(org)
+  const claim = await findClaim(d1, tid)
+  if (claim && claim.partnerId !== partnerId) throw tenantClaimed(tid)
+  if (principal.kind === 'ops') {
+    if (claim) return { status: claim.status, statements: [] }
+    return {
+      status: 'trusted',
+      statements: [
+        toStatement(
+          d1,
+          getDb(d1)
+            .insert(tenantClaims)
+            .values({
+              tid,
+              partnerId,
+              status: 'trusted',
+              proof: { by: principal.actor },
+              createdAt: now,
+              updatedAt: now,
+            }),
+        ),
+        statusOfSubtree(d1, partnerId, tid, 'trusted', now),
+      ],
+    }
+  }
+  return { status: claim?.status ?? 'unverified', statements: [] }
+}
+
+/**
+ * An administrator of `tid` connected it for `partnerId`'s subtree: the
+ * claim (verified, with who proved it) and every phone system of the
+ * subtree naming it. Refused when another subtree holds it meanwhile.
+ */
+export async function verifyTenant(
+  d1: D1Database,
+  partnerId: string,
+  tid: string,
+  proof: Record<string, unknown>,
+  now: number,
+): Promise<D1PreparedStatement[]> {
+  const claim = await findClaim(d1, tid)
+  if (claim && claim.partnerId !== partnerId) throw tenantClaimed(tid)
+  // A trusted claim stays trusted (ops' word is not weakened); its proof gains the administrator's.
+  const status = claim?.status ?? 'verified'
+  return [
+    toStatement(
+      d1,
+      getDb(d1)
+        .insert(tenantClaims)
+        .values({ tid, partnerId, status, proof, createdAt: now, updatedAt: now })
+        .onConflictDoUpdate({ target: tenantClaims.tid, set: { status, proof, updatedAt: now } }),
+    ),
+    statusOfSubtree(d1, partnerId, tid, status, now),
+  ]
+}
+
+/** Ops release a tenant: no subtree holds it any more, and every phone system naming it is unverified. */
+export function releaseStatements(d1: D1Database, claim: TenantClaimRow, now: number): D1PreparedStatement[] {
+  return [
+    toStatement(d1, getDb(d1).delete(tenantClaims).where(eq(tenantClaims.tid, claim.tid))),
+    toStatement(
+      d1,
+      getDb(d1)
+        .update(phoneSystems)
+        .set({ tenantStatus: 'unverified', updatedAt: now })
+        .where(eq(phoneSystems.entraTenantId, claim.tid)),
+    ),
+  ]
+}
+
+/** `POST /tenants/{tid}/release` (ops only): the tenant can be named and connected in another subtree afterwards. */
+export async function releaseTenant(
+  d1: D1Database,
+  principal: Principal,
+  tid: string,
+  now: number,
+): Promise<{ tid: string; partnerId: string; status: 'trusted' | 'verified' }> {
+  if (principal.kind !== 'ops') throw new AppError('forbidden', 'Only the provider releases a tenant')
+  const claim = await findClaim(d1, tid)
+  if (!claim) throw new AppError('not_found', `The tenant ${tid} is not connected to any partner's organizations`)
+  await recordChange(
+    d1,
+    principal,
+    {
+      orgId: claim.partnerId,
+      action: 'tenant.release',
+      targetType: 'tenant',
+      targetId: tid,
+      summary: { before: { partnerId: claim.partnerId, status: claim.status, proof: claim.proof } },
+    },
+    now,
+    ...releaseStatements(d1, claim, now),
+  )
+  return { tid, partnerId: claim.partnerId, status: claim.status }
+}
