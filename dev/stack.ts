@@ -62,7 +62,10 @@ export async function startStack(options: StackOptions): Promise<Stack> {
       {
         clientId: DEMO_CLIENT_ID,
         secret: vars.ENTRA_CLIENT_SECRET!,
-        redirectUris: [`http://${PRIMARY_HOST}:${port}/sso/callback`, `http://${PRIMARY_HOST}:${port}/connect/callback`],
+        redirectUris: [
+          `http://${PRIMARY_HOST}:${port}/sso/callback`,
+          `http://${PRIMARY_HOST}:${port}/connect/callback`,
+        ],
         grants: {
           [DEMO_HOME_TENANT]: ['Application.ReadWrite.OwnedBy'],
           ...Object.fromEntries(Object.keys(DEMO_DIRECTORY).map((tid) => [tid, SYNC_ROLES])),

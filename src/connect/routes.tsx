@@ -18,6 +18,7 @@ import { authorizationUrl, discover, redeemCode } from '../oidc/entra'
 import { entraErrorCode, entraErrorDetail } from '../oidc/entra-errors'
 import { accountLabel } from '../oidc/identity'
 import { ConnectedPage, ConnectPage } from '../pages/connect'
+import { singleParameters } from '../signin/flow'
 import { SYNC_PERMISSIONS } from '../sync/pull'
 import { brandingOf, logoOrigins } from '../tenancy/branding'
 import { GRAPH_SCOPE } from '../upstream/graph'
@@ -66,7 +67,7 @@ connectRoutes.get('/connect/callback', async (c) => {
   const d1 = c.env.DB
   const url = new URL(c.req.url)
   const now = Date.now()
-  const taken = await takeConnectState(c, url.searchParams.get('state'), now)
+  const taken = await takeConnectState(c, singleParameters(url), now)
   c.set('retryHref', connectUrl(config, taken.secrets.token))
   const opened = await linkById(d1, taken.linkId, now)
   brandAs(c, opened)

@@ -110,6 +110,17 @@ export async function startFlow(
   }
 }
 
+/** Parameters a callback carries at most once; a repeated one is a forged answer, refused before anything is used. */
+const ONCE = ['state', 'code', 'iss', 'error', 'error_description', 'admin_consent', 'tenant'] as const
+
+/** The callback's `state`, after checking that no answer parameter comes twice. */
+export function singleParameters(url: URL): string | null {
+  for (const name of ONCE) {
+    if (url.searchParams.getAll(name).length > 1) throw flowInvalid(`parameter "${name}" repeated`)
+  }
+  return url.searchParams.get('state')
+}
+
 /**
  * The callback's state finds its flow and is used up at once (a replay,
  * with or without the old cookies, finds nothing). From here on, errors

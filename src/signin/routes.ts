@@ -23,6 +23,7 @@ import {
   flowInvalid,
   handBack,
   requireOwnFlow,
+  singleParameters,
   startAgainOn,
   startFlow,
   takeCallback,
@@ -66,7 +67,7 @@ signIn.get('/sso/callback', auditSignIn('callback'), async (c) => {
   const url = new URL(c.req.url)
   const here = c.var.site.hostname
   const now = Date.now()
-  const flow = await takeCallback(c, url.searchParams.get('state'), now)
+  const flow = await takeCallback(c, singleParameters(url), now)
   noteAttempt(c, { hostname: flow.hostname, orgId: flow.orgId })
   const callbackTarget = new URL(flow.redirectUri)
   if (callbackTarget.hostname !== here || callbackTarget.pathname !== url.pathname) {
@@ -129,8 +130,9 @@ signIn.post(
   sameOriginForms('choice_invalid', 'Cross-site choice refused'),
   async (c) => {
     const { site } = c.var
-    const type = c.req.header('content-type') ?? ''
-    if (!type.startsWith('application/x-www-form-urlencoded') || Number(c.req.header('content-length') ?? 0) > 4096) {
+    // Exactly a form post: csrf() above checks only the media types a browser may send cross-site without asking.
+    const type = (c.req.header('content-type') ?? '').split(';')[0]!.trim().toLowerCase()
+    if (type !== 'application/x-www-form-urlencoded' || Number(c.req.header('content-length') ?? 0) > 4096) {
       throw new AppError('choice_invalid', 'Choice is not a small form post')
     }
     const form = new URLSearchParams(await c.req.text())

@@ -28,6 +28,10 @@ beforeAll(async () => {
   const bCustomer = await createCustomer(b.id, { name: 'B customer' })
   // One tenant per partner subtree: a tenant connected in one subtree cannot be named in another.
   const tenants: Record<string, string> = {}
+  const tenantOf = (subtree: string) => {
+    tenants[subtree] ??= crypto.randomUUID()
+    return tenants[subtree]
+  }
   const ps = async (orgId: string, subtree: string) =>
     (
       await apiJson(
@@ -37,7 +41,7 @@ beforeAll(async () => {
           name: 'PS',
           webClientUrl: 'https://p.example/',
           handoffUrl: 'https://p.example/h',
-          entraTenantId: (tenants[subtree] ??= crypto.randomUUID()),
+          entraTenantId: tenantOf(subtree),
         },
         201,
       )
