@@ -6,6 +6,9 @@ import type { EntraUser } from './entra/server.ts'
 
 export const ACME_TENANT = 'a1ce0000-0000-4000-8000-0000000000a1'
 export const BETA_TENANT = 'be7a0000-0000-4000-8000-0000000000b2'
+/** Gamma's tenant: named by the partner's key, so unverified until Gamma's administrator connects it. */
+export const GAMMA_TENANT = '9a770000-0000-4000-8000-0000000000c3'
+const GLOBAL_ADMINISTRATOR = '62e90394-69f5-4237-9190-012177145e10'
 
 export const DEMO_CLIENT_ID = '00000000-0000-4000-8000-00000000c11e'
 /** Where the provider's demo app is registered (Graph edits its redirect URIs there). */
@@ -65,6 +68,27 @@ export const DEMO_USERS: DemoUser[] = [
     listedOn: ['Beta Main'],
     note: 'Beta Industries: sign in on beta.localhost or the primary host',
   },
+  {
+    oid: '0c0c0c0c-3333-4ccc-8ccc-000000000001',
+    tid: GAMMA_TENANT,
+    upn: 'gina@gamma.example',
+    email: 'gina@gamma.example',
+    name: 'Gina Grant',
+    wids: [GLOBAL_ADMINISTRATOR],
+    extension: '301',
+    listedOn: [],
+    note: "Gamma's Global Administrator: opens the connect link (below)",
+  },
+  {
+    oid: '0c0c0c0c-3333-4ccc-8ccc-000000000002',
+    tid: GAMMA_TENANT,
+    upn: 'gus@gamma.example',
+    email: 'gus@gamma.example',
+    name: 'Gus Green',
+    extension: '302',
+    listedOn: [],
+    note: 'Gamma Logistics: on the list once Gina connected and Sync ran',
+  },
 ]
 
 export interface DemoCustomer {
@@ -72,6 +96,8 @@ export interface DemoCustomer {
   displayName: string
   accentColor: string
   phoneSystems: Array<{ name: string; tenant: string }>
+  /** Created with the partner's own key (the tenant is then a claim until connected), not the ops key. */
+  byPartner?: boolean
 }
 
 export const DEMO_CUSTOMERS: DemoCustomer[] = [
@@ -90,6 +116,13 @@ export const DEMO_CUSTOMERS: DemoCustomer[] = [
     accentColor: '#1d4ed8',
     phoneSystems: [{ name: 'Beta Main', tenant: BETA_TENANT }],
   },
+  {
+    hostname: 'gamma.localhost',
+    displayName: 'Gamma Logistics',
+    accentColor: '#047857',
+    phoneSystems: [{ name: 'Gamma Desk', tenant: GAMMA_TENANT }],
+    byPartner: true,
+  },
 ]
 
 /**
@@ -100,6 +133,10 @@ export const DEMO_CUSTOMERS: DemoCustomer[] = [
 export const DEMO_DIRECTORY: Record<string, string[]> = {
   [ACME_TENANT]: ['ann@acme.example', 'bob@acme.example', 'carl@acme.example'],
   [BETA_TENANT]: ['bea@beta.example'],
+  [GAMMA_TENANT]: ['gina@gamma.example', 'gus@gamma.example'],
 }
+
+/** Tenants whose administrators have not consented yet: the connect link is how that happens. */
+export const NOT_YET_CONSENTED = new Set([GAMMA_TENANT])
 
 export const SYNC_ROLES = ['Application.Read.All', 'User.Read.All', 'GroupMember.Read.All']

@@ -13,14 +13,20 @@ export interface SeedTarget {
   webclientPort: number
 }
 
-async function call(target: SeedTarget, method: string, path: string, body?: unknown): Promise<any> {
+async function call(
+  target: SeedTarget,
+  method: string,
+  path: string,
+  body?: unknown,
+  key = target.adminKey,
+): Promise<any> {
   const res = await requestWithHost({
     port: target.port,
     host: target.primaryHost,
     method,
     path: `/api/v1${path}`,
     headers: {
-      authorization: `Bearer ${target.adminKey}`,
+      authorization: `Bearer ${key}`,
       ...(body === undefined ? {} : { 'content-type': 'application/json' }),
     },
     body: body === undefined ? undefined : JSON.stringify(body),
@@ -43,26 +49,42 @@ export async function seedDemo(target: SeedTarget): Promise<boolean> {
       branding: { displayName: 'Demo Partner Voice', accentColor: '#4b5563' },
     })
   ).body
+  // The partner's own key, as its scripts would use it: what it creates names tenants it has not proven.
+  const partnerKey = (await call(target, 'POST', `/orgs/${partner.id}/api-keys`, { label: 'demo partner script' })).body
+    .key as string
   for (const demo of DEMO_CUSTOMERS) {
+    const key = demo.byPartner ? partnerKey : target.adminKey
     const customer = (
-      await call(target, 'POST', '/orgs', {
-        name: demo.displayName,
-        kind: 'customer',
-        parentId: partner.id,
-        structure: 'nested',
-        branding: { displayName: demo.displayName, accentColor: demo.accentColor },
-      })
+      await call(
+        target,
+        'POST',
+        '/orgs',
+        {
+          name: demo.displayName,
+          kind: 'customer',
+          parentId: partner.id,
+          structure: 'nested',
+          branding: { displayName: demo.displayName, accentColor: demo.accentColor },
+        },
+        key,
+      )
     ).body
-    await call(target, 'POST', `/orgs/${customer.id}/hostnames`, { hostname: demo.hostname })
+    await call(target, 'POST', `/orgs/${customer.id}/hostnames`, { hostname: demo.hostname }, key)
     for (const system of demo.phoneSystems) {
       const slug = system.name.toLowerCase().replace(/[^a-z0-9]+/g, '-')
       const ps = (
-        await call(target, 'POST', `/orgs/${customer.id}/phone-systems`, {
-          name: system.name,
-          webClientUrl: `http://webclient.localhost:${target.webclientPort}/${slug}/`,
-          handoffUrl: `http://webclient.localhost:${target.webclientPort}/${slug}/sso/handoff`,
-          entraTenantId: system.tenant,
-        })
+        await call(
+          target,
+          'POST',
+          `/orgs/${customer.id}/phone-systems`,
+          {
+            name: system.name,
+            webClientUrl: `http://webclient.localhost:${target.webclientPort}/${slug}/`,
+            handoffUrl: `http://webclient.localhost:${target.webclientPort}/${slug}/sso/handoff`,
+            entraTenantId: system.tenant,
+          },
+          key,
+        )
       ).body
       const users = DEMO_USERS.filter((u) => u.listedOn.includes(system.name)).map((u) => ({
         oid: u.oid,
@@ -71,7 +93,7 @@ export async function seedDemo(target: SeedTarget): Promise<boolean> {
         displayName: u.name,
         extension: u.extension,
       }))
-      await call(target, 'PUT', `/phone-systems/${ps.id}/sso-users`, { users })
+      if (users.length > 0) await call(target, 'PUT', `/phone-systems/${ps.id}/sso-users`, { users })
     }
   }
   return true
@@ -92,4 +114,26 @@ export async function demoPhoneSystems(target: SeedTarget): Promise<Map<string, 
     }
   }
   return systems
+}
+
+/**
+ * The demo phone systems whose Microsoft 365 is not connected yet, each with
+ * a fresh connect link (links are one-time: a new one every start, until an
+ * administrator has used one).
+ */
+export async function demoConnectLinks(
+  target: SeedTarget,
+): Promise<Array<{ id: string; name: string; connectUrl: string }>> {
+  const links: Array<{ id: string; name: string; connectUrl: string }> = []
+  const { orgs } = (await call(target, 'GET', '/orgs')).body as { orgs: Array<{ id: string }> }
+  for (const org of orgs) {
+    const { phoneSystems } = (await call(target, 'GET', `/orgs/${org.id}/phone-systems`)).body as {
+      phoneSystems: Array<{ id: string; name: string; tenantStatus: string }>
+    }
+    for (const ps of phoneSystems.filter((p) => p.tenantStatus === 'unverified')) {
+      const { connectUrl } = (await call(target, 'POST', `/phone-systems/${ps.id}/connect`)).body
+      links.push({ id: ps.id, name: ps.name, connectUrl })
+    }
+  }
+  return links
 }

@@ -14,6 +14,7 @@ import {
   DEMO_DIRECTORY,
   DEMO_HOME_TENANT,
   DEMO_USERS,
+  NOT_YET_CONSENTED,
   SYNC_ROLES,
 } from './fixtures.ts'
 import { type GraphDirectoryStandIn, startGraphDirectoryStandIn } from './graph/directory.ts'
@@ -68,7 +69,11 @@ export async function startStack(options: StackOptions): Promise<Stack> {
         ],
         grants: {
           [DEMO_HOME_TENANT]: ['Application.ReadWrite.OwnedBy'],
-          ...Object.fromEntries(Object.keys(DEMO_DIRECTORY).map((tid) => [tid, SYNC_ROLES])),
+          ...Object.fromEntries(
+            Object.keys(DEMO_DIRECTORY)
+              .filter((tid) => !NOT_YET_CONSENTED.has(tid))
+              .map((tid) => [tid, SYNC_ROLES]),
+          ),
         },
       },
     ],

@@ -7,13 +7,15 @@
  */
 import { CLOUDFLARE_PORT, DEMO_CUSTOMERS, DEMO_USERS, ENTRA_PORT, GRAPH_PORT, WEBCLIENT_PORT } from './fixtures.ts'
 import { requestWithHost } from './lib.ts'
+import { demoConnectLinks } from './seed.ts'
 import { PRIMARY_HOST, startStack } from './stack.ts'
 
 const port = Number(process.env.PORT ?? 8787)
+const webclientPort = Number(process.env.WEBCLIENT_PORT ?? WEBCLIENT_PORT)
 const stack = await startStack({
   port,
   entraPort: Number(process.env.ENTRA_PORT ?? ENTRA_PORT),
-  webclientPort: Number(process.env.WEBCLIENT_PORT ?? WEBCLIENT_PORT),
+  webclientPort,
   cloudflarePort: Number(process.env.CLOUDFLARE_PORT ?? CLOUDFLARE_PORT),
   graphPort: Number(process.env.GRAPH_PORT ?? GRAPH_PORT),
 })
@@ -32,6 +34,20 @@ console.log(
 )
 const login = await requestWithHost({ port, host: DEMO_CUSTOMERS[0]!.hostname, path: '/' })
 if (login.status !== 200) throw new Error(`The acme login page answered ${login.status}`)
+const target = { port, primaryHost: PRIMARY_HOST, adminKey: stack.adminKey, webclientPort }
+const unconnected = await demoConnectLinks(target)
+const adminCurl = (method: string, path: string) =>
+  `curl -X ${method} -H "Host: ${PRIMARY_HOST}" -H "Authorization: Bearer $(grep ^ADMIN_API_KEY= .dev.vars | cut -d= -f2)" http://127.0.0.1:${port}/api/v1${path}`
+const connectStory = unconnected.length
+  ? `
+  Tenant proof: the partner created Gamma Logistics with its own key, so Gamma's Microsoft 365
+  is not connected yet (http://gamma.localhost:${port}/ says so). As Gamma's administrator:
+    ${unconnected.map((u) => `${u.name}: open ${u.connectUrl}`).join('\n    ')}
+    press "Connect Microsoft 365", pick Gina Grant twice (sign in, then accept the permissions);
+  then Sync the list and sign in on gamma.localhost as Gus Green:
+    ${unconnected.map((u) => adminCurl('POST', `/phone-systems/${u.id}/sync`)).join('\n    ')}
+`
+  : ''
 
 console.log(`
   Edge SSO gateway is running (Entra ID stand-in: ${stack.entra.base}).
@@ -45,8 +61,7 @@ console.log(`
     ${DEMO_USERS.map((u) => `${u.name.padEnd(12)} ${u.upn.padEnd(18)} ${u.note}`).join('\n    ')}
 
   Admin API (ops key in .dev.vars):
-    curl -H "Host: ${PRIMARY_HOST}" -H "Authorization: Bearer $(grep ^ADMIN_API_KEY= .dev.vars | cut -d= -f2)" \\
-      http://127.0.0.1:${port}/api/v1/orgs
-
+    ${adminCurl('GET', '/orgs')}
+${connectStory}
   Press Ctrl-C to stop.
 `)

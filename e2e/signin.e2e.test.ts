@@ -8,6 +8,8 @@ import { tmpdir } from 'node:os'
 import path from 'node:path'
 import type { Browser, Page } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { requestWithHost } from '../dev/lib.ts'
+import { demoConnectLinks } from '../dev/seed.ts'
 import { type Stack, startStack } from '../dev/stack.ts'
 import { CHROMIUM, freePort, launchChromium, screenshot } from './browser.ts'
 
@@ -130,6 +132,46 @@ describe('signing in with a browser', () => {
     const response = await page.goto(url('nobody.localhost'))
     expect(response?.status()).toBe(404)
     expect(await page.textContent('h1')).toBe('Page not found')
+    await page.context().close()
+  })
+})
+
+describe('connecting a tenant with a browser (the partner created Gamma with its own key)', () => {
+  it('gamma.localhost says Microsoft 365 is not connected; its administrator connects it; after Sync, Gus signs in', async () => {
+    const page = await newPage()
+    const before = await page.goto(url('gamma.localhost', '/sso/login'))
+    expect(before?.status()).toBe(503)
+    expect(await page.textContent('h1')).toBe('Microsoft 365 is not connected yet')
+    await screenshot(page, '10-gamma-not-connected')
+
+    const target = { port: stack.port, primaryHost: 'login.localhost', adminKey: stack.adminKey, webclientPort: 0 }
+    const [link] = await demoConnectLinks(target)
+    expect(link?.name).toBe('Gamma Desk')
+    await page.goto(link!.connectUrl)
+    expect(await page.textContent('h1')).toBe('Connect Microsoft 365')
+    await screenshot(page, '11-connect-page')
+    await page.click('#connect')
+    await pickAccount(page, 'gina@gamma.example')
+    await page.waitForSelector('text=Permissions requested')
+    await page.click('button[data-upn="gina@gamma.example"]')
+    await page.waitForSelector('text=Connected')
+    expect(await page.textContent('main')).toContain('by gina@gamma.example')
+    await screenshot(page, '12-connected')
+
+    const sync = await requestWithHost({
+      port: stack.port,
+      host: 'login.localhost',
+      method: 'POST',
+      path: `/api/v1/phone-systems/${link!.id}/sync`,
+      headers: { authorization: `Bearer ${stack.adminKey}` },
+    })
+    expect(sync.status, sync.body).toBe(200)
+
+    await page.goto(url('gamma.localhost'))
+    await page.click('#sign-in')
+    await pickAccount(page, 'gus@gamma.example')
+    await page.waitForSelector('#welcome')
+    expect(await page.textContent('#name')).toBe('Gus Green')
     await page.context().close()
   })
 })

@@ -123,6 +123,13 @@ export async function putList(phoneSystemId: string, users: unknown[]) {
   return apiJson('PUT', `/phone-systems/${phoneSystemId}/sso-users`, { users })
 }
 
+/** A partner and one of its API keys. */
+export async function partnerWithKey(name = 'Partner'): Promise<{ partner: any; key: string }> {
+  const partner = await createPartner(name)
+  const { key } = await apiJson('POST', `/orgs/${partner.id}/api-keys`, {}, 201)
+  return { partner, key }
+}
+
 /** Runs the scheduled handler as the cron would, and waits for every job (optionally with other bindings). */
 export async function runCron(bindings: Cloudflare.Env = env): Promise<void> {
   const ctx = createExecutionContext()
@@ -158,9 +165,18 @@ export interface TestUser {
   upn: string
   email?: string
   name: string
+  /** Directory role template ids (the ID token's `wids`). */
+  wids?: string[]
 }
 
-export async function addEntraUser(tid: string, name = 'Ann Example'): Promise<TestUser> {
+/** Role template ids Entra puts in `wids`. */
+export const ROLES = {
+  globalAdministrator: '62e90394-69f5-4237-9190-012177145e10',
+  cloudApplicationAdministrator: '158c047a-c907-4556-b7ef-446551a6b5f7',
+  userAdministrator: 'fe930be7-5e62-47db-91af-98c3a49a38b1',
+}
+
+export async function addEntraUser(tid: string, name = 'Ann Example', wids?: string[]): Promise<TestUser> {
   const label = uniqueLabel('u')
   const user = {
     oid: crypto.randomUUID(),
@@ -168,6 +184,7 @@ export async function addEntraUser(tid: string, name = 'Ann Example'): Promise<T
     upn: `${label}@contoso.example`,
     email: `${label}@contoso.example`,
     name,
+    ...(wids ? { wids } : {}),
   }
   await entraControl('users', user)
   return user

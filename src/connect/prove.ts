@@ -41,7 +41,7 @@ export async function proveTenant(
   d1: D1Database,
   config: Config,
   opened: OpenLink,
-  admin: Identity,
+  admin: Identity & { role: string },
   answer: ConsentAnswer,
   now: number,
 ): Promise<void> {
@@ -65,7 +65,7 @@ export async function proveTenant(
     by: 'connect link',
     linkId: link.id,
     linkCreatedBy: link.createdBy,
-    administrator: { tid: admin.tid, oid: admin.oid, upn: admin.upn, name: admin.name, role: administratorRole(admin) },
+    administrator: { tid: admin.tid, oid: admin.oid, upn: admin.upn, name: admin.name, role: admin.role },
   }
   const claim = await verifyTenant(d1, partnerIdOf(portal), tid, proof, now)
   try {

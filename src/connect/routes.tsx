@@ -89,12 +89,13 @@ connectRoutes.get('/connect/callback', async (c) => {
       codeVerifier: taken.secrets.verifier,
       nonce: taken.secrets.nonce,
     })
-    if (!administratorRole(admin)) {
+    const role = administratorRole(admin)
+    if (!role) {
       throw new AppError('connect_not_admin', `${admin.tid}/${admin.oid} holds no administrator role`, {
         detail: `Signed in as ${accountLabel(admin)}`,
       })
     }
-    const state = await askForConsent(c, taken.sessionId, admin, taken.secrets.token)
+    const state = await askForConsent(c, taken.sessionId, admin, role, taken.secrets.token)
     const target = adminConsentUrl(config, phoneSystem.entraTenantId, client.clientId, state)
     return c.body(null, 302, { ...NO_STORE_REDIRECT, Location: target.href })
   }
@@ -104,12 +105,12 @@ connectRoutes.get('/connect/callback', async (c) => {
       detail: entraErrorDetail(error, description),
     })
   }
-  const admin = taken.secrets.admin
+  const { admin, role } = taken.secrets
   await proveTenant(
     d1,
     config,
     opened,
-    admin,
+    { ...admin, role },
     { adminConsent: url.searchParams.get('admin_consent'), tenant: url.searchParams.get('tenant') },
     now,
   )
@@ -146,8 +147,13 @@ connectRoutes.get('/connect/:token', async (c) => {
       permissions={SYNC_PERMISSIONS}
       expiresAt={iso(opened.link.expiresAt)}
     />,
-    // same-origin, so the form's POST carries a real Origin header.
-    { nonce, imageOrigins: logoOrigins(branding) },
+    // The form's POST answers with a redirect to Entra, which form-action must allow too;
+    // same-origin referrers, so the POST carries a real Origin header.
+    {
+      nonce,
+      imageOrigins: logoOrigins(branding),
+      formAction: ["'self'", new URL(c.var.config.entra.authority).origin],
+    },
     { 'Referrer-Policy': 'same-origin' },
   )
 })

@@ -34,6 +34,8 @@ interface SignInSecrets {
 
 interface ConsentSecrets {
   admin: Identity
+  /** The administrator role the ID token showed, for the record of who proved the tenant. */
+  role: string
   token: string
 }
 
@@ -114,9 +116,15 @@ export async function takeConnectState(c: ConnectContext, state: string | null, 
 }
 
 /** After the administrator's sign-in: the consent leg's state, with who signed in sealed for it. */
-export async function askForConsent(c: ConnectContext, sessionId: string, admin: Identity, token: string) {
+export async function askForConsent(
+  c: ConnectContext,
+  sessionId: string,
+  admin: Identity,
+  role: string,
+  token: string,
+) {
   const state = randomToken(32)
-  const secrets: ConsentSecrets = { admin: signedIn(admin), token }
+  const secrets: ConsentSecrets = { admin: signedIn(admin), role, token }
   const updated = await getDb(c.env.DB)
     .update(connectSessions)
     .set({

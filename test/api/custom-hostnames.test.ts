@@ -292,3 +292,42 @@ describe('the scheduled refresh', () => {
     expect(rows.every((r) => r.check_count === 0)).toBe(true)
   })
 })
+
+describe('nobody holds a domain they cannot prove', () => {
+  it('a custom domain still pending after 7 days is released at Cloudflare and here, and the audit log says why', async () => {
+    const partner = await createPartner()
+    const hostname = customName()
+    expect((await call('POST', `/orgs/${partner.id}/hostnames`, { hostname })).status).toBe(201)
+    await runCron(cloudflareEnv)
+    expect(await hostnameRows(hostname)).toHaveLength(1)
+
+    await env.DB.prepare('UPDATE hostnames SET created_at = ? WHERE hostname = ?')
+      .bind(Date.now() - 8 * 24 * 3600_000, hostname)
+      .run()
+    await runCron(cloudflareEnv)
+    expect(await hostnameRows(hostname)).toEqual([])
+    expect(await atCloudflare(hostname)).toEqual([])
+    const [audit] = await dbAll<any>(
+      "SELECT actor, summary FROM audit_log WHERE action = 'hostname.release' AND target_id = ?",
+      hostname,
+    )
+    expect(audit.actor).toBe('system')
+    expect(JSON.parse(audit.summary).reason).toContain('did not complete within 7 days')
+    // Anyone may attach it now.
+    const other = await createPartner()
+    expect((await call('POST', `/orgs/${other.id}/hostnames`, { hostname })).status).toBe(201)
+  })
+
+  it('an active custom domain of the same age is kept', async () => {
+    const partner = await createPartner()
+    const hostname = customName()
+    await call('POST', `/orgs/${partner.id}/hostnames`, { hostname })
+    await control('publish', { hostname })
+    expect((await call('POST', `/hostnames/${hostname}/check`)).status).toBe(200)
+    await env.DB.prepare('UPDATE hostnames SET created_at = ? WHERE hostname = ?')
+      .bind(Date.now() - 30 * 24 * 3600_000, hostname)
+      .run()
+    await runCron(cloudflareEnv)
+    expect(await hostnameRows(hostname)).toMatchObject([{ status: 'active' }])
+  })
+})

@@ -1,5 +1,7 @@
-import { SELF } from 'cloudflare:test'
+import { env, SELF } from 'cloudflare:test'
 import { describe, expect, it } from 'vitest'
+import { getConfig } from '../../src/config'
+import { appOnlyToken } from '../../src/upstream/graph'
 import { TEST_CLIENT_ID } from '../bindings'
 import {
   api,
@@ -11,6 +13,7 @@ import {
   entraControl,
   HANDOFF_FIELD,
   newTenantId,
+  PRIMARY,
   seedSignInTenant,
   signIn,
   startLogin,
@@ -157,5 +160,70 @@ describe("a portal's own Microsoft integration", () => {
     await apiJson('PUT', `/orgs/${partner.id}/microsoft-integration`, body)
     expect((await api('DELETE', `/orgs/${partner.id}/microsoft-integration`)).status).toBe(204)
     expect((await api('GET', `/orgs/${partner.id}/microsoft-integration`)).status).toBe(404)
+  })
+})
+
+describe('hole 2: one portal per Entra app, and Graph tokens that belong to their secret', () => {
+  it("refuses (409 client_id_in_use) the provider's app, and another portal's app", async () => {
+    const owner = await seedSignInTenant()
+    const clientId = await portalApp()
+    await apiJson('PUT', `/orgs/${owner.orgId}/microsoft-integration`, {
+      clientId,
+      clientSecret: SECRET,
+      homeTenantId: owner.tenantId,
+    })
+    const thief = await seedSignInTenant()
+    for (const borrowed of [clientId, TEST_CLIENT_ID]) {
+      const res = await api('PUT', `/orgs/${thief.orgId}/microsoft-integration`, {
+        clientId: borrowed.toUpperCase(),
+        clientSecret: 'garbage',
+        homeTenantId: thief.tenantId,
+      })
+      expect(res.status).toBe(409)
+      expect((await res.json<any>()).error).toMatchObject({ code: 'client_id_in_use', field: 'clientId' })
+    }
+    expect(await dbAll('SELECT count(*) AS n FROM microsoft_integrations WHERE org_id = ?', thief.orgId)).toEqual([
+      { n: 0 },
+    ])
+  })
+
+  it('a cached Graph token is handed only to the same portal with the same secret, never to a wrong secret', async () => {
+    const tid = newTenantId()
+    const clientId = await portalApp()
+    await entraControl(`apps/${clientId}/grants`, { tenantId: tid, roles: ['User.Read.All'] })
+    const config = getConfig(env)
+    const call = { permission: 'User.Read.All', retries: 0 }
+    const owner = { clientId, clientSecret: SECRET, orgId: 'org_owner', homeTenantId: tid, allowedTenantIds: null }
+    const token = await appOnlyToken(config, owner, tid, call)
+    expect(await appOnlyToken(config, owner, tid, call)).toBe(token)
+    for (const other of [
+      { ...owner, clientSecret: 'garbage' },
+      { ...owner, orgId: 'org_thief', clientSecret: 'garbage' },
+    ]) {
+      await expect(appOnlyToken(config, other, tid, call)).rejects.toMatchObject({ code: 'graph_permission' })
+    }
+  })
+})
+
+describe("a portal's allowed tenants on the primary host", () => {
+  it("apply there as on the portal's own hosts: a user of another tenant is not offered the portal's phone system", async () => {
+    const tenant = await seedSignInTenant()
+    const clientId = await portalApp()
+    await apiJson('PUT', `/orgs/${tenant.orgId}/microsoft-integration`, {
+      clientId,
+      clientSecret: SECRET,
+      homeTenantId: tenant.tenantId,
+      allowedTenantIds: [newTenantId()],
+    })
+    const refused = await signIn(PRIMARY, tenant.user)
+    expect(refused.res.status).toBe(403)
+    expect(refused.html).not.toContain(HANDOFF_FIELD)
+
+    await apiJson('PUT', `/orgs/${tenant.orgId}/microsoft-integration`, {
+      clientId,
+      homeTenantId: tenant.tenantId,
+      allowedTenantIds: [tenant.tenantId],
+    })
+    expect((await signIn(PRIMARY, tenant.user)).html).toContain(HANDOFF_FIELD)
   })
 })

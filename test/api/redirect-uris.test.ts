@@ -231,3 +231,133 @@ describe('the schedule repairs what a failed registration left on the central ca
     expect(await appUris(portal.clientId)).toContain(`https://${hostname}/sso/callback`)
   })
 })
+
+describe('hole 3: changing or removing an integration moves the direct-mode URIs', () => {
+  it("moves a host's URI from the provider's app to the portal's new app, then back when the integration is removed", async () => {
+    const tenant = await seedSignInTenant()
+    const hostname = newHost()
+    await apiJson('POST', `/orgs/${tenant.orgId}/hostnames`, { hostname, callbackMode: 'direct' }, 201)
+    const uri = `https://${hostname}/sso/callback`
+    expect(await appUris(TEST_CLIENT_ID)).toContain(uri)
+
+    const clientId = crypto.randomUUID()
+    const homeTenantId = newTenantId()
+    const secret = `portal-secret-${crypto.randomUUID()}`
+    await entraControl('apps', {
+      clientId,
+      secret,
+      redirectUris: ['https://login.localhost/sso/callback'],
+      grants: { [homeTenantId]: ['Application.ReadWrite.OwnedBy'] },
+    })
+    await apiJson('PUT', `/orgs/${tenant.orgId}/microsoft-integration`, {
+      clientId,
+      clientSecret: secret,
+      homeTenantId,
+    })
+    expect(await appUris(TEST_CLIENT_ID)).not.toContain(uri)
+    expect(await appUris(clientId)).toContain(uri)
+    expect(
+      await dbAll<any>(
+        'SELECT redirect_uri_registered, redirect_uri_app_id FROM hostnames WHERE hostname = ?',
+        hostname,
+      ),
+    ).toEqual([{ redirect_uri_registered: 1, redirect_uri_app_id: clientId }])
+    const direct = await startLogin(hostname)
+    expect(direct.authorizeUrl.searchParams.get('client_id')).toBe(clientId)
+    expect(direct.authorizeUrl.searchParams.get('redirect_uri')).toBe(uri)
+
+    expect((await api('DELETE', `/orgs/${tenant.orgId}/microsoft-integration`)).status).toBe(204)
+    expect(await appUris(clientId)).not.toContain(uri)
+    expect(await appUris(TEST_CLIENT_ID)).toContain(uri)
+    const back = await startLogin(hostname)
+    expect(back.authorizeUrl.searchParams.get('client_id')).toBe(TEST_CLIENT_ID)
+    expect(back.authorizeUrl.searchParams.get('redirect_uri')).toBe(uri)
+  })
+
+  it('falls back to the central callback when the new app refuses the URI, never leaving a host on AADSTS50011', async () => {
+    const tenant = await seedSignInTenant()
+    const hostname = newHost()
+    await apiJson('POST', `/orgs/${tenant.orgId}/hostnames`, { hostname, callbackMode: 'direct' }, 201)
+    const clientId = crypto.randomUUID()
+    const secret = `portal-secret-${crypto.randomUUID()}`
+    // The new app is not consented in its home tenant: Graph refuses to change its redirect URIs.
+    await entraControl('apps', { clientId, secret, redirectUris: ['https://login.localhost/sso/callback'], grants: {} })
+    await apiJson('PUT', `/orgs/${tenant.orgId}/microsoft-integration`, {
+      clientId,
+      clientSecret: secret,
+      homeTenantId: newTenantId(),
+    })
+    const [row] = await dbAll<any>(
+      'SELECT redirect_uri_registered, redirect_uri_detail FROM hostnames WHERE hostname = ?',
+      hostname,
+    )
+    expect(row.redirect_uri_registered).toBe(0)
+    expect(row.redirect_uri_detail).toContain('central callback in use')
+    expect(await appUris(TEST_CLIENT_ID)).not.toContain(`https://${hostname}/sso/callback`)
+    const login = await startLogin(hostname)
+    expect(login.authorizeUrl.searchParams.get('redirect_uri')).toBe('https://login.localhost/sso/callback')
+  })
+
+  it('refuses the change (502) and keeps the old app when the URI cannot be removed from it, leaving nothing behind', async () => {
+    const portal = await portalWithOwnApp()
+    const hostname = newHost()
+    await apiJson('POST', `/orgs/${portal.orgId}/hostnames`, { hostname, callbackMode: 'direct' }, 201)
+    await graphFaults(portal.clientId, ['server_error', 'server_error', 'server_error'])
+    const res = await api('DELETE', `/orgs/${portal.orgId}/microsoft-integration`)
+    expect(res.status).toBe(502)
+    expect(await dbAll('SELECT client_id FROM microsoft_integrations WHERE org_id = ?', portal.orgId)).toEqual([
+      { client_id: portal.clientId },
+    ])
+    expect(await appUris(portal.clientId)).toContain(`https://${hostname}/sso/callback`)
+    expect(await appUris(TEST_CLIENT_ID)).not.toContain(`https://${hostname}/sso/callback`)
+  })
+
+  it('Check notices a URI someone removed from the app by hand and registers it again', async () => {
+    const portal = await portalWithOwnApp()
+    const hostname = newHost()
+    await apiJson('POST', `/orgs/${portal.orgId}/hostnames`, { hostname, callbackMode: 'direct' }, 201)
+    const uri = `https://${hostname}/sso/callback`
+    await entraControl(`apps/${portal.clientId}/redirect-uris`, { remove: [uri] })
+    expect(await appUris(portal.clientId)).not.toContain(uri)
+    const checked = await apiJson('POST', `/hostnames/${hostname}/check`)
+    expect(checked).toMatchObject({ redirectUriRegistered: true })
+    expect(await appUris(portal.clientId)).toContain(uri)
+  })
+
+  it('the schedule re-confirms registered hosts about daily and repairs one whose URI vanished', async () => {
+    const portal = await portalWithOwnApp()
+    const hostname = newHost()
+    await apiJson('POST', `/orgs/${portal.orgId}/hostnames`, { hostname, callbackMode: 'direct' }, 201)
+    const uri = `https://${hostname}/sso/callback`
+    await entraControl(`apps/${portal.clientId}/redirect-uris`, { remove: [uri] })
+    await env.DB.prepare('UPDATE hostnames SET redirect_uri_checked_at = ? WHERE hostname = ?')
+      .bind(Date.now() - 25 * 3600_000, hostname)
+      .run()
+    await runCron()
+    expect(await appUris(portal.clientId)).toContain(uri)
+  })
+})
+
+describe('hole 4: redirect-URI changes of one app are serialized', () => {
+  it('16 concurrent direct-mode attaches on one app: every host that says registered has its URI on the app, and signs in on it', async () => {
+    const portal = await portalWithOwnApp()
+    const hostnames = Array.from({ length: 16 }, () => newHost())
+    const answers = await Promise.all(
+      hostnames.map((hostname) =>
+        apiJson('POST', `/orgs/${portal.orgId}/hostnames`, { hostname, callbackMode: 'direct' }, 201),
+      ),
+    )
+    const onApp = await appUris(portal.clientId)
+    for (const answer of answers) {
+      const uri = `https://${answer.hostname}/sso/callback`
+      // Honest either way: registered means the URI is really there; otherwise the host is on the central callback.
+      expect(answer.redirectUriRegistered, answer.hostname).toBe(onApp.includes(uri))
+    }
+    expect(answers.filter((a) => a.redirectUriRegistered)).toHaveLength(16)
+    for (const hostname of hostnames.slice(0, 4)) {
+      const result = await signIn(hostname, portal.user)
+      expect(result.callbackUrl.hostname).toBe(hostname)
+      expect(result.html).toContain(HANDOFF_FIELD)
+    }
+  })
+})
