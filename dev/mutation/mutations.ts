@@ -22,6 +22,7 @@ const FLOW_STORE = ['test/signin/flow-store.test.ts', 'test/journeys/flow-securi
 const CHOOSER = ['test/journeys/chooser.test.ts']
 const WHO_PASSES = ['test/journeys/authorize.test.ts', 'test/authz/match.test.ts']
 const SCOPE = ['test/api/scope.test.ts', 'test/api/orgs.test.ts']
+const TENANT_PROOF = ['test/journeys/tenant-proof.test.ts']
 
 export const MUTATIONS: Mutation[] = [
   // ---------------------------------------------------------------- ID-token checks
@@ -436,5 +437,130 @@ export const MUTATIONS: Mutation[] = [
     replace: 'if (false) {',
     why: 'a production configuration builds http redirect URIs',
     tests: ['test/signin/callback-uri.test.ts'],
+  },
+  // ---------------------------------------------------------------- tenant proof
+  {
+    id: 'tenant-proof/claimed-elsewhere',
+    file: 'src/tenancy/claims.ts',
+    find: `  const partnerId = partnerIdOf(org)
+  const claim = await findClaim(d1, tid)
+  if (claim && claim.partnerId !== partnerId) throw tenantClaimed(tid)`,
+    replace: `  const partnerId = partnerIdOf(org)
+  const claim = await findClaim(d1, tid)`,
+    why: "a partner names a tenant proven in another partner's subtree",
+    tests: TENANT_PROOF,
+  },
+  {
+    id: 'tenant-proof/partner-claim-is-proof',
+    file: 'src/tenancy/claims.ts',
+    find: "return { status: claim?.status ?? 'unverified', statements: [] }",
+    replace: "return { status: claim?.status ?? 'verified', statements: [] }",
+    why: 'a tenant named with a partner key counts as proven',
+    tests: TENANT_PROOF,
+  },
+  {
+    id: 'tenant-proof/release-ops-only',
+    file: 'src/tenancy/claims.ts',
+    find: "if (principal.kind !== 'ops') throw new AppError('forbidden', 'Only the provider releases a tenant')",
+    replace: '',
+    why: "a partner releases another partner's tenant, then claims it",
+    tests: TENANT_PROOF,
+  },
+  {
+    id: 'tenant-proof/sync-unverified',
+    file: 'src/sync/sync.ts',
+    find: "if (phoneSystem.tenantStatus === 'unverified') {",
+    replace: 'if (phoneSystem.tenantStatus === null) {',
+    why: "Sync reads an unproven tenant's directory",
+    tests: TENANT_PROOF,
+  },
+  {
+    id: 'tenant-proof/host-reach-unverified',
+    file: 'src/authz/candidates.ts',
+    find: "const proven = all.filter((ps) => ps.tenantStatus !== 'unverified')",
+    replace: 'const proven = all',
+    why: "a portal's hosts sign users in to phone systems whose tenant nobody proved",
+    tests: TENANT_PROOF,
+  },
+  {
+    id: 'tenant-proof/primary-unverified',
+    file: 'src/authz/candidates.ts',
+    find: `.prepare(byIdentity(columns, from, "AND ps.tenant_status != 'unverified'"))`,
+    replace: ".prepare(byIdentity(columns, from, ''))",
+    why: "the primary host offers (and hands users to) another partner's unverified phone system",
+    tests: TENANT_PROOF,
+  },
+  {
+    id: 'tenant-proof/primary-allowed-tenants',
+    file: 'src/authz/candidates.ts',
+    find: '.filter((row) => allowsTenant(allowed.get(portalOfRow(row)) ?? null, row.tid))',
+    replace: '.filter((row) => row !== null)',
+    why: "a portal's allowed tenants stop applying on the primary host",
+    tests: ['test/api/integrations.test.ts'],
+  },
+  {
+    id: 'connect/administrator-only',
+    file: 'src/connect/routes.tsx',
+    find: 'const role = administratorRole(admin)',
+    replace: "const role = administratorRole(admin) ?? 'anyone'",
+    why: 'any user of the tenant connects it',
+    tests: TENANT_PROOF,
+  },
+  {
+    id: 'connect/consent-confirmed-by-token',
+    file: 'src/connect/prove.ts',
+    find: 'await appOnlyToken(config, client, tid, { permission: SYNC_PERMISSIONS[0].name, fresh: true, retries: 1 })',
+    replace: 'void appOnlyToken',
+    why: "Entra's unsigned consent answer is believed without a token to prove it",
+    tests: TENANT_PROOF,
+  },
+  {
+    id: 'connect/consent-for-this-tenant',
+    file: 'src/connect/prove.ts',
+    find: "if (answer.adminConsent !== 'True' || answer.tenant?.toLowerCase() !== tid) {",
+    replace: "if (answer.adminConsent !== 'True') {",
+    why: 'a consent answer about another tenant verifies this one',
+    tests: TENANT_PROOF,
+  },
+  {
+    id: 'connect/link-single-use',
+    file: 'src/connect/links.ts',
+    find: 'if (!found || found.link.usedAt !== null || found.link.expiresAt <= now) throw linkInvalid()',
+    replace: 'if (!found || found.link.expiresAt <= now) throw linkInvalid()',
+    why: 'a used connect link works again',
+    tests: TENANT_PROOF,
+  },
+  {
+    id: 'connect/browser-binding',
+    file: 'src/connect/session.ts',
+    find: "if ((await cookieSessionId(c)) !== row.id) throw refused('connect cookie missing or for another session')",
+    replace: '',
+    why: "a connect callback completes in a browser that did not open the link (an attacker's flow in the admin's browser)",
+    tests: TENANT_PROOF,
+  },
+  {
+    id: 'registrar/serialized',
+    file: 'src/hostnames/registrar.ts',
+    find: 'const run = this.tail.then(() => settle(work))',
+    replace: 'const run = settle(work)',
+    why: 'concurrent redirect-URI changes on one app lose each other (hosts fall back or meet AADSTS50011)',
+    tests: ['test/api/redirect-uris.test.ts'],
+  },
+  {
+    id: 'redirect-uris/active-only',
+    file: 'src/hostnames/redirect-uris.ts',
+    find: `  eq(hostnames.redirectUriRegistered, false),
+  eq(hostnames.status, 'active'),`,
+    replace: `  eq(hostnames.redirectUriRegistered, false),`,
+    why: 'a domain whose ownership is not verified gets a redirect URI by the schedule',
+    tests: ['test/attacks/redirect-uri-unverified.test.ts'],
+  },
+  {
+    id: 'graph/token-cache-secret',
+    file: 'src/upstream/graph.ts',
+    find: "const key = `${client.orgId ?? 'provider'}|${client.clientId}|${tenant}|${await sha256(client.clientSecret)}`",
+    replace: 'const key = `${client.clientId}|${tenant}`',
+    why: "a wrong secret for another portal's app is handed that app's cached token",
+    tests: ['test/api/integrations.test.ts'],
   },
 ]
