@@ -283,8 +283,8 @@ export const MUTATIONS: Mutation[] = [
   },
   {
     id: 'authz/allowed-tenants',
-    file: 'src/authz/decide.ts',
-    find: 'return client.allowedTenantIds === null || client.allowedTenantIds.includes(tid)',
+    file: 'src/oidc/clients.ts',
+    find: 'return allowedTenantIds === null || allowedTenantIds.length === 0 || allowedTenantIds.includes(tid)',
     replace: 'return true',
     why: "a portal's allowedTenantIds stop applying",
     tests: ['test/api/integrations.test.ts'],

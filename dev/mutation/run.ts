@@ -13,7 +13,7 @@
  * Exit code 1 when a mutation survives (or the tests fail without any).
  */
 import { execFile } from 'node:child_process'
-import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs'
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
 import { promisify } from 'node:util'
@@ -121,7 +121,13 @@ async function typeChecks(dir: string, mutation: Mutation): Promise<boolean> {
 }
 
 async function main(): Promise<void> {
-  for (const mutation of selected) applied(mutation) // fail fast on a stale list
+  // Fail fast on a stale list: every edit applies once, every named test file exists.
+  for (const mutation of selected) {
+    applied(mutation)
+    for (const file of mutation.tests) {
+      if (!existsSync(path.join(root, file))) throw new Error(`${mutation.id}: no test file ${file}`)
+    }
+  }
   const parent = mkdtempSync(path.join(tmpdir(), 'sso-mutation-'))
   const started = performance.now()
   try {
