@@ -364,21 +364,8 @@ export class EntraStandIn extends LocalServer {
 
   /** Checks shared by the picker page and its POST; answers the error itself and returns null when the request is bad. */
   private checkAuthorize(res: http.ServerResponse, params: URLSearchParams): EntraApp | null {
-    const clientId = params.get('client_id') ?? ''
-    const app = this.apps.get(clientId)
-    if (!app) {
-      this.errorPage(res, 700016, `Application with identifier '${clientId}' was not found in the directory.`)
-      return null
-    }
-    const redirectUri = params.get('redirect_uri') ?? ''
-    if (!app.redirectUris.includes(redirectUri)) {
-      this.errorPage(
-        res,
-        50011,
-        `The redirect URI '${redirectUri}' specified in the request does not match the redirect URIs configured for the application '${clientId}'.`,
-      )
-      return null
-    }
+    const app = this.appAndRedirectUri(res, params)
+    if (!app) return null
     const problems: Array<[string, number, string]> = []
     if (params.get('response_type') !== 'code')
       problems.push(['unsupported_response_type', 700054, "response_type 'code' is required."])
@@ -407,7 +394,7 @@ export class EntraStandIn extends LocalServer {
       problems.push(['invalid_request', 90014, 'This stand-in only answers response_mode=query.'])
     const problem = problems[0]
     if (problem) {
-      this.redirectWithError(res, redirectUri, params.get('state'), problem[0], problem[1], problem[2])
+      this.redirectWithError(res, params.get('redirect_uri')!, params.get('state'), problem[0], problem[1], problem[2])
       return null
     }
     return app
@@ -468,6 +455,11 @@ ${users.length ? `<ul>${rows}</ul>` : '<p>No test accounts in this tenant.</p>'}
       this.errorPage(res, 90033, 'Use a tenant-specific endpoint to grant admin consent.')
       return null
     }
+    return this.appAndRedirectUri(res, params)
+  }
+
+  /** The app a browser request names, if its redirect URI is registered; else Entra's own error page (no redirect). */
+  private appAndRedirectUri(res: http.ServerResponse, params: URLSearchParams): EntraApp | null {
     const clientId = params.get('client_id') ?? ''
     const app = this.apps.get(clientId)
     if (!app) {

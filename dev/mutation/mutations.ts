@@ -197,7 +197,7 @@ export const MUTATIONS: Mutation[] = [
     find: "return payload && typeof payload.fid === 'string' && payload.org === orgOf(site) ? payload.fid : null",
     replace: "return payload && typeof payload.fid === 'string' ? payload.fid : null",
     why: 'a flow cookie from before a host changed hands still counts',
-    tests: ['test/journeys/flow-security.test.ts'],
+    tests: ['test/signin/flow-cookie.test.ts', 'test/journeys/flow-security.test.ts'],
   },
   {
     id: 'flow/cookie-host-binding',
@@ -205,7 +205,7 @@ export const MUTATIONS: Mutation[] = [
     find: 'const cookieAudience = (hostname: string) => `flow-cookie:${hostname}`',
     replace: "const cookieAudience = (_hostname: string) => 'flow-cookie'",
     why: "one host's flow cookie is accepted by another host",
-    tests: ['test/journeys/flow-security.test.ts'],
+    tests: ['test/signin/flow-cookie.test.ts', 'test/journeys/flow-security.test.ts'],
   },
   {
     id: 'flow/direct-callback-cookie',

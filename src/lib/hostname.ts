@@ -70,6 +70,7 @@ function normalizeName(input: string): HostnameResult {
     // The URL parser refuses forbidden code points, bad punycode and malformed IPv4.
     return fail(/^[\d.]+$/.test(input) || /^0x/i.test(input) ? 'ip_address' : 'invalid_character')
   }
+  // The URL standard reads any name whose last label is numeric as IPv4 and writes it back as a dotted quad.
   if (ascii.startsWith('[') || DOTTED_QUAD.test(ascii)) return fail('ip_address')
   if (ascii.endsWith('.')) ascii = ascii.slice(0, -1)
   if (ascii.length === 0) return fail('empty')
@@ -80,8 +81,6 @@ function normalizeName(input: string): HostnameResult {
     if (!LABEL.test(label)) return fail(label.includes('_') ? 'invalid_character' : 'invalid_label')
     if (label.startsWith('xn--') && !isValidPunycodeLabel(label)) return fail('invalid_label')
   }
-  // A numeric top label is how the URL standard recognises IPv4; never a real TLD.
-  if (/^\d+$/.test(labels[labels.length - 1]!)) return fail('ip_address')
   return { ok: true, hostname: ascii }
 }
 

@@ -46,14 +46,30 @@ function orgOf(site: Site): string | null {
   return site.kind === 'tenant' ? site.org.id : null
 }
 
-/** The flow id in this host's cookie, if the cookie is genuine, unexpired, for this host and its current organization. */
-async function cookieFlowId(c: FlowContext): Promise<string | null> {
-  const value = getCookie(c, FLOW_COOKIE, 'host')
+/** A flow cookie's value, sealed for `site`: only that host, and its organization now, can read it back. */
+export function sealFlowCookie(flowId: string, site: Site, flowKey: Uint8Array): Promise<string> {
+  return seal(
+    { fid: flowId, org: orgOf(site) } satisfies FlowCookie,
+    flowKey,
+    cookieAudience(site.hostname),
+    FLOW_TTL_SECONDS,
+  )
+}
+
+/** The flow id in a cookie value, if it is genuine, unexpired, for this host and its current organization. */
+export async function flowIdFromCookie(
+  value: string | undefined,
+  site: Site,
+  flowKey: Uint8Array,
+): Promise<string | null> {
   if (!value || value.length > 4096) return null
-  const site = c.var.site
-  const payload = await unseal<FlowCookie>(value, c.var.config.flowKey, cookieAudience(site.hostname))
+  const payload = await unseal<FlowCookie>(value, flowKey, cookieAudience(site.hostname))
   // A cookie from before the host changed hands (or any other organization) is no cookie at all.
   return payload && typeof payload.fid === 'string' && payload.org === orgOf(site) ? payload.fid : null
+}
+
+function cookieFlowId(c: FlowContext): Promise<string | null> {
+  return flowIdFromCookie(getCookie(c, FLOW_COOKIE, 'host'), c.var.site, c.var.config.flowKey)
 }
 
 /** From here on, an error page's "Start again" leads to the login page of `hostname`. */
@@ -96,12 +112,7 @@ export async function startFlow(
   const state = randomToken(32)
   flow.stateHash = await sha256(state)
   await store(c).create(flow)
-  const cookie = await seal(
-    { fid: flow.id, org: flow.orgId } satisfies FlowCookie,
-    config.flowKey,
-    cookieAudience(site.hostname),
-    FLOW_TTL_SECONDS,
-  )
+  const cookie = await sealFlowCookie(flow.id, site, config.flowKey)
   setCookie(c, FLOW_COOKIE, cookie, { prefix: 'host', ...COOKIE_OPTIONS, maxAge: FLOW_TTL_SECONDS })
   return {
     state,

@@ -97,6 +97,15 @@ describe('verifyIdToken (jose and the tenant check): each check alone', () => {
     await expect(verifyIdToken(token, keys, expectations)).rejects.toMatchObject({ code: 'id_token_invalid' })
   })
 
+  it('refuses HS256 by its algorithm allow-list alone, even were a key resolver to hand it the shared secret', async () => {
+    const secret = new TextEncoder().encode('a shared secret of thirty-two bytes!')
+    const token = await new SignJWT(claims()).setProtectedHeader({ alg: 'HS256' }).sign(secret)
+    const resolverWithTheSecret = async () => secret
+    await expect(verifyIdToken(token, resolverWithTheSecret, expectations)).rejects.toMatchObject({
+      code: 'id_token_invalid',
+    })
+  })
+
   it("on organizations, takes the issuer template with the token's own tid, and nothing else", async () => {
     const organizations = { ...expectations, tenant: 'organizations' }
     await expect(verifyIdToken(await sign(claims({}, OTHER)), keys, organizations)).resolves.toMatchObject({
