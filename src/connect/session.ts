@@ -6,7 +6,7 @@
  * Both come back to `/connect/callback`; the state says which leg it is.
  */
 
-import { and, eq, gt, inArray, sql } from 'drizzle-orm'
+import { and, eq, gt, inArray, lt, sql } from 'drizzle-orm'
 import type { Context } from 'hono'
 import { deleteCookie, getCookie, setCookie } from 'hono/cookie'
 import * as oauth from 'oauth4webapi'
@@ -141,4 +141,13 @@ export async function askForConsent(
 
 export function clearConnectCookie(c: ConnectContext): void {
   deleteCookie(c, CONNECT_COOKIE, { prefix: 'host', ...COOKIE_OPTIONS })
+}
+
+/** Deletes connect sessions an hour past their expiry (the schedule's housekeeping). */
+export async function deleteExpiredConnectSessions(d1: D1Database, now: number): Promise<number> {
+  const result = await getDb(d1)
+    .delete(connectSessions)
+    .where(lt(connectSessions.expiresAt, now - 3600_000))
+    .run()
+  return result.meta.changes ?? 0
 }

@@ -7,6 +7,7 @@
  */
 import { SYSTEM_ACTOR } from '../access/principal'
 import { type Config, getConfig } from '../config'
+import { deleteExpiredConnectSessions } from '../connect/session'
 import type { Env } from '../env'
 import {
   confirmDueRegistrations,
@@ -36,6 +37,10 @@ export const JOBS: Job[] = [
   {
     name: 'expired sign-in flows deleted',
     run: async ({ d1, config, now }) => ({ deleted: await d1FlowStore(d1, config.flowKey).deleteExpired(now) }),
+  },
+  {
+    name: 'expired connect sessions deleted',
+    run: async ({ d1, now }) => ({ deleted: await deleteExpiredConnectSessions(d1, now) }),
   },
   {
     name: 'scheduled syncs',
