@@ -49,7 +49,13 @@ export interface EntraApp {
   redirectUris: string[]
   /** Secret past its expiry date: the token endpoint answers AADSTS7000222. */
   secretExpired?: boolean
-  /** Application permissions (Graph app roles) admin-consented per tenant: tenant id -> roles. */
+  /**
+   * Application permissions (Graph app roles) admin-consented per tenant:
+   * tenant id -> roles. A tenant with an empty list has the app installed
+   * (a service principal, e.g. after a user's sign-in) but nothing consented:
+   * like Entra, the token endpoint still issues app-only tokens there, with
+   * no `roles`. A tenant without an entry has no service principal: 700016.
+   */
   grants?: Record<string, string[]>
   /**
    * The application permissions the app registration requires: what an

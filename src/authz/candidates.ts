@@ -89,7 +89,9 @@ export async function findCandidates(d1: D1Database, reach: Reach, identity: Ide
       .prepare(sql)
       .bind(...params, JSON.stringify([...known.keys()]))
       .all<SsoUserRow>()
-    rows = results.map((row) => ({ record: fromRow(row), phoneSystem: known.get(row.phone_system_id) }))
+    rows = results
+      .filter((row) => known.get(row.phone_system_id)?.entraTenantId === row.tid)
+      .map((row) => ({ record: fromRow(row), phoneSystem: known.get(row.phone_system_id) }))
   } else {
     const columns = `${ssoUserColumns('u')}, ps.org_id AS ps_org_id, ps.name AS ps_name,
       ps.web_client_url AS ps_web_client_url, ps.handoff_url AS ps_handoff_url,
@@ -97,7 +99,10 @@ export async function findCandidates(d1: D1Database, reach: Reach, identity: Ide
     const from = `FROM sso_users u JOIN phone_systems ps ON ps.id = u.phone_system_id
       JOIN organizations o ON o.id = ps.org_id`
     const { results } = await d1
-      .prepare(byIdentity(columns, from, "AND ps.tenant_status != 'unverified'"))
+      .prepare(
+        // A record counts only on a proven phone system of its own tenant (a list left from another tenant never does).
+        byIdentity(columns, from, "AND ps.tenant_status != 'unverified' AND u.tid = ps.entra_tenant_id"),
+      )
       .bind(...params)
       .all<CandidateRow>()
     // A portal's allowed tenants apply on the primary host as on the portal's own hosts.

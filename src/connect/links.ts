@@ -23,7 +23,8 @@ import { randomToken, sha256 } from '../lib/crypto'
 import { newId } from '../lib/ids'
 import { iso } from '../lib/time'
 import { getPhoneSystem } from '../phone-systems/service'
-import { portalIdOf } from '../tenancy/portal'
+import { findClaim, tenantClaimed } from '../tenancy/claims'
+import { partnerIdOf, portalIdOf } from '../tenancy/portal'
 
 export const CONNECT_LINK_TTL_MS = 7 * 24 * 60 * 60 * 1000
 
@@ -100,6 +101,9 @@ async function usableLink(d1: D1Database, where: SQL, now: number): Promise<Open
       ? found.org
       : await db.select().from(organizations).where(eq(organizations.id, portalId)).get()
   if (!portal) throw linkInvalid()
+  // Another partner's subtree proved this tenant meanwhile: its administrator must not consent to this portal's app.
+  const claim = await findClaim(d1, found.phoneSystem.entraTenantId)
+  if (claim && claim.partnerId !== partnerIdOf(portal)) throw tenantClaimed(found.phoneSystem.entraTenantId)
   return { link: found.link, phoneSystem: found.phoneSystem, portal }
 }
 

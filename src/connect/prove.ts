@@ -6,13 +6,15 @@
  * for the portal's partner subtree, the link used up, and who proved it
  * written to the audit log, in one batch.
  */
+import { decodeJwt } from 'jose'
 import { recordChange } from '../audit/write'
 import type { Config } from '../config'
+import { guard, isGuardFailure } from '../db/statements'
 import { AppError } from '../errors'
 import { clientForOrg } from '../oidc/clients'
 import type { Identity } from '../oidc/identity'
 import { SYNC_PERMISSIONS } from '../sync/pull'
-import { verifyTenant } from '../tenancy/claims'
+import { findClaim, tenantClaimed, verifyTenant } from '../tenancy/claims'
 import { partnerIdOf } from '../tenancy/portal'
 import { appOnlyToken } from '../upstream/graph'
 import { linkInvalid, type OpenLink } from './links'
@@ -29,6 +31,18 @@ export const ADMINISTRATOR_ROLES: Record<string, string> = {
 export function administratorRole(identity: Pick<Identity, 'directoryRoles'>): string | null {
   const role = (identity.directoryRoles ?? []).find((id) => id in ADMINISTRATOR_ROLES)
   return role ? ADMINISTRATOR_ROLES[role]! : null
+}
+
+/** The Sync permissions an app-only token does not carry in its `roles` claim (all of them, for a token that is no JWT). */
+export function missingPermissions(accessToken: string): string[] {
+  let roles: unknown
+  try {
+    roles = decodeJwt(accessToken).roles
+  } catch {
+    roles = undefined
+  }
+  const granted = new Set(Array.isArray(roles) ? roles : [])
+  return SYNC_PERMISSIONS.map((p) => p.name).filter((name) => !granted.has(name))
 }
 
 export interface ConsentAnswer {
@@ -53,13 +67,23 @@ export async function proveTenant(
     throw new AppError('connect_declined', 'The consent answer did not report consent for this tenant')
   }
   const client = await clientForOrg(d1, config, portal.id)
+  let token: string
   try {
     // The consent answer is an unsigned redirect anyone can type: a new app-only token is the proof.
-    await appOnlyToken(config, client, tid, { permission: SYNC_PERMISSIONS[0].name, fresh: true, retries: 1 })
+    token = await appOnlyToken(config, client, tid, { permission: SYNC_PERMISSIONS[0].name, fresh: true, retries: 1 })
   } catch (error) {
     throw new AppError('connect_not_confirmed', `No app-only token for ${client.clientId} in ${tid} after consent`, {
       cause: error,
     })
+  }
+  // Entra issues app-only tokens once the app is in the tenant, consented or not: the roles it carries are the consent.
+  const missing = missingPermissions(token)
+  if (missing.length > 0) {
+    throw new AppError(
+      'connect_not_confirmed',
+      `The app-only token for ${client.clientId} in ${tid} lacks ${missing.join(', ')} after consent`,
+      { detail: `Not granted: ${missing.join(', ')}` },
+    )
   }
   const proof = {
     by: 'connect link',
@@ -81,15 +105,15 @@ export async function proveTenant(
       },
       now,
       // The link is used once: a second administrator finishing at the same moment changes nothing.
-      d1
-        .prepare('INSERT INTO batch_guard (ok) SELECT count(*) FROM connect_links WHERE id = ?1 AND used_at IS NULL')
-        .bind(link.id),
-      d1.prepare('DELETE FROM batch_guard'),
+      ...guard(d1, 'EXISTS (SELECT 1 FROM connect_links WHERE id = ? AND used_at IS NULL)', link.id),
       d1.prepare('UPDATE connect_links SET used_at = ?2 WHERE id = ?1').bind(link.id, now),
       ...claim,
     )
   } catch (error) {
-    if (error instanceof Error && /batch_guard/.test(error.message)) throw linkInvalid()
-    throw error
+    if (!isGuardFailure(error)) throw error
+    // Either another administrator used the link first, or another partner's subtree proved the tenant meanwhile.
+    const claim = await findClaim(d1, tid)
+    if (claim && claim.partnerId !== partnerIdOf(portal)) throw tenantClaimed(tid)
+    throw linkInvalid()
   }
 }

@@ -141,6 +141,7 @@ connectRoutes.get('/connect/:token', async (c) => {
     <ConnectPage
       nonce={nonce}
       branding={branding}
+      providerName={c.var.config.providerDisplayName}
       portalName={branding.displayName}
       phoneSystemName={opened.phoneSystem.name}
       tenantId={opened.phoneSystem.entraTenantId}

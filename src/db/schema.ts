@@ -74,6 +74,8 @@ export const hostnames = sqliteTable(
     redirectUriCheckedAt: integer('redirect_uri_checked_at'),
     cloudflareId: text('cloudflare_id'),
     checkedAt: integer('checked_at'),
+    /** Since when the hostname has been pending (unset while it is anything else): a pending week is released. */
+    pendingSince: integer('pending_since'),
     checkCount: integer('check_count').notNull().default(0),
     nextCheckAt: integer('next_check_at'),
     ...timestamps,

@@ -113,7 +113,8 @@ export async function unregisterHost(
 ): Promise<void> {
   const app = await registeredApp(d1, config, row)
   if (!app) {
-    log('warn', 'redirect URI left on an app the gateway has no credentials for', {
+    // Only a portal's former own app can be unknown (the provider's is always known): the partner's to clean.
+    log('error', 'redirect URI left on an app the gateway has no credentials for', {
       hostname: row.hostname,
       appId: row.redirectUriAppId,
     })
@@ -214,16 +215,28 @@ export async function reconcileHost(
       : retryRegistration(d1, config, uris, row, now)
   }
   if (!row.redirectUriRegistered) return row
+  return removeRegistration(d1, config, uris, row, `the domain is ${row.status}, so its redirect URI was removed`, now)
+}
+
+/** Takes a host's URI off its app and records it on the central callback; a Graph failure leaves it for the next try. */
+async function removeRegistration(
+  d1: D1Database,
+  config: Config,
+  uris: RedirectUris,
+  row: HostnameRow,
+  reason: string,
+  now: number,
+): Promise<HostnameRow> {
   try {
     await unregisterHost(d1, config, uris, row)
   } catch (error) {
-    log('warn', 'redirect URI of an inactive host could not be removed yet', {
+    log('warn', 'redirect URI could not be removed yet', {
       hostname: row.hostname,
       code: error instanceof AppError ? error.code : 'internal',
     })
     return row
   }
-  return store(d1, config, row, onCentral(`the domain is ${row.status}, so its redirect URI was removed`), now)
+  return store(d1, config, row, onCentral(reason), now)
 }
 
 /** What a direct host waiting for its registration is: its URI is registered once the domain is verified. */
@@ -319,8 +332,23 @@ export async function confirmDueRegistrations(
     .orderBy(asc(hostnames.redirectUriCheckedAt))
     .limit(REGISTRATION_SCHEDULE.perRun)
     .all()
-  const counts: Record<Verification, number> = { confirmed: 0, repaired: 0, fell_back: 0, unconfirmed: 0 }
-  for (const row of due) counts[(await verifyRegistration(d1, config, uris, row, now)).verification]++
+  const counts: Record<Verification | 'removed', number> = {
+    confirmed: 0,
+    repaired: 0,
+    fell_back: 0,
+    unconfirmed: 0,
+    removed: 0,
+  }
+  for (const row of due) {
+    if (row.status !== 'active' || row.callbackMode !== 'direct') {
+      // Registered but no longer an active direct host (an earlier removal failed): take the URI off now.
+      const reason = `the host is ${row.callbackMode === 'direct' ? row.status : 'on the central callback'}`
+      const after = await removeRegistration(d1, config, uris, row, reason, now)
+      if (!after.redirectUriRegistered) counts.removed++
+      continue
+    }
+    counts[(await verifyRegistration(d1, config, uris, row, now)).verification]++
+  }
   return counts
 }
 

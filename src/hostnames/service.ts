@@ -151,6 +151,7 @@ export async function attachHostname(
     redirectUriCheckedAt: null,
     cloudflareId: null,
     checkedAt: null,
+    pendingSince: null,
     checkCount: 0,
     nextCheckAt: null,
     createdAt: now,
@@ -169,6 +170,7 @@ export async function attachHostname(
       verification: verificationOf(created),
       cloudflareId: created.id,
       checkedAt: now,
+      pendingSince: status === 'pending' ? now : null,
       nextCheckAt: delay === null ? null : now + delay,
     }
   }
@@ -199,7 +201,10 @@ export async function attachHostname(
       getDb(d1).insert(hostnames).values(row),
     )
   } catch (error) {
-    if (row.redirectUriRegistered) await unregisterHost(d1, config, uris, row).catch(() => undefined)
+    // Lost to someone attaching the same name at the same moment: the URI is theirs too when it is on the same app.
+    const winner = isUniqueViolation(error) ? await findHostname(d1, hostname) : undefined
+    const shared = winner?.redirectUriRegistered && winner.redirectUriAppId === row.redirectUriAppId
+    if (row.redirectUriRegistered && !shared) await unregisterHost(d1, config, uris, row).catch(() => undefined)
     // Never leave a Cloudflare hostname behind that D1 does not know about.
     if (cloudflare && row.cloudflareId) {
       await deleteCustomHostname(cloudflare, row.cloudflareId).catch((cleanup: unknown) =>
@@ -306,6 +311,8 @@ async function refreshFromCloudflare(
     verification: seen ? verificationOf(seen) : row.verification,
     checkedAt: now,
     checkCount,
+    // The 7 days before a pending domain is released count from when it became pending, not from its attach.
+    pendingSince: mapped.status === 'pending' ? (row.status === 'pending' ? (row.pendingSince ?? now) : now) : null,
     nextCheckAt: delay === null ? null : now + delay,
     updatedAt: now,
   }
@@ -317,6 +324,7 @@ async function refreshFromCloudflare(
       verification: after.verification,
       checkedAt: now,
       checkCount,
+      pendingSince: after.pendingSince,
       nextCheckAt: after.nextCheckAt,
       updatedAt: now,
     })
@@ -440,6 +448,8 @@ export async function updateHostname(
         callbackMode: after.callbackMode,
         redirectUriRegistered: after.redirectUriRegistered,
         redirectUriDetail: after.redirectUriDetail,
+        redirectUriAppId: after.redirectUriAppId,
+        redirectUriCheckedAt: after.redirectUriCheckedAt,
         updatedAt: now,
       })
       .where(eq(hostnames.hostname, before.hostname)),
@@ -466,8 +476,8 @@ export async function releaseStalePending(
   const stale = await getDb(d1)
     .select()
     .from(hostnames)
-    .where(and(eq(hostnames.status, 'pending'), lt(hostnames.createdAt, now - PENDING_RELEASE_MS)))
-    .orderBy(asc(hostnames.createdAt))
+    .where(and(eq(hostnames.status, 'pending'), lt(hostnames.pendingSince, now - PENDING_RELEASE_MS)))
+    .orderBy(asc(hostnames.pendingSince))
     .limit(REFRESH_BUDGET)
     .all()
   let released = 0

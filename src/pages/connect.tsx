@@ -4,6 +4,8 @@ import { BrandHeader, Layout } from './layout'
 export interface ConnectPageProps {
   nonce: string
   branding: Branding
+  /** The provider whose sign-in service this is (the page is the partner's look, the request goes through it). */
+  providerName: string
   portalName: string
   phoneSystemName: string
   tenantId: string
@@ -14,7 +16,7 @@ export interface ConnectPageProps {
 
 /** What an administrator sees when opening a connect link: who asks, what will happen, which permissions. */
 export function ConnectPage(props: ConnectPageProps) {
-  const { nonce, branding, portalName, phoneSystemName, tenantId, permissions, expiresAt } = props
+  const { nonce, branding, providerName, portalName, phoneSystemName, tenantId, permissions, expiresAt } = props
   return (
     <Layout title={`Connect Microsoft 365 · ${branding.displayName}`} nonce={nonce} branding={branding}>
       <BrandHeader branding={branding} />
@@ -44,6 +46,10 @@ export function ConnectPage(props: ConnectPageProps) {
           Connect Microsoft 365
         </button>
       </form>
+      <p class="hint">
+        This request comes from {portalName} through {providerName}'s sign-in service for phone systems. Continue only
+        if you expected it from them.
+      </p>
       <p class="hint">
         Only an administrator can do this (Global, Privileged Role, Application or Cloud Application Administrator). If
         that is not you, forward this link to your Microsoft 365 administrator. It works once, until {expiresAt}.

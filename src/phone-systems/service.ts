@@ -3,13 +3,14 @@
  * tenant, and says where its web client is and where the handoff assertion
  * goes. Scoped to the principal; every change with its audit row.
  */
-import { asc, eq } from 'drizzle-orm'
+import { asc, eq, sql } from 'drizzle-orm'
 import * as z from 'zod/mini'
 import type { Principal } from '../access/principal'
 import { notFound, orgInScope } from '../access/scope'
 import { recordChange } from '../audit/write'
 import { getDb } from '../db/client'
 import { type PhoneSystemRow, phoneSystems, ssoUsers, TENANT_STATUSES } from '../db/schema'
+import { guard, isGuardFailure } from '../db/statements'
 import { AppError } from '../errors'
 import { boundedText, guid } from '../lib/fields'
 import { newId } from '../lib/ids'
@@ -174,66 +175,62 @@ export async function updatePhoneSystem(
   }
   const newTenant = input.entraTenantId !== undefined && input.entraTenantId !== before.entraTenantId
   // Naming a tenant again with the ops key vouches for it; with a partner key only a new tenant is news.
-  const tenant =
-    newTenant || (input.entraTenantId !== undefined && principal.kind === 'ops')
-      ? await nameTenant(d1, principal, await orgInScope(d1, principal, before.orgId), input.entraTenantId!, now)
-      : { status: before.tenantStatus, statements: [] }
-  const after: PhoneSystemRow = {
-    ...before,
-    name: input.name ?? before.name,
-    webClientUrl: input.webClientUrl ?? before.webClientUrl,
-    handoffUrl: input.handoffUrl ?? before.handoffUrl,
-    entraTenantId: input.entraTenantId ?? before.entraTenantId,
-    tenantStatus: tenant.status,
-    syncSource,
-    syncGroupId,
+  const namesTenant = newTenant || (input.entraTenantId !== undefined && principal.kind === 'ops')
+  const tenant = namesTenant
+    ? await nameTenant(d1, principal, await orgInScope(d1, principal, before.orgId), input.entraTenantId!, now)
+    : null
+  // Only what this request changes is written: a concurrent change to anything else (a release, a sync) stands.
+  const changes: Partial<PhoneSystemRow> = {
+    ...(input.name !== undefined ? { name: input.name } : {}),
+    ...(input.webClientUrl !== undefined ? { webClientUrl: input.webClientUrl } : {}),
+    ...(input.handoffUrl !== undefined ? { handoffUrl: input.handoffUrl } : {}),
+    ...(input.syncSource !== undefined ? { syncSource: input.syncSource } : {}),
+    ...(input.syncGroupId !== undefined ? { syncGroupId: input.syncGroupId } : {}),
+    ...(tenant ? { entraTenantId: input.entraTenantId!, tenantStatus: tenant.status } : {}),
     // The list and the sync record belonged to the old tenant.
     ...(newTenant
-      ? {
-          ssoListVersion: before.ssoListVersion + 1,
-          lastSyncAt: null,
-          lastSyncStatus: null,
-          lastSyncError: null,
-          lastSyncCounts: null,
-          nextSyncAt: null,
-        }
+      ? { lastSyncAt: null, lastSyncStatus: null, lastSyncError: null, lastSyncCounts: null, nextSyncAt: null }
       : {}),
     updatedAt: now,
   }
-  await recordChange(
-    d1,
-    principal,
-    {
-      orgId: before.orgId,
-      action: 'phone_system.update',
-      targetType: 'phone_system',
-      targetId: id,
-      summary: { before: phoneSystemView(before), after: phoneSystemView(after) },
-    },
-    now,
-    getDb(d1)
-      .update(phoneSystems)
-      .set({
-        name: after.name,
-        webClientUrl: after.webClientUrl,
-        handoffUrl: after.handoffUrl,
-        entraTenantId: after.entraTenantId,
-        tenantStatus: after.tenantStatus,
-        ssoListVersion: after.ssoListVersion,
-        syncSource,
-        syncGroupId,
-        lastSyncAt: after.lastSyncAt,
-        lastSyncStatus: after.lastSyncStatus,
-        lastSyncError: after.lastSyncError,
-        lastSyncCounts: after.lastSyncCounts,
-        nextSyncAt: after.nextSyncAt,
-        updatedAt: now,
-      })
-      .where(eq(phoneSystems.id, id)),
-    ...(newTenant ? [getDb(d1).delete(ssoUsers).where(eq(ssoUsers.phoneSystemId, id))] : []),
-    ...tenant.statements,
-  )
-  return after
+  const after: PhoneSystemRow = { ...before, ...changes }
+  try {
+    await recordChange(
+      d1,
+      principal,
+      {
+        orgId: before.orgId,
+        action: 'phone_system.update',
+        targetType: 'phone_system',
+        targetId: id,
+        summary: { before: phoneSystemView(before), after: phoneSystemView(after) },
+      },
+      now,
+      // A tenant change is decided on the tenant, status and list read above: if any moved meanwhile, nothing is written.
+      ...(tenant
+        ? guard(
+            d1,
+            'EXISTS (SELECT 1 FROM phone_systems WHERE id = ? AND entra_tenant_id = ? AND tenant_status = ? AND sso_list_version = ?)',
+            id,
+            before.entraTenantId,
+            before.tenantStatus,
+            before.ssoListVersion,
+          )
+        : []),
+      getDb(d1)
+        .update(phoneSystems)
+        .set({ ...changes, ...(newTenant ? { ssoListVersion: sql`${phoneSystems.ssoListVersion} + 1` } : {}) })
+        .where(eq(phoneSystems.id, id)),
+      ...(newTenant ? [getDb(d1).delete(ssoUsers).where(eq(ssoUsers.phoneSystemId, id))] : []),
+      ...(tenant?.statements ?? []),
+    )
+  } catch (error) {
+    if (isGuardFailure(error)) {
+      throw new AppError('conflict', 'The phone system changed while it was being updated; nothing was written. Retry.')
+    }
+    throw error
+  }
+  return (await findPhoneSystem(d1, id)) ?? after
 }
 
 export async function deletePhoneSystem(d1: D1Database, principal: Principal, id: string, now: number): Promise<void> {

@@ -11,6 +11,7 @@
  * @see https://developers.cloudflare.com/d1/platform/limits/
  */
 
+import { guard, isGuardFailure } from '../db/statements'
 import { AppError } from '../errors'
 import { newId } from '../lib/ids'
 import {
@@ -82,12 +83,12 @@ export interface ReplaceContext {
 /** Statements that apply `plan`; exported for the statement-count benchmark. */
 export function replaceStatements(d1: D1Database, plan: ReplacePlan, ctx: ReplaceContext): D1PreparedStatement[] {
   const statements: D1PreparedStatement[] = [
-    d1
-      .prepare(
-        'INSERT INTO batch_guard (ok) SELECT count(*) FROM phone_systems WHERE id = ?1 AND sso_list_version = ?2',
-      )
-      .bind(ctx.phoneSystemId, ctx.expectedVersion),
-    d1.prepare('DELETE FROM batch_guard'),
+    ...guard(
+      d1,
+      'EXISTS (SELECT 1 FROM phone_systems WHERE id = ? AND sso_list_version = ?)',
+      ctx.phoneSystemId,
+      ctx.expectedVersion,
+    ),
     d1
       .prepare('UPDATE phone_systems SET sso_list_version = sso_list_version + 1, updated_at = ?2 WHERE id = ?1')
       .bind(ctx.phoneSystemId, ctx.now),
@@ -103,11 +104,6 @@ export function replaceStatements(d1: D1Database, plan: ReplacePlan, ctx: Replac
     statements.push(d1.prepare(INSERT_FROM_JSON).bind(ctx.phoneSystemId, ctx.tid, ctx.now, rows))
   }
   return [...statements, ...(ctx.alsoRun ?? [])]
-}
-
-/** True when a batch failed on the version guard, i.e. someone replaced the list meanwhile. */
-function isGuardFailure(error: unknown): boolean {
-  return error instanceof Error && /batch_guard/.test(error.message)
 }
 
 /**

@@ -12,7 +12,7 @@ import type { Principal } from '../access/principal'
 import { recordChange } from '../audit/write'
 import { getDb } from '../db/client'
 import { type OrgRow, phoneSystems, type TenantClaimRow, type TenantStatus, tenantClaims } from '../db/schema'
-import { toStatement } from '../db/statements'
+import { guard, toStatement } from '../db/statements'
 import { AppError } from '../errors'
 import { inPartnerSubtree, partnerIdOf } from './portal'
 
@@ -27,6 +27,11 @@ export function tenantClaimed(tid: string): AppError {
       'If it really belongs here, ask the provider to release it.',
     { field: 'entraTenantId' },
   )
+}
+
+/** Fails the batch if another partner's subtree claimed `tid` after it was read (two proofs at once). */
+function unclaimedElsewhere(d1: D1Database, tid: string, partnerId: string): D1PreparedStatement[] {
+  return guard(d1, 'NOT EXISTS (SELECT 1 FROM tenant_claims WHERE tid = ? AND partner_id != ?)', tid, partnerId)
 }
 
 /** The statement that gives every phone system of a subtree naming `tid` the status `status`. */
@@ -69,6 +74,7 @@ export async function nameTenant(
     return {
       status: 'trusted',
       statements: [
+        ...unclaimedElsewhere(d1, tid, partnerId),
         toStatement(
           d1,
           getDb(d1)
@@ -106,12 +112,17 @@ export async function verifyTenant(
   // A trusted claim stays trusted (ops' word is not weakened); its proof gains the administrator's.
   const status = claim?.status ?? 'verified'
   return [
+    ...unclaimedElsewhere(d1, tid, partnerId),
     toStatement(
       d1,
       getDb(d1)
         .insert(tenantClaims)
         .values({ tid, partnerId, status, proof, createdAt: now, updatedAt: now })
-        .onConflictDoUpdate({ target: tenantClaims.tid, set: { status, proof, updatedAt: now } }),
+        .onConflictDoUpdate({
+          target: tenantClaims.tid,
+          set: { status, proof, updatedAt: now },
+          setWhere: eq(tenantClaims.partnerId, partnerId),
+        }),
     ),
     statusOfSubtree(d1, partnerId, tid, status, now),
   ]

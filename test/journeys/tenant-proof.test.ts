@@ -345,6 +345,27 @@ describe('connecting Microsoft 365 with a one-time link', () => {
     ])
   })
 
+  it('refuses a forged consent answer even where the app is installed without consent (a token, but without the roles)', async () => {
+    const { as, ps, tid } = await partnerPhoneSystem()
+    const admin = await addEntraUser(tid, 'Grace Admin', [ROLES.globalAdministrator])
+    // The service principal exists (say, from a user's sign-in), nothing is consented: Entra still issues tokens.
+    await consent(tid, [])
+    const link = await linkFor(as, ps.id)
+    const { authorizeUrl, cookie } = await pressConnect(link.connectUrl)
+    const afterSignIn = await SELF.fetch(await pickAccount(authorizeUrl, admin), withConnectCookie(cookie))
+    const consentUrl = new URL(afterSignIn.headers.get('location')!)
+    const forged = new URL(consentUrl.searchParams.get('redirect_uri')!)
+    forged.searchParams.set('admin_consent', 'True')
+    forged.searchParams.set('tenant', tid)
+    forged.searchParams.set('state', consentUrl.searchParams.get('state')!)
+    const res = await SELF.fetch(forged, withConnectCookie(cookie))
+    expect(res.status).toBe(502)
+    const html = await res.text()
+    expect(html).toContain('The connection could not be confirmed')
+    expect(html).toContain('Not granted: Application.Read.All, GroupMember.Read.All, User.Read.All')
+    expect(await statusOf(ps.id)).toBe('unverified')
+  })
+
   it('a consent answer for another tenant is refused', async () => {
     const { as, ps, tid } = await partnerPhoneSystem()
     const admin = await addEntraUser(tid, 'Grace Admin', [ROLES.globalAdministrator])
