@@ -376,7 +376,7 @@ export const MUTATIONS: Mutation[] = [
     id: 'scope/lists',
     file: 'src/access/scope.ts',
     find: "if (principal.kind === 'ops') return undefined",
-    replace: 'return undefined',
+    replace: "if (principal.kind === 'ops' || principal.orgId !== '') return undefined",
     why: "a partner key lists every organization and every partner's audit log",
     tests: SCOPE,
   },
@@ -509,8 +509,18 @@ export const MUTATIONS: Mutation[] = [
   {
     id: 'connect/consent-confirmed-by-token',
     file: 'src/connect/prove.ts',
-    find: 'await appOnlyToken(config, client, tid, { permission: SYNC_PERMISSIONS[0].name, fresh: true, retries: 1 })',
-    replace: 'void appOnlyToken',
+    find: `  let token: string
+  try {
+    // The consent answer is an unsigned redirect anyone can type: a new app-only token is the proof.
+    token = await appOnlyToken(config, client, tid, { permission: SYNC_PERMISSIONS[0].name, fresh: true, retries: 1 })
+  } catch (error) {
+    throw new AppError('connect_not_confirmed', \`No app-only token for \${client.clientId} in \${tid} after consent\`, {
+      cause: error,
+    })
+  }
+  // Entra issues app-only tokens once the app is in the tenant, consented or not: the roles it carries are the consent.
+  const missing = missingPermissions(token)`,
+    replace: 'const missing: string[] = []',
     why: "Entra's unsigned consent answer is believed without a token to prove it",
     tests: TENANT_PROOF,
   },
