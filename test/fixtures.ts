@@ -38,6 +38,13 @@ export async function api(method: string, path: string, body?: unknown, options:
   return SELF.fetch(`https://${options.host ?? PRIMARY}/api/v1${path}`, { method, headers, body: payload })
 }
 
+/** The JSON body of `res` after checking its status (the body is shown when the status is not the one expected). */
+export async function expectJson<T = any>(res: Response, status = 200): Promise<T> {
+  const text = await res.text()
+  expect(res.status, text).toBe(status)
+  return (text ? JSON.parse(text) : undefined) as T
+}
+
 export async function apiJson<T = any>(method: string, path: string, body?: unknown, expectStatus = 200): Promise<T> {
   const res = await api(method, path, body)
   if (res.status !== expectStatus) {
@@ -301,8 +308,9 @@ export async function pickAccount(authorizeUrl: URL, user: TestUser | null, outc
   return new URL(res.headers.get('location')!)
 }
 
-export function withCookie(cookie: string | null): RequestInit {
-  return { redirect: 'manual', headers: cookie ? { cookie: `${FLOW_COOKIE}=${cookie}` } : {} }
+/** A request carrying one cookie (the flow cookie unless named), without following redirects. */
+export function withCookie(cookie: string | null, name = FLOW_COOKIE): RequestInit {
+  return { redirect: 'manual', headers: cookie ? { cookie: `${name}=${cookie}` } : {} }
 }
 
 /**
@@ -424,4 +432,82 @@ export async function directory(
     ],
   })
   return { groupId }
+}
+
+// ---------------------------------------------------------------- connecting a tenant (the connect link)
+
+export const CONNECT_COOKIE = '__Host-sso_connect'
+
+/** Presses "Connect Microsoft 365" on the connect page: its form's POST, as a browser sends it. */
+export function submitConnect(connectUrl: string): Promise<Response> {
+  return SELF.fetch(connectUrl, {
+    method: 'POST',
+    redirect: 'manual',
+    headers: {
+      origin: new URL(connectUrl).origin,
+      'sec-fetch-site': 'same-origin',
+      'content-type': 'application/x-www-form-urlencoded',
+    },
+    body: '',
+  })
+}
+
+/** The connect form pressed and accepted: the Entra authorize URL it redirects to and the connect cookie. */
+export async function pressConnect(connectUrl: string): Promise<{ authorizeUrl: URL; cookie: string }> {
+  const res = await submitConnect(connectUrl)
+  expect(res.status, await res.clone().text()).toBe(302)
+  const cookie = cookieFrom(res, CONNECT_COOKIE)
+  expect(cookie).toBeTruthy()
+  return { authorizeUrl: new URL(res.headers.get('location')!), cookie: cookie! }
+}
+
+/** At the stand-in's admin consent page: `user` accepts (null: cancels); Entra's redirect back, not yet followed. */
+export async function answerConsent(consentUrl: URL, user: TestUser | null): Promise<URL> {
+  expect((await fetch(consentUrl)).status).toBe(200)
+  const res = await fetch(consentUrl, {
+    method: 'POST',
+    body: new URLSearchParams(user ? { user: user.oid } : { outcome: 'cancel' }),
+    headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    redirect: 'manual',
+  })
+  expect(res.status, await res.clone().text()).toBe(302)
+  return new URL(res.headers.get('location')!)
+}
+
+/** An administrator's connect up to Entra's consent answer, which is returned unsent with the connect cookie. */
+export async function upToConsentAnswer(connectUrl: string, admin: TestUser): Promise<{ answer: URL; cookie: string }> {
+  const { authorizeUrl, cookie } = await pressConnect(connectUrl)
+  const afterSignIn = await SELF.fetch(await pickAccount(authorizeUrl, admin), withCookie(cookie, CONNECT_COOKIE))
+  expect(afterSignIn.status, await afterSignIn.clone().text()).toBe(302)
+  return { answer: await answerConsent(new URL(afterSignIn.headers.get('location')!), admin), cookie }
+}
+
+// ---------------------------------------------------------------- races
+
+/**
+ * A D1 binding whose batches wait until `open()`: a request that has read
+ * and is about to write, held while the test changes things under it.
+ * `atBatch` resolves when the first batch arrives.
+ */
+export function slowD1(): { d1: D1Database; atBatch: Promise<void>; open: () => void } {
+  let reached!: () => void
+  let release!: () => void
+  const atBatch = new Promise<void>((r) => {
+    reached = r
+  })
+  const gate = new Promise<void>((r) => {
+    release = r
+  })
+  const d1 = {
+    prepare: (query: string) => env.DB.prepare(query),
+    batch: async (statements: D1PreparedStatement[]) => {
+      reached()
+      await gate
+      return env.DB.batch(statements)
+    },
+    exec: (query: string) => env.DB.exec(query),
+    dump: () => env.DB.dump(),
+    withSession: (constraint?: string) => env.DB.withSession(constraint),
+  } as unknown as D1Database
+  return { d1, atBatch, open: release }
 }

@@ -54,7 +54,8 @@ export interface EntraApp {
    * tenant id -> roles. A tenant with an empty list has the app installed
    * (a service principal, e.g. after a user's sign-in) but nothing consented:
    * like Entra, the token endpoint still issues app-only tokens there, with
-   * no `roles`. A tenant without an entry has no service principal: 700016.
+   * no `roles`. A tenant without an entry has no service principal: the token
+   * endpoint answers 401 invalid_client, AADSTS7000229.
    */
   grants?: Record<string, string[]>
   /**
@@ -794,13 +795,14 @@ ${users.length ? `<ul>${rows}</ul>` : '<p>No test accounts in this tenant.</p>'}
     }
     const roles = app.grants?.[segment]
     if (!roles) {
+      // What Entra answers a multi-tenant app that nobody installed in the tenant (no service principal).
       return sendJson(
         res,
-        400,
+        401,
         this.errorBody(
-          'unauthorized_client',
-          700016,
-          `Application with identifier '${app.clientId}' was not found in the directory '${segment}'.`,
+          'invalid_client',
+          7000229,
+          `The client application ${app.clientId} is missing service principal in the tenant ${segment}. See instructions here: https://go.microsoft.com/fwlink/?linkid=2225119`,
         ),
       )
     }

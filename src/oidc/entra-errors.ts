@@ -21,6 +21,8 @@ const BY_AADSTS: Record<number, ErrorCode> = {
   90094: 'entra_consent_required',
   50020: 'entra_wrong_tenant',
   700016: 'entra_app_not_in_tenant',
+  // Client credentials of a multi-tenant app nobody installed in the tenant (no service principal there).
+  7000229: 'entra_app_not_in_tenant',
   50105: 'entra_not_assigned',
   53003: 'entra_conditional_access',
   54005: 'entra_code_rejected',

@@ -21,40 +21,22 @@ import {
   addEntraUser,
   api,
   apiJson,
+  CONNECT_COOKIE,
   dbAll,
+  expectJson,
   newTenantId,
   partnerWithKey,
-  pickAccount,
   ROLES,
-  type TestUser,
+  slowD1,
+  upToConsentAnswer,
+  withCookie,
 } from '../fixtures'
-
-const CONNECT_COOKIE = '__Host-sso_connect'
-
-function cookieOf(res: Response): string {
-  for (const header of res.headers.getSetCookie()) {
-    const [pair] = header.split(';')
-    if (pair!.startsWith(`${CONNECT_COOKIE}=`)) return pair!.slice(CONNECT_COOKIE.length + 1)
-  }
-  throw new Error('no connect cookie')
-}
-
-const withCookie = (cookie: string): RequestInit => ({
-  redirect: 'manual',
-  headers: { cookie: `${CONNECT_COOKIE}=${cookie}` },
-})
-
-async function ok(res: Response, status = 200): Promise<any> {
-  const text = await res.text()
-  expect(res.status, text).toBe(status)
-  return text ? JSON.parse(text) : undefined
-}
 
 async function partnerPhoneSystem(tid: string) {
   const { partner, key } = await partnerWithKey()
   const as = (m: string, p: string, b?: unknown) => api(m, p, b, { key })
-  const customer = await ok(await as('POST', '/orgs', { name: 'Customer', kind: 'customer' }), 201)
-  const ps = await ok(
+  const customer = await expectJson(await as('POST', '/orgs', { name: 'Customer', kind: 'customer' }), 201)
+  const ps = await expectJson(
     await as('POST', `/orgs/${customer.id}/phone-systems`, {
       name: 'Phones',
       webClientUrl: 'https://pbx.partner.example/',
@@ -63,62 +45,8 @@ async function partnerPhoneSystem(tid: string) {
     }),
     201,
   )
-  const link = await ok(await as('POST', `/phone-systems/${ps.id}/connect`), 201)
+  const link = await expectJson(await as('POST', `/phone-systems/${ps.id}/connect`), 201)
   return { partner, ps, link }
-}
-
-/** Sign-in and consent at Entra; answers Entra's redirect back (not yet sent to the gateway) and the cookie. */
-async function upToConsentAnswer(connectUrl: string, admin: TestUser) {
-  const url = new URL(connectUrl)
-  const res = await SELF.fetch(connectUrl, {
-    method: 'POST',
-    redirect: 'manual',
-    headers: {
-      origin: url.origin,
-      'sec-fetch-site': 'same-origin',
-      'content-type': 'application/x-www-form-urlencoded',
-    },
-    body: '',
-  })
-  expect(res.status).toBe(302)
-  const cookie = cookieOf(res)
-  const callback = await pickAccount(new URL(res.headers.get('location')!), admin)
-  const afterSignIn = await SELF.fetch(callback, withCookie(cookie))
-  expect(afterSignIn.status, await afterSignIn.clone().text()).toBe(302)
-  const consentUrl = new URL(afterSignIn.headers.get('location')!)
-  expect((await fetch(consentUrl)).status).toBe(200)
-  const answer = await fetch(consentUrl, {
-    method: 'POST',
-    body: new URLSearchParams({ user: admin.oid }),
-    headers: { 'content-type': 'application/x-www-form-urlencoded' },
-    redirect: 'manual',
-  })
-  expect(answer.status).toBe(302)
-  return { answer: new URL(answer.headers.get('location')!), cookie }
-}
-
-/** A D1 binding whose batches wait until `open()`; `atBatch` resolves when the first batch arrives. */
-function slowD1() {
-  let reached!: () => void
-  let release!: () => void
-  const atBatch = new Promise<void>((r) => {
-    reached = r
-  })
-  const gate = new Promise<void>((r) => {
-    release = r
-  })
-  const d1 = {
-    prepare: (query: string) => env.DB.prepare(query),
-    batch: async (statements: D1PreparedStatement[]) => {
-      reached()
-      await gate
-      return env.DB.batch(statements)
-    },
-    exec: (query: string) => env.DB.exec(query),
-    dump: () => env.DB.dump(),
-    withSession: (c?: string) => env.DB.withSession(c),
-  } as unknown as D1Database
-  return { d1, atBatch, open: release }
 }
 
 describe('review2: two connects of one tenant for two partners at once', () => {
@@ -132,8 +60,8 @@ describe('review2: two connects of one tenant for two partners at once', () => {
       const legA = await upToConsentAnswer(a.link.connectUrl, admin)
       const legB = await upToConsentAnswer(b.link.connectUrl, admin)
       const [resA, resB] = await Promise.all([
-        SELF.fetch(legA.answer, withCookie(legA.cookie)),
-        SELF.fetch(legB.answer, withCookie(legB.cookie)),
+        SELF.fetch(legA.answer, withCookie(legA.cookie, CONNECT_COOKIE)),
+        SELF.fetch(legB.answer, withCookie(legB.cookie, CONNECT_COOKIE)),
       ])
       await resA.text()
       await resB.text()
@@ -186,7 +114,7 @@ describe('review2: two connects of one tenant for two partners at once', () => {
     await slow.atBatch
     // B completes end to end meanwhile.
     const legB = await upToConsentAnswer(b.link.connectUrl, admin)
-    expect((await SELF.fetch(legB.answer, withCookie(legB.cookie))).status).toBe(200)
+    expect((await SELF.fetch(legB.answer, withCookie(legB.cookie, CONNECT_COOKIE))).status).toBe(200)
     slow.open()
     const outcomeA = await proofA.then(
       () => 'connected',

@@ -19,40 +19,27 @@ import {
   addEntraUser,
   api,
   apiJson,
+  CONNECT_COOKIE,
+  cookieFrom,
   createCustomer,
   entraControl,
+  expectJson,
   newTenantId,
   partnerWithKey,
-  pickAccount,
   ROLES,
+  submitConnect,
 } from '../fixtures'
-
-const CONNECT_COOKIE = '__Host-sso_connect'
-
-async function ok(res: Response, status = 200): Promise<any> {
-  const text = await res.text()
-  expect(res.status, text).toBe(status)
-  return text ? JSON.parse(text) : undefined
-}
-
-function cookieOf(res: Response): string | null {
-  for (const header of res.headers.getSetCookie()) {
-    const [pair] = header.split(';')
-    if (pair!.startsWith(`${CONNECT_COOKIE}=`)) return pair!.slice(CONNECT_COOKIE.length + 1)
-  }
-  return null
-}
 
 describe('review2: connect link for a tenant another partner has proven', () => {
   it('is refused before the administrator is sent to sign-in and admin consent', async () => {
     const tid = newTenantId()
-    const admin = await addEntraUser(tid, 'Grace Admin', [ROLES.globalAdministrator])
+    const _admin = await addEntraUser(tid, 'Grace Admin', [ROLES.globalAdministrator])
 
     // The hostile partner: a portal with its own Entra app, a phone system naming the tenant
     // (unverified; named before anybody proved it), and a connect link.
     const hostile = await partnerWithKey('Hostile')
     const as = (m: string, p: string, b?: unknown) => api(m, p, b, { key: hostile.key })
-    const portal = await ok(await as('POST', '/orgs', { name: 'Portal', kind: 'customer' }), 201)
+    const portal = await expectJson(await as('POST', '/orgs', { name: 'Portal', kind: 'customer' }), 201)
     const appId = crypto.randomUUID()
     const secret = `hostile-${crypto.randomUUID()}`
     await entraControl('apps', {
@@ -60,14 +47,14 @@ describe('review2: connect link for a tenant another partner has proven', () => 
       secret,
       redirectUris: ['https://login.localhost/sso/callback', 'https://login.localhost/connect/callback'],
     })
-    await ok(
+    await expectJson(
       await as('PUT', `/orgs/${portal.id}/microsoft-integration`, {
         clientId: appId,
         clientSecret: secret,
         homeTenantId: newTenantId(),
       }),
     )
-    const ps = await ok(
+    const ps = await expectJson(
       await as('POST', `/orgs/${portal.id}/phone-systems`, {
         name: 'Phones',
         webClientUrl: 'https://hostile.example/',
@@ -89,49 +76,13 @@ describe('review2: connect link for a tenant another partner has proven', () => 
     expect(realPs.tenantStatus).toBe('trusted')
 
     // Now the hostile partner asks for a link and sends it to the tenant's administrator.
-    const link = await ok(await as('POST', `/phone-systems/${ps.id}/connect`), 201)
-    const url = new URL(link.connectUrl)
-    const start = await SELF.fetch(link.connectUrl, {
-      method: 'POST',
-      redirect: 'manual',
-      headers: {
-        origin: url.origin,
-        'sec-fetch-site': 'same-origin',
-        'content-type': 'application/x-www-form-urlencoded',
-      },
-      body: '',
-    })
-    const startText = await start.text()
-    expect.soft(start.status, 'the link should be refused, not sent to Entra').not.toBe(302)
-
-    if (start.status === 302) {
-      // What happens while the hole exists: the administrator signs in, then consents at Entra.
-      const cookie = cookieOf(start)!
-      const callback = await pickAccount(new URL(start.headers.get('location')!), admin)
-      const afterSignIn = await SELF.fetch(callback, {
-        redirect: 'manual',
-        headers: { cookie: `${CONNECT_COOKIE}=${cookie}` },
-      })
-      expect(afterSignIn.status, await afterSignIn.clone().text()).toBe(302)
-      const consentUrl = new URL(afterSignIn.headers.get('location')!)
-      expect(consentUrl.searchParams.get('client_id')).toBe(appId)
-      expect((await fetch(consentUrl)).status).toBe(200)
-      const answer = await fetch(consentUrl, {
-        method: 'POST',
-        body: new URLSearchParams({ user: admin.oid }),
-        headers: { 'content-type': 'application/x-www-form-urlencoded' },
-        redirect: 'manual',
-      })
-      const final = await SELF.fetch(new URL(answer.headers.get('location')!), {
-        redirect: 'manual',
-        headers: { cookie: `${CONNECT_COOKIE}=${cookie}` },
-      })
-      // The gateway refuses only now…
-      expect(final.status).toBe(409)
-    } else {
-      expect(startText).not.toContain(env.ENTRA_AUTHORITY!)
-    }
-    // …after Entra granted the hostile partner's app Graph application permissions in the tenant.
+    const link = await expectJson(await as('POST', `/phone-systems/${ps.id}/connect`), 201)
+    const start = await submitConnect(link.connectUrl)
+    // Before the fix: a 302 to Entra, the administrator signed in and consented, and only then a 409.
+    expect(start.status).toBe(409)
+    expect(await start.text()).not.toContain(env.ENTRA_AUTHORITY!)
+    expect(cookieFrom(start, CONNECT_COOKIE)).toBeNull()
+    // Nothing was granted to the hostile partner's app in a tenant another partner owns.
     const app = await (await fetch(`${env.ENTRA_AUTHORITY}/__control/apps/${appId}`)).json<any>()
     expect(app.grants[tid], 'hostile app consented in a tenant another partner owns').toBeUndefined()
     expect((await apiJson('GET', `/phone-systems/${ps.id}`)).tenantStatus).toBe('unverified')
@@ -141,8 +92,8 @@ describe('review2: connect link for a tenant another partner has proven', () => 
     const tid = newTenantId()
     const hostile = await partnerWithKey('Hostile')
     const as = (m: string, p: string, b?: unknown) => api(m, p, b, { key: hostile.key })
-    const customer = await ok(await as('POST', '/orgs', { name: 'C', kind: 'customer' }), 201)
-    const ps = await ok(
+    const customer = await expectJson(await as('POST', '/orgs', { name: 'C', kind: 'customer' }), 201)
+    const ps = await expectJson(
       await as('POST', `/orgs/${customer.id}/phone-systems`, {
         name: 'Phones',
         webClientUrl: 'https://hostile.example/',
@@ -159,7 +110,7 @@ describe('review2: connect link for a tenant another partner has proven', () => 
       { name: 'Real', webClientUrl: 'https://r.example/', handoffUrl: 'https://r.example/sso', entraTenantId: tid },
       201,
     )
-    const link = await ok(await as('POST', `/phone-systems/${ps.id}/connect`), 201)
+    const link = await expectJson(await as('POST', `/phone-systems/${ps.id}/connect`), 201)
     const page = await SELF.fetch(link.connectUrl)
     const html = await page.text()
     expect(page.status, html.slice(0, 200)).not.toBe(200)

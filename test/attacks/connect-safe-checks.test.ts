@@ -8,44 +8,28 @@ import { describe, expect, it } from 'vitest'
 import { TEST_ADMIN_KEY, TEST_CLIENT_ID, TEST_CLIENT_SECRET, TEST_FLOW_KEY } from '../bindings'
 import {
   addEntraUser,
+  answerConsent,
   api,
   apiJson,
+  CONNECT_COOKIE,
   consent,
+  cookieFrom,
   entraControl,
+  expectJson,
   newTenantId,
   PRIMARY,
   partnerWithKey,
   pickAccount,
+  pressConnect,
   ROLES,
-  type TestUser,
+  withCookie,
 } from '../fixtures'
-
-const CONNECT_COOKIE = '__Host-sso_connect'
-
-async function ok(res: Response, status = 200): Promise<any> {
-  const text = await res.text()
-  expect(res.status, text).toBe(status)
-  return text ? JSON.parse(text) : undefined
-}
-
-function cookieOf(res: Response): string | null {
-  for (const header of res.headers.getSetCookie()) {
-    const [pair] = header.split(';')
-    if (pair!.startsWith(`${CONNECT_COOKIE}=`)) return pair!.slice(CONNECT_COOKIE.length + 1)
-  }
-  return null
-}
-
-const withCookie = (cookie: string | null): RequestInit => ({
-  redirect: 'manual',
-  headers: cookie ? { cookie: `${CONNECT_COOKIE}=${cookie}` } : {},
-})
 
 async function partnerPhoneSystem(tid = newTenantId()) {
   const { partner, key } = await partnerWithKey()
   const as = (m: string, p: string, b?: unknown) => api(m, p, b, { key })
-  const customer = await ok(await as('POST', '/orgs', { name: 'Customer', kind: 'customer' }), 201)
-  const ps = await ok(
+  const customer = await expectJson(await as('POST', '/orgs', { name: 'Customer', kind: 'customer' }), 201)
+  const ps = await expectJson(
     await as('POST', `/orgs/${customer.id}/phone-systems`, {
       name: 'Phones',
       webClientUrl: 'https://pbx.partner.example/',
@@ -55,34 +39,6 @@ async function partnerPhoneSystem(tid = newTenantId()) {
     201,
   )
   return { partner, key, as, customer, ps, tid }
-}
-
-async function press(connectUrl: string) {
-  const url = new URL(connectUrl)
-  const res = await SELF.fetch(connectUrl, {
-    method: 'POST',
-    redirect: 'manual',
-    headers: {
-      origin: url.origin,
-      'sec-fetch-site': 'same-origin',
-      'content-type': 'application/x-www-form-urlencoded',
-    },
-    body: '',
-  })
-  expect(res.status, await res.clone().text()).toBe(302)
-  return { authorizeUrl: new URL(res.headers.get('location')!), cookie: cookieOf(res)! }
-}
-
-async function consentAnswer(consentUrl: URL, user: TestUser): Promise<URL> {
-  expect((await fetch(consentUrl)).status).toBe(200)
-  const res = await fetch(consentUrl, {
-    method: 'POST',
-    body: new URLSearchParams({ user: user.oid }),
-    headers: { 'content-type': 'application/x-www-form-urlencoded' },
-    redirect: 'manual',
-  })
-  expect(res.status).toBe(302)
-  return new URL(res.headers.get('location')!)
 }
 
 async function statusOf(psId: string): Promise<string> {
@@ -100,7 +56,7 @@ describe('review2 (safe): a hostile partner', () => {
     const victim = await partnerPhoneSystem()
     const attacker = await partnerWithKey('Attacker')
     const res = await api('POST', `/phone-systems/${victim.ps.id}/connect`, undefined, { key: attacker.key })
-    expect((await ok(res, 404)).error.code).toBe('not_found')
+    expect((await expectJson(res, 404)).error.code).toBe('not_found')
     const missing = await api('POST', '/phone-systems/ps_doesnotexist000000/connect', undefined, { key: attacker.key })
     expect(missing.status).toBe(404)
   })
@@ -112,7 +68,7 @@ describe('review2 (safe): a hostile partner', () => {
     const res = await attacker.as('PATCH', `/phone-systems/${attacker.ps.id}`, {
       entraTenantId: victim.tid.toUpperCase(),
     })
-    expect((await ok(res, 409)).error.code).toBe('tenant_claimed')
+    expect((await expectJson(res, 409)).error.code).toBe('tenant_claimed')
   })
 
   it('cannot flip the phone system to a consented victim tenant between sign-in and consent (its own admin signed in)', async () => {
@@ -120,15 +76,15 @@ describe('review2 (safe): a hostile partner', () => {
     const ownAdmin = await addEntraUser(own.tid, 'Own Admin', [ROLES.globalAdministrator])
     const victimTid = newTenantId()
     await consent(victimTid) // the provider's app already works in the victim tenant
-    const link = await ok(await own.as('POST', `/phone-systems/${own.ps.id}/connect`), 201)
-    const { authorizeUrl, cookie } = await press(link.connectUrl)
-    const afterSignIn = await SELF.fetch(await pickAccount(authorizeUrl, ownAdmin), withCookie(cookie))
+    const link = await expectJson(await own.as('POST', `/phone-systems/${own.ps.id}/connect`), 201)
+    const { authorizeUrl, cookie } = await pressConnect(link.connectUrl)
+    const afterSignIn = await SELF.fetch(await pickAccount(authorizeUrl, ownAdmin), withCookie(cookie, CONNECT_COOKIE))
     expect(afterSignIn.status).toBe(302)
-    await ok(await own.as('PATCH', `/phone-systems/${own.ps.id}`, { entraTenantId: victimTid }))
+    await expectJson(await own.as('PATCH', `/phone-systems/${own.ps.id}`, { entraTenantId: victimTid }))
     const consentUrl = new URL(afterSignIn.headers.get('location')!)
-    const answer = await consentAnswer(consentUrl, ownAdmin)
+    const answer = await answerConsent(consentUrl, ownAdmin)
     answer.searchParams.set('tenant', victimTid) // forged to match
-    const res = await SELF.fetch(answer, withCookie(cookie))
+    const res = await SELF.fetch(answer, withCookie(cookie, CONNECT_COOKIE))
     expect(res.status).toBeGreaterThanOrEqual(400)
     expect(res.status).toBeLessThan(500)
     expect(await statusOf(own.ps.id)).toBe('unverified')
@@ -140,11 +96,11 @@ describe('review2 (safe): a hostile partner', () => {
     const ownAdmin = await addEntraUser(own.tid, 'Own Admin', [ROLES.globalAdministrator])
     const victimTid = newTenantId()
     await consent(victimTid)
-    const link = await ok(await own.as('POST', `/phone-systems/${own.ps.id}/connect`), 201)
-    const { authorizeUrl, cookie } = await press(link.connectUrl)
+    const link = await expectJson(await own.as('POST', `/phone-systems/${own.ps.id}/connect`), 201)
+    const { authorizeUrl, cookie } = await pressConnect(link.connectUrl)
     const callback = await pickAccount(authorizeUrl, ownAdmin)
-    await ok(await own.as('PATCH', `/phone-systems/${own.ps.id}`, { entraTenantId: victimTid }))
-    const res = await SELF.fetch(callback, withCookie(cookie))
+    await expectJson(await own.as('PATCH', `/phone-systems/${own.ps.id}`, { entraTenantId: victimTid }))
+    const res = await SELF.fetch(callback, withCookie(cookie, CONNECT_COOKIE))
     expect(res.status).not.toBe(302)
     expect(res.status).toBeLessThan(600)
     expect(await statusOf(own.ps.id)).toBe('unverified')
@@ -153,13 +109,13 @@ describe('review2 (safe): a hostile partner', () => {
   it('its own connect cookie does not finish a session started in another browser', async () => {
     const victim = await partnerPhoneSystem()
     const admin = await addEntraUser(victim.tid, 'Grace Admin', [ROLES.globalAdministrator])
-    const victimLink = await ok(await victim.as('POST', `/phone-systems/${victim.ps.id}/connect`), 201)
+    const victimLink = await expectJson(await victim.as('POST', `/phone-systems/${victim.ps.id}/connect`), 201)
     const attacker = await partnerPhoneSystem()
-    const attackerLink = await ok(await attacker.as('POST', `/phone-systems/${attacker.ps.id}/connect`), 201)
-    const theirs = await press(attackerLink.connectUrl)
-    const mine = await press(victimLink.connectUrl)
+    const attackerLink = await expectJson(await attacker.as('POST', `/phone-systems/${attacker.ps.id}/connect`), 201)
+    const theirs = await pressConnect(attackerLink.connectUrl)
+    const mine = await pressConnect(victimLink.connectUrl)
     const callback = await pickAccount(mine.authorizeUrl, admin)
-    expect((await SELF.fetch(callback, withCookie(theirs.cookie))).status).toBe(400)
+    expect((await SELF.fetch(callback, withCookie(theirs.cookie, CONNECT_COOKIE))).status).toBe(400)
     expect(await statusOf(victim.ps.id)).toBe('unverified')
     expect(await statusOf(attacker.ps.id)).toBe('unverified')
   })
@@ -169,7 +125,7 @@ describe('review2 (safe): a hostile partner', () => {
     const b = await partnerWithKey('B')
     const clientId = crypto.randomUUID()
     await entraControl('apps', { clientId, secret: 's', redirectUris: [] })
-    await ok(
+    await expectJson(
       await api(
         'PUT',
         `/orgs/${a.partner.id}/microsoft-integration`,
@@ -184,7 +140,7 @@ describe('review2 (safe): a hostile partner', () => {
         { clientId: id, clientSecret: 'guess', homeTenantId: newTenantId() },
         { key: b.key },
       )
-      expect((await ok(res, 409)).error.code).toBe('client_id_in_use')
+      expect((await expectJson(res, 409)).error.code).toBe('client_id_in_use')
     }
   })
 
@@ -193,19 +149,20 @@ describe('review2 (safe): a hostile partner', () => {
     const early = await partnerPhoneSystem(tid)
     const real = await partnerPhoneSystem(tid)
     const admin = await addEntraUser(tid, 'Grace Admin', [ROLES.globalAdministrator])
-    const link = await ok(await real.as('POST', `/phone-systems/${real.ps.id}/connect`), 201)
-    const { authorizeUrl, cookie } = await press(link.connectUrl)
-    const afterSignIn = await SELF.fetch(await pickAccount(authorizeUrl, admin), withCookie(cookie))
-    const answer = await consentAnswer(new URL(afterSignIn.headers.get('location')!), admin)
-    expect((await SELF.fetch(answer, withCookie(cookie))).status).toBe(200)
+    const link = await expectJson(await real.as('POST', `/phone-systems/${real.ps.id}/connect`), 201)
+    const { authorizeUrl, cookie } = await pressConnect(link.connectUrl)
+    const afterSignIn = await SELF.fetch(await pickAccount(authorizeUrl, admin), withCookie(cookie, CONNECT_COOKIE))
+    const answer = await answerConsent(new URL(afterSignIn.headers.get('location')!), admin)
+    expect((await SELF.fetch(answer, withCookie(cookie, CONNECT_COOKIE))).status).toBe(200)
     expect(await statusOf(real.ps.id)).toBe('verified')
     expect(await statusOf(early.ps.id)).toBe('unverified')
     // renaming, re-naming the same tenant, or a round trip through another tenant changes nothing
-    await ok(await early.as('PATCH', `/phone-systems/${early.ps.id}`, { name: 'x', entraTenantId: tid }))
+    await expectJson(await early.as('PATCH', `/phone-systems/${early.ps.id}`, { name: 'x', entraTenantId: tid }))
     expect(await statusOf(early.ps.id)).toBe('unverified')
-    await ok(await early.as('PATCH', `/phone-systems/${early.ps.id}`, { entraTenantId: newTenantId() }))
+    await expectJson(await early.as('PATCH', `/phone-systems/${early.ps.id}`, { entraTenantId: newTenantId() }))
     expect(
-      (await ok(await early.as('PATCH', `/phone-systems/${early.ps.id}`, { entraTenantId: tid }), 409)).error.code,
+      (await expectJson(await early.as('PATCH', `/phone-systems/${early.ps.id}`, { entraTenantId: tid }), 409)).error
+        .code,
     ).toBe('tenant_claimed')
     const sync = await early.as('POST', `/phone-systems/${early.ps.id}/sync`)
     expect(sync.status).toBe(409)
@@ -238,8 +195,8 @@ describe('review2 (safe): an anonymous visitor', () => {
 
   it('an unknown token looks exactly like a used or replaced one (no enumeration)', async () => {
     const { as, ps } = await partnerPhoneSystem()
-    const replaced = await ok(await as('POST', `/phone-systems/${ps.id}/connect`), 201)
-    await ok(await as('POST', `/phone-systems/${ps.id}/connect`), 201)
+    const replaced = await expectJson(await as('POST', `/phone-systems/${ps.id}/connect`), 201)
+    await expectJson(await as('POST', `/phone-systems/${ps.id}/connect`), 201)
     const a = await SELF.fetch(replaced.connectUrl)
     const b = await SELF.fetch(`https://${PRIMARY}/connect/${'B'.repeat(43)}`)
     expect(a.status).toBe(404)
@@ -261,15 +218,15 @@ describe('review2 (safe): an anonymous visitor', () => {
     ['a sibling subdomain', { origin: 'https://evil.localhost', 'content-type': 'multipart/form-data; boundary=x' }],
   ])('the connect POST refuses CSRF: %s', async (_name, headers) => {
     const { as, ps } = await partnerPhoneSystem()
-    const link = await ok(await as('POST', `/phone-systems/${ps.id}/connect`), 201)
+    const link = await expectJson(await as('POST', `/phone-systems/${ps.id}/connect`), 201)
     const res = await SELF.fetch(link.connectUrl, { method: 'POST', redirect: 'manual', headers, body: '' })
     expect(res.status).toBe(403)
-    expect(cookieOf(res)).toBeNull()
+    expect(cookieFrom(res, CONNECT_COOKIE)).toBeNull()
   })
 
   it('the connect POST only ever redirects to the Entra authority, whatever the request carries', async () => {
     const { as, ps } = await partnerPhoneSystem()
-    const link = await ok(await as('POST', `/phone-systems/${ps.id}/connect`), 201)
+    const link = await expectJson(await as('POST', `/phone-systems/${ps.id}/connect`), 201)
     const url = new URL(link.connectUrl)
     const res = await SELF.fetch(`${link.connectUrl}?redirect_uri=https://evil.example/&next=//evil.example`, {
       method: 'POST',
@@ -294,17 +251,17 @@ describe('review2 (safe): a user of the tenant who is not an administrator', () 
     const { as, ps, tid } = await partnerPhoneSystem()
     await consent(tid) // even where the app already works in the tenant
     const clerk = await addEntraUser(tid, 'Carl Clerk', [ROLES.userAdministrator])
-    const link = await ok(await as('POST', `/phone-systems/${ps.id}/connect`), 201)
-    const { authorizeUrl, cookie } = await press(link.connectUrl)
+    const link = await expectJson(await as('POST', `/phone-systems/${ps.id}/connect`), 201)
+    const { authorizeUrl, cookie } = await pressConnect(link.connectUrl)
     const callback = await pickAccount(authorizeUrl, clerk)
-    const refused = await SELF.fetch(callback, withCookie(cookie))
+    const refused = await SELF.fetch(callback, withCookie(cookie, CONNECT_COOKIE))
     expect(refused.status).toBe(403)
     // The sign-in state is used up: forging a consent answer with it finds nothing.
     const forged = new URL(`https://${PRIMARY}/connect/callback`)
     forged.searchParams.set('admin_consent', 'True')
     forged.searchParams.set('tenant', tid)
     forged.searchParams.set('state', callback.searchParams.get('state')!)
-    expect((await SELF.fetch(forged, withCookie(cookie))).status).toBe(400)
+    expect((await SELF.fetch(forged, withCookie(cookie, CONNECT_COOKIE))).status).toBe(400)
     expect(await statusOf(ps.id)).toBe('unverified')
   })
 })

@@ -1,25 +1,3 @@
-/**
- * Review 2, finding: PATCH /phone-systems/{id} reads the row, then writes
- * EVERY column back from that snapshot (entra_tenant_id, tenant_status,
- * sso_list_version) without a guard. A PATCH that only renames the phone
- * system, landing after a concurrent change, puts the old tenant status
- * and list version back:
- *
- *  - ops release a tenant; a rename in flight makes the phone system
- *    trusted again, with no claim behind it;
- *  - a partner flips its proven phone system to a victim tenant, lists the
- *    victim's users there (allowed while unverified), and a rename in flight
- *    flips it back to its own proven tenant WITHOUT emptying the list: the
- *    victim tenant's users are then offered the partner's phone system on
- *    the primary host.
- *
- * A slow request is simulated by a D1 binding whose batch() waits for the
- * test to let it go (the read happened before, as in a real slow PATCH).
- * Safe behaviour asserted, so these fail while the race exists.
- * Fixed: the update writes only the fields that change, and a tenant change
- * is guarded on the tenant it read (409 when it moved meanwhile).
- */
-import { env } from 'cloudflare:test'
 import { describe, expect, it } from 'vitest'
 import type { Principal } from '../../src/access/principal'
 import { updatePhoneSystem } from '../../src/phone-systems/service'
@@ -28,42 +6,14 @@ import {
   api,
   apiJson,
   dbAll,
+  expectJson,
   HANDOFF_FIELD,
   newTenantId,
   PRIMARY,
   partnerWithKey,
   signIn,
+  slowD1,
 } from '../fixtures'
-
-/** A D1 binding whose batches wait until `open()`; `atBatch` resolves when the first batch arrives. */
-function slowD1() {
-  let reached!: () => void
-  let release!: () => void
-  const atBatch = new Promise<void>((r) => {
-    reached = r
-  })
-  const gate = new Promise<void>((r) => {
-    release = r
-  })
-  const d1 = {
-    prepare: (query: string) => env.DB.prepare(query),
-    batch: async (statements: D1PreparedStatement[]) => {
-      reached()
-      await gate
-      return env.DB.batch(statements)
-    },
-    exec: (query: string) => env.DB.exec(query),
-    dump: () => env.DB.dump(),
-    withSession: (c?: string) => env.DB.withSession(c),
-  } as unknown as D1Database
-  return { d1, atBatch, open: release }
-}
-
-async function ok(res: Response, status = 200): Promise<any> {
-  const text = await res.text()
-  expect(res.status, text).toBe(status)
-  return text ? JSON.parse(text) : undefined
-}
 
 async function partnerPrincipal(partnerId: string): Promise<Principal> {
   const [row] = await dbAll<any>('SELECT id FROM api_keys WHERE org_id = ? ORDER BY created_at DESC LIMIT 1', partnerId)
@@ -74,9 +24,9 @@ describe('review2: a rename in flight writes back a stale tenant status (lost up
   it('ops release a tenant while a partner renames its phone system: the phone system stays unverified', async () => {
     const { partner, key } = await partnerWithKey('Released')
     const as = (m: string, p: string, b?: unknown) => api(m, p, b, { key })
-    const customer = await ok(await as('POST', '/orgs', { name: 'C', kind: 'customer' }), 201)
+    const customer = await expectJson(await as('POST', '/orgs', { name: 'C', kind: 'customer' }), 201)
     const tid = newTenantId()
-    const ps = await ok(
+    const ps = await expectJson(
       await as('POST', `/orgs/${customer.id}/phone-systems`, {
         name: 'Phones',
         webClientUrl: 'https://pbx.partner.example/',
@@ -109,8 +59,8 @@ describe('review2: a rename in flight writes back a stale tenant status (lost up
   it('two tenant changes in flight: the one that read a stale tenant is refused with 409 and writes nothing', async () => {
     const { partner, key } = await partnerWithKey('Racer')
     const as = (m: string, p: string, b?: unknown) => api(m, p, b, { key })
-    const customer = await ok(await as('POST', '/orgs', { name: 'C', kind: 'customer' }), 201)
-    const ps = await ok(
+    const customer = await expectJson(await as('POST', '/orgs', { name: 'C', kind: 'customer' }), 201)
+    const ps = await expectJson(
       await as('POST', `/orgs/${customer.id}/phone-systems`, {
         name: 'Phones',
         webClientUrl: 'https://pbx.partner.example/',
@@ -129,7 +79,7 @@ describe('review2: a rename in flight writes back a stale tenant status (lost up
     )
     await slow.atBatch
     const winner = newTenantId()
-    await ok(await as('PATCH', `/phone-systems/${ps.id}`, { entraTenantId: winner }))
+    await expectJson(await as('PATCH', `/phone-systems/${ps.id}`, { entraTenantId: winner }))
     slow.open()
     await expect(staleChange).rejects.toMatchObject({ code: 'conflict' })
     expect(await apiJson('GET', `/phone-systems/${ps.id}`)).toMatchObject({ name: 'Phones', entraTenantId: winner })
@@ -142,9 +92,9 @@ describe('review2: a rename in flight writes back a stale tenant status (lost up
   async function stage(listVictimOnRealPhoneSystem: boolean) {
     const attacker = await partnerWithKey('Attacker')
     const as = (m: string, p: string, b?: unknown) => api(m, p, b, { key: attacker.key })
-    const customer = await ok(await as('POST', '/orgs', { name: 'Lookalike', kind: 'customer' }), 201)
+    const customer = await expectJson(await as('POST', '/orgs', { name: 'Lookalike', kind: 'customer' }), 201)
     const ownTid = newTenantId()
-    const ps = await ok(
+    const ps = await expectJson(
       await as('POST', `/orgs/${customer.id}/phone-systems`, {
         name: 'Phones',
         webClientUrl: 'https://attacker.example/',
@@ -169,10 +119,10 @@ describe('review2: a rename in flight writes back a stale tenant status (lost up
       Date.now(),
     )
     await slow.atBatch // read: ownTid, trusted, list version v
-    const flipped = await ok(await as('PATCH', `/phone-systems/${ps.id}`, { entraTenantId: victimTid }))
+    const flipped = await expectJson(await as('PATCH', `/phone-systems/${ps.id}`, { entraTenantId: victimTid }))
     expect(flipped.tenantStatus).toBe('unverified')
     // An unverified phone system's list may be PUT: the records get the victim tenant's tid.
-    await ok(await as('PUT', `/phone-systems/${ps.id}/sso-users`, { users: [{ upn: victim.upn }] }))
+    await expectJson(await as('PUT', `/phone-systems/${ps.id}/sso-users`, { users: [{ upn: victim.upn }] }))
     slow.open()
     // Before the fix the rename wrote back ownTid, trusted and the old list version, keeping the
     // victim's records. Now it writes only the name.

@@ -82,6 +82,12 @@ describe('entra-errors (pure)', () => {
   it.each([
     [null, 'AADSTS50011: The redirect URI does not match', 'entra_redirect_uri'],
     ['invalid_client', 'AADSTS7000222: expired', 'entra_client_secret'],
+    // invalid_client too, but the secret is fine: the app is not installed in that tenant.
+    [
+      'invalid_client',
+      'AADSTS7000229: The client application … is missing service principal',
+      'entra_app_not_in_tenant',
+    ],
     ['access_denied', 'something else', 'entra_access_denied'],
     ['temporarily_unavailable', null, 'entra_unavailable'],
     ['weird_error', null, 'entra_error'],

@@ -10,47 +10,44 @@ import { env, SELF } from 'cloudflare:test'
 import { describe, expect, it } from 'vitest'
 import {
   addEntraUser,
+  answerConsent,
   api,
   apiJson,
+  CONNECT_COOKIE,
   consent,
   createCustomer,
   dbAll,
   directory,
   dirUser,
   entraControl,
+  expectJson,
   HANDOFF_FIELD,
   newTenantId,
   PRIMARY,
   partnerWithKey,
   pickAccount,
+  pressConnect,
   ROLES,
   runCron,
   signIn,
   type TestUser,
   uniqueLabel,
+  withCookie,
   ZONE,
 } from '../fixtures'
 
-const CONNECT_COOKIE = '__Host-sso_connect'
-
 function asPartner(key: string) {
   return (method: string, path: string, body?: unknown) => api(method, path, body, { key })
-}
-
-async function json(res: Response, status: number): Promise<any> {
-  const text = await res.text()
-  expect(res.status, text).toBe(status)
-  return text ? JSON.parse(text) : undefined
 }
 
 /** A partner with a customer, a login host, and a phone system the partner created (so: unverified) in a fresh tenant. */
 async function partnerPhoneSystem(tid = newTenantId()) {
   const { partner, key } = await partnerWithKey()
   const as = asPartner(key)
-  const customer = await json(await as('POST', '/orgs', { name: 'Customer', kind: 'customer' }), 201)
+  const customer = await expectJson(await as('POST', '/orgs', { name: 'Customer', kind: 'customer' }), 201)
   const hostname = `${uniqueLabel('cust')}.${ZONE}`
-  await json(await as('POST', `/orgs/${customer.id}/hostnames`, { hostname }), 201)
-  const ps = await json(
+  await expectJson(await as('POST', `/orgs/${customer.id}/hostnames`, { hostname }), 201)
+  const ps = await expectJson(
     await as('POST', `/orgs/${customer.id}/phone-systems`, {
       name: 'Phones',
       webClientUrl: 'https://pbx.partner.example/',
@@ -62,21 +59,8 @@ async function partnerPhoneSystem(tid = newTenantId()) {
   return { partner, key, as, customer, hostname, ps, tid }
 }
 
-function cookieOf(res: Response): string | null {
-  for (const header of res.headers.getSetCookie()) {
-    const [pair] = header.split(';')
-    if (pair!.startsWith(`${CONNECT_COOKIE}=`)) return pair!.slice(CONNECT_COOKIE.length + 1)
-  }
-  return null
-}
-
-const withConnectCookie = (cookie: string | null): RequestInit => ({
-  redirect: 'manual',
-  headers: cookie ? { cookie: `${CONNECT_COOKIE}=${cookie}` } : {},
-})
-
 /** Opens the link as a browser would and presses "Connect Microsoft 365": the Entra authorize URL and the cookie. */
-async function pressConnect(connectUrl: string) {
+async function openAndPress(connectUrl: string) {
   const page = await SELF.fetch(connectUrl)
   expect(page.status).toBe(200)
   // Its form's answer redirects to Entra: the CSP must let the form go there, and nowhere else.
@@ -85,51 +69,25 @@ async function pressConnect(connectUrl: string) {
   )
   const html = await page.text()
   expect(html).toContain('Connect Microsoft 365')
-  const url = new URL(connectUrl)
-  const res = await SELF.fetch(connectUrl, {
-    method: 'POST',
-    redirect: 'manual',
-    headers: {
-      origin: url.origin,
-      'sec-fetch-site': 'same-origin',
-      'content-type': 'application/x-www-form-urlencoded',
-    },
-    body: '',
-  })
-  expect(res.status, await res.clone().text()).toBe(302)
-  return { authorizeUrl: new URL(res.headers.get('location')!), cookie: cookieOf(res)!, html }
-}
-
-/** At the stand-in's admin consent page: the user accepts (or cancels); Entra's redirect back. */
-async function answerConsent(consentUrl: URL, user: TestUser | null): Promise<URL> {
-  expect((await fetch(consentUrl)).status).toBe(200)
-  const form = new URLSearchParams(user ? { user: user.oid } : { outcome: 'cancel' })
-  const res = await fetch(consentUrl, {
-    method: 'POST',
-    body: form,
-    headers: { 'content-type': 'application/x-www-form-urlencoded' },
-    redirect: 'manual',
-  })
-  expect(res.status, await res.clone().text()).toBe(302)
-  return new URL(res.headers.get('location')!)
+  return { ...(await pressConnect(connectUrl)), html }
 }
 
 /** The whole connect: sign-in as `signer`, then consent as `consenter` (default: the same person). */
 async function connect(connectUrl: string, signer: TestUser, consenter: TestUser | null = signer) {
-  const { authorizeUrl, cookie } = await pressConnect(connectUrl)
+  const { authorizeUrl, cookie } = await openAndPress(connectUrl)
   const callback = await pickAccount(authorizeUrl, signer)
   expect(callback.pathname).toBe('/connect/callback')
-  const afterSignIn = await SELF.fetch(callback, withConnectCookie(cookie))
+  const afterSignIn = await SELF.fetch(callback, withCookie(cookie, CONNECT_COOKIE))
   if (afterSignIn.status !== 302) return { res: afterSignIn, html: await afterSignIn.text(), cookie }
   const consentUrl = new URL(afterSignIn.headers.get('location')!)
   expect(consentUrl.pathname).toMatch(/\/v2\.0\/adminconsent$/)
   const answer = await answerConsent(consentUrl, consenter)
-  const res = await SELF.fetch(answer, withConnectCookie(cookie))
+  const res = await SELF.fetch(answer, withCookie(cookie, CONNECT_COOKIE))
   return { res, html: await res.text(), cookie, consentUrl, answer }
 }
 
 async function linkFor(as: (m: string, p: string, b?: unknown) => Promise<Response>, psId: string) {
-  return json(await as('POST', `/phone-systems/${psId}/connect`), 201)
+  return expectJson(await as('POST', `/phone-systems/${psId}/connect`), 201)
 }
 
 async function statusOf(psId: string): Promise<string> {
@@ -144,7 +102,7 @@ describe('a phone system a partner names a tenant for is unverified, and serves 
     await directory(tid, { direct: [dirUser(1)] })
     const before = (await entraControl('hits', undefined, 'GET'))[`client_credentials:${tid}`] ?? 0
     const res = await as('POST', `/phone-systems/${ps.id}/sync`)
-    const body = await json(res, 409)
+    const body = await expectJson(res, 409)
     expect(body.error.code).toBe('tenant_not_connected')
     expect(body.error.message).toContain('connect link')
     expect((await entraControl('hits', undefined, 'GET'))[`client_credentials:${tid}`] ?? 0).toBe(before)
@@ -165,7 +123,10 @@ describe('a phone system a partner names a tenant for is unverified, and serves 
   it('its list may be PUT, but its users are offered it on no host: the host says Microsoft 365 is not connected', async () => {
     const { as, ps, tid, hostname } = await partnerPhoneSystem()
     const user = await addEntraUser(tid, 'Listed User')
-    await json(await as('PUT', `/phone-systems/${ps.id}/sso-users`, { users: [{ oid: user.oid, upn: user.upn }] }), 200)
+    await expectJson(
+      await as('PUT', `/phone-systems/${ps.id}/sso-users`, { users: [{ oid: user.oid, upn: user.upn }] }),
+      200,
+    )
 
     const login = await SELF.fetch(`https://${hostname}/sso/login`, { redirect: 'manual' })
     expect(login.status).toBe(503)
@@ -185,16 +146,16 @@ describe('hole 1: a partner can no longer claim another customer’s tenant', ()
 
     const attacker = await partnerWithKey('Attacker')
     const as = asPartner(attacker.key)
-    const customer = await json(await as('POST', '/orgs', { name: 'Decoy', kind: 'customer' }), 201)
+    const customer = await expectJson(await as('POST', '/orgs', { name: 'Decoy', kind: 'customer' }), 201)
     const create = await as('POST', `/orgs/${customer.id}/phone-systems`, {
       name: 'Lookalike',
       webClientUrl: 'https://attacker.example/',
       handoffUrl: 'https://attacker.example/sso',
       entraTenantId: victim.tid,
     })
-    expect((await json(create, 409)).error.code).toBe('tenant_claimed')
+    expect((await expectJson(create, 409)).error.code).toBe('tenant_claimed')
 
-    const own = await json(
+    const own = await expectJson(
       await as('POST', `/orgs/${customer.id}/phone-systems`, {
         name: 'Own',
         webClientUrl: 'https://attacker.example/',
@@ -204,7 +165,7 @@ describe('hole 1: a partner can no longer claim another customer’s tenant', ()
       201,
     )
     const change = await as('PATCH', `/phone-systems/${own.id}`, { entraTenantId: victim.tid })
-    expect((await json(change, 409)).error.code).toBe('tenant_claimed')
+    expect((await expectJson(change, 409)).error.code).toBe('tenant_claimed')
     expect((await apiJson('GET', `/phone-systems/${own.id}`)).entraTenantId).not.toBe(victim.tid)
   })
 
@@ -227,7 +188,7 @@ describe('hole 1: a partner can no longer claim another customer’s tenant', ()
     )
     expect(realPs.tenantStatus).toBe('trusted')
     const victim = await addEntraUser(tid, 'Victim')
-    await json(
+    await expectJson(
       await attacker.as('PUT', `/phone-systems/${attacker.ps.id}/sso-users`, { users: [{ upn: victim.upn }] }),
       200,
     )
@@ -244,7 +205,9 @@ describe('hole 1: a partner can no longer claim another customer’s tenant', ()
   it('ops release a tenant: every phone system naming it is unverified again, and another subtree may name it (a partner key may not release)', async () => {
     const first = await partnerPhoneSystem()
     await apiJson('PATCH', `/phone-systems/${first.ps.id}`, { entraTenantId: first.tid })
-    expect((await json(await first.as('POST', `/tenants/${first.tid}/release`), 403)).error.code).toBe('forbidden')
+    expect((await expectJson(await first.as('POST', `/tenants/${first.tid}/release`), 403)).error.code).toBe(
+      'forbidden',
+    )
     const released = await apiJson('POST', `/tenants/${first.tid}/release`)
     expect(released).toMatchObject({ tid: first.tid, partnerId: first.partner.id, status: 'trusted' })
     expect(await statusOf(first.ps.id)).toBe('unverified')
@@ -256,7 +219,9 @@ describe('hole 1: a partner can no longer claim another customer’s tenant', ()
     expect(audit[0].actor).toBe('ops')
     const second = await partnerPhoneSystem(first.tid)
     expect(second.ps.tenantStatus).toBe('unverified')
-    expect((await json(await first.as('POST', `/tenants/${newTenantId()}/release`), 403)).error.code).toBe('forbidden')
+    expect((await expectJson(await first.as('POST', `/tenants/${newTenantId()}/release`), 403)).error.code).toBe(
+      'forbidden',
+    )
     expect((await api('POST', `/tenants/${newTenantId()}/release`)).status).toBe(404)
   })
 })
@@ -294,7 +259,7 @@ describe('connecting Microsoft 365 with a one-time link', () => {
     expect(JSON.parse(audit.summary).administrator.oid).toBe(admin.oid)
 
     await directory(tid, { direct: [dirUser(1), dirUser(2)] })
-    expect(await json(await as('POST', `/phone-systems/${ps.id}/sync`), 200)).toMatchObject({ added: 2 })
+    expect(await expectJson(await as('POST', `/phone-systems/${ps.id}/sync`), 200)).toMatchObject({ added: 2 })
   })
 
   it('a user who is not an administrator gets a 403 page, nothing changes, and the link still works for the administrator', async () => {
@@ -327,8 +292,8 @@ describe('connecting Microsoft 365 with a one-time link', () => {
     const { as, ps, tid } = await partnerPhoneSystem()
     const admin = await addEntraUser(tid, 'Grace Admin', [ROLES.globalAdministrator])
     const link = await linkFor(as, ps.id)
-    const { authorizeUrl, cookie } = await pressConnect(link.connectUrl)
-    const afterSignIn = await SELF.fetch(await pickAccount(authorizeUrl, admin), withConnectCookie(cookie))
+    const { authorizeUrl, cookie } = await openAndPress(link.connectUrl)
+    const afterSignIn = await SELF.fetch(await pickAccount(authorizeUrl, admin), withCookie(cookie, CONNECT_COOKIE))
     expect(afterSignIn.status).toBe(302)
     const consentUrl = new URL(afterSignIn.headers.get('location')!)
     // Never visit Entra: forge its unsigned answer.
@@ -336,7 +301,7 @@ describe('connecting Microsoft 365 with a one-time link', () => {
     forged.searchParams.set('admin_consent', 'True')
     forged.searchParams.set('tenant', tid)
     forged.searchParams.set('state', consentUrl.searchParams.get('state')!)
-    const res = await SELF.fetch(forged, withConnectCookie(cookie))
+    const res = await SELF.fetch(forged, withCookie(cookie, CONNECT_COOKIE))
     expect(res.status).toBe(502)
     expect(await res.text()).toContain('The connection could not be confirmed')
     expect(await statusOf(ps.id)).toBe('unverified')
@@ -351,14 +316,14 @@ describe('connecting Microsoft 365 with a one-time link', () => {
     // The service principal exists (say, from a user's sign-in), nothing is consented: Entra still issues tokens.
     await consent(tid, [])
     const link = await linkFor(as, ps.id)
-    const { authorizeUrl, cookie } = await pressConnect(link.connectUrl)
-    const afterSignIn = await SELF.fetch(await pickAccount(authorizeUrl, admin), withConnectCookie(cookie))
+    const { authorizeUrl, cookie } = await openAndPress(link.connectUrl)
+    const afterSignIn = await SELF.fetch(await pickAccount(authorizeUrl, admin), withCookie(cookie, CONNECT_COOKIE))
     const consentUrl = new URL(afterSignIn.headers.get('location')!)
     const forged = new URL(consentUrl.searchParams.get('redirect_uri')!)
     forged.searchParams.set('admin_consent', 'True')
     forged.searchParams.set('tenant', tid)
     forged.searchParams.set('state', consentUrl.searchParams.get('state')!)
-    const res = await SELF.fetch(forged, withConnectCookie(cookie))
+    const res = await SELF.fetch(forged, withCookie(cookie, CONNECT_COOKIE))
     expect(res.status).toBe(502)
     const html = await res.text()
     expect(html).toContain('The connection could not be confirmed')
@@ -370,12 +335,12 @@ describe('connecting Microsoft 365 with a one-time link', () => {
     const { as, ps, tid } = await partnerPhoneSystem()
     const admin = await addEntraUser(tid, 'Grace Admin', [ROLES.globalAdministrator])
     const link = await linkFor(as, ps.id)
-    const { authorizeUrl, cookie } = await pressConnect(link.connectUrl)
-    const afterSignIn = await SELF.fetch(await pickAccount(authorizeUrl, admin), withConnectCookie(cookie))
+    const { authorizeUrl, cookie } = await openAndPress(link.connectUrl)
+    const afterSignIn = await SELF.fetch(await pickAccount(authorizeUrl, admin), withCookie(cookie, CONNECT_COOKIE))
     const consentUrl = new URL(afterSignIn.headers.get('location')!)
     const answer = await answerConsent(consentUrl, admin)
     answer.searchParams.set('tenant', newTenantId())
-    expect((await SELF.fetch(answer, withConnectCookie(cookie))).status).toBe(403)
+    expect((await SELF.fetch(answer, withCookie(cookie, CONNECT_COOKIE))).status).toBe(403)
     expect(await statusOf(ps.id)).toBe('unverified')
   })
 
@@ -404,11 +369,11 @@ describe('connecting Microsoft 365 with a one-time link', () => {
     const { as, ps, tid } = await partnerPhoneSystem()
     const admin = await addEntraUser(tid, 'Grace Admin', [ROLES.globalAdministrator])
     const link = await linkFor(as, ps.id)
-    const { authorizeUrl, cookie } = await pressConnect(link.connectUrl)
+    const { authorizeUrl, cookie } = await openAndPress(link.connectUrl)
     const callback = await pickAccount(authorizeUrl, admin)
-    expect((await SELF.fetch(callback, withConnectCookie(null))).status).toBe(400)
+    expect((await SELF.fetch(callback, withCookie(null, CONNECT_COOKIE))).status).toBe(400)
     // The state was used by that refused attempt: the callback cannot be replayed with the right cookie either.
-    expect((await SELF.fetch(callback, withConnectCookie(cookie))).status).toBe(400)
+    expect((await SELF.fetch(callback, withCookie(cookie, CONNECT_COOKIE))).status).toBe(400)
     expect(await statusOf(ps.id)).toBe('unverified')
   })
 
