@@ -12,7 +12,7 @@ import type { AppEnv } from '../http/context'
 import { NO_STORE_REDIRECT, newNonce } from '../http/headers'
 import { renderPage } from '../http/render'
 import { sameOriginForms } from '../http/same-origin'
-import { iso } from '../lib/time'
+import { readableUtc } from '../lib/time'
 import { clientForOrg } from '../oidc/clients'
 import { authorizationUrl, discover, redeemCode } from '../oidc/entra'
 import { entraErrorCode, entraErrorDetail } from '../oidc/entra-errors'
@@ -146,7 +146,7 @@ connectRoutes.get('/connect/:token', async (c) => {
       phoneSystemName={opened.phoneSystem.name}
       tenantId={opened.phoneSystem.entraTenantId}
       permissions={SYNC_PERMISSIONS}
-      expiresAt={iso(opened.link.expiresAt)}
+      expiresAt={readableUtc(opened.link.expiresAt)}
     />,
     // The form's POST answers with a redirect to Entra, which form-action must allow too;
     // same-origin referrers, so the POST carries a real Origin header.

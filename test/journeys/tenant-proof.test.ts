@@ -262,6 +262,23 @@ describe('connecting Microsoft 365 with a one-time link', () => {
     expect(await expectJson(await as('POST', `/phone-systems/${ps.id}/sync`), 200)).toMatchObject({ added: 2 })
   })
 
+  it('the connect page says who asks, for which phone system and tenant, which permissions, and until when', async () => {
+    const { as, ps, tid } = await partnerPhoneSystem()
+    const link = await linkFor(as, ps.id)
+    const { html } = await openAndPress(link.connectUrl)
+    const text = html.replace(/<[^>]+>/g, '').replace(/\s+/g, ' ')
+    expect(text).toContain(`connect it to the phone system Phones`)
+    expect(text).toContain(`(tenant ${tid})`)
+    for (const permission of ['Application.Read.All', 'GroupMember.Read.All', 'User.Read.All']) {
+      expect(text).toContain(permission)
+    }
+    expect(text).toContain('This request comes from Customer through Phone System&#39;s sign-in service')
+    const until = new Date(Date.parse(link.expiresAt))
+    const day = until.toLocaleDateString('en-GB', { day: 'numeric', month: 'long', year: 'numeric', timeZone: 'UTC' })
+    expect(text).toContain(`It works once, until ${day}, `)
+    expect(text).toMatch(/until [^.]+ \d{2}:\d{2} UTC\./)
+  })
+
   it('a user who is not an administrator gets a 403 page, nothing changes, and the link still works for the administrator', async () => {
     const { as, ps, tid } = await partnerPhoneSystem()
     const clerk = await addEntraUser(tid, 'Carl Clerk', [ROLES.userAdministrator])
