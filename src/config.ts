@@ -28,8 +28,10 @@ export interface Config {
   hostCacheTtlMs: number
   /** How often the schedule re-syncs a phone system that was synced once. */
   syncIntervalMs: number
+  /** How long sign-in attempt rows are kept before the schedule deletes them. */
+  signInAttemptsRetentionMs: number
   entra: EntraConfig
-  /** 32 bytes: encrypts flow cookies and the flow secrets kept in D1. */
+  /** 32 bytes: seals sign-in states, flow cookies, one-time codes and what D1 keeps of a flow's result. */
   flowKey: Uint8Array
   /** 32 bytes: encrypts stored credentials (portals' Entra client secrets). */
   dataKey: Uint8Array
@@ -117,9 +119,16 @@ export function parseConfig(env: Env): Config {
     throw new ConfigError('SYNC_INTERVAL_HOURS must be a number of hours between 0.25 and 168')
   }
 
+  const retentionDays =
+    env.SIGN_IN_ATTEMPTS_RETENTION_DAYS === undefined ? 90 : Number(env.SIGN_IN_ATTEMPTS_RETENTION_DAYS)
+  if (!Number.isInteger(retentionDays) || retentionDays < 1 || retentionDays > 3650) {
+    throw new ConfigError('SIGN_IN_ATTEMPTS_RETENTION_DAYS must be a whole number of days between 1 and 3650')
+  }
+
   return {
     origin,
     syncIntervalMs: syncHours * 60 * 60 * 1000,
+    signInAttemptsRetentionMs: retentionDays * 24 * 60 * 60 * 1000,
     cloudflare: customHostnames === 'cloudflare' ? parseCloudflare(env) : null,
     graphBase: parseGraphBase(env.GRAPH_BASE),
     entra: parseEntra(env),

@@ -39,4 +39,10 @@ export interface Env {
   HOST_CACHE_TTL_SECONDS?: string
   /** Hours between scheduled syncs of a phone system (default 6). */
   SYNC_INTERVAL_HOURS?: string
+  /** Days a sign-in attempt row is kept (default 90). */
+  SIGN_IN_ATTEMPTS_RETENTION_DAYS?: string
+  /** Rate limit per client IP on `/sso/*` and `/connect/*` (`[[ratelimits]]` in wrangler.toml). */
+  SIGNIN_RATE_LIMIT: RateLimit
+  /** Rate limit per API key (per client IP before a key is known) on the admin API. */
+  ADMIN_RATE_LIMIT: RateLimit
 }

@@ -1,8 +1,10 @@
 /**
  * The sign-in audit (`sign_in_attempts`): one row per step of every attempt
- * that reached the callback (callback, complete, choose), with its outcome.
+ * that reached the callback with a genuine state, code or token (callback,
+ * complete, choose), with its outcome.
  * Identifiers only: never a token, code, cookie or state.
  */
+import { asc, inArray, lt } from 'drizzle-orm'
 import { getDb } from '../db/client'
 import { signInAttempts } from '../db/schema'
 
@@ -13,6 +15,12 @@ export interface AttemptFacts {
   phoneSystemId?: string
   tid?: string
   oid?: string
+  /**
+   * The request carried a genuine state, completion code or chooser token.
+   * Only such attempts are written to D1: anything else is anonymous noise,
+   * logged but never stored (DESIGN 8).
+   */
+  authentic?: boolean
   /** Set by handlers that end well; errors decide the outcome otherwise. */
   result?: 'success' | 'pending'
   reason?: string
@@ -22,4 +30,17 @@ export type SignInAttemptRow = typeof signInAttempts.$inferInsert
 
 export async function recordSignInAttempt(d1: D1Database, row: SignInAttemptRow): Promise<void> {
   await getDb(d1).insert(signInAttempts).values(row)
+}
+
+/** Deletes up to `limit` attempt rows older than `before` (the retention), oldest first; how many it deleted. */
+export async function deleteAttemptsBefore(d1: D1Database, before: number, limit: number): Promise<number> {
+  const db = getDb(d1)
+  const old = db
+    .select({ id: signInAttempts.id })
+    .from(signInAttempts)
+    .where(lt(signInAttempts.at, before))
+    .orderBy(asc(signInAttempts.at))
+    .limit(limit)
+  const result = await db.delete(signInAttempts).where(inArray(signInAttempts.id, old)).run()
+  return result.meta.changes ?? 0
 }

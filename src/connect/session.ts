@@ -85,16 +85,20 @@ async function cookieSessionId(c: ConnectContext): Promise<string | null> {
 }
 
 /**
- * Uses a callback's state once: the sign-in leg's or the consent leg's. The
- * session must be the one in this browser's cookie.
+ * Uses a callback's state once: the sign-in leg's or the consent leg's, of
+ * the session in this browser's cookie. Without a genuine cookie nothing is
+ * queried, and a state of another session is refused without being used.
  */
 export async function takeConnectState(c: ConnectContext, state: string | null, now: number): Promise<TakenLeg> {
   if (!state || state.length > 512) throw refused('no state')
+  const sessionId = await cookieSessionId(c)
+  if (!sessionId) throw refused('connect cookie missing or for another host')
   const row = await getDb(c.env.DB)
     .update(connectSessions)
     .set({ phase: sql`CASE ${connectSessions.phase} WHEN 'signin' THEN 'signed_in' ELSE 'done' END` })
     .where(
       and(
+        eq(connectSessions.id, sessionId),
         eq(connectSessions.stateHash, await sha256(state)),
         inArray(connectSessions.phase, ['signin', 'consent']),
         gt(connectSessions.expiresAt, now),
@@ -102,8 +106,7 @@ export async function takeConnectState(c: ConnectContext, state: string | null, 
     )
     .returning()
     .get()
-  if (!row) throw refused('unknown, expired or used state')
-  if ((await cookieSessionId(c)) !== row.id) throw refused('connect cookie missing or for another session')
+  if (!row) throw refused('state unknown, expired, used or of another session')
   const flowKey = c.var.config.flowKey
   if (row.phase === 'signed_in') {
     const secrets = await unseal<SignInSecrets>(row.secrets, flowKey, secretsAudience(row.id))
@@ -144,10 +147,14 @@ export function clearConnectCookie(c: ConnectContext): void {
 }
 
 /** Deletes connect sessions an hour past their expiry (the schedule's housekeeping). */
-export async function deleteExpiredConnectSessions(d1: D1Database, now: number): Promise<number> {
-  const result = await getDb(d1)
-    .delete(connectSessions)
+/** Deletes up to `limit` connect sessions that expired more than an hour ago; how many it deleted. */
+export async function deleteExpiredConnectSessions(d1: D1Database, now: number, limit: number): Promise<number> {
+  const db = getDb(d1)
+  const expired = db
+    .select({ id: connectSessions.id })
+    .from(connectSessions)
     .where(lt(connectSessions.expiresAt, now - 3600_000))
-    .run()
+    .limit(limit)
+  const result = await db.delete(connectSessions).where(inArray(connectSessions.id, expired)).run()
   return result.meta.changes ?? 0
 }

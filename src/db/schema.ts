@@ -206,20 +206,20 @@ export const batchGuard = sqliteTable(
 )
 
 /**
- * Sign-in flows in progress: one row per `/sso/login`, consumed once by the
- * callback and, for the central callback, completed once on the host the
- * login started on. Expired rows are deleted by the scheduled handler.
+ * Sign-in flows past their callback: a row is written when a callback brings
+ * back a genuine state (the flow itself started sealed in that state, with
+ * no row), so the state is used once; for the central callback it is then
+ * completed once on the host the login started on. Expired rows are deleted
+ * by the scheduled handler.
  */
 export const ssoFlows = sqliteTable(
   'sso_flows',
   {
     id: text('id').primaryKey(),
-    stateHash: text('state_hash').notNull(),
     hostname: text('hostname').notNull(),
     orgId: text('org_id'),
     redirectUri: text('redirect_uri').notNull(),
     tenant: text('tenant').notNull(),
-    secrets: text('secrets').notNull(),
     createdAt: integer('created_at').notNull(),
     expiresAt: integer('expires_at').notNull(),
     consumedAt: integer('consumed_at'),
@@ -232,7 +232,7 @@ export const ssoFlows = sqliteTable(
     choiceTokenHash: text('choice_token_hash'),
     chosenAt: integer('chosen_at'),
   },
-  (t) => [uniqueIndex('sso_flows_state_uq').on(t.stateHash), index('sso_flows_expires_idx').on(t.expiresAt)],
+  (t) => [index('sso_flows_expires_idx').on(t.expiresAt)],
 )
 
 /** Every sign-in attempt that reached the callback: its outcome, never a token or code. */

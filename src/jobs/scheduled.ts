@@ -6,6 +6,7 @@
  * the `system` actor.
  */
 import { SYSTEM_ACTOR } from '../access/principal'
+import { deleteAttemptsBefore } from '../audit/sign-in-attempts'
 import { type Config, getConfig } from '../config'
 import { deleteExpiredConnectSessions } from '../connect/session'
 import type { Env } from '../env'
@@ -33,14 +34,33 @@ interface Job {
   run(context: JobContext): Promise<Record<string, number>>
 }
 
+/** Deletions run in batches of this many rows, at most `maxBatches` per run, so a backlog never times a run out. */
+export const DELETION_BATCHES = { rows: 500, maxBatches: 20 }
+
+/** Repeats a bounded deletion until it finds less than a full batch, or the run's share is used up. */
+async function deleteInBatches(deleteBatch: (limit: number) => Promise<number>): Promise<Record<string, number>> {
+  let deleted = 0
+  for (let batch = 0; batch < DELETION_BATCHES.maxBatches; batch++) {
+    const count = await deleteBatch(DELETION_BATCHES.rows)
+    deleted += count
+    if (count < DELETION_BATCHES.rows) return { deleted, backlog: 0 }
+  }
+  return { deleted, backlog: 1 }
+}
+
 export const JOBS: Job[] = [
   {
     name: 'expired sign-in flows deleted',
-    run: async ({ d1, config, now }) => ({ deleted: await d1FlowStore(d1, config.flowKey).deleteExpired(now) }),
+    run: ({ d1, config, now }) => deleteInBatches((limit) => d1FlowStore(d1, config.flowKey).deleteExpired(now, limit)),
+  },
+  {
+    name: 'sign-in attempts past their retention deleted',
+    run: ({ d1, config, now }) =>
+      deleteInBatches((limit) => deleteAttemptsBefore(d1, now - config.signInAttemptsRetentionMs, limit)),
   },
   {
     name: 'expired connect sessions deleted',
-    run: async ({ d1, now }) => ({ deleted: await deleteExpiredConnectSessions(d1, now) }),
+    run: ({ d1, now }) => deleteInBatches((limit) => deleteExpiredConnectSessions(d1, now, limit)),
   },
   {
     name: 'scheduled syncs',

@@ -1,7 +1,8 @@
 /**
  * Records every sign-in step that reached the callback in the sign-in audit
  * (`audit/sign-in-attempts.ts`): the handler adds facts as it learns them,
- * the outcome comes from how the request ended.
+ * the outcome comes from how the request ended. Every step is logged; only
+ * steps that presented a genuine state, code or token are written to D1.
  */
 import type { Context, MiddlewareHandler } from 'hono'
 import { type AttemptFacts, recordSignInAttempt } from '../audit/sign-in-attempts'
@@ -37,6 +38,7 @@ export function auditSignIn(step: AttemptFacts['step']): MiddlewareHandler<AppEn
       correlationId: c.var.correlationId,
     } as const
     log('info', 'sign-in attempt', {
+      stored: facts.authentic === true,
       result,
       reason,
       step: row.step,
@@ -46,6 +48,7 @@ export function auditSignIn(step: AttemptFacts['step']): MiddlewareHandler<AppEn
       tid: row.tid,
       correlationId: row.correlationId,
     })
+    if (!facts.authentic) return
     try {
       await recordSignInAttempt(c.env.DB, row)
     } catch (err) {

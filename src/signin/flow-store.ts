@@ -1,13 +1,15 @@
 /**
- * Where sign-in flows live between requests (DESIGN 3, 4): `sso_flows` in
- * D1. Every transition is one conditional UPDATE … RETURNING, so a state, a
+ * Where sign-in flows live between requests (DESIGN 3, 4, 8). A flow is not
+ * stored when it starts: `/sso/login` seals it into the `state` it sends to
+ * Entra (see `flow.ts`), so an anonymous request writes nothing. Its first
+ * row is written by the callback that brings that state back, and every
+ * transition is one conditional INSERT or UPDATE … RETURNING, so a state, a
  * completion code or a chooser token can be used once, even by two requests
- * racing each other. What is secret (the PKCE verifier, the nonce, the
- * verified identity, the offered choices) is sealed under FLOW_KEY and bound
- * to its flow, so D1 never holds it readable and a value copied to another
- * flow does not open.
+ * racing each other. What is secret (the verified identity, the offered
+ * choices) is sealed under FLOW_KEY and bound to its flow, so D1 never holds
+ * it readable and a value copied to another flow does not open.
  */
-import { and, eq, gt, isNull, lt } from 'drizzle-orm'
+import { and, eq, gt, inArray, isNull, lt } from 'drizzle-orm'
 import type { JWTPayload } from 'jose'
 import { getDb } from '../db/client'
 import { type FlowRow, ssoFlows } from '../db/schema'
@@ -27,8 +29,6 @@ export interface FlowSecrets {
 /** A sign-in as `/sso/login` starts it. */
 export interface Flow {
   id: string
-  /** SHA-256 of the `state` sent to Entra. */
-  stateHash: string
   /** The host the sign-in started on, and must finish on. */
   hostname: string
   /** The host's organization when it started (null on the primary host). */
@@ -38,9 +38,13 @@ export interface Flow {
   redirectUri: string
   /** The Entra authority tenant (a GUID or `organizations`). */
   tenant: string
-  secrets: FlowSecrets
   createdAt: number
   expiresAt: number
+}
+
+/** A flow with the secrets of its authorization request, as its sealed state carries it to the callback. */
+export interface StartedFlow extends Flow {
+  secrets: FlowSecrets
 }
 
 /** What the chooser offered: the verified identity and the phone systems it may pick from. */
@@ -54,9 +58,8 @@ export interface Choices {
  * an expired flow or a value for another flow or host answers null.
  */
 export interface FlowStore {
-  create(flow: Flow): Promise<void>
-  /** The callback: the flow with this state, marked called back. */
-  takeByState(stateHash: string, now: number): Promise<Flow | null>
+  /** The callback: records the flow as called back; false when it already was (a replayed state). */
+  consume(flow: Flow, now: number): Promise<boolean>
   /** The central callback hands the verified identity to the flow's own host, behind a one-time code. */
   putCompletion(flow: Flow, identity: Identity, codeHash: string, now: number): Promise<void>
   /** `/sso/complete`: the flow in this browser's cookie, on this host, with this code, unexpired, not completed. */
@@ -76,52 +79,55 @@ export interface FlowStore {
     tokenHash: string,
     now: number,
   ): Promise<{ flow: Flow; choices: Choices } | null>
-  /** Deletes flows that expired more than an hour ago (kept that long for support questions). */
-  deleteExpired(now: number): Promise<number>
+  /**
+   * Deletes up to `limit` flows that expired more than an hour ago (kept that
+   * long for support questions); how many it deleted.
+   */
+  deleteExpired(now: number, limit: number): Promise<number>
 }
 
 const audience = {
-  secrets: (flowId: string) => `flow-secrets:${flowId}`,
   result: (flowId: string) => `flow-result:${flowId}`,
   choices: (flowId: string) => `flow-choices:${flowId}`,
 }
 
-/** The D1 flow store; `flowKey` seals its secrets at rest. */
+function toFlow(row: FlowRow): Flow {
+  return {
+    id: row.id,
+    hostname: row.hostname,
+    orgId: row.orgId,
+    clientOrgId: row.clientOrgId,
+    redirectUri: row.redirectUri,
+    tenant: row.tenant,
+    createdAt: row.createdAt,
+    expiresAt: row.expiresAt,
+  }
+}
+
+/** The D1 flow store; `flowKey` seals what it keeps of a flow's result. */
 export function d1FlowStore(d1: D1Database, flowKey: Uint8Array): FlowStore {
   const db = getDb(d1)
 
-  async function toFlow(row: FlowRow): Promise<Flow | null> {
-    const secrets = await unseal<FlowSecrets>(row.secrets, flowKey, audience.secrets(row.id))
-    if (!secrets || typeof secrets.verifier !== 'string' || typeof secrets.nonce !== 'string') return null
-    return {
-      id: row.id,
-      stateHash: row.stateHash,
-      hostname: row.hostname,
-      orgId: row.orgId,
-      clientOrgId: row.clientOrgId,
-      redirectUri: row.redirectUri,
-      tenant: row.tenant,
-      secrets: { verifier: secrets.verifier, nonce: secrets.nonce },
-      createdAt: row.createdAt,
-      expiresAt: row.expiresAt,
-    }
-  }
-
   return {
-    async create(flow) {
-      const { verifier, nonce } = flow.secrets
-      const secrets = await seal({ verifier, nonce }, flowKey, audience.secrets(flow.id), FLOW_TTL_SECONDS)
-      await db.insert(ssoFlows).values({ ...flow, secrets })
-    },
-
-    async takeByState(stateHash, now) {
+    async consume(flow, now) {
+      if (flow.expiresAt <= now) return false
       const row = await db
-        .update(ssoFlows)
-        .set({ consumedAt: now })
-        .where(and(eq(ssoFlows.stateHash, stateHash), isNull(ssoFlows.consumedAt), gt(ssoFlows.expiresAt, now)))
-        .returning()
+        .insert(ssoFlows)
+        .values({
+          id: flow.id,
+          hostname: flow.hostname,
+          orgId: flow.orgId,
+          clientOrgId: flow.clientOrgId,
+          redirectUri: flow.redirectUri,
+          tenant: flow.tenant,
+          createdAt: flow.createdAt,
+          expiresAt: flow.expiresAt,
+          consumedAt: now,
+        })
+        .onConflictDoNothing()
+        .returning({ id: ssoFlows.id })
         .get()
-      return row ? toFlow(row) : null
+      return row !== undefined
     },
 
     async putCompletion(flow, identity, codeHash, now) {
@@ -148,10 +154,9 @@ export function d1FlowStore(d1: D1Database, flowKey: Uint8Array): FlowStore {
         .returning()
         .get()
       if (!row?.result) return null
-      const flow = await toFlow(row)
       const identity = await unseal<Identity & JWTPayload>(row.result, flowKey, audience.result(row.id))
-      if (!flow || !identity) return null
-      return { flow, identity: signedIn(identity) }
+      if (!identity) return null
+      return { flow: toFlow(row), identity: signedIn(identity) }
     },
 
     async markCompleted(flowId, now) {
@@ -184,17 +189,18 @@ export function d1FlowStore(d1: D1Database, flowKey: Uint8Array): FlowStore {
         .returning()
         .get()
       if (!row?.choices) return null
-      const flow = await toFlow(row)
       const sealed = await unseal<Choices & JWTPayload>(row.choices, flowKey, audience.choices(row.id))
-      if (!flow || !sealed) return null
-      return { flow, choices: { identity: sealed.identity, phoneSystemIds: sealed.phoneSystemIds } }
+      if (!sealed) return null
+      return { flow: toFlow(row), choices: { identity: sealed.identity, phoneSystemIds: sealed.phoneSystemIds } }
     },
 
-    async deleteExpired(now) {
-      const result = await db
-        .delete(ssoFlows)
+    async deleteExpired(now, limit) {
+      const expired = db
+        .select({ id: ssoFlows.id })
+        .from(ssoFlows)
         .where(lt(ssoFlows.expiresAt, now - 3600_000))
-        .run()
+        .limit(limit)
+      const result = await db.delete(ssoFlows).where(inArray(ssoFlows.id, expired)).run()
       return result.meta.changes ?? 0
     },
   }

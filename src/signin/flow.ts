@@ -9,6 +9,13 @@
  * (central) -> take the completion (`/sso/complete`, once, in the browser
  * whose cookie names the flow) -> offer choices -> take a choice
  * (`/sso/choose`, once).
+ *
+ * Nothing anonymous reaches D1 (DESIGN 8): the flow starts sealed in the
+ * `state` sent to Entra (encrypted and authenticated under FLOW_KEY, so its
+ * PKCE verifier and nonce stay as secret as they would in D1), and the
+ * completion code and chooser token are sealed too. A value that does not
+ * open is refused before any query; the first write is the callback's
+ * single-use record of a genuine state.
  */
 import type { Context } from 'hono'
 import { deleteCookie, getCookie, setCookie } from 'hono/cookie'
@@ -18,7 +25,16 @@ import type { AppEnv } from '../http/context'
 import { randomToken, seal, sha256, unseal } from '../lib/crypto'
 import type { Identity } from '../oidc/identity'
 import type { Site } from '../tenancy/site'
-import { type Choices, d1FlowStore, FLOW_TTL_SECONDS, type Flow, type FlowStore } from './flow-store'
+import { noteAttempt } from './attempts'
+import {
+  type Choices,
+  COMPLETION_TTL_SECONDS,
+  d1FlowStore,
+  FLOW_TTL_SECONDS,
+  type Flow,
+  type FlowStore,
+  type StartedFlow,
+} from './flow-store'
 
 type FlowContext = Context<AppEnv>
 
@@ -87,11 +103,53 @@ export interface FlowStart {
   tenant: string
 }
 
+/** The longest sealed value a request may carry (a state, a completion code, a chooser token, a cookie). */
+const MAX_SEALED_LENGTH = 2048
+
+const sealedAudience = {
+  state: 'flow-state',
+  completion: (hostname: string) => `flow-completion:${hostname}`,
+  choice: (hostname: string) => `flow-choice:${hostname}`,
+}
+
+/** What a sealed state carries: the whole started flow, short-keyed to keep the authorization URL short. */
+interface SealedState {
+  f: string
+  h: string
+  o: string | null
+  c: string | null
+  r: string
+  t: string
+  v: string
+  n: string
+  s: number
+}
+
+/** A one-time code or chooser token: the flow it belongs to, and randomness of its own. */
+interface SealedOneTime {
+  f: string
+  x: string
+}
+
+function isSealedState(value: Partial<SealedState>): value is SealedState {
+  return (
+    typeof value.f === 'string' &&
+    typeof value.h === 'string' &&
+    (value.o === null || typeof value.o === 'string') &&
+    (value.c === null || typeof value.c === 'string') &&
+    typeof value.r === 'string' &&
+    typeof value.t === 'string' &&
+    typeof value.v === 'string' &&
+    typeof value.n === 'string' &&
+    typeof value.s === 'number'
+  )
+}
+
 /**
- * A new flow on this host (PKCE S256, state, nonce), its secrets stored and
- * its id in an encrypted cookie that replaces any earlier one: only the
- * newest sign-in of a browser can finish. Returns what the authorization
- * request carries.
+ * A new flow on this host (PKCE S256, state, nonce), sealed into the state
+ * itself, and its id in an encrypted cookie that replaces any earlier one:
+ * only the newest sign-in of a browser can finish. Writes nothing to D1.
+ * Returns what the authorization request carries.
  */
 export async function startFlow(
   c: FlowContext,
@@ -99,9 +157,8 @@ export async function startFlow(
 ): Promise<{ state: string; nonce: string; codeChallenge: string }> {
   const { config, site } = c.var
   const now = Date.now()
-  const flow: Flow = {
+  const flow: StartedFlow = {
     id: randomToken(32),
-    stateHash: '',
     hostname: site.hostname,
     orgId: orgOf(site),
     ...start,
@@ -109,9 +166,18 @@ export async function startFlow(
     createdAt: now,
     expiresAt: now + FLOW_TTL_SECONDS * 1000,
   }
-  const state = randomToken(32)
-  flow.stateHash = await sha256(state)
-  await store(c).create(flow)
+  const sealed: SealedState = {
+    f: flow.id,
+    h: flow.hostname,
+    o: flow.orgId,
+    c: flow.clientOrgId,
+    r: flow.redirectUri,
+    t: flow.tenant,
+    v: flow.secrets.verifier,
+    n: flow.secrets.nonce,
+    s: flow.createdAt,
+  }
+  const state = await seal({ ...sealed }, config.flowKey, sealedAudience.state, FLOW_TTL_SECONDS)
   const cookie = await sealFlowCookie(flow.id, site, config.flowKey)
   setCookie(c, FLOW_COOKIE, cookie, { prefix: 'host', ...COOKIE_OPTIONS, maxAge: FLOW_TTL_SECONDS })
   return {
@@ -119,6 +185,36 @@ export async function startFlow(
     nonce: flow.secrets.nonce,
     codeChallenge: await oauth.calculatePKCECodeChallenge(flow.secrets.verifier),
   }
+}
+
+/** The started flow a genuine, unexpired state carries; null for anything else. */
+export async function flowFromState(state: string, flowKey: Uint8Array): Promise<StartedFlow | null> {
+  if (state.length > MAX_SEALED_LENGTH) return null
+  const payload = await unseal<Partial<SealedState>>(state, flowKey, sealedAudience.state)
+  if (!payload || !isSealedState(payload) || payload.exp === undefined) return null
+  return {
+    id: payload.f,
+    hostname: payload.h,
+    orgId: payload.o,
+    clientOrgId: payload.c,
+    redirectUri: payload.r,
+    tenant: payload.t,
+    secrets: { verifier: payload.v, nonce: payload.n },
+    createdAt: payload.s,
+    expiresAt: payload.exp * 1000,
+  }
+}
+
+/** A one-time value for `flowId`, readable only on `audience` (its host), for `ttlSeconds`. */
+function sealOneTime(c: FlowContext, flowId: string, audience: string, ttlSeconds: number): Promise<string> {
+  return seal({ f: flowId, x: randomToken(16) } satisfies SealedOneTime, c.var.config.flowKey, audience, ttlSeconds)
+}
+
+/** The flow id a genuine one-time value names, if it opens for `audience`. */
+async function flowOfOneTime(c: FlowContext, value: string, audience: string): Promise<string | null> {
+  if (value.length > MAX_SEALED_LENGTH) return null
+  const payload = await unseal<Partial<SealedOneTime>>(value, c.var.config.flowKey, audience)
+  return payload && typeof payload.f === 'string' && typeof payload.x === 'string' ? payload.f : null
 }
 
 /** Parameters a callback carries at most once; a repeated one is a forged answer, refused before anything is used. */
@@ -133,20 +229,36 @@ export function singleParameters(url: URL): string | null {
 }
 
 /**
- * The callback's state finds its flow and is used up at once (a replay,
- * with or without the old cookies, finds nothing). From here on, errors
- * offer "Start again" on the flow's own host.
+ * The callback's state must open, name this very callback URL, and (on the
+ * flow's own host) match the browser's cookie; only then is it used up, once
+ * (a replay, with or without the old cookies, is refused). From here on,
+ * errors offer "Start again" on the flow's own host.
  */
-export async function takeCallback(c: FlowContext, state: string | null, now: number): Promise<Flow> {
-  if (!state || state.length > 512) throw flowInvalid('no state')
-  const flow = await store(c).takeByState(await sha256(state), now)
-  if (!flow) throw flowInvalid('unknown, expired or used state')
+export async function takeCallback(
+  c: FlowContext,
+  url: URL,
+  now: number,
+): Promise<{ flow: StartedFlow; finishesHere: boolean }> {
+  const state = singleParameters(url)
+  if (!state) throw flowInvalid('no state')
+  const flow = await flowFromState(state, c.var.config.flowKey)
+  if (!flow) throw flowInvalid('state forged, tampered with or expired')
+  // A genuine state: this attempt goes into the sign-in audit.
+  noteAttempt(c, { hostname: flow.hostname, orgId: flow.orgId, authentic: true })
   startAgainOn(c, flow.hostname)
-  return flow
+  const callbackTarget = new URL(flow.redirectUri)
+  const here = c.var.site.hostname
+  if (callbackTarget.hostname !== here || callbackTarget.pathname !== url.pathname) {
+    throw flowInvalid('callback on the wrong host')
+  }
+  const finishesHere = flow.hostname === here
+  if (finishesHere) await requireOwnFlow(c, flow)
+  if (!(await store(c).consume(flow, now))) throw flowInvalid('state already used')
+  return { flow, finishesHere }
 }
 
 /** On the host the flow started on, the browser's cookie must name this very flow. */
-export async function requireOwnFlow(c: FlowContext, flow: Flow): Promise<void> {
+async function requireOwnFlow(c: FlowContext, flow: Flow): Promise<void> {
   if ((await cookieFlowId(c)) !== flow.id) throw flowInvalid('flow cookie missing or for another flow')
 }
 
@@ -160,7 +272,7 @@ export async function finishFlow(c: FlowContext, flow: Flow, now: number): Promi
  * host: the URL of `/sso/complete` there, with a one-time code.
  */
 export async function handBack(c: FlowContext, flow: Flow, identity: Identity, now: number): Promise<string> {
-  const code = randomToken(32)
+  const code = await sealOneTime(c, flow.id, sealedAudience.completion(flow.hostname), COMPLETION_TTL_SECONDS)
   await store(c).putCompletion(flow, identity, await sha256(code), now)
   return `${c.var.config.origin(flow.hostname)}/sso/complete?code=${encodeURIComponent(code)}`
 }
@@ -172,15 +284,21 @@ export async function handBack(c: FlowContext, flow: Flow, identity: Identity, n
  */
 export async function takeCompletion(c: FlowContext, code: string | null): Promise<{ flow: Flow; identity: Identity }> {
   const flowId = await cookieFlowId(c)
-  if (!code || code.length > 512 || !flowId) throw flowInvalid('no code or no flow cookie')
-  const taken = await store(c).takeCompletion(flowId, c.var.site.hostname, await sha256(code), Date.now())
-  if (!taken) throw flowInvalid('code unknown, expired, used or for another flow')
+  const hostname = c.var.site.hostname
+  if (!code || !flowId) throw flowInvalid('no code or no flow cookie')
+  // Refused before any query unless the code is genuine, for this host, and for the flow in this browser.
+  if ((await flowOfOneTime(c, code, sealedAudience.completion(hostname))) !== flowId) {
+    throw flowInvalid('code forged, expired or for another flow')
+  }
+  noteAttempt(c, { authentic: true })
+  const taken = await store(c).takeCompletion(flowId, hostname, await sha256(code), Date.now())
+  if (!taken) throw flowInvalid('code used or expired')
   return taken
 }
 
 /** Offers the chooser: the choices sealed with the flow, and the one-time token its form carries. */
 export async function offerChoices(c: FlowContext, flow: Pick<Flow, 'id'>, choices: Choices): Promise<string> {
-  const token = randomToken(32)
+  const token = await sealOneTime(c, flow.id, sealedAudience.choice(c.var.site.hostname), FLOW_TTL_SECONDS)
   await store(c).putChoices(flow.id, choices, await sha256(token))
   return token
 }
@@ -188,8 +306,13 @@ export async function offerChoices(c: FlowContext, flow: Pick<Flow, 'id'>, choic
 /** `/sso/choose`: the chooser's token, once, for the flow in this browser's cookie on this host. */
 export async function takeChoice(c: FlowContext, token: string | null): Promise<{ flow: Flow; choices: Choices }> {
   const flowId = await cookieFlowId(c)
+  const hostname = c.var.site.hostname
   if (!token || !flowId) throw flowInvalid('choice without token or flow cookie')
-  const taken = await store(c).takeChoice(flowId, c.var.site.hostname, await sha256(token), Date.now())
-  if (!taken) throw flowInvalid('choice token unknown, used or for another flow')
+  if ((await flowOfOneTime(c, token, sealedAudience.choice(hostname))) !== flowId) {
+    throw flowInvalid('choice token forged, expired or for another flow')
+  }
+  noteAttempt(c, { authentic: true })
+  const taken = await store(c).takeChoice(flowId, hostname, await sha256(token), Date.now())
+  if (!taken) throw flowInvalid('choice token used, or the flow expired')
   return taken
 }

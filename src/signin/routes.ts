@@ -22,8 +22,6 @@ import {
   finishFlow,
   flowInvalid,
   handBack,
-  requireOwnFlow,
-  singleParameters,
   startAgainOn,
   startFlow,
   takeCallback,
@@ -65,16 +63,8 @@ signIn.get('/sso/callback', auditSignIn('callback'), async (c) => {
   const { config } = c.var
   const d1 = c.env.DB
   const url = new URL(c.req.url)
-  const here = c.var.site.hostname
   const now = Date.now()
-  const flow = await takeCallback(c, singleParameters(url), now)
-  noteAttempt(c, { hostname: flow.hostname, orgId: flow.orgId })
-  const callbackTarget = new URL(flow.redirectUri)
-  if (callbackTarget.hostname !== here || callbackTarget.pathname !== url.pathname) {
-    throw flowInvalid('callback on the wrong host')
-  }
-  const finishesHere = flow.hostname === here
-  if (finishesHere) await requireOwnFlow(c, flow)
+  const { flow, finishesHere } = await takeCallback(c, url, now)
 
   const error = url.searchParams.get('error')
   if (error !== null) {

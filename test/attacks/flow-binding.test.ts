@@ -200,7 +200,11 @@ describe('review: completion codes and chooser tokens stay in their browser and 
     const res = await SELF.fetch(onPrimary, withCookie(null))
     expect(res.status).toBe(400)
     expect(res.headers.get('location')).toBeNull()
-    // The state was used up by that attempt: the real callback is refused too (no second redemption).
+    // That attempt used nothing up (it never reached D1): the real callback, in the browser that
+    // started the sign-in, still finishes, once.
+    const real = await SELF.fetch(callback, withCookie(cookie))
+    expect(real.status).toBe(200)
+    expect(await real.text()).toContain(HANDOFF_FIELD)
     await refused(await SELF.fetch(callback, withCookie(cookie)), 400)
   })
 })

@@ -4,7 +4,9 @@
  * browser, using stale states and codes.
  */
 import { env, SELF } from 'cloudflare:test'
+import { base64url, EncryptJWT, jwtDecrypt } from 'jose'
 import { describe, expect, it } from 'vitest'
+import { TEST_FLOW_KEY } from '../bindings'
 import {
   api,
   apiJson,
@@ -182,10 +184,20 @@ describe('stale and malformed answers', () => {
     const tenant = await seedSignInTenant()
     const { authorizeUrl } = await startLogin(tenant.hostname)
     const callback = await pickAccount(authorizeUrl, tenant.user)
-    await env.DB.prepare('UPDATE sso_flows SET expires_at = ? WHERE hostname = ?')
-      .bind(Date.now() - 1, tenant.hostname)
-      .run()
+    // The same flow, sealed genuinely but 11 minutes ago (the state carries its own expiry).
+    const key = base64url.decode(TEST_FLOW_KEY)
+    const { payload } = await jwtDecrypt(callback.searchParams.get('state')!, key)
+    const past = Math.floor(Date.now() / 1000) - 660
+    callback.searchParams.set(
+      'state',
+      await new EncryptJWT({ ...payload })
+        .setProtectedHeader({ alg: 'dir', enc: 'A256GCM' })
+        .setIssuedAt(past)
+        .setExpirationTime(past + 600)
+        .encrypt(key),
+    )
     await expectRefused(await SELF.fetch(callback, withCookie(null)))
+    expect(await dbAll('SELECT id FROM sso_flows WHERE hostname = ?', tenant.hostname)).toEqual([])
   })
 
   it('a completion code older than 60 seconds is refused', async () => {

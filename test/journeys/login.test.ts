@@ -1,5 +1,8 @@
 import { env, SELF } from 'cloudflare:test'
+import { base64url } from 'jose'
 import { describe, expect, it } from 'vitest'
+import { flowFromState } from '../../src/signin/flow'
+import { TEST_FLOW_KEY } from '../bindings'
 import {
   addEntraUser,
   apiJson,
@@ -48,7 +51,9 @@ describe('GET /sso/login', () => {
     expect(p.get('redirect_uri')).toBe(`https://${PRIMARY}/sso/callback`)
     expect(p.get('code_challenge_method')).toBe('S256')
     expect(p.get('code_challenge')).toMatch(/^[A-Za-z0-9_-]{43}$/)
-    expect(p.get('state')).toMatch(/^[A-Za-z0-9_-]{43}$/)
+    // The state is the sealed flow (a JWE), short enough for any URL.
+    expect(p.get('state')!.split('.')).toHaveLength(5)
+    expect(p.get('state')!.length).toBeLessThan(1024)
     expect(p.get('nonce')).toMatch(/^[A-Za-z0-9_-]{43}$/)
     expect(p.get('nonce')).not.toBe(p.get('state'))
   })
@@ -71,18 +76,36 @@ describe('GET /sso/login', () => {
     expect(maxAge).toBeLessThanOrEqual(600)
   })
 
-  it('keeps the flow secret: the cookie is a JWE, and D1 holds the state only as a hash and the verifier only encrypted', async () => {
+  it('keeps the flow secret and writes nothing: the cookie and the state are JWEs, and D1 holds no row yet', async () => {
     const tenant = await seedSignInTenant()
+    const before = await dbAll('SELECT count(*) AS n FROM sso_flows')
     const { cookie, authorizeUrl } = await startLogin(tenant.hostname)
     const state = authorizeUrl.searchParams.get('state')!
     expect(cookie.split('.')).toHaveLength(5)
     expect(cookie).not.toContain(state)
-    const rows = await dbAll<any>('SELECT * FROM sso_flows WHERE hostname = ?', tenant.hostname)
-    expect(rows).toHaveLength(1)
-    expect(JSON.stringify(rows[0])).not.toContain(state)
-    expect(JSON.stringify(rows[0])).not.toContain(authorizeUrl.searchParams.get('nonce')!)
-    expect(rows[0].secrets.split('.')).toHaveLength(5)
-    expect(rows[0].expires_at - rows[0].created_at).toBe(600_000)
+    // The verifier (behind the code challenge) and the nonce travel only inside the encrypted state.
+    const plaintext = atob(state.split('.')[0]!.replace(/-/g, '+').replace(/_/g, '/'))
+    expect(JSON.parse(plaintext)).toEqual({ alg: 'dir', enc: 'A256GCM' })
+    expect(state).not.toContain(authorizeUrl.searchParams.get('nonce')!)
+    const opened = await flowFromState(state, base64url.decode(TEST_FLOW_KEY))
+    expect(opened).toMatchObject({ hostname: tenant.hostname, tenant: tenant.tenantId })
+    expect(opened!.expiresAt - opened!.createdAt).toBeLessThanOrEqual(600_000)
+    expect(await dbAll('SELECT count(*) AS n FROM sso_flows')).toEqual(before)
+  })
+
+  it('opens no state sealed under another key, for another purpose, or tampered with', async () => {
+    const tenant = await seedSignInTenant()
+    const { authorizeUrl } = await startLogin(tenant.hostname)
+    const state = authorizeUrl.searchParams.get('state')!
+    const key = base64url.decode(TEST_FLOW_KEY)
+    expect(await flowFromState(state, new Uint8Array(32).fill(7))).toBeNull()
+    const parts = state.split('.')
+    parts[3] = `${parts[3]!.slice(0, -2)}${parts[3]!.endsWith('AA') ? 'AB' : 'AA'}`
+    expect(await flowFromState(parts.join('.'), key)).toBeNull()
+    // A genuine sealed value of another purpose (the flow cookie) is no state.
+    const { cookie } = await startLogin(tenant.hostname)
+    expect(await flowFromState(cookie, key)).toBeNull()
+    expect(await flowFromState('x'.repeat(5000), key)).toBeNull()
   })
 
   it('lets no query parameter or forwarding header choose where the user ends up', async () => {

@@ -388,8 +388,18 @@ describe('connecting Microsoft 365 with a one-time link', () => {
     const link = await linkFor(as, ps.id)
     const { authorizeUrl, cookie } = await openAndPress(link.connectUrl)
     const callback = await pickAccount(authorizeUrl, admin)
+    const sessions = () => dbAll('SELECT id, phase, state_hash FROM connect_sessions ORDER BY id')
+    const before = await sessions()
+    // Another browser (no cookie, or another session's cookie) is refused, and nothing is written or used up.
     expect((await SELF.fetch(callback, withCookie(null, CONNECT_COOKIE))).status).toBe(400)
-    // The state was used by that refused attempt: the callback cannot be replayed with the right cookie either.
+    const elsewhere = await partnerPhoneSystem()
+    const other = await openAndPress((await linkFor(elsewhere.as, elsewhere.ps.id)).connectUrl)
+    const afterOther = await sessions()
+    expect((await SELF.fetch(callback, withCookie(other.cookie, CONNECT_COOKIE))).status).toBe(400)
+    expect(await sessions()).toEqual(afterOther)
+    expect(afterOther.length).toBe(before.length + 1)
+    // The browser that opened the link goes on to consent; its state then works no more.
+    expect((await SELF.fetch(callback, withCookie(cookie, CONNECT_COOKIE))).status).toBe(302)
     expect((await SELF.fetch(callback, withCookie(cookie, CONNECT_COOKIE))).status).toBe(400)
     expect(await statusOf(ps.id)).toBe('unverified')
   })

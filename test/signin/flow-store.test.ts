@@ -1,7 +1,8 @@
 /**
- * The flow store on its own (D1). End to end the flow cookie's audience
- * already binds a flow to its host, which hides whether the store checks the
- * host too; here every condition of every transition is pinned by itself.
+ * The flow store on its own (D1). End to end the flow cookie's audience and
+ * the sealed codes already bind a flow to its host, which hides whether the
+ * store checks the host too; here every condition of every transition is
+ * pinned by itself.
  */
 import { env } from 'cloudflare:test'
 import { describe, expect, it } from 'vitest'
@@ -20,55 +21,41 @@ const identity = {
 }
 
 function newFlow(now = Date.now(), over: Partial<Flow> = {}): Flow {
-  const id = crypto.randomUUID()
   return {
-    id,
-    stateHash: `state-${id}`,
+    id: crypto.randomUUID(),
     hostname: 'acme.localhost',
     orgId: 'org_1',
     clientOrgId: null,
     redirectUri: 'https://login.localhost/sso/callback',
     tenant: identity.tid,
-    secrets: { verifier: `verifier-${id}`, nonce: `nonce-${id}` },
     createdAt: now,
     expiresAt: now + FLOW_TTL_SECONDS * 1000,
     ...over,
   }
 }
 
-describe('takeByState', () => {
-  it('gives the flow back with its secrets once, and never again', async () => {
+describe('consume', () => {
+  it('records a flow once: the first callback of a state wins, every later one (or a concurrent one) loses', async () => {
     const flow = newFlow()
-    await store().create(flow)
-    const [row] = await dbAll<any>('SELECT secrets FROM sso_flows WHERE id = ?', flow.id)
-    expect(row.secrets).not.toContain(flow.secrets.verifier)
-    expect(await store().takeByState(flow.stateHash, Date.now())).toEqual(flow)
-    expect(await store().takeByState(flow.stateHash, Date.now())).toBeNull()
+    const results = await Promise.all(Array.from({ length: 8 }, () => store().consume(flow, Date.now())))
+    expect(results.filter(Boolean)).toHaveLength(1)
+    expect(await store().consume(flow, Date.now())).toBe(false)
+    expect(await dbAll('SELECT id, hostname FROM sso_flows WHERE id = ?', flow.id)).toEqual([
+      { id: flow.id, hostname: flow.hostname },
+    ])
   })
 
-  it('gives nothing for an expired flow', async () => {
+  it('records nothing for an expired flow', async () => {
     const flow = newFlow(Date.now() - 700_000)
-    await store().create(flow)
-    expect(await store().takeByState(flow.stateHash, Date.now())).toBeNull()
-  })
-
-  it('gives nothing when the sealed secrets were copied from another flow', async () => {
-    const victim = newFlow()
-    const attacker = newFlow()
-    await store().create(victim)
-    await store().create(attacker)
-    await env.DB.prepare('UPDATE sso_flows SET secrets = (SELECT secrets FROM sso_flows WHERE id = ?) WHERE id = ?')
-      .bind(victim.id, attacker.id)
-      .run()
-    expect(await store().takeByState(attacker.stateHash, Date.now())).toBeNull()
+    expect(await store().consume(flow, Date.now())).toBe(false)
+    expect(await dbAll('SELECT id FROM sso_flows WHERE id = ?', flow.id)).toEqual([])
   })
 })
 
 describe('takeCompletion', () => {
   async function handedBack(now = Date.now()) {
     const flow = newFlow(now)
-    await store().create(flow)
-    await store().takeByState(flow.stateHash, now)
+    await store().consume(flow, now)
     await store().putCompletion(flow, identity, 'code-hash', now)
     return flow
   }
@@ -99,7 +86,7 @@ describe('takeCompletion', () => {
 describe('takeChoice', () => {
   async function offered(now = Date.now()) {
     const flow = newFlow(now)
-    await store().create(flow)
+    await store().consume(flow, now)
     await store().putChoices(flow.id, { identity, phoneSystemIds: ['ps_a', 'ps_b'] }, 'token-hash')
     return flow
   }
@@ -125,13 +112,19 @@ describe('takeChoice', () => {
 })
 
 describe('deleteExpired', () => {
-  it('deletes flows an hour past their expiry, and keeps younger ones', async () => {
-    const old = newFlow(Date.now() - 2 * 3600_000)
-    const young = newFlow()
-    await store().create(old)
-    await store().create(young)
-    expect(await store().deleteExpired(Date.now())).toBeGreaterThanOrEqual(1)
-    const left = await dbAll<any>('SELECT id FROM sso_flows WHERE id IN (?, ?)', old.id, young.id)
-    expect(left).toEqual([{ id: young.id }])
+  it('deletes flows an hour past their expiry, at most `limit` per call, and keeps younger ones', async () => {
+    const now = Date.now()
+    const old = [newFlow(now - 3 * 3600_000), newFlow(now - 3 * 3600_000), newFlow(now - 3 * 3600_000)]
+    const young = newFlow(now - 30 * 60_000)
+    for (const flow of [...old, young]) await store().consume(flow, flow.createdAt + 1000)
+    const ids = [...old, young].map((f) => f.id)
+    const left = () => dbAll<any>(`SELECT id FROM sso_flows WHERE id IN (${ids.map(() => '?').join(',')})`, ...ids)
+    await env.DB.prepare('DELETE FROM sso_flows WHERE expires_at < ? AND id NOT IN (?, ?, ?, ?)')
+      .bind(now - 3600_000, ...ids)
+      .run()
+    expect(await store().deleteExpired(now, 2)).toBe(2)
+    expect(await left()).toHaveLength(2)
+    expect(await store().deleteExpired(now, 2)).toBe(1)
+    expect(await left()).toEqual([{ id: young.id }])
   })
 })
