@@ -44,6 +44,13 @@ export default defineConfig(async () => {
             CLOUDFLARE_API_BASE: cloudflare.base,
             TEST_MIGRATIONS: migrations,
           },
+          // Tests send every request from one (absent) client IP: the real limits would trip
+          // across the suite. The rate-limit tests pass TIGHT_RATE_LIMIT in their place.
+          ratelimits: {
+            SIGNIN_RATE_LIMIT: { namespace_id: '4101', simple: { limit: 1_000_000, period: 60 } },
+            ADMIN_RATE_LIMIT: { namespace_id: '4102', simple: { limit: 1_000_000, period: 60 } },
+            TIGHT_RATE_LIMIT: { namespace_id: '4199', simple: { limit: 3, period: 60 } },
+          },
         },
       }),
     ],

@@ -90,6 +90,17 @@ export const ERRORS = {
   },
   unsupported_media_type: { status: 415, page: refused('Bad request', 'The request body must be JSON.') },
   payload_too_large: { status: 413, page: refused('Request too large', 'The request body is too large.') },
+  rate_limited: {
+    status: 429,
+    page: {
+      title: 'Too many requests',
+      message: 'Too many requests came from your network in the last minute.',
+      action: 'Wait a minute, then try again.',
+      branded: true,
+      reference: true,
+      retry: true,
+    },
+  },
   hostname_taken: {
     status: 409,
     page: refused('Already attached', 'This hostname is already attached to an organization.'),

@@ -12,6 +12,7 @@ import { handoffJwks } from './handoff/jwks'
 import { resolveSite } from './hosts/middleware'
 import type { AppEnv } from './http/context'
 import { JSON_HEADERS } from './http/headers'
+import { limitPerClientIp } from './http/rate-limit'
 import { renderError } from './http/render'
 import { runScheduledJobs } from './jobs/scheduled'
 import { isLoopbackHost } from './lib/net'
@@ -55,6 +56,9 @@ app.use('*', async (c, next) => {
 })
 
 app.use('*', resolveSite)
+// Per client IP on the anonymous surfaces; the admin API limits per key (admin/index.ts).
+app.use('/sso/*', limitPerClientIp('SIGNIN_RATE_LIMIT'))
+app.use('/connect/*', limitPerClientIp('SIGNIN_RATE_LIMIT'))
 app.route('/api/v1', adminApi)
 app.route('/', handoffJwks)
 app.route('/', connectRoutes)

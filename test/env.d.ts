@@ -5,6 +5,8 @@ declare global {
   namespace Cloudflare {
     interface Env extends GatewayEnv {
       TEST_MIGRATIONS: D1Migration[]
+      /** 3 requests a minute per key: the rate-limit tests put it in place of the real bindings. */
+      TIGHT_RATE_LIMIT: RateLimit
     }
   }
 }

@@ -4,11 +4,14 @@
  * input, calls the domain services, and returns what they answer; the
  * OpenAPI document comes from the same declarations.
  */
-import { Hono } from 'hono'
+import { type Context, Hono } from 'hono'
 import * as z from 'zod/mini'
+import type { Principal } from '../access/principal'
 import { AppError } from '../errors'
 import type { AppEnv } from '../http/context'
 import { JSON_HEADERS } from '../http/headers'
+import { clientIp, spendAllowance } from '../http/rate-limit'
+import { sha256 } from '../lib/crypto'
 import { authenticate } from './auth'
 import { AdminRoutes } from './registry'
 import { auditRoutes } from './routes/audit'
@@ -27,10 +30,26 @@ adminApi.use('*', async (c, next) => {
   if (c.var.site.kind !== 'primary') throw new AppError('page_not_found', 'Not found')
   c.set('api', true)
   // The API's description is public; everything else needs a key.
-  if (!(c.req.method === 'GET' && c.req.path === '/api/v1/openapi.json')) c.set('principal', await authenticate(c))
+  if (!(c.req.method === 'GET' && c.req.path === '/api/v1/openapi.json')) c.set('principal', await authenticated(c))
   await next()
   for (const [name, value] of Object.entries(JSON_HEADERS)) c.res.headers.set(name, value)
 })
+
+/**
+ * The caller, within its allowance: each presented key has its own (spent
+ * before the key is even looked up), and every failed authentication also
+ * spends the client IP's, so guessing keys is bounded per address.
+ */
+async function authenticated(c: Context<AppEnv>): Promise<Principal> {
+  const presented = c.req.header('authorization')
+  await spendAllowance(c, 'ADMIN_RATE_LIMIT', presented ? `key:${await sha256(presented)}` : `ip:${clientIp(c)}`)
+  try {
+    return await authenticate(c)
+  } catch (error) {
+    if (presented) await spendAllowance(c, 'ADMIN_RATE_LIMIT', `ip:${clientIp(c)}`)
+    throw error
+  }
+}
 
 orgRoutes(adminRoutes)
 keyRoutes(adminRoutes)

@@ -9,6 +9,7 @@
 import type { Context, Hono } from 'hono'
 import * as z from 'zod/mini'
 import type { AppEnv } from '../http/context'
+import type { BodyLimit } from '../http/body'
 import { parseParams, parseQuery, readJsonBody } from '../http/validate'
 
 export type Method = 'get' | 'post' | 'put' | 'patch' | 'delete'
@@ -33,6 +34,8 @@ export interface RouteSpec<P extends Schema, Q extends Schema, B extends Schema,
   params?: P
   query?: Q
   body?: B
+  /** The bound on the body (default: `json`, 1 MiB). */
+  bodyLimit?: BodyLimit
   /** The answer's schema; absent for 204. */
   response?: R
   success: { status: 200 | 201 | 204; description: string }
@@ -97,7 +100,7 @@ export class AdminRoutes {
       // Path and query first: a request for something that cannot exist is refused before its body is read.
       const params = spec.params ? parseParams(c, spec.params) : undefined
       const query = spec.query ? parseQuery(c, spec.query) : undefined
-      const body = spec.body ? await readJsonBody(c, spec.body) : undefined
+      const body = spec.body ? await readJsonBody(c, spec.body, spec.bodyLimit) : undefined
       const result = await spec.handler(c, { params, query, body } as RouteInput<P, Q, B>)
       if (spec.success.status === 204) return c.body(null, 204)
       return c.json(result as object, spec.success.status)

@@ -6,9 +6,7 @@
 import type { Context } from 'hono'
 import type * as z from 'zod/mini'
 import { AppError } from '../errors'
-
-/** Largest admin request body we read: a 50,000-user list fits with room to spare. */
-export const MAX_BODY_BYTES = 16 * 1024 * 1024
+import { type BodyLimit, readBodyText } from './body'
 
 /** `users[3].oid` from a zod issue path. */
 export function fieldPath(path: ReadonlyArray<PropertyKey>): string {
@@ -71,7 +69,11 @@ export function parseWith<S extends z.ZodMiniType>(schema: S, value: unknown): z
  * Reads a JSON body (bounded in size, `application/json` only) and validates it.
  * Nothing is written before this returns, so a bad body changes nothing.
  */
-export async function readJsonBody<S extends z.ZodMiniType>(c: Context, schema: S): Promise<z.output<S>> {
+export async function readJsonBody<S extends z.ZodMiniType>(
+  c: Context,
+  schema: S,
+  limit: BodyLimit = 'json',
+): Promise<z.output<S>> {
   const type = c.req.header('content-type') ?? ''
   // A POST with no body at all is an empty object (`POST …/api-keys` with nothing to say).
   if (
@@ -84,10 +86,7 @@ export async function readJsonBody<S extends z.ZodMiniType>(c: Context, schema: 
   if (!/^application\/json\s*(;|$)/i.test(type)) {
     throw new AppError('unsupported_media_type', 'The body must be JSON, sent with "Content-Type: application/json"')
   }
-  const declared = Number(c.req.header('content-length') ?? '0')
-  if (declared > MAX_BODY_BYTES) throw tooLarge()
-  const text = await c.req.text()
-  if (text.length > MAX_BODY_BYTES) throw tooLarge()
+  const text = await readBodyText(c, limit)
   let value: unknown
   try {
     value = JSON.parse(text)
@@ -95,10 +94,6 @@ export async function readJsonBody<S extends z.ZodMiniType>(c: Context, schema: 
     throw new AppError('invalid_json', 'The body is not valid JSON')
   }
   return parseWith(schema, value)
-}
-
-function tooLarge(): AppError {
-  return new AppError('payload_too_large', `The body is larger than ${MAX_BODY_BYTES / 1024 / 1024} MiB`)
 }
 
 /** The query string, validated (a repeated parameter counts once: its first value, as `c.req.query(name)` reads it). */

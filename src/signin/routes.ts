@@ -10,6 +10,7 @@ import { authorize, tenantsServed } from '../authz/decide'
 import { AppError } from '../errors'
 import { resolveHost } from '../hosts/resolve'
 import type { AppEnv } from '../http/context'
+import { readBodyText } from '../http/body'
 import { NO_STORE_REDIRECT } from '../http/headers'
 import { sameOriginForms } from '../http/same-origin'
 import { clientForOrg } from '../oidc/clients'
@@ -122,10 +123,8 @@ signIn.post(
     const { site } = c.var
     // Exactly a form post: csrf() above checks only the media types a browser may send cross-site without asking.
     const type = (c.req.header('content-type') ?? '').split(';')[0]!.trim().toLowerCase()
-    if (type !== 'application/x-www-form-urlencoded' || Number(c.req.header('content-length') ?? 0) > 4096) {
-      throw new AppError('choice_invalid', 'Choice is not a small form post')
-    }
-    const form = new URLSearchParams(await c.req.text())
+    if (type !== 'application/x-www-form-urlencoded') throw new AppError('choice_invalid', 'Choice is not a form post')
+    const form = new URLSearchParams(await readBodyText(c, 'form'))
     const phoneSystemId = form.get('phoneSystem')
     if (!phoneSystemId) throw flowInvalid('choice without a phone system')
     const { flow, choices } = await takeChoice(c, form.get('token'))

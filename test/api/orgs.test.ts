@@ -199,7 +199,7 @@ describe('POST /api/v1/orgs', () => {
       expect((await res.json<any>()).error.code).toBe('unsupported_media_type')
     })
 
-    it('a body over 16 MiB', async () => {
+    it('a body over 1 MiB', async () => {
       const res = await api('POST', '/orgs', undefined, {
         rawBody: JSON.stringify({ name: 'x'.repeat(17 * 1024 * 1024), kind: 'partner' }),
         headers: { 'content-type': 'application/json' },

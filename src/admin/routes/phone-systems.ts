@@ -129,6 +129,7 @@ export function phoneSystemRoutes(routes: AdminRoutes): void {
     access: SUBTREE,
     params: byId,
     body: replaceSsoUsersSchema,
+    bodyLimit: 'ssoList',
     response: replaceCountsSchema,
     success: { status: 200, description: '{added, removed, updated, unchanged, total}' },
     errors: [400, 404, 409, 413, 415],
