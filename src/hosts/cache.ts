@@ -4,63 +4,80 @@
  * negative answers are cached so that a flood of requests for unknown hosts
  * costs one D1 query per host per TTL, not one per request.
  *
- * Bounded because the keys come from the Host header, i.e. from anyone: once
- * full, the oldest entry goes (Map keeps insertion order).
+ * Bounded because the keys come from the Host header, i.e. from anyone, and
+ * bounded twice: negative answers live in their own, smaller space, so a
+ * flood of random names evicts only other unknown names, never a tenant.
+ * Each space evicts its least recently used entry (a read moves an entry to
+ * the young end of its Map, whose order is the recency order).
  */
 export interface TtlCacheOptions {
   ttlMs: number
   /** TTL for `null` values; defaults to `ttlMs`. */
   negativeTtlMs?: number
+  /** Bound on found (non-null) entries. */
   maxEntries?: number
+  /** Bound on `null` entries, apart from the found ones. */
+  maxNegativeEntries?: number
   now?: () => number
 }
 
 export type CacheLookup<V> = { hit: true; value: V | null } | { hit: false }
 
+interface Entry<V> {
+  value: V | null
+  expiresAt: number
+}
+
 export class TtlCache<V> {
-  private readonly entries = new Map<string, { value: V | null; expiresAt: number }>()
+  private readonly found = new Map<string, Entry<V>>()
+  private readonly missing = new Map<string, Entry<V>>()
   private readonly ttlMs: number
   private readonly negativeTtlMs: number
   private readonly maxEntries: number
+  private readonly maxNegativeEntries: number
   private readonly now: () => number
 
   constructor(options: TtlCacheOptions) {
     this.ttlMs = options.ttlMs
     this.negativeTtlMs = options.negativeTtlMs ?? options.ttlMs
     this.maxEntries = options.maxEntries ?? 10_000
+    this.maxNegativeEntries = options.maxNegativeEntries ?? 1_000
     this.now = options.now ?? Date.now
   }
 
   get(key: string): CacheLookup<V> {
-    const entry = this.entries.get(key)
+    const space = this.found.has(key) ? this.found : this.missing
+    const entry = space.get(key)
     if (!entry) return { hit: false }
-    if (entry.expiresAt <= this.now()) {
-      this.entries.delete(key)
-      return { hit: false }
-    }
+    space.delete(key)
+    if (entry.expiresAt <= this.now()) return { hit: false }
+    space.set(key, entry)
     return { hit: true, value: entry.value }
   }
 
   set(key: string, value: V | null): void {
+    this.delete(key)
     const ttl = value === null ? this.negativeTtlMs : this.ttlMs
     if (ttl <= 0) return
-    this.entries.delete(key)
-    if (this.entries.size >= this.maxEntries) {
-      const oldest = this.entries.keys().next()
-      if (!oldest.done) this.entries.delete(oldest.value)
+    const [space, bound] = value === null ? [this.missing, this.maxNegativeEntries] : [this.found, this.maxEntries]
+    if (space.size >= bound) {
+      const leastRecent = space.keys().next()
+      if (!leastRecent.done) space.delete(leastRecent.value)
     }
-    this.entries.set(key, { value, expiresAt: this.now() + ttl })
+    space.set(key, { value, expiresAt: this.now() + ttl })
   }
 
   delete(key: string): void {
-    this.entries.delete(key)
+    this.found.delete(key)
+    this.missing.delete(key)
   }
 
   clear(): void {
-    this.entries.clear()
+    this.found.clear()
+    this.missing.clear()
   }
 
   get size(): number {
-    return this.entries.size
+    return this.found.size + this.missing.size
   }
 }

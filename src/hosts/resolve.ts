@@ -34,7 +34,7 @@ export function hostCache(config: Config): TtlCache<TenantSite> {
   if (!sharedCache || sharedCache.ttlMs !== config.hostCacheTtlMs) {
     sharedCache = {
       ttlMs: config.hostCacheTtlMs,
-      cache: new TtlCache<TenantSite>({ ttlMs: config.hostCacheTtlMs, maxEntries: 10_000 }),
+      cache: new TtlCache<TenantSite>({ ttlMs: config.hostCacheTtlMs, maxEntries: 10_000, maxNegativeEntries: 1_000 }),
     }
   }
   return sharedCache.cache

@@ -32,12 +32,43 @@ describe('TtlCache', () => {
     expect(cache.get('unknown')).toEqual({ hit: false })
   })
 
-  it('stays bounded when flooded with distinct keys, evicting the oldest', () => {
-    const cache = new TtlCache<string>({ ttlMs: 60_000, maxEntries: 100 })
+  it('stays bounded when flooded with distinct unknown keys, evicting the least recently used', () => {
+    const cache = new TtlCache<string>({ ttlMs: 60_000, maxEntries: 100, maxNegativeEntries: 100 })
     for (let i = 0; i < 10_000; i++) cache.set(`host${i}.example`, null)
     expect(cache.size).toBe(100)
     expect(cache.get('host0.example')).toEqual({ hit: false })
     expect(cache.get('host9999.example')).toEqual({ hit: true, value: null })
+  })
+
+  it('a flood of random unknown names never pushes a tenant out', () => {
+    const cache = new TtlCache<string>({ ttlMs: 60_000, maxEntries: 10, maxNegativeEntries: 10 })
+    cache.set('acme.example', 'Acme')
+    for (let i = 0; i < 10_000; i++) cache.set(`${crypto.randomUUID()}.zone.example`, null)
+    expect(cache.get('acme.example')).toEqual({ hit: true, value: 'Acme' })
+    expect(cache.size).toBe(11)
+  })
+
+  it('evicts the least recently used tenant, not the first inserted', () => {
+    const cache = new TtlCache<string>({ ttlMs: 60_000, maxEntries: 3 })
+    cache.set('a', 'A')
+    cache.set('b', 'B')
+    cache.set('c', 'C')
+    // `a` is busy: read it, then a fourth tenant arrives.
+    expect(cache.get('a')).toEqual({ hit: true, value: 'A' })
+    cache.set('d', 'D')
+    expect(cache.get('a')).toEqual({ hit: true, value: 'A' })
+    expect(cache.get('b')).toEqual({ hit: false })
+    expect(cache.get('c')).toEqual({ hit: true, value: 'C' })
+    expect(cache.get('d')).toEqual({ hit: true, value: 'D' })
+  })
+
+  it('a name that becomes known moves from the negative space to the found one', () => {
+    const cache = new TtlCache<string>({ ttlMs: 60_000, maxEntries: 1, maxNegativeEntries: 1 })
+    cache.set('new.example', null)
+    cache.set('new.example', 'New')
+    cache.set('other.example', null)
+    expect(cache.get('new.example')).toEqual({ hit: true, value: 'New' })
+    expect(cache.size).toBe(2)
   })
 
   it('does not cache at all with a TTL of zero', () => {
