@@ -2,7 +2,7 @@
  * Which Entra app a sign-in uses: the portal's own Microsoft integration when
  * the host's organization has one, else the provider's multi-tenant app.
  */
-import { eq, inArray } from 'drizzle-orm'
+import { eq, sql } from 'drizzle-orm'
 import type { Config } from '../config'
 import { getDb } from '../db/client'
 import { microsoftIntegrations } from '../db/schema'
@@ -60,7 +60,10 @@ export async function allowedTenantsOf(d1: D1Database, portalIds: readonly strin
   const rows = await getDb(d1)
     .select({ orgId: microsoftIntegrations.orgId, allowed: microsoftIntegrations.allowedTenantIds })
     .from(microsoftIntegrations)
-    .where(inArray(microsoftIntegrations.orgId, [...new Set(portalIds)]))
+    // json_each, not a bound list: a user may reach more portals than D1 allows parameters (100).
+    .where(
+      sql`${microsoftIntegrations.orgId} IN (SELECT value FROM json_each(${JSON.stringify([...new Set(portalIds)])}))`,
+    )
     .all()
   return new Map(rows.map((row) => [row.orgId, row.allowed]))
 }
