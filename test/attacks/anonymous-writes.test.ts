@@ -1,0 +1,75 @@
+/**
+ * The review's reproduction, as a regression test (DESIGN 8): anonymous
+ * requests, however many, write nothing to D1. Before: 100 GETs of
+ * /sso/callback left 100 sign_in_attempts rows and every /sso/login a flow
+ * row. Every table's row count and content is compared before and after.
+ */
+import { env, SELF } from 'cloudflare:test'
+import { describe, expect, it } from 'vitest'
+import { HANDOFF_FIELD, PRIMARY, seedSignInTenant, signIn } from '../fixtures'
+
+/** Every row of every table the gateway keeps, as one comparable string. */
+async function everything(): Promise<string> {
+  const tables = await env.DB.prepare(
+    "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' AND name NOT LIKE '_cf_%' AND name <> 'd1_migrations' ORDER BY name",
+  ).all<{ name: string }>()
+  const dumps = await env.DB.batch(
+    tables.results.map(({ name }) => env.DB.prepare(`SELECT * FROM "${name}" ORDER BY rowid`)),
+  )
+  return JSON.stringify(dumps.map((dump, i) => [tables.results[i]!.name, dump.results]))
+}
+
+describe('anonymous requests write nothing', () => {
+  it('100 forged callbacks, 100 logins, forged completions and choices leave D1 exactly as it was', async () => {
+    const tenant = await seedSignInTenant()
+    // Warm the tenant's discovery document, as any earlier visitor would have.
+    expect((await SELF.fetch(`https://${tenant.hostname}/sso/login`, { redirect: 'manual' })).status).toBe(302)
+    const before = await everything()
+    const forged = 'eyJhbGciOiJkaXIiLCJlbmMiOiJBMjU2R0NNIn0..AAAAAAAAAAAAAAAA.AAAA.AAAAAAAAAAAAAAAAAAAAAA'
+    const requests: (() => Promise<Response>)[] = []
+    for (let i = 0; i < 100; i++) {
+      requests.push(() => SELF.fetch(`https://${PRIMARY}/sso/callback?code=c${i}&state=${i % 2 ? forged : `s${i}`}`))
+      requests.push(() => SELF.fetch(`https://${tenant.hostname}/sso/callback?error=access_denied&state=s${i}`))
+      requests.push(() => SELF.fetch(`https://${tenant.hostname}/sso/login`, { redirect: 'manual' }))
+    }
+    for (let i = 0; i < 20; i++) {
+      requests.push(() => SELF.fetch(`https://${tenant.hostname}/sso/complete?code=${forged}`))
+      requests.push(() =>
+        SELF.fetch(`https://${tenant.hostname}/sso/choose`, {
+          method: 'POST',
+          headers: {
+            'content-type': 'application/x-www-form-urlencoded',
+            origin: `https://${tenant.hostname}`,
+            'sec-fetch-site': 'same-origin',
+          },
+          body: new URLSearchParams({ token: forged, phoneSystem: tenant.phoneSystemId }),
+        }),
+      )
+      requests.push(() => SELF.fetch(`https://${PRIMARY}/connect/callback?code=c&state=${forged}`))
+    }
+    const statuses: number[] = []
+    // In waves of 20, so the flood measures the gateway, not this machine's patience.
+    for (let i = 0; i < requests.length; i += 20) {
+      const wave = await Promise.all(requests.slice(i, i + 20).map((send) => send()))
+      statuses.push(...wave.map((res) => res.status))
+    }
+    expect(statuses.filter((status) => status >= 500)).toEqual([])
+    expect(statuses.filter((status) => status === 302)).toHaveLength(100)
+    expect(await everything()).toBe(before)
+  }, 120_000)
+
+  it('a real sign-in finishes while forged callbacks flood in', async () => {
+    const tenant = await seedSignInTenant()
+    const flood = Array.from({ length: 50 }, (_, i) =>
+      SELF.fetch(`https://${PRIMARY}/sso/callback?code=x&state=forged${i}`),
+    )
+    const result = await signIn(tenant.hostname, tenant.user)
+    await Promise.all(flood)
+    expect(result.res.status).toBe(200)
+    expect(result.html).toContain(HANDOFF_FIELD)
+    const attempts = await env.DB.prepare('SELECT result FROM sign_in_attempts WHERE hostname = ? ORDER BY id')
+      .bind(tenant.hostname)
+      .all<{ result: string }>()
+    expect(attempts.results.map((row) => row.result)).toEqual(['pending', 'success'])
+  }, 60_000)
+})
