@@ -8,8 +8,8 @@
  */
 import type { Context, Hono } from 'hono'
 import * as z from 'zod/mini'
-import type { AppEnv } from '../http/context'
 import type { BodyLimit } from '../http/body'
+import type { AppEnv } from '../http/context'
 import { parseParams, parseQuery, readJsonBody } from '../http/validate'
 
 export type Method = 'get' | 'post' | 'put' | 'patch' | 'delete'
