@@ -452,16 +452,16 @@ export class ConfigError extends Error {
 }
 
 /**
- * D1's own words for an outage a retry can outlive (the database unreachable,
- * overloaded or reset), wherever in the cause chain (drizzle wraps them). A
- * SQL or constraint error is not one of them: that is a bug, and stays a 500.
+ * D1's own words (`D1_ERROR: …`, `D1 DB …`) for an outage a retry can outlive:
+ * the database unreachable, overloaded or reset. Found wherever in the cause
+ * chain (drizzle wraps them). A SQL or constraint error is not one of them:
+ * that is a bug, and stays a 500.
  */
-const D1_OUTAGE =
-  /Network connection lost|D1 DB is overloaded|was reset|caused object to be reset|transient issue|client disconnected/i
+const D1_OUTAGE = /Network connection lost|is overloaded|\breset\b|transient issue|client disconnected/i
 
 export function isDatabaseOutage(error: unknown): boolean {
   for (let e = error, depth = 0; e instanceof Error && depth < 4; e = e.cause, depth++) {
-    if (D1_OUTAGE.test(e.message)) return true
+    if (/\bD1[_ ]/.test(e.message) && D1_OUTAGE.test(e.message)) return true
   }
   return false
 }

@@ -39,8 +39,9 @@ async function withFailingD1(
   failAt: number,
   request: (bindings: Cloudflare.Env) => Response | Promise<Response>,
   mode: 'once' | 'outage' = 'once',
+  message?: string,
 ): Promise<{ res: Response; f: FailingD1 }> {
-  const f = failingD1(env.DB, { failAt, mode })
+  const f = failingD1(env.DB, { failAt, mode, ...(message ? { message } : {}) })
   const res = await request({ ...env, DB: f.d1 })
   return { res, f }
 }
@@ -346,4 +347,41 @@ describe('D1 fails during a Sync (POST /api/v1/phone-systems/{id}/sync)', () => 
     expect(swept).toBeGreaterThan(2)
     findings.expectNone()
   }, 120_000)
+})
+
+// ---------------------------------------------------------------- which D1 errors are an outage
+
+describe('Which D1 errors say "try again"', () => {
+  /** D1's own messages for an outage a retry can outlive (Cloudflare's D1 error list). */
+  const OUTAGES = [
+    'D1_ERROR: Network connection lost.',
+    'D1 DB is overloaded. Requests queued for too long.',
+    'D1 DB is overloaded. Too many requests queued.',
+    'D1_ERROR: Internal error in D1 DB storage caused object to be reset.',
+    'D1_ERROR: D1 DB storage operation exceeded timeout which caused object to be reset.',
+    'D1 DB reset because its code was updated.',
+    'D1_ERROR: Cannot resolve D1 DB due to transient issue on remote node.',
+  ]
+
+  it.each(OUTAGES)('%s: 503 database_unavailable, Retry-After, saying to retry', async (message) => {
+    const ps = await phoneSystemWithList()
+    const { res, f } = await withFailingD1(1, admin(`/phone-systems/${ps.id}`, 'GET'), 'once', message)
+    expect(f.fired()).toBe(true)
+    expect(await retryJsonProblems(res)).toEqual([])
+  })
+
+  it('a SQL error is a bug, not an outage: 500 internal, and never "retry"', async () => {
+    const ps = await phoneSystemWithList()
+    const { res } = await withFailingD1(
+      1,
+      admin(`/phone-systems/${ps.id}`, 'GET'),
+      'once',
+      'D1_ERROR: no such column: nme at offset 7: SQLITE_ERROR',
+    )
+    expect(res.status).toBe(500)
+    expect(res.headers.get('retry-after')).toBeNull()
+    const { error } = await res.json<any>()
+    expect(error.code).toBe('internal')
+    expect(error.message).not.toMatch(/SQLITE|no such column/)
+  })
 })

@@ -11,7 +11,16 @@ import { env, SELF } from 'cloudflare:test'
 import { describe, expect, it } from 'vitest'
 import { app } from '../../src/index'
 import { resetEntraCaches } from '../../src/oidc/entra'
-import { entraControl, HANDOFF_FIELD, pickAccount, seedSignInTenant, signIn, startLogin, withCookie } from '../fixtures'
+import {
+  dbAll,
+  entraControl,
+  HANDOFF_FIELD,
+  pickAccount,
+  seedSignInTenant,
+  signIn,
+  startLogin,
+  withCookie,
+} from '../fixtures'
 
 const TIMEOUT_MS = Number(env.ENTRA_TIMEOUT_MS)
 /** Generous: the machine is slow and shared; a hang is 15 s or forever. */
@@ -38,17 +47,38 @@ async function expectMicrosoftDidNotAnswer(res: Response, ms: number, expectedSt
   return html
 }
 
+/**
+ * What D1 holds after a callback Microsoft did not answer: the flow's state
+ * used up (a reload cannot replay it) and nothing anyone could redeem, and
+ * the sign-in audit names the failure for ops.
+ */
+async function expectCallbackLeftNothing(hostname: string, reason: string) {
+  const flows = await dbAll<any>(
+    `SELECT consumed_at IS NOT NULL AS consumed, result IS NOT NULL AS has_result,
+            completion_code_hash IS NOT NULL AS has_code, completed_at IS NOT NULL AS completed
+       FROM sso_flows WHERE hostname = ?`,
+    hostname,
+  )
+  expect(flows).toEqual([{ consumed: 1, has_result: 0, has_code: 0, completed: 0 }])
+  const attempts = await dbAll<any>(
+    'SELECT step, result, reason FROM sign_in_attempts WHERE hostname = ? ORDER BY id',
+    hostname,
+  )
+  expect(attempts).toEqual([{ step: 'callback', result: 'failure', reason }])
+}
+
 describe('Entra does not answer: discovery', () => {
   it.each(['hang', 'stall'] as const)(
-    'discovery %s at /sso/login: a 504 page within the timeout, no flow cookie',
+    'discovery %s at /sso/login: a 504 page within the timeout, no flow cookie, nothing in D1',
     async (behaviour) => {
       const tenant = await seedSignInTenant()
       await entraControl(`tenants/${tenant.tenantId}`, { discovery: behaviour })
       const { value: res, ms } = await timed(() =>
         SELF.fetch(`https://${tenant.hostname}/sso/login`, { redirect: 'manual' }),
       )
-      await expectMicrosoftDidNotAnswer(res, ms, behaviour === 'stall' ? [502, 504] : [504])
+      await expectMicrosoftDidNotAnswer(res, ms)
       expect(res.headers.getSetCookie()).toEqual([])
+      expect(await dbAll('SELECT id FROM sso_flows WHERE hostname = ?', tenant.hostname)).toEqual([])
     },
   )
 
@@ -62,6 +92,7 @@ describe('Entra does not answer: discovery', () => {
     const { value: res, ms } = await timed(async () => app.request(callbackUrl.href, withCookie(null), env))
     const html = await expectMicrosoftDidNotAnswer(res, ms)
     expect(html).toContain(`href="https://${tenant.hostname}/"`)
+    await expectCallbackLeftNothing(tenant.hostname, 'entra_timeout')
   })
 })
 
@@ -73,8 +104,9 @@ describe('Entra does not answer: the token endpoint', () => {
       const { authorizeUrl } = await startLogin(tenant.hostname)
       const callbackUrl = await pickAccount(authorizeUrl, tenant.user, outcome)
       const { value: res, ms } = await timed(() => SELF.fetch(callbackUrl, withCookie(null)))
-      const html = await expectMicrosoftDidNotAnswer(res, ms, outcome === 'stall' ? [502, 504] : [504])
+      const html = await expectMicrosoftDidNotAnswer(res, ms)
       expect(html).toContain(`href="https://${tenant.hostname}/"`)
+      await expectCallbackLeftNothing(tenant.hostname, 'entra_timeout')
     },
   )
 
@@ -84,6 +116,7 @@ describe('Entra does not answer: the token endpoint', () => {
     const callbackUrl = await pickAccount(authorizeUrl, tenant.user, 'hang_up')
     const { value: res, ms } = await timed(() => SELF.fetch(callbackUrl, withCookie(null)))
     await expectMicrosoftDidNotAnswer(res, ms, [502])
+    await expectCallbackLeftNothing(tenant.hostname, 'entra_unavailable')
   })
 })
 
@@ -98,6 +131,7 @@ describe('Entra does not answer: the JWKS', () => {
       const { value: res, ms } = await timed(() => SELF.fetch(callbackUrl, withCookie(null)))
       const html = await expectMicrosoftDidNotAnswer(res, ms)
       expect(html).toContain(`href="https://${tenant.hostname}/"`)
+      await expectCallbackLeftNothing(tenant.hostname, 'entra_timeout')
     },
   )
 
@@ -108,6 +142,7 @@ describe('Entra does not answer: the JWKS', () => {
     const callbackUrl = await pickAccount(authorizeUrl, tenant.user)
     const { value: res, ms } = await timed(() => SELF.fetch(callbackUrl, withCookie(null)))
     await expectMicrosoftDidNotAnswer(res, ms, [502])
+    await expectCallbackLeftNothing(tenant.hostname, 'entra_unavailable')
     await entraControl(`tenants/${tenant.tenantId}`, { jwks: 'ok' })
     const again = await signIn(tenant.hostname, tenant.user)
     expect(again.html).toContain(HANDOFF_FIELD)

@@ -28,6 +28,8 @@ export interface FailingD1Options {
   mode?: 'once' | 'outage'
   /** Which calls count (and may fail); default: all of prepare, first, all, run, raw, batch, exec. */
   kinds?: D1CallKind[]
+  /** What the failing call throws; default D1_OUTAGE_MESSAGE. */
+  message?: string
 }
 
 const ALL_KINDS: D1CallKind[] = ['prepare', 'first', 'all', 'run', 'raw', 'batch', 'exec']
@@ -54,7 +56,7 @@ export function failingD1(base: D1Database, options: FailingD1Options): FailingD
     if (failAt === null) return
     if (count === failAt || (mode === 'outage' && count > failAt)) {
       fired = true
-      throw new Error(D1_OUTAGE_MESSAGE)
+      throw new Error(options.message ?? D1_OUTAGE_MESSAGE)
     }
   }
 
