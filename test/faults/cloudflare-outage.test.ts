@@ -103,6 +103,22 @@ describe('Cloudflare down while a custom domain is attached', () => {
   })
 })
 
+describe('Two partners attach the same custom domain at the same moment', () => {
+  it('one gets it, the other a 409; Cloudflare keeps exactly the hostname D1 points at', async () => {
+    const [first, second] = [await createPartner(), await createPartner()]
+    const hostname = customName()
+    const answers = await Promise.all(
+      [first, second].map((partner) => call('POST', `/orgs/${partner.id}/hostnames`, { hostname })),
+    )
+    expect(answers.map((res) => res.status).sort()).toEqual([201, 409])
+    const atCloudflare = await cloudflareControl('records', { hostname })
+    expect(atCloudflare).toHaveLength(1)
+    const rows = await hostnameRow(hostname)
+    expect(rows).toHaveLength(1)
+    expect(rows[0]?.cloudflare_id).toBe(atCloudflare[0]?.id)
+  })
+})
+
 describe('Cloudflare down while a custom domain is checked (POST /hostnames/{h}/check)', () => {
   async function pendingHostname() {
     const partner = await createPartner()
