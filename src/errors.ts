@@ -401,7 +401,8 @@ export const ERRORS = {
   },
   // ---------------------------------------------------------------- both
   misconfigured: { status: 500, log: 'error', page: UNAVAILABLE },
-  database_unavailable: { status: 503, log: 'error', page: UNAVAILABLE },
+  // D1 failed mid-request (see isDatabaseOutage): answered with Retry-After; a sign-in offers "Start again".
+  database_unavailable: { status: 503, log: 'error', page: { ...UNAVAILABLE, retry: true } },
   internal: {
     status: 500,
     log: 'error',
@@ -459,4 +460,19 @@ export class AppError extends Error {
 /** Configuration that cannot work; the message names the variable and what is wrong. */
 export class ConfigError extends Error {
   override readonly name = 'ConfigError'
+}
+
+/**
+ * D1's own words (`D1_ERROR: …`, `D1 DB …`) for an outage a retry can outlive:
+ * the database unreachable, overloaded or reset. Found wherever in the cause
+ * chain (drizzle wraps them). A SQL or constraint error is not one of them:
+ * that is a bug, and stays a 500.
+ */
+const D1_OUTAGE = /Network connection lost|is overloaded|\breset\b|transient issue|client disconnected/i
+
+export function isDatabaseOutage(error: unknown): boolean {
+  for (let e = error, depth = 0; e instanceof Error && depth < 4; e = e.cause, depth++) {
+    if (/\bD1[_ ]/.test(e.message) && D1_OUTAGE.test(e.message)) return true
+  }
+  return false
 }

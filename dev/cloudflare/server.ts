@@ -23,7 +23,23 @@ export interface CloudflareStandInOptions {
   autoValidateAfterMs?: number
 }
 
-type Fault = 'rate_limited' | 'server_error' | 'slow' | 'html_error'
+/**
+ * Outage drills besides those: `hang` (the request is accepted and never
+ * answered, until the client gives up), `hang_up` (the connection is reset
+ * before any answer), `gateway_timeout` (the 504 HTML page Cloudflare's edge
+ * serves when the API behind it does not answer), `created_then_hang_up`
+ * (a create that succeeds at Cloudflare whose answer is lost: the connection
+ * is reset after the hostname was created).
+ */
+type Fault =
+  | 'rate_limited'
+  | 'server_error'
+  | 'slow'
+  | 'html_error'
+  | 'hang'
+  | 'hang_up'
+  | 'gateway_timeout'
+  | 'created_then_hang_up'
 
 interface HostnameRecord {
   id: string
@@ -97,14 +113,40 @@ export class CloudflareStandIn extends LocalServer {
     }
   }
 
-  /** Answers a queued fault for this hostname, if any; true when it answered. */
-  private async fault(res: http.ServerResponse, hostname: string | undefined): Promise<boolean> {
+  /**
+   * Answers a queued fault for this hostname, if any; true when it answered.
+   * On a create (`creating`), `created_then_hang_up` answers 'lose_answer': create it, then reset.
+   */
+  private async fault(
+    res: http.ServerResponse,
+    hostname: string | undefined,
+    creating = false,
+  ): Promise<boolean | 'lose_answer'> {
     const queue = hostname ? this.faults.get(hostname) : undefined
     const fault = queue?.shift()
     if (!fault) return false
     if (fault === 'slow') {
       await sleep(15_000)
       return false
+    }
+    if (fault === 'hang') {
+      await new Promise<void>((resolve) => res.on('close', () => resolve()))
+      return true
+    }
+    if (fault === 'hang_up') {
+      res.socket?.destroy()
+      return true
+    }
+    if (fault === 'gateway_timeout') {
+      res.writeHead(504, { 'content-type': 'text/html' })
+      res.end('<html><head><title>504 Gateway Time-out</title></head><body><h1>504 Gateway Time-out</h1></body></html>')
+      return true
+    }
+    if (fault === 'created_then_hang_up') {
+      // Only a create can lose its answer after succeeding; elsewhere, the reset comes first.
+      if (creating) return 'lose_answer'
+      res.socket?.destroy()
+      return true
     }
     if (fault === 'rate_limited') {
       sendJson(
@@ -157,7 +199,9 @@ export class CloudflareStandIn extends LocalServer {
         ssl?: { method?: string; type?: string }
       }
       const hostname = String(body.hostname ?? '').toLowerCase()
-      if (await this.fault(res, hostname)) return
+      const fault = await this.fault(res, hostname, true)
+      if (fault === true) return
+      const loseAnswer = fault === 'lose_answer'
       if (!/^[a-z0-9.-]+\.[a-z]{2,}$/.test(hostname))
         return sendJson(res, 400, envelope(null, [{ code: 1405, message: 'Invalid custom hostname.' }]))
       if (body.ssl?.method !== 'txt' && body.ssl?.method !== 'http')
@@ -177,6 +221,10 @@ export class CloudflareStandIn extends LocalServer {
         certificateValue: randomBytes(24).toString('base64url'),
       }
       this.records.set(record.id, record)
+      if (loseAnswer) {
+        res.socket?.destroy()
+        return
+      }
       return sendJson(res, 201, envelope(this.view(record)))
     }
     if (req.method === 'GET' && !id) {

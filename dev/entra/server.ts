@@ -147,6 +147,11 @@ export const TOKEN_OUTCOMES = [
   'code_redeemed',
   'verifier_mismatch',
   'secret_invalid',
+  // Outage drills: the token endpoint accepts the connection and never answers (until the client gives up),
+  // resets it, or sends its headers and then stalls in the middle of the body.
+  'hang',
+  'hang_up',
+  'stall',
 ] as const
 
 export type TokenOutcome = (typeof TOKEN_OUTCOMES)[number]
@@ -154,9 +159,37 @@ export type AuthorizeOutcome = keyof typeof AUTHORIZE_OUTCOMES
 
 export interface TenantBehaviour {
   /** How discovery answers for this tenant segment. */
-  discovery?: 'ok' | 'issuer_mismatch' | 'invalid_json' | 'missing_endpoints' | 'server_error' | 'slow' | 'hang_up'
+  discovery?:
+    | 'ok'
+    | 'issuer_mismatch'
+    | 'invalid_json'
+    | 'missing_endpoints'
+    | 'server_error'
+    | 'slow'
+    | 'hang_up'
+    | OutageBehaviour
   /** How the JWKS endpoint answers. */
-  jwks?: 'ok' | 'server_error' | 'invalid_json'
+  jwks?: 'ok' | 'server_error' | 'invalid_json' | 'slow' | 'hang_up' | OutageBehaviour
+}
+
+/**
+ * How an endpoint misbehaves in an outage drill: `hang` accepts the request
+ * and never answers (the connection stays open until the client gives up);
+ * `stall` sends 200 and its headers, then part of the body, and never the
+ * rest (a proxy or a node dying mid-answer).
+ */
+export type OutageBehaviour = 'hang' | 'stall'
+
+/** Holds `res` open without answering (or, after `partial`, without finishing) until the client goes away. */
+export async function holdOpen(res: http.ServerResponse, partial?: string): Promise<void> {
+  if (partial !== undefined) {
+    res.writeHead(200, { 'content-type': 'application/json; charset=utf-8' })
+    res.write(partial)
+  }
+  await new Promise<void>((resolve) => {
+    res.on('close', () => resolve())
+    res.socket?.on('close', () => resolve())
+  })
 }
 
 interface SigningKey {
@@ -287,6 +320,8 @@ export class EntraStandIn extends LocalServer {
       res.socket?.destroy()
       return
     }
+    if (behaviour === 'hang') return holdOpen(res)
+    if (behaviour === 'stall') return holdOpen(res, '{"token_endpoint": "')
     if (behaviour === 'slow') await sleep(SLOW_MS)
     if (behaviour === 'invalid_json') {
       res.writeHead(200, { 'content-type': 'application/json' })
@@ -350,6 +385,13 @@ export class EntraStandIn extends LocalServer {
     this.count(`jwks:${segment}`)
     const behaviour = this.tenantBehaviour.get(segment)?.jwks ?? 'ok'
     if (behaviour === 'server_error') return sendJson(res, 500, { error: 'server_error' })
+    if (behaviour === 'hang_up') {
+      res.socket?.destroy()
+      return
+    }
+    if (behaviour === 'hang') return holdOpen(res)
+    if (behaviour === 'stall') return holdOpen(res, '{"keys": [{"kty": "RSA", ')
+    if (behaviour === 'slow') await sleep(SLOW_MS)
     if (behaviour === 'invalid_json') {
       res.writeHead(200, { 'content-type': 'application/json' })
       res.end('{"keys": [')
@@ -649,6 +691,12 @@ ${users.length ? `<ul>${rows}</ul>` : '<p>No test accounts in this tenant.</p>'}
     const outcome = issued?.outcome ?? 'ok'
 
     if (outcome === 'slow') await sleep(SLOW_MS)
+    if (outcome === 'hang') return holdOpen(res)
+    if (outcome === 'stall') return holdOpen(res, '{"token_type": "Bearer", "id_token": "')
+    if (outcome === 'hang_up') {
+      res.socket?.destroy()
+      return
+    }
     if (outcome === 'server_error') {
       res.writeHead(500, { 'content-type': 'text/html' })
       res.end('<html><body>Internal Server Error</body></html>')

@@ -29,6 +29,16 @@ export function notFound(what: string, id: string): AppError {
   return new AppError('not_found', `No ${what} "${id}"`)
 }
 
+/**
+ * For `.catch` after `orgInScope`: its 404 becomes `replacement` (the record
+ * asked about); anything else, such as D1 being down, is rethrown as it is.
+ */
+export function asNotFound(replacement: () => AppError): (error: unknown) => never {
+  return (error) => {
+    throw error instanceof AppError && error.code === 'not_found' ? replacement() : error
+  }
+}
+
 /** The organization, if it exists and the principal reaches it; else the same 404 either way. */
 export async function orgInScope(d1: D1Database, principal: Principal, id: string): Promise<OrgRow> {
   const org = await getDb(d1).select().from(organizations).where(eq(organizations.id, id)).get()

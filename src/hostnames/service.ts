@@ -205,8 +205,8 @@ export async function attachHostname(
     const winner = isUniqueViolation(error) ? await findHostname(d1, hostname) : undefined
     const shared = winner?.redirectUriRegistered && winner.redirectUriAppId === row.redirectUriAppId
     if (row.redirectUriRegistered && !shared) await unregisterHost(d1, config, uris, row).catch(() => undefined)
-    // Never leave a Cloudflare hostname behind that D1 does not know about.
-    if (cloudflare && row.cloudflareId) {
+    // Never leave a Cloudflare hostname behind that D1 does not know about (nor delete the one the winner stored).
+    if (cloudflare && row.cloudflareId && winner?.cloudflareId !== row.cloudflareId) {
       await deleteCustomHostname(cloudflare, row.cloudflareId).catch((cleanup: unknown) =>
         log('error', 'custom hostname left at Cloudflare after a failed attach', {
           hostname,

@@ -8,7 +8,7 @@
 import type { Context } from 'hono'
 import type { JSX } from 'hono/jsx/jsx-runtime'
 import type { ContentfulStatusCode } from 'hono/utils/http-status'
-import { AppError, ConfigError, errorSpec } from '../errors'
+import { AppError, ConfigError, errorSpec, isDatabaseOutage } from '../errors'
 import { log } from '../log'
 import { StatusPage } from '../pages/status'
 import type { AppEnv } from './context'
@@ -33,6 +33,12 @@ function toAppError(error: unknown, correlationId: string): AppError {
       log(level, error.message, { code: error.code, detail: error.detail, correlationId, cause: describe(error.cause) })
     }
     return error
+  }
+  if (isDatabaseOutage(error)) {
+    log('error', 'database unavailable', { correlationId, error: describe(error) })
+    return new AppError('database_unavailable', 'The database is unavailable just now; try again in a minute.', {
+      headers: { 'Retry-After': '30' },
+    })
   }
   if (error instanceof ConfigError) {
     log('error', `configuration error: ${error.message}`, { correlationId })

@@ -265,6 +265,17 @@ export async function verifyIdToken(
 }
 
 /**
+ * Whether the request timed out: the abort itself, or a body that stopped
+ * arriving (the library wraps that read's abort as a parse error, its `cause`).
+ */
+function isTimeout(error: unknown): boolean {
+  for (let e = error, depth = 0; e instanceof Error && depth < 3; e = e.cause, depth++) {
+    if (e.name === 'TimeoutError' || e.name === 'AbortError') return true
+  }
+  return false
+}
+
+/**
  * Library and network failures as our errors: Entra's own error answers by
  * AADSTS code; timeouts 504; unreachable, 5xx and malformed answers 502;
  * anything wrong with the ID token `id_token_invalid`.
@@ -272,10 +283,7 @@ export async function verifyIdToken(
 export function toUpstreamError(error: unknown, step: 'discovery' | 'token' | 'jwks'): AppError {
   if (error instanceof AppError) return error
   const cause = { cause: error }
-  if (
-    error instanceof Error &&
-    (error.name === 'TimeoutError' || error.name === 'AbortError' || error instanceof joseErrors.JWKSTimeout)
-  ) {
+  if (error instanceof joseErrors.JWKSTimeout || isTimeout(error)) {
     return new AppError('entra_timeout', `Entra ${step} timed out`, {
       ...cause,
       detail: 'Microsoft did not answer in time',

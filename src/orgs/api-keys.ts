@@ -6,7 +6,7 @@
 import { desc, eq } from 'drizzle-orm'
 import * as z from 'zod/mini'
 import type { Principal } from '../access/principal'
-import { notFound, orgInScope } from '../access/scope'
+import { asNotFound, notFound, orgInScope } from '../access/scope'
 import { recordChange } from '../audit/write'
 import { getDb } from '../db/client'
 import { type ApiKeyRow, apiKeys } from '../db/schema'
@@ -101,9 +101,7 @@ export async function listApiKeys(d1: D1Database, principal: Principal, orgId: s
 export async function revokeApiKey(d1: D1Database, principal: Principal, keyId: string, now: number) {
   const row = await getDb(d1).select().from(apiKeys).where(eq(apiKeys.id, keyId)).get()
   if (!row) throw notFound('API key', keyId)
-  await orgInScope(d1, principal, row.orgId).catch(() => {
-    throw notFound('API key', keyId)
-  })
+  await orgInScope(d1, principal, row.orgId).catch(asNotFound(() => notFound('API key', keyId)))
   if (row.revokedAt !== null) return apiKeyView(row)
   const revoked = { ...row, revokedAt: now }
   await recordChange(

@@ -6,7 +6,7 @@
 import { asc, eq, sql } from 'drizzle-orm'
 import * as z from 'zod/mini'
 import type { Principal } from '../access/principal'
-import { notFound, orgInScope } from '../access/scope'
+import { asNotFound, notFound, orgInScope } from '../access/scope'
 import { recordChange } from '../audit/write'
 import { getDb } from '../db/client'
 import { type PhoneSystemRow, phoneSystems, ssoUsers, TENANT_STATUSES } from '../db/schema'
@@ -98,9 +98,7 @@ export async function findPhoneSystem(d1: D1Database, id: string): Promise<Phone
 export async function getPhoneSystem(d1: D1Database, principal: Principal, id: string): Promise<PhoneSystemRow> {
   const row = await findPhoneSystem(d1, id)
   if (!row) throw notFound('phone system', id)
-  await orgInScope(d1, principal, row.orgId).catch(() => {
-    throw notFound('phone system', id)
-  })
+  await orgInScope(d1, principal, row.orgId).catch(asNotFound(() => notFound('phone system', id)))
   return row
 }
 

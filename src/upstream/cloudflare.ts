@@ -104,11 +104,30 @@ function cloudflareError(response: Response, envelope: Envelope<unknown> | undef
   return new AppError('cloudflare_refused', `Cloudflare refused the request; nothing was changed.${said}`)
 }
 
+/**
+ * Creates the custom hostname. When Cloudflare says it exists and it is in
+ * this zone, it is the one an earlier attempt created whose answer was lost
+ * (the caller has checked D1 holds no such hostname): that one is returned,
+ * so the partner's retry works instead of being refused for good.
+ */
 export async function createCustomHostname(config: CloudflareConfig, hostname: string): Promise<CfCustomHostname> {
-  const { result } = await call<CfCustomHostname>(config, 'POST', '/custom_hostnames', {
-    hostname,
-    ssl: { method: 'txt', type: 'dv', settings: { min_tls_version: '1.2' } },
-  })
+  let result: CfCustomHostname | undefined
+  try {
+    ;({ result } = await call<CfCustomHostname>(config, 'POST', '/custom_hostnames', {
+      hostname,
+      ssl: { method: 'txt', type: 'dv', settings: { min_tls_version: '1.2' } },
+    }))
+  } catch (error) {
+    if (!(error instanceof AppError && error.code === 'hostname_taken_elsewhere')) throw error
+    const { result: found } = await call<CfCustomHostname[]>(
+      config,
+      'GET',
+      `/custom_hostnames?hostname=${encodeURIComponent(hostname)}`,
+    )
+    const ours = found?.find((h) => h.hostname === hostname)
+    if (!ours) throw error
+    result = ours
+  }
   if (!result?.id) throw new AppError('cloudflare_unavailable', 'Cloudflare answered without a custom hostname')
   return result
 }
