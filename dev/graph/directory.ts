@@ -45,7 +45,7 @@ export interface TenantDirectory {
   throttledUntil?: number
   retryAfter?: number
   /** The next request in this tenant waits for this before it is answered (a slow Graph). */
-  hold?: { released: Promise<void>; release: () => void; taken: boolean }
+  hold?: { released: Promise<void>; release: () => void; ms: number; taken: boolean }
   /** Requests made in this tenant (directory calls), for tests. */
   requests: number
 }
@@ -113,6 +113,7 @@ export class GraphDirectoryStandIn extends GraphStandIn {
     dir.requests++
     if (dir.hold && !dir.hold.taken) {
       dir.hold.taken = true
+      setTimeout(dir.hold.release, dir.hold.ms).unref()
       await dir.hold.released
     }
     const now = Date.now()
@@ -221,7 +222,7 @@ export class GraphDirectoryStandIn extends GraphStandIn {
         throttle?: number
         /** Every request answers 429 for this long; Retry-After `retryAfter` s, else the time left. */
         throttleFor?: { seconds: number; retryAfter?: number }
-        /** Hold the next request until `release` (at most this many ms). */
+        /** Hold the next request until `release`, at most this many ms after it arrives. */
         holdMs?: number
         release?: boolean
         /** A group of `count` generated members (enabled), for lists at the limits. */
@@ -239,8 +240,7 @@ export class GraphDirectoryStandIn extends GraphStandIn {
         const released = new Promise<void>((resolve) => {
           release = resolve
         })
-        setTimeout(release, body.holdMs).unref()
-        dir.hold = { released, release, taken: false }
+        dir.hold = { released, release, ms: body.holdMs, taken: false }
       }
       if (body.release) {
         dir.hold?.release()
