@@ -14,9 +14,9 @@ import { guard } from '../db/statements'
 import { AppError } from '../errors'
 
 /**
- * How long a claim blocks other syncs. Longer than any sync lasts: a pull
- * waits at most 30 s for throttling, each Graph call times out, and a
- * scheduled invocation ends after 15 minutes at most.
+ * How long a claim blocks other syncs: far longer than a sync takes (seconds;
+ * its waits for throttling are capped at 30 s and each Graph call times out),
+ * and as long as a scheduled invocation may last.
  */
 export const SYNC_CLAIM_TTL_MS = 15 * 60 * 1000
 
