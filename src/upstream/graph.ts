@@ -198,7 +198,7 @@ export async function graphRequest<T>(
         attempt >= retries
           ? `still throttling (${response.status}) after ${retries} retries`
           : budget !== undefined && askedMs > budget.leftMs
-            ? `throttling (${response.status}) and asks to wait ${retryIn} s, longer than ${budget.what} may still wait (${seconds(budget.leftMs)} s left of ${seconds(budget.limitMs)} s)`
+            ? `throttling (${response.status}) and asks to wait ${retryIn} s, longer than ${budget.what} may still wait (${Math.floor(budget.leftMs / 1000)} s left of ${seconds(budget.limitMs)} s)`
             : `throttling (${response.status}) and asks to wait ${retryIn} s, longer than one call may wait (${seconds(maxWait)} s)`
       throw new AppError(
         'graph_throttled',
