@@ -141,7 +141,9 @@ export async function pullSsoList(
         disabled.add(id)
       } else if (!disabled.has(id)) users.set(id, user)
     }
-    if (users.size > MAX_SSO_USERS) throw tooLarge(users.size)
+    // Disabled accounts count as well once there are twice as many users in all: memory stays bounded either way.
+    if (users.size > MAX_SSO_USERS || users.size + disabled.size > 2 * MAX_SSO_USERS)
+      throw tooLarge(users.size + disabled.size)
   }
   const membersOf = (groupId: string) =>
     each<GraphUser>(
