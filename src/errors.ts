@@ -163,7 +163,23 @@ export const ERRORS = {
   graph_timeout: { status: 504, page: UPSTREAM },
   // DESIGN 5: any failed or partial pull answers 502/503/504.
   sync_app_not_installed: { status: 502, page: UPSTREAM },
-  sync_too_large: { status: 502, page: UPSTREAM },
+  // DESIGN 8: the cap is refused while pulling; the list stays as it was.
+  sync_too_large: {
+    status: 422,
+    page: refused(
+      'Too many users to sync',
+      "The phone system's list in Microsoft 365 has more users than one SSO list may hold (50,000); nothing was changed.",
+      'Sync from a group with fewer members, or assign fewer users to the sign-in app.',
+    ),
+  },
+  sync_in_progress: {
+    status: 409,
+    page: refused(
+      'Sync already under way',
+      'A sync of this phone system is already running; nothing was started.',
+      'Wait for it to finish, then look at its result.',
+    ),
+  },
   // ---------------------------------------------------------------- hosts and pages
   host_not_found: { status: 404, page: NOT_FOUND },
   page_not_found: { status: 404, page: NOT_FOUND },

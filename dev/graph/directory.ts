@@ -3,7 +3,9 @@
  * members, and service principals with their app role assignments, served
  * with Graph's paging (`$top` up to 999, `@odata.nextLink`), `$select`, and
  * the permission each call needs. Faults per tenant: throttling (429 with
- * Retry-After), 503, a failure on a given page.
+ * Retry-After), for a number of requests or for a window of time as Graph
+ * does (every call answered 429 until it ends, Retry-After saying how long
+ * is left), 503, a failure on a given page, a slow answer.
  */
 import { randomUUID } from 'node:crypto'
 import type http from 'node:http'
@@ -39,6 +41,13 @@ export interface TenantDirectory {
   failOnPage?: number
   /** The next N requests in this tenant answer 429 with Retry-After: 1. */
   throttle?: number
+  /** Until then (ms), every request in this tenant answers 429; Retry-After: `retryAfter` s, else the time left. */
+  throttledUntil?: number
+  retryAfter?: number
+  /** The next request in this tenant waits for this before it is answered (a slow Graph). */
+  hold?: { released: Promise<void>; release: () => void; ms: number; taken: boolean }
+  /** Requests made in this tenant (directory calls), for tests. */
+  requests: number
 }
 
 const MAX_PAGE = 999
@@ -56,7 +65,7 @@ export class GraphDirectoryStandIn extends GraphStandIn {
   directory(tid: string): TenantDirectory {
     let dir = this.tenants.get(tid)
     if (!dir) {
-      dir = { users: new Map(), groups: new Map(), servicePrincipals: new Map() }
+      dir = { users: new Map(), groups: new Map(), servicePrincipals: new Map(), requests: 0 }
       this.tenants.set(tid, dir)
     }
     return dir
@@ -101,6 +110,22 @@ export class GraphDirectoryStandIn extends GraphStandIn {
     path: string,
   ): Promise<void> {
     const dir = this.directory(caller.tid)
+    dir.requests++
+    if (dir.hold && !dir.hold.taken) {
+      dir.hold.taken = true
+      setTimeout(dir.hold.release, dir.hold.ms).unref()
+      await dir.hold.released
+    }
+    const now = Date.now()
+    if (dir.throttledUntil !== undefined && now < dir.throttledUntil) {
+      const retryAfter = dir.retryAfter ?? Math.ceil((dir.throttledUntil - now) / 1000)
+      return sendJson(
+        res,
+        429,
+        graphError('TooManyRequests', 'Too many requests. Please retry after the time given in Retry-After.'),
+        { 'retry-after': String(retryAfter) },
+      )
+    }
     if (dir.throttle && dir.throttle > 0) {
       dir.throttle--
       return sendJson(res, 429, graphError('TooManyRequests', 'Too many requests.'), { 'retry-after': '1' })
@@ -195,10 +220,48 @@ export class GraphDirectoryStandIn extends GraphStandIn {
         servicePrincipals?: Array<{ appId: string; id?: string; assignments: Assignment[] }>
         failOnPage?: number
         throttle?: number
+        /** Every request answers 429 for this long; Retry-After `retryAfter` s, else the time left. */
+        throttleFor?: { seconds: number; retryAfter?: number }
+        /** Hold the next request until `release`, at most this many ms after it arrives. */
+        holdMs?: number
+        release?: boolean
+        /** A group of `count` generated members (enabled), for lists at the limits. */
+        bulkGroup?: { id: string; count: number }
         removeUsers?: string[]
         disableUsers?: string[]
       }
       const dir = this.directory(tid)
+      if (body.throttleFor) {
+        dir.throttledUntil = Date.now() + body.throttleFor.seconds * 1000
+        dir.retryAfter = body.throttleFor.retryAfter
+      }
+      if (body.holdMs !== undefined) {
+        let release = () => {}
+        const released = new Promise<void>((resolve) => {
+          release = resolve
+        })
+        dir.hold = { released, release, ms: body.holdMs, taken: false }
+      }
+      if (body.release) {
+        dir.hold?.release()
+        dir.hold = undefined
+      }
+      if (body.bulkGroup) {
+        const members: string[] = []
+        for (let i = 0; i < body.bulkGroup.count; i++) {
+          const id = `${i.toString(16).padStart(8, '0')}-${randomUUID().slice(9)}`
+          members.push(id)
+          dir.users.set(id, {
+            id,
+            userPrincipalName: `member${i}@bulk.example`,
+            mail: `member${i}@bulk.example`,
+            displayName: `Member ${i}`,
+            accountEnabled: true,
+          })
+        }
+        const id = body.bulkGroup.id.toLowerCase()
+        dir.groups.set(id, { id, displayName: 'Everyone', members })
+      }
       for (const user of body.users ?? []) dir.users.set(user.id.toLowerCase(), { ...user, id: user.id.toLowerCase() })
       for (const group of body.groups ?? [])
         dir.groups.set(group.id.toLowerCase(), { ...group, id: group.id.toLowerCase() })
@@ -220,7 +283,7 @@ export class GraphDirectoryStandIn extends GraphStandIn {
       }
       if (body.failOnPage !== undefined) dir.failOnPage = body.failOnPage
       if (body.throttle !== undefined) dir.throttle = body.throttle
-      return sendJson(res, 200, { users: dir.users.size, groups: dir.groups.size })
+      return sendJson(res, 200, { users: dir.users.size, groups: dir.groups.size, requests: dir.requests })
     }
     if (parts[0] === 'pages') return sendJson(res, 200, { pages: this.pages })
     return super.control(req, res, parts)

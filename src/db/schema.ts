@@ -338,6 +338,22 @@ export const connectSessions = sqliteTable(
   ],
 )
 
+/**
+ * A sync under way (DESIGN 8): at most one per phone system. A sync starts
+ * by claiming the row (`INSERT … ON CONFLICT DO UPDATE … WHERE` the holder is
+ * stale) and deletes it in the same batch that records its outcome; every
+ * write of a sync is conditional on still holding it. A crashed run's row
+ * expires after `SYNC_CLAIM_TTL_MS`.
+ */
+export const syncRuns = sqliteTable('sync_runs', {
+  phoneSystemId: text('phone_system_id')
+    .primaryKey()
+    .references(() => phoneSystems.id, { onDelete: 'cascade' }),
+  /** Random, per run: the holder's proof that the claim is still its own. */
+  runId: text('run_id').notNull(),
+  startedAt: integer('started_at').notNull(),
+})
+
 /** One row type per table, for every module that reads them. */
 export type OrgRow = typeof organizations.$inferSelect
 export type HostnameRow = typeof hostnames.$inferSelect
@@ -349,3 +365,4 @@ export type MicrosoftIntegrationRow = typeof microsoftIntegrations.$inferSelect
 export type TenantClaimRow = typeof tenantClaims.$inferSelect
 export type ConnectLinkRow = typeof connectLinks.$inferSelect
 export type ConnectSessionRow = typeof connectSessions.$inferSelect
+export type SyncRunRow = typeof syncRuns.$inferSelect

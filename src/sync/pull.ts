@@ -5,7 +5,9 @@
  * (`appRoleAssignedTo`), groups expanded to their direct user members; or
  * the members of one configured group. Disabled accounts are left out. Only
  * the fields we store are selected, pages are as large as Graph allows (999),
- * and any failure throws: a pull is all or nothing.
+ * and any failure throws: a pull is all or nothing. What it holds in memory
+ * is bounded while it pages: past `MAX_SSO_USERS` it stops (422
+ * `sync_too_large`), and all its waits for throttling share one budget.
  *
  * @see https://learn.microsoft.com/graph/api/serviceprincipal-list-approleassignedto
  * @see https://learn.microsoft.com/graph/api/group-list-members
@@ -14,8 +16,9 @@
 import type { Config } from '../config'
 import { AppError } from '../errors'
 import type { EntraClient } from '../oidc/clients'
+import { MAX_SSO_USERS } from '../sso/list'
 import type { SsoUserFields } from '../sso/types'
-import { appOnlyToken, type GraphCall, graphRequest } from '../upstream/graph'
+import { appOnlyToken, type GraphCall, graphRequest, ThrottleBudget } from '../upstream/graph'
 
 export const PAGE_SIZE = 999
 
@@ -31,6 +34,15 @@ export const SYNC_PERMISSIONS = [
 ] as const
 /** Stops a runaway pagination (a loop of nextLinks); 1,000 pages of 999 is a million users. */
 const MAX_PAGES = 1_000
+/**
+ * The most one pull waits out throttling (429/503 Retry-After), all calls
+ * together: Graph asking for more than is left ends the pull at once (503
+ * `graph_throttled`, its Retry-After passed on), so a tenant throttled for
+ * minutes cannot hold a sync, or a scheduled run, for minutes.
+ */
+export const SYNC_THROTTLE_BUDGET_MS = 30_000
+/** Retries of one call after a 429/503, inside the budget. */
+const RETRIES_PER_CALL = 5
 /** Up to this many directly assigned users are fetched by id (15 per request); more, and the tenant's users are paged. */
 const FETCH_BY_ID_MAX = 150
 const USER_FIELDS = 'id,userPrincipalName,mail,displayName,accountEnabled'
@@ -66,19 +78,39 @@ export interface PullResult {
   stats: PullStats
 }
 
+export interface PullOptions {
+  /** The throttling budget (default: `SYNC_THROTTLE_BUDGET_MS`, real waits). */
+  throttle?: ThrottleBudget
+}
+
+const thousands = (n: number) => String(n).replace(/\B(?=(\d{3})+(?!\d))/g, ',')
+
+/** The cap, refused while paging: nothing more is read, nothing is written. */
+function tooLarge(seen: number): AppError {
+  return new AppError(
+    'sync_too_large',
+    `This phone system's list in Microsoft 365 has more than ${thousands(MAX_SSO_USERS)} users, the most one SSO list may hold: ` +
+      `the sync stopped after counting ${thousands(seen)}, and nothing was changed. ` +
+      'Sync from a group with fewer members (syncSource "group"), or assign fewer users to the sign-in app.',
+  )
+}
+
 export async function pullSsoList(
   config: Config,
   client: EntraClient,
   tenant: string,
   source: PullSource,
+  options: PullOptions = {},
 ): Promise<PullResult> {
   const counter = { requests: 0 }
   const stats: PullStats = { requests: 0, pages: 0, assignedUsers: 0, assignedGroups: 0, disabled: 0 }
+  const budget = options.throttle ?? new ThrottleBudget('the sync', SYNC_THROTTLE_BUDGET_MS)
   const call = (permission: string, extra: Partial<GraphCall> = {}): GraphCall => ({
     permission,
     counter,
-    retries: 4,
-    maxRetryAfterMs: 10_000,
+    retries: RETRIES_PER_CALL,
+    maxRetryAfterMs: budget.limitMs,
+    budget,
     ...extra,
   })
   const token = await appOnlyToken(config, client, tenant, call('User.Read.All'))
@@ -87,7 +119,10 @@ export async function pullSsoList(
     let next: string | undefined = path
     for (let n = 0; next; n++) {
       if (n >= MAX_PAGES)
-        throw new AppError('sync_too_large', `Microsoft Graph kept paging past ${MAX_PAGES} pages; nothing was changed`)
+        throw new AppError(
+          'graph_unavailable',
+          `Microsoft Graph kept paging past ${MAX_PAGES} pages (a loop of nextLinks); nothing was changed`,
+        )
       const page: Page<T> | null = await graphRequest<Page<T>>(config, token, 'GET', next, call(permission))
       stats.pages++
       onPage(page?.value ?? [])
@@ -95,9 +130,20 @@ export async function pullSsoList(
     }
   }
 
+  // Enabled users only; disabled ones are remembered by id, so each is counted once and none is kept.
   const users = new Map<string, GraphUser>()
+  const disabled = new Set<string>()
   const addUsers = (items: GraphUser[]) => {
-    for (const user of items) users.set(user.id.toLowerCase(), user)
+    for (const user of items) {
+      const id = user.id.toLowerCase()
+      if (user.accountEnabled === false) {
+        users.delete(id)
+        disabled.add(id)
+      } else if (!disabled.has(id)) users.set(id, user)
+    }
+    // Disabled accounts count as well once there are twice as many users in all: memory stays bounded either way.
+    if (users.size > MAX_SSO_USERS || users.size + disabled.size > 2 * MAX_SSO_USERS)
+      throw tooLarge(users.size + disabled.size)
   }
   const membersOf = (groupId: string) =>
     each<GraphUser>(
@@ -136,6 +182,7 @@ export async function pullSsoList(
           if (a.principalType === 'User') userIds.add(a.principalId.toLowerCase())
           else if (a.principalType === 'Group') groupIds.add(a.principalId.toLowerCase())
         }
+        if (userIds.size > MAX_SSO_USERS) throw tooLarge(userIds.size)
       },
     )
     stats.assignedUsers = userIds.size
@@ -166,11 +213,8 @@ export async function pullSsoList(
   const out: SsoUserFields[] = []
   const seenUpn = new Set<string>()
   const seenEmail = new Set<string>()
+  stats.disabled = disabled.size
   for (const user of users.values()) {
-    if (user.accountEnabled === false) {
-      stats.disabled++
-      continue
-    }
     let upn = user.userPrincipalName?.toLowerCase() ?? null
     let email = user.mail?.toLowerCase() ?? null
     // Entra keeps UPNs unique, not mail: a second holder of an address keeps its oid and loses only the address.

@@ -1,8 +1,10 @@
 /**
- * Sync (the seed's Sync button): pull the phone system's list from Microsoft
- * Graph, then replace the stored list with it in one D1 transaction, only
- * when the whole pull succeeded. A failed or partial pull changes nothing;
- * the attempt (time, outcome, reason, counts) is recorded on the phone system.
+ * Sync (the seed's Sync button): claim the phone system (one sync at a time,
+ * see `claim.ts`), pull its list from Microsoft Graph, then replace the
+ * stored list with it in one D1 transaction, only when the whole pull
+ * succeeded. A failed or partial pull changes nothing; the attempt (time,
+ * outcome, reason, counts) is recorded on the phone system, by the run that
+ * holds the claim only.
  */
 import { and, asc, eq, lte, ne } from 'drizzle-orm'
 import * as z from 'zod/mini'
@@ -11,7 +13,7 @@ import { auditStatement } from '../audit/write'
 import type { Config } from '../config'
 import { getDb } from '../db/client'
 import { type PhoneSystemRow, phoneSystems } from '../db/schema'
-import { toStatement } from '../db/statements'
+import { isGuardFailure, toStatement } from '../db/statements'
 import { AppError } from '../errors'
 import { type RedirectUris, reconcilePortal } from '../hostnames/redirect-uris'
 import { log } from '../log'
@@ -19,6 +21,7 @@ import { clientForOrg } from '../oidc/clients'
 import type { ReplaceCounts } from '../sso/plan'
 import { replaceSsoList } from '../sso/store'
 import { portalOf } from '../tenancy/portal'
+import { claimSync, heldGuard, releaseStatement, SYNC_RETRY_AFTER_MS, type SyncClaim } from './claim'
 import { type PullStats, pullSsoList } from './pull'
 
 export interface SyncOutcome extends ReplaceCounts {
@@ -48,12 +51,14 @@ export const syncResultSchema = z.object({
 
 export type SyncResult = z.output<typeof syncResultSchema>
 
-/** After a failure, when to try again on schedule. */
-const RETRY_AFTER_FAILURE_MS = 60 * 60 * 1000
-
 export function nextScheduledSync(config: Config, now: number, random = Math.random): number {
   // Jitter spreads phone systems synced together apart, so one cron run never meets them all at once.
   return now + config.syncIntervalMs + Math.floor(random() * config.syncIntervalMs * 0.2)
+}
+
+export interface SyncOptions {
+  /** The schedule: sync only if the phone system is still due by then (else 409 `sync_in_progress`: skipped). */
+  dueBy?: number
 }
 
 export async function syncPhoneSystem(
@@ -62,6 +67,7 @@ export async function syncPhoneSystem(
   actor: Actor,
   phoneSystem: PhoneSystemRow,
   now: number,
+  options: SyncOptions = {},
 ): Promise<SyncOutcome> {
   // Nothing is read from an unproven tenant: naming a tenant proves nothing (DESIGN 6).
   if (phoneSystem.tenantStatus === 'unverified') {
@@ -72,6 +78,7 @@ export async function syncPhoneSystem(
     )
   }
   const started = Date.now()
+  const claim = await claimSync(d1, phoneSystem.id, started, options)
   let stats: PullStats | undefined
   try {
     const client = await clientForOrg(d1, config, await portalOf(d1, phoneSystem.orgId))
@@ -85,6 +92,8 @@ export async function syncPhoneSystem(
       now,
       plan: { keepStoredExtension: true },
       alsoRun: (counts) => [
+        // A run whose claim was taken over (it outlived SYNC_CLAIM_TTL_MS) writes nothing: 409 `conflict`.
+        ...heldGuard(d1, claim),
         toStatement(
           d1,
           getDb(d1)
@@ -110,6 +119,7 @@ export async function syncPhoneSystem(
           },
           now,
         ),
+        releaseStatement(d1, claim),
       ],
     })
     const { statements, ...counts } = result
@@ -128,19 +138,35 @@ export async function syncPhoneSystem(
       phoneSystemId: phoneSystem.id,
       code: error instanceof AppError ? error.code : 'internal',
     })
-    await getDb(d1)
-      .update(phoneSystems)
-      .set({
-        lastSyncAt: Date.now(),
-        lastSyncStatus: 'failed',
-        lastSyncError: message.slice(0, 1000),
-        nextSyncAt: phoneSystem.nextSyncAt === null ? null : Date.now() + RETRY_AFTER_FAILURE_MS,
-      })
-      .where(eq(phoneSystems.id, phoneSystem.id))
-      .catch((recordError: unknown) =>
-        log('error', 'could not record the failed sync', { phoneSystemId: phoneSystem.id, error: String(recordError) }),
-      )
+    await recordFailure(d1, phoneSystem, claim, message).catch((recordError: unknown) =>
+      log('error', 'could not record the failed sync', { phoneSystemId: phoneSystem.id, error: String(recordError) }),
+    )
     throw error
+  }
+}
+
+/** Records a failed sync and releases the claim, only if this run still holds it (else it writes nothing). */
+async function recordFailure(
+  d1: D1Database,
+  phoneSystem: PhoneSystemRow,
+  claim: SyncClaim,
+  message: string,
+): Promise<void> {
+  const at = Date.now()
+  const update = getDb(d1)
+    .update(phoneSystems)
+    .set({
+      lastSyncAt: at,
+      lastSyncStatus: 'failed',
+      lastSyncError: message.slice(0, 1000),
+      nextSyncAt: phoneSystem.nextSyncAt === null ? null : at + SYNC_RETRY_AFTER_MS,
+    })
+    .where(eq(phoneSystems.id, phoneSystem.id))
+  try {
+    await d1.batch([...heldGuard(d1, claim), toStatement(d1, update), releaseStatement(d1, claim)])
+  } catch (error) {
+    if (!isGuardFailure(error)) throw error
+    log('warn', 'a failed sync whose claim was taken over records nothing', { phoneSystemId: phoneSystem.id })
   }
 }
 
@@ -156,8 +182,9 @@ export async function syncNow(
   actor: Actor,
   phoneSystem: PhoneSystemRow,
   now: number,
+  options: SyncOptions = {},
 ): Promise<SyncResult> {
-  const outcome = await syncPhoneSystem(d1, config, actor, phoneSystem, now)
+  const outcome = await syncPhoneSystem(d1, config, actor, phoneSystem, now, options)
   const redirectUris = await reconcilePortal(d1, config, uris, await portalOf(d1, phoneSystem.orgId), now)
   return { ...outcome, redirectUris }
 }
@@ -181,7 +208,7 @@ export async function syncDuePhoneSystems(
   uris: RedirectUris,
   actor: Actor,
   now: number,
-): Promise<{ synced: number; failed: number; deferred: number }> {
+): Promise<{ synced: number; failed: number; skipped: number; deferred: number }> {
   const due = await getDb(d1)
     .select()
     .from(phoneSystems)
@@ -192,22 +219,28 @@ export async function syncDuePhoneSystems(
   let used = 0
   let synced = 0
   let failed = 0
+  let skipped = 0
   let deferred = 0
   for (const ps of due) {
     if (used + estimatedRequests(ps) > RUN_BUDGET.requests) {
       deferred++
       continue
     }
+    // Each phone system on its own: one failing (or synced meanwhile by someone else) never stops the next.
     try {
-      const result = await syncNow(d1, config, uris, actor, ps, now)
+      const result = await syncNow(d1, config, uris, actor, ps, now, { dueBy: now })
       // Each redirect URI registered or retried costs a read and a write at Graph.
       const redirectUriRequests = (result.redirectUris.registered + result.redirectUris.pending) * 2
       used += result.graphRequests + result.d1Statements + redirectUriRequests
       synced++
-    } catch {
+    } catch (error) {
+      if (error instanceof AppError && error.code === 'sync_in_progress') {
+        skipped++
+        continue
+      }
       used += estimatedRequests(ps)
       failed++
     }
   }
-  return { synced, failed, deferred }
+  return { synced, failed, skipped, deferred }
 }

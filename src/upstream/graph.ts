@@ -22,9 +22,14 @@ const tokens = new Map<string, { token: string; expiresAt: number }>()
 export interface GraphCall {
   /** The Graph application permission the call needs, named in a 401/403 answer. */
   permission: string
-  /** How many times to retry after a 429/503 (default 3) and the longest Retry-After honoured (default 10 s). */
+  /**
+   * How many times to retry after a 429/503 (default 3) and the longest Retry-After honoured (default 10 s):
+   * Graph asking for a longer wait ends the call at once, since retrying sooner only earns another 429.
+   */
   retries?: number
   maxRetryAfterMs?: number
+  /** Shared by a series of calls (one sync's pull): what they may wait for throttling, all together. */
+  budget?: ThrottleBudget
   /** Answer null for a 404 instead of failing (lookups by alternate key). */
   notFoundIsNull?: boolean
   /** Counts requests made, for budgets and reports. */
@@ -86,7 +91,38 @@ export function resetGraphTokens(): void {
   tokens.clear()
 }
 
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
+const realSleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms))
+
+/**
+ * The time a series of Graph calls (one sync's pull) may spend waiting out
+ * throttling, all together. Each Retry-After is honoured while it fits in
+ * what is left; one that does not fit ends the series at once.
+ */
+export class ThrottleBudget {
+  waitedMs = 0
+
+  constructor(
+    /** What waits, for the message when it gives up ("the sync"). */
+    readonly what: string,
+    readonly limitMs: number,
+    /** How to wait (tests pass one that only records the waits). */
+    readonly sleep: (ms: number) => Promise<void> = realSleep,
+  ) {}
+
+  get leftMs(): number {
+    return Math.max(0, this.limitMs - this.waitedMs)
+  }
+}
+
+/** A Retry-After header in ms: delay-seconds or an HTTP date (RFC 9110, 10.2.3); 1 s when absent or unreadable. */
+export function retryAfterMs(value: string | null, now = Date.now()): number {
+  const text = value?.trim() ?? ''
+  if (/^\d+$/.test(text)) return Number(text) * 1000
+  const at = text === '' ? Number.NaN : Date.parse(text)
+  return Number.isNaN(at) ? 1000 : Math.max(0, at - now)
+}
+
+const seconds = (ms: number) => Math.ceil(ms / 1000)
 
 /**
  * One Graph request (path relative to GRAPH_BASE, or an absolute
@@ -149,17 +185,26 @@ export async function graphRequest<T>(
       // not JSON: the status says enough
     }
     if (response.status === 429 || response.status === 503) {
-      const retryAfter = Number(response.headers.get('retry-after') ?? '1')
-      const waitMs = Math.max(0, Math.min(Number.isFinite(retryAfter) ? retryAfter * 1000 : 1000, maxWait))
-      if (attempt < retries) {
-        await sleep(waitMs)
+      const askedMs = retryAfterMs(response.headers.get('retry-after'))
+      const budget = call.budget
+      const fits = askedMs <= maxWait && (budget === undefined || askedMs <= budget.leftMs)
+      if (attempt < retries && fits) {
+        if (budget) budget.waitedMs += askedMs
+        await (budget?.sleep ?? realSleep)(askedMs)
         continue
       }
+      const retryIn = Math.max(1, seconds(askedMs))
+      const why =
+        attempt >= retries
+          ? `still throttling (${response.status}) after ${retries} retries`
+          : budget !== undefined && askedMs > budget.leftMs
+            ? `throttling (${response.status}) and asks to wait ${retryIn} s, longer than ${budget.what} may still wait (${Math.floor(budget.leftMs / 1000)} s left of ${seconds(budget.limitMs)} s)`
+            : `throttling (${response.status}) and asks to wait ${retryIn} s, longer than one call may wait (${seconds(maxWait)} s)`
       throw new AppError(
         'graph_throttled',
-        `Microsoft Graph is throttling (${response.status}) even after ${retries} retries; nothing was changed. Retry later.`,
+        `Microsoft Graph is ${why}; nothing was changed. Retry in ${retryIn} s or later.`,
         {
-          headers: { 'Retry-After': String(Math.ceil(waitMs / 1000) || 1) },
+          headers: { 'Retry-After': String(retryIn) },
         },
       )
     }

@@ -5,6 +5,10 @@
  */
 import { env } from 'cloudflare:test'
 import { describe, expect, it } from 'vitest'
+import { getConfig } from '../../src/config'
+import { pullSsoList, SYNC_THROTTLE_BUDGET_MS } from '../../src/sync/pull'
+import { ThrottleBudget } from '../../src/upstream/graph'
+import { TEST_CLIENT_ID, TEST_CLIENT_SECRET } from '../bindings'
 import {
   addEntraUser,
   api,
@@ -16,6 +20,7 @@ import {
   directory,
   dirUser,
   entraControl,
+  expectJson,
   graphControl,
   HANDOFF_FIELD,
   newTenantId,
@@ -326,5 +331,222 @@ describe('the schedule', () => {
 
     // The manually maintained list was never synced, so the schedule leaves it alone.
     expect((await listOf(manual.id)).map((u) => u.upn)).toEqual(['manual@contoso.example'])
+  })
+})
+
+// ---------------------------------------------------------------- DESIGN 8: limits, concurrency, throttling
+
+async function phoneSystemRow(id: string) {
+  const [row] = await dbAll<any>(
+    'SELECT sso_list_version, last_sync_at, last_sync_status, last_sync_error, next_sync_at FROM phone_systems WHERE id = ?',
+    id,
+  )
+  return row
+}
+
+async function claimsOf(id: string) {
+  return dbAll<any>('SELECT run_id, started_at FROM sync_runs WHERE phone_system_id = ?', id)
+}
+
+/** Waits until a sync of `id` is under way (its claim is in D1). */
+async function untilClaimed(id: string): Promise<void> {
+  for (let i = 0; i < 200; i++) {
+    if ((await claimsOf(id)).length > 0) return
+    await new Promise((resolve) => setTimeout(resolve, 10))
+  }
+  throw new Error(`no sync of ${id} started`)
+}
+
+/** Makes a phone system due on the schedule now. */
+async function makeDue(id: string, ago = 1): Promise<void> {
+  await env.DB.prepare('UPDATE phone_systems SET next_sync_at = ? WHERE id = ?')
+    .bind(Date.now() - ago, id)
+    .run()
+}
+
+describe('limits and concurrency (DESIGN 8)', () => {
+  it('a list over 50,000 users is refused while paging: 422 naming the cap and the count so far, the list unchanged, the failure recorded', async () => {
+    const tid = newTenantId()
+    await consent(tid)
+    const groupId = crypto.randomUUID()
+    await graphControl(`tenants/${tid}`, {
+      bulkGroup: { id: groupId, count: 60_000 },
+      servicePrincipals: [{ appId: TEST_CLIENT_ID, assignments: [{ principalId: groupId, principalType: 'Group' }] }],
+    })
+    const { ps } = await phoneSystemIn(tid)
+    await apiJson('PUT', `/phone-systems/${ps.id}/sso-users`, { users: [{ upn: 'kept@contoso.example' }] })
+    const before = await listOf(ps.id)
+    const rowBefore = await phoneSystemRow(ps.id)
+
+    const res = await api('POST', `/phone-systems/${ps.id}/sync`)
+    const { error } = await expectJson(res, 422)
+    expect(error.code).toBe('sync_too_large')
+    // 51 pages of 999 members: the first count past the cap.
+    expect(error.message).toContain('more than 50,000 users')
+    expect(error.message).toContain('after counting 50,949')
+    expect(await listOf(ps.id)).toEqual(before)
+    const row = await phoneSystemRow(ps.id)
+    expect(row).toMatchObject({
+      sso_list_version: rowBefore.sso_list_version,
+      last_sync_status: 'failed',
+      last_sync_error: error.message,
+    })
+    // It stopped paging there: the service principal, its assignments and 51 of the 61 pages of members.
+    expect((await graphControl(`tenants/${tid}`, {})).requests).toBe(2 + 51)
+    expect(await claimsOf(ps.id)).toEqual([])
+  }, 60_000)
+
+  it('Graph answering 429 to every call for a minute: the sync gives up at once, within its budget; list unchanged, status recorded', async () => {
+    const tid = newTenantId()
+    await consent(tid)
+    await directory(tid, { direct: [dirUser(1)] })
+    const { ps } = await phoneSystemIn(tid)
+    await apiJson('PUT', `/phone-systems/${ps.id}/sso-users`, { users: [{ upn: 'kept@contoso.example' }] })
+    const before = await listOf(ps.id)
+    await graphControl(`tenants/${tid}`, { throttleFor: { seconds: 60 } })
+
+    const res = await api('POST', `/phone-systems/${ps.id}/sync`)
+    const { error } = await expectJson(res, 503)
+    expect(error.code).toBe('graph_throttled')
+    expect(error.message).toMatch(/asks to wait (59|60) s, longer than the sync may still wait \(30 s left of 30 s\)/)
+    expect(Number(res.headers.get('retry-after'))).toBeGreaterThan(30)
+    // Waiting 30 s would only have earned another 429: one call, no retry.
+    expect((await graphControl(`tenants/${tid}`, {})).requests).toBe(1)
+    expect(await listOf(ps.id)).toEqual(before)
+    expect(await phoneSystemRow(ps.id)).toMatchObject({ last_sync_status: 'failed', last_sync_error: error.message })
+    expect(await claimsOf(ps.id)).toEqual([])
+  })
+
+  it('short Retry-Afters are honoured until they add up to the budget, then the pull gives up', async () => {
+    const tid = newTenantId()
+    await consent(tid)
+    await directory(tid, { direct: [dirUser(1)] })
+    await graphControl(`tenants/${tid}`, { throttleFor: { seconds: 60, retryAfter: 7 } })
+    const waits: number[] = []
+    const budget = new ThrottleBudget('the sync', SYNC_THROTTLE_BUDGET_MS, async (ms) => {
+      waits.push(ms)
+    })
+    const client = {
+      clientId: TEST_CLIENT_ID,
+      clientSecret: TEST_CLIENT_SECRET,
+      orgId: null,
+      homeTenantId: null,
+      allowedTenantIds: null,
+    }
+    const pull = pullSsoList(
+      getConfig(env as never),
+      client,
+      tid,
+      { kind: 'app_assignments', groupId: null },
+      { throttle: budget },
+    )
+    await expect(pull).rejects.toMatchObject({
+      code: 'graph_throttled',
+      message: expect.stringContaining('asks to wait 7 s, longer than the sync may still wait (2 s left of 30 s)'),
+    })
+    expect(waits).toEqual([7000, 7000, 7000, 7000])
+    expect((await graphControl(`tenants/${tid}`, {})).requests).toBe(5)
+  })
+
+  it('a scheduled run marks the phone system in progress and moves its next sync an hour on before pulling; a second sync meanwhile answers 409 and writes nothing', async () => {
+    const tid = newTenantId()
+    await consent(tid)
+    await directory(tid, { direct: [dirUser(1)] })
+    const { ps } = await phoneSystemIn(tid)
+    await apiJson('POST', `/phone-systems/${ps.id}/sync`)
+    await graphControl(`tenants/${tid}`, { users: [dirUser(2)] })
+    await makeDue(ps.id)
+    await graphControl(`tenants/${tid}`, { holdMs: 1000 })
+
+    const cron = runCron()
+    try {
+      await untilClaimed(ps.id)
+      const during = await phoneSystemRow(ps.id)
+      expect(during.next_sync_at).toBeGreaterThan(Date.now() + 59 * 60 * 1000)
+
+      const second = await api('POST', `/phone-systems/${ps.id}/sync`)
+      const { error } = await expectJson(second, 409)
+      expect(error).toMatchObject({ code: 'sync_in_progress', message: expect.stringContaining('already under way') })
+      expect(await phoneSystemRow(ps.id)).toEqual(during)
+    } finally {
+      await graphControl(`tenants/${tid}`, { release: true })
+      await cron
+    }
+    // The run that held the claim finished, and its success stands: the refused sync recorded no failure over it.
+    expect(await phoneSystemRow(ps.id)).toMatchObject({ last_sync_status: 'success', last_sync_error: null })
+    expect(await claimsOf(ps.id)).toEqual([])
+    expect(
+      await dbAll("SELECT actor FROM audit_log WHERE target_id = ? AND action = 'sso_list.sync' ORDER BY id", ps.id),
+    ).toEqual([{ actor: 'ops' }, { actor: 'system' }])
+  })
+
+  it('a sync whose claim was taken over (it outlived it) writes nothing: 409, the list and status as the new holder left them', async () => {
+    const tid = newTenantId()
+    await consent(tid)
+    await directory(tid, { direct: [dirUser(1)] })
+    const { ps } = await phoneSystemIn(tid)
+    await apiJson('PUT', `/phone-systems/${ps.id}/sso-users`, { users: [{ upn: 'kept@contoso.example' }] })
+    const before = await listOf(ps.id)
+    const rowBefore = await phoneSystemRow(ps.id)
+    await graphControl(`tenants/${tid}`, { holdMs: 1000 })
+
+    const first = api('POST', `/phone-systems/${ps.id}/sync`)
+    try {
+      await untilClaimed(ps.id)
+      await env.DB.prepare("UPDATE sync_runs SET run_id = 'another-run', started_at = ? WHERE phone_system_id = ?")
+        .bind(Date.now(), ps.id)
+        .run()
+    } finally {
+      await graphControl(`tenants/${tid}`, { release: true })
+    }
+    const { error } = await expectJson(await first, 409)
+    expect(error.code).toBe('conflict')
+    expect(await listOf(ps.id)).toEqual(before)
+    expect(await phoneSystemRow(ps.id)).toEqual(rowBefore)
+    expect((await claimsOf(ps.id)).map((c) => c.run_id)).toEqual(['another-run'])
+  })
+
+  it('the schedule skips a phone system whose sync is under way and syncs the others; a crashed run’s claim expires', async () => {
+    const tid = newTenantId()
+    await consent(tid)
+    const ann = dirUser(1)
+    await directory(tid, { direct: [ann] })
+    const { ps: busy, partner } = await phoneSystemIn(tid)
+    const { ps: other } = await phoneSystemIn(tid, partner)
+    await apiJson('POST', `/phone-systems/${busy.id}/sync`)
+    await apiJson('POST', `/phone-systems/${other.id}/sync`)
+    const newcomer = dirUser(2)
+    await graphControl(`tenants/${tid}`, {
+      users: [newcomer],
+      servicePrincipals: [
+        {
+          appId: TEST_CLIENT_ID,
+          assignments: [ann, newcomer].map((u) => ({ principalId: u.id, principalType: 'User' })),
+        },
+      ],
+    })
+    // The busy one is first in line, and a run (crashed, or still going) holds it.
+    await makeDue(busy.id, 2)
+    await makeDue(other.id, 1)
+    const startedAt = Date.now()
+    await env.DB.prepare("INSERT INTO sync_runs (phone_system_id, run_id, started_at) VALUES (?, 'crashed-run', ?)")
+      .bind(busy.id, startedAt)
+      .run()
+    const busyBefore = await phoneSystemRow(busy.id)
+
+    await runCron()
+    expect((await listOf(other.id)).map((u) => u.oid).sort()).toEqual([ann.id, newcomer.id].sort())
+    expect((await listOf(busy.id)).map((u) => u.oid)).toEqual([ann.id])
+    expect(await phoneSystemRow(busy.id)).toEqual(busyBefore)
+    expect(await claimsOf(busy.id)).toEqual([{ run_id: 'crashed-run', started_at: startedAt }])
+
+    // 15 minutes on, the claim is a crashed run's: the next run takes it over and syncs.
+    await env.DB.prepare('UPDATE sync_runs SET started_at = ? WHERE phone_system_id = ?')
+      .bind(Date.now() - 15 * 60 * 1000 - 1, busy.id)
+      .run()
+    await runCron()
+    expect((await listOf(busy.id)).map((u) => u.oid).sort()).toEqual([ann.id, newcomer.id].sort())
+    expect(await phoneSystemRow(busy.id)).toMatchObject({ last_sync_status: 'success' })
+    expect(await claimsOf(busy.id)).toEqual([])
   })
 })
