@@ -57,6 +57,8 @@ const ERROR_DESCRIPTIONS: Record<number, string> = {
   409: 'Conflict with the current state',
   413: 'Body too large',
   415: 'Body is not JSON',
+  422: 'The source list is larger than the gateway accepts (the message names the cap and the count seen)',
+  429: 'Too many requests for this key or address; retry after Retry-After seconds',
   501: 'Not available in this configuration',
   502: 'An upstream service (Cloudflare, Microsoft) failed or refused; nothing was changed',
   503: 'An upstream service is rate limiting or unavailable; retry later',
@@ -120,7 +122,7 @@ export class AdminRoutes {
             }
           : { description: spec.success.description },
       }
-      for (const status of spec.access === 'public' ? spec.errors : [401, ...spec.errors]) {
+      for (const status of spec.access === 'public' ? [...spec.errors, 429] : [401, ...spec.errors, 429]) {
         responses[status] = {
           description: ERROR_DESCRIPTIONS[status] ?? 'Error',
           content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } },

@@ -89,7 +89,7 @@ export function phoneSystemRoutes(routes: AdminRoutes): void {
     params: byId,
     response: syncResultSchema,
     success: { status: 200, description: '{added, removed, updated, unchanged, total, graphRequests, ...}' },
-    errors: [400, 404, 409, 502, 503, 504],
+    errors: [400, 404, 409, 422, 502, 503, 504],
     handler: async (c, { params }) => {
       const phoneSystem = await getPhoneSystem(c.env.DB, c.var.principal, params.id)
       return syncNow(c.env.DB, c.var.config, redirectUrisOf(c.env), c.var.principal, phoneSystem, Date.now())
