@@ -184,6 +184,8 @@ type Auth = { kind: 'none' } | { kind: 'ops' | 'partnerA' | 'partnerB' | 'revoke
 type Body =
   | { kind: 'none' }
   | { kind: 'json'; value: unknown }
+  /** A JSON object with one field written as a literal JSON.stringify cannot write (1e999, a 30-digit integer, -0…). */
+  | { kind: 'literal'; value: Record<string, unknown>; key: string; literal: string }
   | { kind: 'text'; text: string; type: string | undefined }
 
 interface AdminRequest {
@@ -383,6 +385,20 @@ function objectFor(schema: JsonSchema, clean: boolean): fc.Arbitrary<Record<stri
 }
 
 /** A body of the route's schema: a careful client's, one with one thing wrong, or no JSON at all. */
+/** Numbers past what a double holds, or written as no JSON.stringify would write them. */
+const NUMBER_LITERAL = fc.constantFrom(
+  '1e999',
+  '-1e999',
+  '1e-999',
+  '123456789012345678901234567890',
+  '9007199254740993',
+  '-0',
+  '0.1e1',
+  '1E2',
+  '4294967296',
+  '-2147483649',
+)
+
 function bodyFor(schema: JsonSchema): fc.Arbitrary<Body> {
   const keys = Object.keys(schema.properties ?? {})
   const wrongValue = fc.oneof(
@@ -414,6 +430,16 @@ function bodyFor(schema: JsonSchema): fc.Arbitrary<Body> {
     { arbitrary: objectFor(schema, true).map((value): Body => ({ kind: 'json', value })), weight: 5 },
     { arbitrary: objectFor(schema, false).map((value): Body => ({ kind: 'json', value })), weight: 3 },
     { arbitrary: mutated.map((value): Body => ({ kind: 'json', value })), weight: 3 },
+    ...(keys.length
+      ? [
+          {
+            arbitrary: fc
+              .tuple(objectFor(schema, true), fc.constantFrom(...keys), NUMBER_LITERAL)
+              .map(([value, key, literal]): Body => ({ kind: 'literal', value, key, literal })),
+            weight: 1,
+          },
+        ]
+      : []),
     { arbitrary: randomBody.map((b): Body => ({ kind: 'text', ...b })), weight: 1 },
     { arbitrary: fc.constant<Body>({ kind: 'none' }), weight: 1 },
   )
@@ -550,6 +576,11 @@ function toRequest(r: AdminRequest): Request | null {
   let type: string | undefined
   if (r.body.kind === 'json') {
     body = JSON.stringify(resolveBody(r.body.value)) ?? 'null'
+    type = 'application/json'
+  } else if (r.body.kind === 'literal') {
+    const marker = '\u0000literal\u0000'
+    const text = JSON.stringify({ ...(resolveBody(r.body.value) as object), [r.body.key]: marker })
+    body = text.replace(JSON.stringify(marker), r.body.literal)
     type = 'application/json'
   } else if (r.body.kind === 'text') {
     body = r.body.text
