@@ -51,7 +51,7 @@ import {
 } from './arbitraries'
 import { changedTables, d1Digest } from './d1-digest'
 
-const NUM_RUNS = 300
+const NUM_RUNS = 250
 
 // ---------------------------------------------------------------- the world the requests meet
 

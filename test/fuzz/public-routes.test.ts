@@ -10,8 +10,10 @@
  * Origin / Sec-Fetch-Site / Content-Type headers and bodies (forms of
  * random fields, broken JSON, large).
  *
- * No request here holds anything genuine: no key, no state, cookie,
- * completion code, chooser token or connect link the gateway issued. So,
+ * No request here holds anything that lets it write: no key, no state,
+ * completion code, chooser token or connect link the gateway issued. Some
+ * carry a genuine flow cookie (of a sign-in started on the primary or the
+ * tenant host, sent to any host), which alone must not be enough. So,
  * whatever the request:
  * - the answer is below 500 (but the documented 503 pages of a host that is
  *   not ready: NOT_READY_PAGES), with no stack trace, no runtime or driver
@@ -23,7 +25,7 @@
 import { env, SELF } from 'cloudflare:test'
 import fc from 'fast-check'
 import { beforeAll, describe, expect, it } from 'vitest'
-import { PRIMARY, seedSignInTenant, seedTenant, uniqueLabel, ZONE } from '../fixtures'
+import { FLOW_COOKIE, PRIMARY, seedSignInTenant, seedTenant, startLogin, uniqueLabel, ZONE } from '../fixtures'
 import {
   anyMethod,
   contentType,
@@ -285,8 +287,21 @@ const cookieValue = fc.oneof(
   fc.constant('x'.repeat(5000)),
 )
 
-const cookie: fc.Arbitrary<string | null> = fc.oneof(
+/** A flow cookie the gateway issued (by `/sso/login` on that host), or any Cookie header. */
+type CookieChoice = string | null | { genuine: 'primary' | 'active'; extra: string }
+
+/** The flow cookies of a sign-in started on the primary host and on the tenant host (genuine, unexpired). */
+let flowCookies: Record<'primary' | 'active', string>
+
+const cookie: fc.Arbitrary<CookieChoice> = fc.oneof(
   { arbitrary: fc.constant(null), weight: 3 },
+  {
+    arbitrary: fc.record({
+      genuine: fc.constantFrom<'primary' | 'active'>('primary', 'active'),
+      extra: fc.constantFrom('', '; __Host-sso_flow=x', '; __Host-sso_connect=x'),
+    }),
+    weight: 2,
+  },
   {
     arbitrary: fc
       .array(
@@ -318,7 +333,7 @@ interface PublicRequest {
   method: string
   path: string
   query: string
-  cookie: string | null
+  cookie: CookieChoice
   origin: Origin
   secFetchSite: string | null
   /** `auto`: the body's own type. */
@@ -392,7 +407,9 @@ function toRequest(r: PublicRequest): Request | null {
     const url = new URL(`${r.scheme}://${hostValue(r.host)}${r.port}${r.path}${r.query}`)
     const origin = url.origin
     for (const [name, value] of r.extraHeaders) headers.append(name, value)
-    if (r.cookie !== null) headers.set('cookie', r.cookie)
+    if (typeof r.cookie === 'string') headers.set('cookie', r.cookie)
+    else if (r.cookie !== null)
+      headers.set('cookie', `${FLOW_COOKIE}=${flowCookies[r.cookie.genuine]}${r.cookie.extra}`)
     if (r.origin === 'same') headers.set('origin', origin)
     else if (r.origin === 'other') headers.set('origin', 'https://evil.example')
     else if (r.origin === 'null') headers.set('origin', 'null')
@@ -416,6 +433,10 @@ function toRequest(r: PublicRequest): Request | null {
 describe('fuzz: the public routes, anonymously', () => {
   beforeAll(async () => {
     hosts = await seedHosts()
+    flowCookies = {
+      primary: (await startLogin(PRIMARY)).cookie,
+      active: (await startLogin(hosts.active)).cookie,
+    }
   })
 
   it('never answers 5xx or leaks, answers API 4xx as JSON errors, and never changes D1', async () => {
@@ -424,7 +445,7 @@ describe('fuzz: the public routes, anonymously', () => {
       fc.asyncProperty(publicRequest, async (r) => {
         const req = toRequest(r)
         fc.pre(req !== null)
-        const context = `${req!.method} ${req!.url.slice(0, 300)} cookie=${r.cookie?.slice(0, 80)} origin=${JSON.stringify(r.origin)} content-type=${req!.headers.get('content-type')}`
+        const context = `${req!.method} ${req!.url.slice(0, 300)} cookie=${JSON.stringify(r.cookie)?.slice(0, 80)} origin=${JSON.stringify(r.origin)} content-type=${req!.headers.get('content-type')}`
         const before = await d1Digest()
         let res: Response
         try {
