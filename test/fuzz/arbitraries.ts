@@ -243,6 +243,8 @@ const SECRETS = [
 /** Text that only an unhandled error, a driver or a runtime would write. */
 const INTERNAL_TEXT = [
   /\n\s+at /,
+  // An error's message with the file it came from (Error: … src/x.ts, worker.js:1:234).
+  /\w*Error:[^\n]*(\.(?:m?[jt]sx?)\b|\/src\/)/,
   /^\s*at .+:\d+:\d+\)?$/m,
   /TypeError/,
   /ReferenceError/,
