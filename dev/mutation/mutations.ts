@@ -704,4 +704,21 @@ export const MUTATIONS: Mutation[] = [
     why: 'a sign-in reaching more than 100 portals answers 500 (too many SQL variables)',
     tests: ['test/api/scope-at-scale.test.ts'],
   },
+  // ---------------------------------------------------------------- sync under load (DESIGN 8)
+  {
+    id: 'sync/claim-exclusive',
+    file: 'src/sync/claim.ts',
+    find: '         WHERE sync_runs.started_at <= ?4`,',
+    replace: '         WHERE 1 OR sync_runs.started_at <= ?4`,',
+    why: 'two syncs of one list run at once, and the loser can record failed after the winner succeeded',
+    tests: ['test/api/sync.test.ts'],
+  },
+  {
+    id: 'sync/cap-while-pulling',
+    file: 'src/sync/pull.ts',
+    find: '    if (users.size > MAX_SSO_USERS || users.size + disabled.size > 2 * MAX_SSO_USERS)',
+    replace: '    if (users.size + disabled.size > 20 * MAX_SSO_USERS)',
+    why: 'a list of any size is pulled whole into the isolate (and stored)',
+    tests: ['test/api/sync.test.ts'],
+  },
 ]
