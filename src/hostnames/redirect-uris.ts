@@ -147,10 +147,11 @@ export function hostStillAsRead(d1: D1Database, row: ReadHost): D1PreparedStatem
 }
 
 /**
- * A registration whose write found the host changed (`hostAsRead` matched
- * nothing): its URI comes off the app again, unless the host as it is now
- * is registered there itself (a concurrent registration of the same host).
- * Best effort: a failure is logged. Returns the host as it is now.
+ * A registration whose write found (or may have found) the host changed,
+ * `hostAsRead` matching nothing: its URI comes off the app again, unless the
+ * host as it is now is registered there itself (its write landed, or a
+ * concurrent registration of the same host). Best effort: a failure is
+ * logged. Returns the host as it is now.
  */
 export async function withdrawRegistration(
   d1: D1Database,
@@ -434,8 +435,11 @@ export async function registeredHostsOf(d1: D1Database, portalOrgId: string): Pr
 export interface HostMove {
   /** The hosts' new registrations, to store in the same batch as the integration change. */
   statements: D1PreparedStatement[]
-  /** After that batch: the isolate's host cache forgets the moved hosts. */
-  stored(): void
+  /**
+   * After that batch: the isolate's host cache forgets the moved hosts, and a
+   * URI registered on `next` for a host detached meanwhile comes off again.
+   */
+  stored(): Promise<void>
   /** Takes the new registrations back off the new app (when storing the change failed). */
   undo(): Promise<void>
 }
@@ -488,11 +492,11 @@ export async function moveHostsToApp(
         getDb(d1)
           .update(hostnames)
           .set({ ...outcome, redirectUriCheckedAt: now, updatedAt: now })
-          .where(eq(hostnames.hostname, row.hostname)),
+          .where(hostAsRead(row)),
       ),
     ),
-    stored: () => {
-      for (const { row } of moved) hostCache(config).delete(row.hostname)
+    stored: async () => {
+      for (const { row, outcome } of moved) await withdrawRegistration(d1, config, uris, row, outcome)
     },
     undo,
   }

@@ -21,12 +21,24 @@
  */
 import { env } from 'cloudflare:test'
 import { describe, expect, it } from 'vitest'
-import type { Principal } from '../../src/access/principal'
+import { OPS, type Principal } from '../../src/access/principal'
 import { getConfig } from '../../src/config'
 import { type RedirectUris, redirectUrisOf, retryRegistration } from '../../src/hostnames/redirect-uris'
 import { findHostname, updateHostname } from '../../src/hostnames/service'
+import { putIntegration } from '../../src/integrations/microsoft'
 import { TEST_CLIENT_ID } from '../bindings'
-import { api, dbAll, expectJson, partnerWithKey, uniqueLabel } from '../fixtures'
+import {
+  api,
+  apiJson,
+  dbAll,
+  entraControl,
+  expectJson,
+  newTenantId,
+  partnerWithKey,
+  seedSignInTenant,
+  uniqueLabel,
+  ZONE,
+} from '../fixtures'
 
 async function appUris(clientId: string): Promise<string[]> {
   const res = await fetch(`${env.ENTRA_AUTHORITY}/__control/apps/${clientId}`)
@@ -117,6 +129,43 @@ describe('a redirect URI registered for a host detached meanwhile does not stay 
 
     expect(await retry).toBe('done')
     expect(await dbAll('SELECT hostname FROM hostnames WHERE hostname = ?', hostname)).toEqual([])
+    expect(await appUris(TEST_CLIENT_ID)).not.toContain(uri)
+  })
+
+  it("a portal's new Entra app racing DELETE of a direct host keeps no URI for the host, on either app", async () => {
+    const tenant = await seedSignInTenant()
+    const hostname = `${uniqueLabel('move')}.${ZONE}`
+    const uri = `https://${hostname}/sso/callback`
+    await apiJson('POST', `/orgs/${tenant.orgId}/hostnames`, { hostname, callbackMode: 'direct' }, 201)
+    expect(await appUris(TEST_CLIENT_ID)).toContain(uri)
+    const clientId = crypto.randomUUID()
+    const homeTenantId = newTenantId()
+    const secret = `portal-secret-${crypto.randomUUID()}`
+    await entraControl('apps', {
+      clientId,
+      secret,
+      redirectUris: ['https://login.localhost/sso/callback'],
+      grants: { [homeTenantId]: ['Application.ReadWrite.OwnedBy'] },
+    })
+    const slow = slowRegistrar()
+    const change = outcomeOf(
+      putIntegration(
+        env.DB,
+        getConfig(env),
+        slow.uris,
+        OPS,
+        tenant.orgId,
+        { clientId, clientSecret: secret, homeTenantId },
+        Date.now(),
+      ),
+    )
+    await slow.atRegister // the URI is off the provider's app, and being registered on the new one
+    expect((await api('DELETE', `/hostnames/${hostname}`)).status).toBe(204)
+    slow.open()
+
+    expect(await change).toBe('done')
+    expect(await dbAll('SELECT hostname FROM hostnames WHERE hostname = ?', hostname)).toEqual([])
+    expect(await appUris(clientId)).not.toContain(uri)
     expect(await appUris(TEST_CLIENT_ID)).not.toContain(uri)
   })
 
