@@ -477,8 +477,8 @@ export const MUTATIONS: Mutation[] = [
   {
     id: 'tenant-proof/partner-claim-is-proof',
     file: 'src/tenancy/claims.ts',
-    find: "return { status: claim?.status ?? 'unverified', statements: [] }",
-    replace: "return { status: claim?.status ?? 'verified', statements: [] }",
+    find: "return { status: 'unverified', statements: claimAsRead(d1, tid, undefined) }",
+    replace: "return { status: 'verified', statements: claimAsRead(d1, tid, undefined) }",
     why: 'a tenant named with a partner key counts as proven',
     tests: TENANT_PROOF,
   },
@@ -624,6 +624,14 @@ export const MUTATIONS: Mutation[] = [
     tests: ['test/attacks/concurrent-connects.test.ts'],
   },
   {
+    id: 'claims/claim-as-read',
+    file: 'src/tenancy/claims.ts',
+    find: 'if (claim) return { status: claim.status, statements: claimAsRead(d1, tid, claim) }',
+    replace: 'if (claim) return { status: claim.status, statements: [] }',
+    why: 'a phone system named while ops release its tenant stays trusted with no claim behind it',
+    tests: ['test/attacks/claim-release-race.test.ts'],
+  },
+  {
     id: 'connect/link-refused-when-claimed',
     file: 'src/connect/links.ts',
     find: 'if (claim && claim.partnerId !== partnerIdOf(portal)) throw tenantClaimed(found.phoneSystem.entraTenantId)',
@@ -646,6 +654,22 @@ export const MUTATIONS: Mutation[] = [
     replace: 'lt(hostnames.createdAt, now - PENDING_RELEASE_MS)',
     why: 'a months-old domain seen pending once (certificate renewal) is released at the next cron run',
     tests: ['test/attacks/stale-pending-release.test.ts'],
+  },
+  {
+    id: 'hostnames/failed-released',
+    file: 'src/hostnames/service.ts',
+    find: 'inArray(hostnames.status, UNPROVEN)',
+    replace: "eq(hostnames.status, 'pending')",
+    why: 'a domain Cloudflare gave up on before it was ever proven is held by its squatter for good',
+    tests: ['test/attacks/failed-domain-squat.test.ts'],
+  },
+  {
+    id: 'redirect-uris/withdraw-on-changed-host',
+    file: 'src/hostnames/redirect-uris.ts',
+    find: 'if (!outcome.redirectUriRegistered) return current',
+    replace: 'if (outcome.redirectUriRegistered) return current',
+    why: "a redirect URI registered while its host was detached stays on the provider's app for a domain no longer ours",
+    tests: ['test/attacks/detach-race-redirect-uri.test.ts'],
   },
   // ---------------------------------------------------------------- limits and abuse (DESIGN 8)
   {

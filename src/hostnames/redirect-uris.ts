@@ -8,11 +8,11 @@
  * registrar (one writer per app, `registrar.ts`); each host records the app
  * its URI is on, so it is removed from that one.
  */
-import { and, asc, eq, isNull, lt, or } from 'drizzle-orm'
+import { and, asc, eq, isNull, lt, or, type SQL, sql } from 'drizzle-orm'
 import type { Config } from '../config'
 import { getDb } from '../db/client'
 import { type HostnameRow, hostnames } from '../db/schema'
-import { toStatement } from '../db/statements'
+import { guard, toStatement } from '../db/statements'
 import type { Env } from '../env'
 import { AppError } from '../errors'
 import { hostCache } from '../hosts/resolve'
@@ -123,13 +123,84 @@ export async function unregisterHost(
   await uris.unregister(app, callbackUri(config, row.hostname))
 }
 
-async function store(d1: D1Database, config: Config, row: HostnameRow, outcome: Registration, now: number) {
-  await getDb(d1)
+type ReadHost = Pick<HostnameRow, 'hostname' | 'orgId' | 'createdAt' | 'callbackMode' | 'status'>
+
+/**
+ * The host is still the row a Graph call was decided on: not detached (nor
+ * detached and attached again), same portal, same callback mode, same
+ * status. Every write after a registration is conditional on it.
+ */
+export function hostAsRead(row: ReadHost): SQL {
+  return and(
+    eq(hostnames.hostname, row.hostname),
+    eq(hostnames.orgId, row.orgId),
+    eq(hostnames.createdAt, row.createdAt),
+    eq(hostnames.callbackMode, row.callbackMode),
+    eq(hostnames.status, row.status),
+  ) as SQL
+}
+
+/** `hostAsRead` as a batch guard, for a write that shares its batch with an audit row. */
+export function hostStillAsRead(d1: D1Database, row: ReadHost): D1PreparedStatement[] {
+  const { sql: select, params } = getDb(d1).select({ one: sql`1` }).from(hostnames).where(hostAsRead(row)).toSQL()
+  return guard(d1, `EXISTS (${select})`, ...params)
+}
+
+/**
+ * A registration whose write found (or may have found) the host changed,
+ * `hostAsRead` matching nothing: its URI comes off the app again, unless the
+ * host as it is now is registered there itself (its write landed, or a
+ * concurrent registration of the same host). Best effort: a failure is
+ * logged. Returns the host as it is now.
+ */
+export async function withdrawRegistration(
+  d1: D1Database,
+  config: Config,
+  uris: RedirectUris,
+  row: Pick<HostnameRow, 'hostname' | 'orgId'>,
+  outcome: Registration,
+): Promise<HostnameRow | undefined> {
+  hostCache(config).delete(row.hostname)
+  const current = await getDb(d1).select().from(hostnames).where(eq(hostnames.hostname, row.hostname)).get()
+  if (!outcome.redirectUriRegistered) return current
+  if (current?.redirectUriRegistered && current.redirectUriAppId === outcome.redirectUriAppId) return current
+  await unregisterHost(d1, config, uris, { ...row, redirectUriAppId: outcome.redirectUriAppId }).catch(
+    (error: unknown) =>
+      log('error', 'redirect URI left on an app after its host changed during the registration', {
+        hostname: row.hostname,
+        appId: outcome.redirectUriAppId,
+        code: error instanceof AppError ? error.code : 'internal',
+      }),
+  )
+  return current
+}
+
+/**
+ * Stores a registration outcome on the host as it was read. When the host
+ * changed meanwhile (detached, switched, re-verified), nothing is written, a
+ * URI just registered is withdrawn, and the host as it is now is returned
+ * (one detached meanwhile: as read, with nothing registered).
+ */
+async function store(
+  d1: D1Database,
+  config: Config,
+  uris: RedirectUris,
+  row: HostnameRow,
+  outcome: Registration,
+  now: number,
+): Promise<HostnameRow> {
+  const written = await getDb(d1)
     .update(hostnames)
     .set({ ...outcome, redirectUriCheckedAt: now, updatedAt: now })
-    .where(eq(hostnames.hostname, row.hostname))
+    .where(hostAsRead(row))
+    .returning()
+    .get()
+  if (!written) {
+    const current = await withdrawRegistration(d1, config, uris, row, outcome)
+    return current ?? { ...row, ...onCentral('the hostname was detached meanwhile') }
+  }
   if (outcome.redirectUriRegistered !== row.redirectUriRegistered) hostCache(config).delete(row.hostname)
-  return { ...row, ...outcome, redirectUriCheckedAt: now, updatedAt: now }
+  return written
 }
 
 /** Tries again to register a direct host that is not registered yet, and stores the outcome. */
@@ -147,7 +218,7 @@ export async function retryRegistration(
     // At the ceiling: say so on the hostname; it keeps signing in centrally.
     outcome = onCentral(error instanceof AppError ? error.message : 'Microsoft Graph failed')
   }
-  return store(d1, config, row, outcome, now)
+  return store(d1, config, uris, row, outcome, now)
 }
 
 /**
@@ -189,7 +260,7 @@ export async function verifyRegistration(
     return { row: { ...row, redirectUriCheckedAt: retryAt }, verification: 'unconfirmed' }
   }
   if (present) {
-    const confirmed = await store(d1, config, row, { ...row, redirectUriAppId: current.clientId }, now)
+    const confirmed = await store(d1, config, uris, row, { ...row, redirectUriAppId: current.clientId }, now)
     return { row: confirmed, verification: 'confirmed' }
   }
   log('warn', 'registered redirect URI missing on its app; registering it again', { hostname: row.hostname })
@@ -236,7 +307,7 @@ async function removeRegistration(
     })
     return row
   }
-  return store(d1, config, row, onCentral(reason), now)
+  return store(d1, config, uris, row, onCentral(reason), now)
 }
 
 /** What a direct host waiting for its registration is: its URI is registered once the domain is verified. */
@@ -364,8 +435,11 @@ export async function registeredHostsOf(d1: D1Database, portalOrgId: string): Pr
 export interface HostMove {
   /** The hosts' new registrations, to store in the same batch as the integration change. */
   statements: D1PreparedStatement[]
-  /** After that batch: the isolate's host cache forgets the moved hosts. */
-  stored(): void
+  /**
+   * After that batch: the isolate's host cache forgets the moved hosts, and a
+   * URI registered on `next` for a host detached meanwhile comes off again.
+   */
+  stored(): Promise<void>
   /** Takes the new registrations back off the new app (when storing the change failed). */
   undo(): Promise<void>
 }
@@ -402,7 +476,7 @@ export async function moveHostsToApp(
       throw error
     }
     // Off the old app: central until the change is stored (it needs no URI of its own).
-    await store(d1, config, row, onCentral("moving to the portal's new Entra app"), now)
+    await store(d1, config, uris, row, onCentral("moving to the portal's new Entra app"), now)
     let outcome: Registration
     try {
       outcome = await registerHost(d1, config, uris, row, next)
@@ -418,11 +492,11 @@ export async function moveHostsToApp(
         getDb(d1)
           .update(hostnames)
           .set({ ...outcome, redirectUriCheckedAt: now, updatedAt: now })
-          .where(eq(hostnames.hostname, row.hostname)),
+          .where(hostAsRead(row)),
       ),
     ),
-    stored: () => {
-      for (const { row } of moved) hostCache(config).delete(row.hostname)
+    stored: async () => {
+      for (const { row, outcome } of moved) await withdrawRegistration(d1, config, uris, row, outcome)
     },
     undo,
   }

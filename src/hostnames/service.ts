@@ -6,15 +6,15 @@
  * the status; every change with its audit row in the same batch, and the
  * isolate's host cache told at once.
  */
-import { and, asc, eq, isNotNull, lt, lte } from 'drizzle-orm'
+import { and, asc, eq, inArray, isNotNull, lt, lte } from 'drizzle-orm'
 import * as z from 'zod/mini'
 import { type Actor, type Principal, SYSTEM_ACTOR } from '../access/principal'
 import { notFound, orgInScope } from '../access/scope'
 import { recordChange } from '../audit/write'
 import type { Config } from '../config'
 import { getDb } from '../db/client'
-import { CALLBACK_MODES, type HostnameRow, hostnames } from '../db/schema'
-import { isUniqueViolation } from '../db/statements'
+import { CALLBACK_MODES, type HostnameRow, type HostnameStatus, hostnames } from '../db/schema'
+import { isGuardFailure, isUniqueViolation } from '../db/statements'
 import { AppError } from '../errors'
 import { hostCache } from '../hosts/resolve'
 import { HOSTNAME_PROBLEM_MESSAGES, isDirectSubdomain, isWithinZone, parseHostnameInput } from '../lib/hostname'
@@ -27,7 +27,16 @@ import {
   refreshCustomHostname,
 } from '../upstream/cloudflare'
 import { mapCloudflareStatus, nextCheckDelayMs, verificationOf } from './cloudflare-status'
-import { AWAITING_ACTIVATION, type RedirectUris, reconcileHost, registerHost, unregisterHost } from './redirect-uris'
+import {
+  AWAITING_ACTIVATION,
+  hostAsRead,
+  hostStillAsRead,
+  type RedirectUris,
+  reconcileHost,
+  registerHost,
+  unregisterHost,
+  withdrawRegistration,
+} from './redirect-uris'
 import { hostnameView } from './view'
 
 /**
@@ -170,7 +179,7 @@ export async function attachHostname(
       verification: verificationOf(created),
       cloudflareId: created.id,
       checkedAt: now,
-      pendingSince: status === 'pending' ? now : null,
+      pendingSince: isUnproven(status) ? now : null,
       nextCheckAt: delay === null ? null : now + delay,
     }
   }
@@ -311,8 +320,7 @@ async function refreshFromCloudflare(
     verification: seen ? verificationOf(seen) : row.verification,
     checkedAt: now,
     checkCount,
-    // The 7 days before a pending domain is released count from when it became pending, not from its attach.
-    pendingSince: mapped.status === 'pending' ? (row.status === 'pending' ? (row.pendingSince ?? now) : now) : null,
+    pendingSince: unprovenSince(row, mapped.status, now),
     nextCheckAt: delay === null ? null : now + delay,
     updatedAt: now,
   }
@@ -431,40 +439,71 @@ export async function updateHostname(
     if (before.redirectUriRegistered) await unregisterHost(d1, config, uris, before)
     after = { ...after, redirectUriRegistered: false, redirectUriDetail: null, redirectUriAppId: null }
   }
-  await recordChange(
-    d1,
-    principal,
-    {
-      orgId: before.orgId,
-      action: 'hostname.update',
-      targetType: 'hostname',
-      targetId: before.hostname,
-      summary: { before: hostnameView(before), after: hostnameView(after) },
-    },
-    now,
-    getDb(d1)
-      .update(hostnames)
-      .set({
-        callbackMode: after.callbackMode,
-        redirectUriRegistered: after.redirectUriRegistered,
-        redirectUriDetail: after.redirectUriDetail,
-        redirectUriAppId: after.redirectUriAppId,
-        redirectUriCheckedAt: after.redirectUriCheckedAt,
-        updatedAt: now,
-      })
-      .where(eq(hostnames.hostname, before.hostname)),
-  )
+  try {
+    await recordChange(
+      d1,
+      principal,
+      {
+        orgId: before.orgId,
+        action: 'hostname.update',
+        targetType: 'hostname',
+        targetId: before.hostname,
+        summary: { before: hostnameView(before), after: hostnameView(after) },
+      },
+      now,
+      // Decided on the row read above: detached, switched or re-verified meanwhile, nothing is written.
+      ...hostStillAsRead(d1, before),
+      getDb(d1)
+        .update(hostnames)
+        .set({
+          callbackMode: after.callbackMode,
+          redirectUriRegistered: after.redirectUriRegistered,
+          redirectUriDetail: after.redirectUriDetail,
+          redirectUriAppId: after.redirectUriAppId,
+          redirectUriCheckedAt: after.redirectUriCheckedAt,
+          updatedAt: now,
+        })
+        .where(hostAsRead(before)),
+    )
+  } catch (error) {
+    if (!isGuardFailure(error)) throw error
+    // The URI just registered must not outlive the host it was registered for.
+    if (!(await withdrawRegistration(d1, config, uris, before, after)))
+      throw notFound('attached hostname', before.hostname)
+    throw new AppError(
+      'conflict',
+      'The hostname changed while its callback mode was being switched; nothing was written. Retry.',
+    )
+  }
   hostCache(config).delete(before.hostname)
   return after
 }
 
-/** Cloudflare's own validation window: a custom domain still pending after it is released. */
+/** Cloudflare's own validation window: a custom domain still pending (or failed) after it is released. */
 export const PENDING_RELEASE_MS = 7 * 24 * 60 * 60 * 1000
+
+/** A custom domain nobody has proved (yet, or since it last was): released `PENDING_RELEASE_MS` after `pendingSince`. */
+const UNPROVEN = ['pending', 'failed'] as const satisfies readonly HostnameStatus[]
+const isUnproven = (status: HostnameStatus) => (UNPROVEN as readonly HostnameStatus[]).includes(status)
+
+/**
+ * `pendingSince` after a refresh: when the domain was last seen pending
+ * after being active (or attached), kept while it stays pending or fails,
+ * so a domain Cloudflare gave up on is released too; NULL once it is active
+ * (or moved), and for one that failed straight from active.
+ */
+function unprovenSince(row: HostnameRow, status: HostnameStatus, now: number): number | null {
+  const wasUnproven = isUnproven(row.status) && row.pendingSince !== null
+  if (status === 'pending') return wasUnproven ? row.pendingSince : now
+  if (status === 'failed') return wasUnproven ? row.pendingSince : null
+  return null
+}
 
 /**
  * Releases custom domains that stayed pending for 7 days (the partner never
- * published the DNS records), at Cloudflare and here, so nobody holds a
- * domain they cannot prove. The audit log says why; attaching it again
+ * published the DNS records), or failed on the way (Cloudflare gave up on
+ * them) without being active again, at Cloudflare and here, so nobody holds
+ * a domain they cannot prove. The audit log says why; attaching it again
  * starts over.
  */
 export async function releaseStalePending(
@@ -476,7 +515,7 @@ export async function releaseStalePending(
   const stale = await getDb(d1)
     .select()
     .from(hostnames)
-    .where(and(eq(hostnames.status, 'pending'), lt(hostnames.pendingSince, now - PENDING_RELEASE_MS)))
+    .where(and(inArray(hostnames.status, UNPROVEN), lt(hostnames.pendingSince, now - PENDING_RELEASE_MS)))
     .orderBy(asc(hostnames.pendingSince))
     .limit(REFRESH_BUDGET)
     .all()
@@ -497,7 +536,9 @@ export async function releaseStalePending(
           summary: {
             before: hostnameView(row),
             reason:
-              'Verification did not complete within 7 days (the DNS records were not published), so the hostname was released. Attach it again to start over.',
+              row.status === 'failed'
+                ? `Verification failed (${row.statusDetail ?? 'Cloudflare gave up on it'}) and did not complete within 7 days, so the hostname was released. Attach it again to start over.`
+                : 'Verification did not complete within 7 days (the DNS records were not published), so the hostname was released. Attach it again to start over.',
           },
         },
         now,

@@ -192,7 +192,7 @@ async function storeWithMove(move: HostMove | null, write: () => Promise<void>):
     if (isUniqueViolation(error)) throw clientIdInUse()
     throw error
   }
-  move?.stored()
+  await move?.stored()
 }
 
 function clientIdInUse(): AppError {

@@ -16,7 +16,7 @@ import { boundedText, guid } from '../lib/fields'
 import { newId } from '../lib/ids'
 import { isSafeClientUrl } from '../lib/net'
 import { iso, isoOrNull } from '../lib/time'
-import { nameTenant } from '../tenancy/claims'
+import { nameTenant, tenantChangedMeanwhile } from '../tenancy/claims'
 
 const clientUrl = z
   .string()
@@ -137,20 +137,25 @@ export async function createPhoneSystem(
     createdAt: now,
     updatedAt: now,
   }
-  await recordChange(
-    d1,
-    principal,
-    {
-      orgId,
-      action: 'phone_system.create',
-      targetType: 'phone_system',
-      targetId: row.id,
-      summary: { after: phoneSystemView(row) },
-    },
-    now,
-    getDb(d1).insert(phoneSystems).values(row),
-    ...tenant.statements,
-  )
+  try {
+    await recordChange(
+      d1,
+      principal,
+      {
+        orgId,
+        action: 'phone_system.create',
+        targetType: 'phone_system',
+        targetId: row.id,
+        summary: { after: phoneSystemView(row) },
+      },
+      now,
+      getDb(d1).insert(phoneSystems).values(row),
+      ...tenant.statements,
+    )
+  } catch (error) {
+    if (isGuardFailure(error)) throw tenantChangedMeanwhile(input.entraTenantId)
+    throw error
+  }
   return row
 }
 
@@ -223,9 +228,8 @@ export async function updatePhoneSystem(
       ...(tenant?.statements ?? []),
     )
   } catch (error) {
-    if (isGuardFailure(error)) {
-      throw new AppError('conflict', 'The phone system changed while it was being updated; nothing was written. Retry.')
-    }
+    // Only a tenant change is guarded: the phone system, or the tenant's claim, moved since they were read.
+    if (isGuardFailure(error)) throw tenantChangedMeanwhile(input.entraTenantId!)
     throw error
   }
   return (await findPhoneSystem(d1, id)) ?? after

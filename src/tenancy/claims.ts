@@ -29,6 +29,15 @@ export function tenantClaimed(tid: string): AppError {
   )
 }
 
+/** 409 for a change decided on a claim that was released, proven or vouched for before it was written (a `nameTenant` guard). */
+export function tenantChangedMeanwhile(tid: string): AppError {
+  return new AppError(
+    'conflict',
+    `The phone system, or the connection of the Microsoft 365 tenant ${tid}, changed while this request was being processed; nothing was written. Retry.`,
+    { field: 'entraTenantId' },
+  )
+}
+
 /** Fails the batch if another partner's subtree claimed `tid` after it was read (two proofs at once). */
 function unclaimedElsewhere(d1: D1Database, tid: string, partnerId: string): D1PreparedStatement[] {
   return guard(d1, 'NOT EXISTS (SELECT 1 FROM tenant_claims WHERE tid = ? AND partner_id != ?)', tid, partnerId)
@@ -54,10 +63,13 @@ export interface TenantDecision {
 
 /**
  * What naming tenant `tid` for a phone system of `org` means: refused (409
- * `tenant_claimed`) when another partner's subtree holds the tenant; with the
- * ops key, vouched for (`trusted`, for the whole subtree); with a partner key,
- * the subtree's own claim if it has one, else `unverified` until an
- * administrator of the tenant connects it.
+ * `tenant_claimed`) when another partner's subtree holds the tenant; the
+ * subtree's own claim if it has one; else, with the ops key, vouched for
+ * (`trusted`, for the whole subtree), with a partner key `unverified` until
+ * an administrator of the tenant connects it. The statements re-check the
+ * claim read here inside the batch: if it was released, proven or vouched
+ * for meanwhile, the batch fails on a guard (`isGuardFailure`) and nothing
+ * is written.
  */
 export async function nameTenant(
   d1: D1Database,
@@ -69,12 +81,12 @@ export async function nameTenant(
   const partnerId = partnerIdOf(org)
   const claim = await findClaim(d1, tid)
   if (claim && claim.partnerId !== partnerId) throw tenantClaimed(tid)
+  if (claim) return { status: claim.status, statements: claimAsRead(d1, tid, claim) }
   if (principal.kind === 'ops') {
-    if (claim) return { status: claim.status, statements: [] }
     return {
       status: 'trusted',
       statements: [
-        ...unclaimedElsewhere(d1, tid, partnerId),
+        ...claimAsRead(d1, tid, undefined),
         toStatement(
           d1,
           getDb(d1)
@@ -92,7 +104,25 @@ export async function nameTenant(
       ],
     }
   }
-  return { status: claim?.status ?? 'unverified', statements: [] }
+  return { status: 'unverified', statements: claimAsRead(d1, tid, undefined) }
+}
+
+/**
+ * Fails the batch unless the tenant's claim is still the one a decision was
+ * read from: the same subtree's, with the same status, or still none. A
+ * release (or a proof) committing between the read and the write would
+ * otherwise leave a phone system `trusted` with no claim behind it.
+ */
+function claimAsRead(d1: D1Database, tid: string, claim: TenantClaimRow | undefined): D1PreparedStatement[] {
+  return claim
+    ? guard(
+        d1,
+        'EXISTS (SELECT 1 FROM tenant_claims WHERE tid = ? AND partner_id = ? AND status = ?)',
+        tid,
+        claim.partnerId,
+        claim.status,
+      )
+    : guard(d1, 'NOT EXISTS (SELECT 1 FROM tenant_claims WHERE tid = ?)', tid)
 }
 
 /**
