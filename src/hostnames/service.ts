@@ -9,7 +9,7 @@
 import { and, asc, eq, inArray, isNotNull, lt, lte } from 'drizzle-orm'
 import * as z from 'zod/mini'
 import { type Actor, type Principal, SYSTEM_ACTOR } from '../access/principal'
-import { notFound, orgInScope } from '../access/scope'
+import { asNotFound, notFound, orgInScope } from '../access/scope'
 import { recordChange } from '../audit/write'
 import type { Config } from '../config'
 import { getDb } from '../db/client'
@@ -87,9 +87,8 @@ export async function getHostname(d1: D1Database, principal: Principal, raw: str
   const row = await findHostname(d1, hostname)
   const missing = () => notFound('attached hostname', hostname)
   if (!row) throw missing()
-  await orgInScope(d1, principal, row.orgId).catch(() => {
-    throw missing()
-  })
+  // Outside the key's scope reads as not attached; a D1 outage stays an outage (503), never a 404.
+  await orgInScope(d1, principal, row.orgId).catch(asNotFound(missing))
   return row
 }
 

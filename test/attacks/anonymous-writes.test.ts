@@ -6,7 +6,7 @@
  */
 import { env, SELF } from 'cloudflare:test'
 import { describe, expect, it } from 'vitest'
-import { HANDOFF_FIELD, PRIMARY, seedSignInTenant, signIn } from '../fixtures'
+import { HANDOFF_FIELD, PRIMARY, seedSignInTenant, signIn, startLogin, withCookie } from '../fixtures'
 
 /** Every row of every table the gateway keeps, as one comparable string. */
 async function everything(): Promise<string> {
@@ -57,6 +57,34 @@ describe('anonymous requests write nothing', () => {
     expect(statuses.filter((status) => status === 302)).toHaveLength(100)
     expect(await everything()).toBe(before)
   }, 120_000)
+
+  it('a genuine flow cookie (anyone can get one) with forged completion codes and chooser tokens writes nothing', async () => {
+    const tenant = await seedSignInTenant()
+    const { cookie } = await startLogin(tenant.hostname)
+    const before = await everything()
+    const other = await startLogin(tenant.hostname)
+    // A sealed value that is genuine but of another purpose and another flow: the other browser's state.
+    const foreign = other.authorizeUrl.searchParams.get('state')!
+    for (const code of ['forged', foreign, other.cookie]) {
+      const complete = await SELF.fetch(
+        `https://${tenant.hostname}/sso/complete?code=${encodeURIComponent(code)}`,
+        withCookie(cookie),
+      )
+      expect(complete.status).toBe(400)
+      const choose = await SELF.fetch(`https://${tenant.hostname}/sso/choose`, {
+        method: 'POST',
+        headers: {
+          ...(withCookie(cookie).headers as Record<string, string>),
+          'content-type': 'application/x-www-form-urlencoded',
+          origin: `https://${tenant.hostname}`,
+          'sec-fetch-site': 'same-origin',
+        },
+        body: new URLSearchParams({ token: code, phoneSystem: tenant.phoneSystemId }),
+      })
+      expect(choose.status).toBe(400)
+    }
+    expect(await everything()).toBe(before)
+  })
 
   it('a real sign-in finishes while forged callbacks flood in', async () => {
     const tenant = await seedSignInTenant()

@@ -1,5 +1,5 @@
 import { env, SELF } from 'cloudflare:test'
-import { base64url } from 'jose'
+import { base64url, EncryptJWT } from 'jose'
 import { describe, expect, it } from 'vitest'
 import { flowFromState } from '../../src/signin/flow'
 import { TEST_FLOW_KEY } from '../bindings'
@@ -106,6 +106,45 @@ describe('GET /sso/login', () => {
     const { cookie } = await startLogin(tenant.hostname)
     expect(await flowFromState(cookie, key)).toBeNull()
     expect(await flowFromState('x'.repeat(5000), key)).toBeNull()
+  })
+
+  it("opens no state-shaped payload sealed for a completion code, a chooser token or a cookie (audiences don't stand in for each other)", async () => {
+    const key = base64url.decode(TEST_FLOW_KEY)
+    const payload = {
+      f: 'fid',
+      h: PRIMARY,
+      o: null,
+      c: null,
+      r: `https://${PRIMARY}/sso/callback`,
+      t: 'organizations',
+      v: 'v'.repeat(43),
+      n: 'nonce',
+      s: Date.now(),
+    }
+    const sealFor = (audience: string) =>
+      new EncryptJWT(payload)
+        .setProtectedHeader({ alg: 'dir', enc: 'A256GCM' })
+        .setAudience(audience)
+        .setIssuedAt()
+        .setExpirationTime('10m')
+        .encrypt(key)
+    expect(await flowFromState(await sealFor('flow-state'), key)).not.toBeNull()
+    for (const audience of [`flow-completion:${PRIMARY}`, `flow-choice:${PRIMARY}`, `flow-cookie:${PRIMARY}`]) {
+      expect(await flowFromState(await sealFor(audience), key), audience).toBeNull()
+    }
+  })
+
+  it("the flow row's expiry is the state's own: ten minutes from the login, not from the callback", async () => {
+    const tenant = await seedSignInTenant()
+    const result = await signIn(tenant.hostname, tenant.user)
+    expect(result.res.status).toBe(200)
+    const [row] = await dbAll<{ created_at: number; expires_at: number }>(
+      'SELECT created_at, expires_at FROM sso_flows WHERE hostname = ?',
+      tenant.hostname,
+    )
+    // jose seals whole seconds: the expiry is at most the login plus 600 s, and no earlier than a second before.
+    expect(row!.expires_at).toBeLessThanOrEqual(row!.created_at + 600_000)
+    expect(row!.expires_at).toBeGreaterThan(row!.created_at + 599_000)
   })
 
   it('lets no query parameter or forwarding header choose where the user ends up', async () => {
