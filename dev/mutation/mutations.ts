@@ -180,7 +180,7 @@ export const MUTATIONS: Mutation[] = [
     find: 'expiresAt: payload.exp * 1000,',
     replace: 'expiresAt: Date.now() + 600_000,',
     why: 'a state replayed after its 10 minutes (its flow row long deleted) starts a sign-in again',
-    tests: ['test/journeys/flow-security.test.ts'],
+    tests: ['test/journeys/login.test.ts', 'test/journeys/flow-security.test.ts'],
   },
   {
     id: 'flow/completion-bound-to-cookie-flow',
