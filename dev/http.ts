@@ -23,6 +23,10 @@ export async function listen(name: string, handler: Handler, port = 0, host = '1
       res.end(`${name} error`)
     })
   })
+  // Microsoft's and Cloudflare's front ends keep idle connections open far longer than Node's 5 s
+  // default; closing sooner races workerd reusing the connection ("Network connection lost").
+  server.keepAliveTimeout = 65_000
+  server.headersTimeout = 66_000
   await new Promise<void>((resolve) => server.listen(port, host, resolve))
   return {
     server,
