@@ -740,6 +740,11 @@ async function flood() {
   console.log(
     `\nflood: ${(result.sent / result.seconds).toFixed(0)} req/s over ${result.seconds.toFixed(1)} s; answered without 429: ${passed}${signIn_ ? ` (allowance of ${signIn_.name}: ${signIn_.simple.limit} × ${windows} window(s) touched = ${signIn_.simple.limit * windows})` : ''}`,
   )
+  if (rateLimits.length > 0 && all.s429 === 0) {
+    console.log(`no 429 at all: the Worker does not call ${rateLimits.map((r) => r.name).join(' or ')} on these routes`)
+  } else if (signIn_ && passed > signIn_.simple.limit * windows) {
+    console.log(`more requests got through than the allowance: ${passed - signIn_.simple.limit * windows} beyond it`)
+  }
 
   const median = (xs: number[]) =>
     percentile(
@@ -769,6 +774,9 @@ async function flood() {
   )
   console.log(
     `  caused by the flood (every other row; the flood never uses ${TENANT}): ${sum(fromFlood)}${fromFlood.size ? ` (${fmt(fromFlood)})` : ''}`,
+  )
+  console.log(
+    `  goal (no D1 write from the flood beyond the rate limit's allowance): ${sum(fromFlood) === 0 ? 'met, the flood wrote no row at all' : `${sum(fromFlood)} row(s) written by the flood`}`,
   )
   const grown = [...rowsAfter]
     .filter(([t, n]) => n !== rowsBefore.get(t))
