@@ -14,8 +14,9 @@
  *    with wrangler.toml's rate limits as configured, while real users (each
  *    from their own address) sign in all the way: login page, /sso/login,
  *    the stand-in's account picker, the central /sso/callback, /sso/complete,
- *    the handoff page. Counts D1 row writes by table (SQLite triggers) and
- *    takes away what the real sign-ins wrote (measured alone first).
+ *    the handoff page. Logs every D1 row written (SQLite triggers), with its
+ *    host where the table has one: rows on the real users' host are theirs
+ *    (the flood never uses it), every other row is the flood's.
  *
  * `--flood` runs only the drill, `--mixed` only the mixed load.
  */
