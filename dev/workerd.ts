@@ -57,7 +57,18 @@ function referenceScript(html: string): string {
 export default { fetch() { return new Response(HTML, { headers: { 'content-type': 'text/html; charset=utf-8' } }) } }`
 }
 
-function newMiniflare(outDir: string, referenceHtml: string, bindings: Record<string, string>): Miniflare {
+/** More options in Miniflare's v4 shape: for the gateway Worker (e.g. `ratelimits`), and for Miniflare itself. */
+export interface MoreOptions {
+  gateway?: Record<string, unknown>
+  miniflare?: Record<string, unknown>
+}
+
+function newMiniflare(
+  outDir: string,
+  referenceHtml: string,
+  bindings: Record<string, string>,
+  more: MoreOptions,
+): Miniflare {
   // Miniflare 5 takes a new options shape; the familiar v4 shape converts to it.
   return new Miniflare(
     convertV4MiniflareOptions({
@@ -65,6 +76,7 @@ function newMiniflare(outDir: string, referenceHtml: string, bindings: Record<st
       cf: false,
       host: '127.0.0.1',
       port: 0,
+      ...more.miniflare,
       workers: [
         {
           name: 'gateway',
@@ -75,6 +87,7 @@ function newMiniflare(outDir: string, referenceHtml: string, bindings: Record<st
           d1Databases: { DB: 'bench-db' },
           durableObjects: { REDIRECT_URIS: 'EntraAppRegistrar' },
           bindings: { ...wranglerVars, ...bindings },
+          ...more.gateway,
         },
         {
           name: 'reference',
@@ -110,9 +123,10 @@ export async function startWorkerd(
   outDir: string,
   referenceHtml: string,
   bindings: Record<string, string> = {},
+  more: MoreOptions = {},
 ): Promise<Running> {
   const [mf, readyMs] = await timed(async () => {
-    const instance = newMiniflare(outDir, referenceHtml, bindings)
+    const instance = newMiniflare(outDir, referenceHtml, bindings, more)
     await instance.ready
     return instance
   })
