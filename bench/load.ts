@@ -21,7 +21,6 @@
  * `--flood` runs only the drill, `--mixed` only the mixed load.
  */
 import { randomBytes } from 'node:crypto'
-import type http from 'node:http'
 import path from 'node:path'
 import { convertV4MiniflareOptions, Miniflare } from 'miniflare'
 import { unstable_readConfig } from 'wrangler'
@@ -336,11 +335,6 @@ const entra = await startEntraStandIn({
   apps: [{ clientId: CLIENT_ID, secret: CLIENT_SECRET, redirectUris: [`http://${PRIMARY}/sso/callback`] }],
   users: [USER],
 })
-// Node's default keep-alive of 5 s closes an idle connection just as workerd may reuse it for the
-// token POST, which then fails ("Network connection lost", a 502 entra_unavailable): an artifact of
-// the stand-in, not of Entra, whose connections outlive workerd's pool. Keep them open as long.
-const entraServer = (entra as unknown as { listening?: { server: http.Server } }).listening?.server
-if (entraServer) entraServer.keepAliveTimeout = 65_000
 const bundle = buildBundle(outDir)
 
 /** The hosts' Entra tenants: 25 of them, so that discovery is per tenant as in production. */
