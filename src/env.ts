@@ -43,6 +43,6 @@ export interface Env {
   SIGN_IN_ATTEMPTS_RETENTION_DAYS?: string
   /** Rate limit per client IP on `/sso/*` and `/connect/*` (`[[ratelimits]]` in wrangler.toml). */
   SIGNIN_RATE_LIMIT: RateLimit
-  /** Rate limit per API key (per client IP before a key is known) on the admin API. */
+  /** Rate limit on the admin API: per client address, then per organization (`[[ratelimits]]`). */
   ADMIN_RATE_LIMIT: RateLimit
 }

@@ -9,7 +9,7 @@ import { getConfig } from './config'
 import { connectRoutes } from './connect/routes'
 import { AppError, ConfigError } from './errors'
 import { handoffJwks } from './handoff/jwks'
-import { resolveSite } from './hosts/middleware'
+import { knownRequestSite, resolveSite } from './hosts/middleware'
 import type { AppEnv } from './http/context'
 import { JSON_HEADERS } from './http/headers'
 import { limitPerClientIp } from './http/rate-limit'
@@ -55,10 +55,11 @@ app.use('*', async (c, next) => {
   await next()
 })
 
+// Per client IP on the anonymous surfaces, before the host costs a lookup; the admin API
+// limits per address and per organization (admin/index.ts).
+app.use('/sso/*', limitPerClientIp('SIGNIN_RATE_LIMIT', knownRequestSite))
+app.use('/connect/*', limitPerClientIp('SIGNIN_RATE_LIMIT', knownRequestSite))
 app.use('*', resolveSite)
-// Per client IP on the anonymous surfaces; the admin API limits per key (admin/index.ts).
-app.use('/sso/*', limitPerClientIp('SIGNIN_RATE_LIMIT'))
-app.use('/connect/*', limitPerClientIp('SIGNIN_RATE_LIMIT'))
 app.route('/api/v1', adminApi)
 app.route('/', handoffJwks)
 app.route('/', connectRoutes)

@@ -11,7 +11,6 @@ import { AppError } from '../errors'
 import type { AppEnv } from '../http/context'
 import { JSON_HEADERS } from '../http/headers'
 import { clientIp, spendAllowance } from '../http/rate-limit'
-import { sha256 } from '../lib/crypto'
 import { authenticate } from './auth'
 import { AdminRoutes } from './registry'
 import { auditRoutes } from './routes/audit'
@@ -36,19 +35,16 @@ adminApi.use('*', async (c, next) => {
 })
 
 /**
- * The caller, within its allowance: each presented key has its own (spent
- * before the key is even looked up), and every failed authentication also
- * spends the client IP's, so guessing keys is bounded per address.
+ * The caller, within its allowances: the client address's first (before any
+ * key is looked up, so a spent address learns nothing about the keys it
+ * tries), then the organization's (all of a partner's keys share one, so
+ * minting keys buys no load; ops has its own).
  */
 async function authenticated(c: Context<AppEnv>): Promise<Principal> {
-  const presented = c.req.header('authorization')
-  await spendAllowance(c, 'ADMIN_RATE_LIMIT', presented ? `key:${await sha256(presented)}` : `ip:${clientIp(c)}`)
-  try {
-    return await authenticate(c)
-  } catch (error) {
-    if (presented) await spendAllowance(c, 'ADMIN_RATE_LIMIT', `ip:${clientIp(c)}`)
-    throw error
-  }
+  await spendAllowance(c, 'ADMIN_RATE_LIMIT', `ip:${clientIp(c)}`)
+  const principal = await authenticate(c)
+  await spendAllowance(c, 'ADMIN_RATE_LIMIT', principal.kind === 'ops' ? 'ops' : `org:${principal.orgId}`)
+  return principal
 }
 
 orgRoutes(adminRoutes)

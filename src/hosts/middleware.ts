@@ -1,9 +1,9 @@
-import type { MiddlewareHandler } from 'hono'
+import type { Context, MiddlewareHandler } from 'hono'
 import { AppError } from '../errors'
 import type { AppEnv } from '../http/context'
 import { normalizeRequestHost } from '../lib/hostname'
 import type { Site } from '../tenancy/site'
-import { resolveHost } from './resolve'
+import { knownSite, resolveHost } from './resolve'
 
 /**
  * Resolves the request's host to the site it serves and refuses anything
@@ -28,4 +28,10 @@ export const resolveSite: MiddlewareHandler<AppEnv> = async (c, next) => {
     throw new AppError('host_not_ready', 'Host not active yet', { headers: { 'Retry-After': '300' } })
   }
   await next()
+}
+
+/** What the isolate already knows of the request's host (memory only: never D1). */
+export function knownRequestSite(c: Context<AppEnv>): Site | null | undefined {
+  const hostname = normalizeRequestHost(new URL(c.req.url).host)
+  return hostname === null ? undefined : knownSite(c.var.config, hostname)
 }

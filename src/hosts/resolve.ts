@@ -40,6 +40,13 @@ export function hostCache(config: Config): TtlCache<TenantSite> {
   return sharedCache.cache
 }
 
+/** What the isolate already knows of `hostname`, without asking D1 (undefined: nothing). */
+export function knownSite(config: Config, hostname: string): Site | null | undefined {
+  if (hostname === config.primaryHost) return primarySite(config)
+  const cached = hostCache(config).get(hostname)
+  return cached.hit ? cached.value : undefined
+}
+
 /**
  * Maps a normalized hostname to what it serves: the provider's primary host,
  * a tenant's host (in any status: the caller decides what pending means), or

@@ -2,13 +2,14 @@
  * Rate limits (DESIGN 8) through the Workers rate limiting binding: the
  * limits themselves (requests per period, per key) are the `[[ratelimits]]`
  * entries of wrangler.toml. Over the limit a request is answered 429 with
- * `Retry-After`, before it reads a body or touches D1 again.
+ * `Retry-After`, before it reads a body or touches D1.
  *
  * @see https://developers.cloudflare.com/workers/runtime-apis/bindings/rate-limit/
  */
 import type { Context, MiddlewareHandler } from 'hono'
 import { AppError } from '../errors'
 import { log } from '../log'
+import type { Site } from '../tenancy/site'
 import type { AppEnv } from './context'
 
 /** The longest period the binding allows (10 or 60 s): a client that waits this long has a fresh allowance. */
@@ -19,12 +20,27 @@ const warnedMissing = new Set<string>()
 export type RateLimitBinding = 'SIGNIN_RATE_LIMIT' | 'ADMIN_RATE_LIMIT'
 
 /**
- * The client's address as Cloudflare's edge sets it (a client cannot supply
- * its own: the edge overwrites the header). Without it (local runs) every
- * request shares one bucket.
+ * The client as a rate-limit key: its address as Cloudflare's edge sets it
+ * (a client cannot supply its own: the edge overwrites the header). An IPv6
+ * client holds at least a /64, so it counts as its /64, not per address.
+ * Without the header (local runs) every request shares one key.
  */
 export function clientIp(c: Context): string {
-  return c.req.header('cf-connecting-ip') ?? 'unknown'
+  const address = c.req.header('cf-connecting-ip')
+  if (!address) return 'unknown'
+  return address.includes(':') ? ipv6Prefix64(address) : address
+}
+
+/** The first four groups of an IPv6 address, expanded (`2001:db8::1` -> `2001:db8:0:0::/64`). */
+export function ipv6Prefix64(address: string): string {
+  const [head = '', tail] = address.toLowerCase().split('%')[0]!.split('::')
+  const headGroups = head ? head.split(':') : []
+  const tailGroups = tail === undefined ? [] : tail ? tail.split(':') : []
+  // An embedded IPv4 tail (::ffff:192.0.2.1) is two groups, all in the lower 64 bits.
+  const tailLength = tailGroups.reduce((n, group) => n + (group.includes('.') ? 2 : 1), 0)
+  const zeros = tail === undefined ? [] : Array<string>(Math.max(0, 8 - headGroups.length - tailLength)).fill('0')
+  const groups = [...headGroups, ...zeros, ...tailGroups].slice(0, 4)
+  return `${groups.map((group) => group.replace(/^0+(?=.)/, '')).join(':')}::/64`
 }
 
 /**
@@ -58,10 +74,24 @@ export async function spendAllowance(c: Context<AppEnv>, binding: RateLimitBindi
   }
 }
 
-/** Middleware: one request of the client's IP against `binding`. */
-export function limitPerClientIp(binding: RateLimitBinding): MiddlewareHandler<AppEnv> {
+/**
+ * Middleware: one request of the client's IP against `binding`, spent before
+ * the host is looked up, so a flood of fresh host names is refused without
+ * reaching D1. `knownSite` (memory only, never D1) brands the 429 page when
+ * the isolate already knows the host.
+ */
+export function limitPerClientIp(
+  binding: RateLimitBinding,
+  knownSite: (c: Context<AppEnv>) => Site | null | undefined,
+): MiddlewareHandler<AppEnv> {
   return async (c, next) => {
-    await spendAllowance(c, binding, `ip:${clientIp(c)}`)
+    try {
+      await spendAllowance(c, binding, `ip:${clientIp(c)}`)
+    } catch (error) {
+      const site = knownSite(c)
+      if (site && !(site.kind === 'tenant' && site.status === 'moved')) c.set('site', site)
+      throw error
+    }
     await next()
   }
 }

@@ -15,7 +15,9 @@
  * PKCE verifier and nonce stay as secret as they would in D1), and the
  * completion code and chooser token are sealed too. A value that does not
  * open is refused before any query; the first write is the callback's
- * single-use record of a genuine state.
+ * single-use record of a genuine state, and an attempt is stored in the
+ * audit only once its state, code or token has been used up by it (a replay
+ * is only logged).
  */
 import type { Context } from 'hono'
 import { deleteCookie, getCookie, setCookie } from 'hono/cookie'
@@ -243,8 +245,9 @@ export async function takeCallback(
   if (!state) throw flowInvalid('no state')
   const flow = await flowFromState(state, c.var.config.flowKey)
   if (!flow) throw flowInvalid('state forged, tampered with or expired')
-  // A genuine state: this attempt goes into the sign-in audit.
-  noteAttempt(c, { hostname: flow.hostname, orgId: flow.orgId, authentic: true })
+  // Logged against the flow's host; stored in the audit only once the state is used up below
+  // (a replay, or a genuine state sent to another host, is only logged).
+  noteAttempt(c, { hostname: flow.hostname, orgId: flow.orgId })
   startAgainOn(c, flow.hostname)
   const callbackTarget = new URL(flow.redirectUri)
   const here = c.var.site.hostname
@@ -254,6 +257,7 @@ export async function takeCallback(
   const finishesHere = flow.hostname === here
   if (finishesHere) await requireOwnFlow(c, flow)
   if (!(await store(c).consume(flow, now))) throw flowInvalid('state already used')
+  noteAttempt(c, { authentic: true })
   return { flow, finishesHere }
 }
 
@@ -290,9 +294,9 @@ export async function takeCompletion(c: FlowContext, code: string | null): Promi
   if ((await flowOfOneTime(c, code, sealedAudience.completion(hostname))) !== flowId) {
     throw flowInvalid('code forged, expired or for another flow')
   }
-  noteAttempt(c, { authentic: true })
   const taken = await store(c).takeCompletion(flowId, hostname, await sha256(code), Date.now())
   if (!taken) throw flowInvalid('code used or expired')
+  noteAttempt(c, { authentic: true })
   return taken
 }
 
@@ -311,8 +315,8 @@ export async function takeChoice(c: FlowContext, token: string | null): Promise<
   if ((await flowOfOneTime(c, token, sealedAudience.choice(hostname))) !== flowId) {
     throw flowInvalid('choice token forged, expired or for another flow')
   }
-  noteAttempt(c, { authentic: true })
   const taken = await store(c).takeChoice(flowId, hostname, await sha256(token), Date.now())
   if (!taken) throw flowInvalid('choice token used, or the flow expired')
+  noteAttempt(c, { authentic: true })
   return taken
 }

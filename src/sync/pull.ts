@@ -35,6 +35,13 @@ export const SYNC_PERMISSIONS = [
 /** Stops a runaway pagination (a loop of nextLinks); 1,000 pages of 999 is a million users. */
 const MAX_PAGES = 1_000
 /**
+ * The most Graph requests one pull makes, whatever the tenant holds (a
+ * thousand empty groups assigned to the app would otherwise cost a thousand
+ * requests, past the 1,000 subrequests of one invocation). 50,000 users in
+ * groups take about 55.
+ */
+export const MAX_REQUESTS_PER_PULL = 300
+/**
  * The most one pull waits out throttling (429/503 Retry-After), all calls
  * together: Graph asking for more than is left ends the pull at once (503
  * `graph_throttled`, its Retry-After passed on), so a tenant throttled for
@@ -86,6 +93,17 @@ export interface PullOptions {
 const thousands = (n: number) => String(n).replace(/\B(?=(\d{3})+(?!\d))/g, ',')
 
 /** The cap, refused while paging: nothing more is read, nothing is written. */
+function tooManyRequests(stats: PullStats): AppError {
+  const groups =
+    stats.assignedGroups > 0 ? ` (${thousands(stats.assignedGroups)} groups are assigned to the sign-in app)` : ''
+  return new AppError(
+    'sync_too_large',
+    `Reading this list from Microsoft Graph would take more than ${MAX_REQUESTS_PER_PULL} requests${groups}: ` +
+      'the sync stopped, and nothing was changed. Assign fewer groups to the sign-in app (one group holding the others' +
+      '\' members), or sync from one group (syncSource "group").',
+  )
+}
+
 function tooLarge(seen: number): AppError {
   return new AppError(
     'sync_too_large',
@@ -118,6 +136,7 @@ export async function pullSsoList(
   async function each<T>(path: string, permission: string, onPage: (items: T[]) => void): Promise<void> {
     let next: string | undefined = path
     for (let n = 0; next; n++) {
+      if (counter.requests >= MAX_REQUESTS_PER_PULL) throw tooManyRequests(stats)
       if (n >= MAX_PAGES)
         throw new AppError(
           'graph_unavailable',

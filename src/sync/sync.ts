@@ -22,7 +22,7 @@ import type { ReplaceCounts } from '../sso/plan'
 import { replaceSsoList } from '../sso/store'
 import { portalOf } from '../tenancy/portal'
 import { claimSync, heldGuard, releaseStatement, SYNC_RETRY_AFTER_MS, type SyncClaim } from './claim'
-import { type PullStats, pullSsoList } from './pull'
+import { MAX_REQUESTS_PER_PULL, type PullStats, pullSsoList } from './pull'
 
 export interface SyncOutcome extends ReplaceCounts {
   source: PhoneSystemRow['syncSource']
@@ -196,12 +196,6 @@ export async function syncNow(
  */
 export const RUN_BUDGET = { phoneSystems: 10, requests: 800 }
 
-/** A phone system's likely cost, from its last sync (or a small default). */
-function estimatedRequests(ps: PhoneSystemRow): number {
-  const last = ps.lastSyncCounts as { total?: number } | null
-  return 10 + Math.ceil((last?.total ?? 0) / 999) * 2 + 30
-}
-
 export async function syncDuePhoneSystems(
   d1: D1Database,
   config: Config,
@@ -222,7 +216,8 @@ export async function syncDuePhoneSystems(
   let skipped = 0
   let deferred = 0
   for (const ps of due) {
-    if (used + estimatedRequests(ps) > RUN_BUDGET.requests) {
+    // Start a sync only if the most it may spend still fits: one pull is bounded, the run's total too.
+    if (used + MAX_REQUESTS_PER_PULL > RUN_BUDGET.requests) {
       deferred++
       continue
     }
@@ -238,7 +233,7 @@ export async function syncDuePhoneSystems(
         skipped++
         continue
       }
-      used += estimatedRequests(ps)
+      used += MAX_REQUESTS_PER_PULL
       failed++
     }
   }
