@@ -492,3 +492,11 @@ export function isDatabaseOutage(error: unknown): boolean {
   }
   return false
 }
+
+/** The code an error is answered with (what `renderError` shows), for logs and the sign-in audit. */
+export function errorCodeOf(error: unknown): ErrorCode {
+  if (error instanceof AppError) return error.code
+  if (isDatabaseOutage(error)) return 'database_unavailable'
+  if (error instanceof ConfigError) return 'misconfigured'
+  return 'internal'
+}

@@ -715,9 +715,9 @@ export const MUTATIONS: Mutation[] = [
   {
     id: 'rate-limit/before-host-lookup',
     file: 'src/index.ts',
-    find: "app.use('/connect/*', limitPerClientIp('SIGNIN_RATE_LIMIT', knownRequestSite))\napp.use('*', resolveSite)\n",
+    find: "app.use('/sso/*', limitPerClientIp('SIGNIN_RATE_LIMIT', knownRequestSite))\napp.use('/connect/*', limitPerClientIp('SIGNIN_RATE_LIMIT', knownRequestSite))\napp.use('*', resolveSite)\n",
     replace:
-      "app.use('*', resolveSite)\napp.use('/connect/*', limitPerClientIp('SIGNIN_RATE_LIMIT', knownRequestSite))\n",
+      "app.use('*', resolveSite)\napp.use('/sso/*', limitPerClientIp('SIGNIN_RATE_LIMIT', knownRequestSite))\napp.use('/connect/*', limitPerClientIp('SIGNIN_RATE_LIMIT', knownRequestSite))\n",
     why: 'a flood of fresh host names reaches D1 once per name, past the per-address allowance',
     tests: ['test/attacks/unknown-host-flood.test.ts'],
   },

@@ -6,7 +6,7 @@
  */
 import type { Context, MiddlewareHandler } from 'hono'
 import { type AttemptFacts, recordSignInAttempt } from '../audit/sign-in-attempts'
-import { AppError } from '../errors'
+import { errorCodeOf } from '../errors'
 import type { AppEnv } from '../http/context'
 import { log } from '../log'
 
@@ -24,7 +24,7 @@ export function auditSignIn(step: AttemptFacts['step']): MiddlewareHandler<AppEn
     const facts = c.get('attempt')
     const error = c.error
     const result = error ? 'failure' : (facts.result ?? 'success')
-    const reason = error ? (error instanceof AppError ? error.code : 'internal') : (facts.reason ?? 'handoff')
+    const reason = error ? errorCodeOf(error) : (facts.reason ?? 'handoff')
     const row = {
       at: Date.now(),
       result,

@@ -3,7 +3,7 @@
  * IPv6 one client (one home line, one VM) holds at least a /64, i.e. 2^64
  * addresses: each gets a fresh allowance, so the per-IP limit of /sso/* and
  * /connect/* (and the admin API's per-address bound on failed keys) does not
- * bound an IPv6 client at all. FAILS on the code under review.
+ * bound an IPv6 client at all. Failed before the fix (review 4).
  *
  * Fix: key IPv6 clients by their /64 (or /56) prefix, IPv4 by the address.
  */

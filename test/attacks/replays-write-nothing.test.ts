@@ -8,7 +8,7 @@
  * the host check). Anyone gets a genuine state from /sso/login, so one state
  * buys one stored row per request for its whole 10 minutes (bounded only by
  * the per-IP allowance), attributed to the victim host's organization, in
- * parallel too. These tests FAIL on the code under review.
+ * parallel too. These failed before the fix (review 4).
  *
  * Fix: mark the attempt authentic only once the state/code/token has been
  * taken (after `consume`/`takeCompletion`/`takeChoice` succeeded), or at

@@ -8,8 +8,8 @@
  * many empty groups makes a single sync send more requests than an invocation
  * may: the scheduled run is cut off mid-way (no outcome recorded, the claim
  * left for 15 minutes) and every phone system after it in the run starves;
- * the budget is charged only after the sync returned. FAILS on the code under
- * review.
+ * the budget is charged only after the sync returned. failed before the fix
+ * (review 4).
  *
  * Fix: count requests while pulling and stop (nothing written, a clear
  * error) past a per-sync request cap below the invocation's limit; also cap

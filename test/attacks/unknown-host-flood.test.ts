@@ -1,12 +1,12 @@
 /**
  * rate-limit.ts promises that over the limit a request is refused
  * "before it reads a body or touches D1 again", and the host cache bounds
- * unknown names so a flood "costs one D1 query per host per TTL". But the
- * per-IP limiter is mounted after `resolveSite`, and the production routes
+ * unknown names so a flood "costs one D1 query per host per TTL". Review 4 found the
+ * per-IP limiter mounted after `resolveSite`, while the production routes
  * send every subdomain of the provider zone (`*.provider.example/*`) and
  * every SaaS hostname (`*\/*`) to the Worker: a flood of fresh random names
  * (never in the negative cache) costs one D1 query per request, from one
- * address, whatever its allowance. FAILS on the code under review.
+ * address, whatever its allowance. Failed before the fix (review 4).
  *
  * Fix: spend the per-IP allowance before host resolution for /sso/* and
  * /connect/* (render the 429 unbranded when the host is unknown), and/or

@@ -124,6 +124,12 @@ describe('D1 fails during the sign-in callback and completion', () => {
     }
     expect(swept).toBeGreaterThan(2)
     findings.expectNone()
+    // The sign-in audit says what happened (not "internal") wherever its own write got through.
+    const reasons = await dbAll<{ reason: string }>(
+      "SELECT DISTINCT reason FROM sign_in_attempts WHERE hostname = ? AND result = 'failure'",
+      tenant.hostname,
+    )
+    expect(reasons).toEqual([{ reason: 'database_unavailable' }])
     // Starting again works once D1 answers.
     const again = await signIn(tenant.hostname, tenant.user)
     expect(again.res.status).toBe(200)
