@@ -6,7 +6,7 @@
 import type { Context } from 'hono'
 import type * as z from 'zod/mini'
 import { AppError } from '../errors'
-import { type BodyLimit, readBodyText } from './body'
+import { type BodyLimit, readBodyText, requireJsonShapeBound } from './body'
 
 /** `users[3].oid` from a zod issue path. */
 export function fieldPath(path: ReadonlyArray<PropertyKey>): string {
@@ -87,6 +87,7 @@ export async function readJsonBody<S extends z.ZodMiniType>(
     throw new AppError('unsupported_media_type', 'The body must be JSON, sent with "Content-Type: application/json"')
   }
   const text = await readBodyText(c, limit)
+  requireJsonShapeBound(text, limit === 'form' ? 'json' : limit)
   let value: unknown
   try {
     value = JSON.parse(text)

@@ -6,6 +6,7 @@
  */
 import { env } from 'cloudflare:test'
 import { describe, expect, it } from 'vitest'
+import { countJsonContainers } from '../../src/http/body'
 import { app } from '../../src/index'
 import { TEST_ADMIN_KEY } from '../bindings'
 import { api, createPhoneSystem, dbAll, PRIMARY, putList, seedTenant } from '../fixtures'
@@ -144,4 +145,41 @@ describe('request bodies are bounded while they are read', () => {
     )
     expect(row?.n).toBe(8_000)
   }, 30_000)
+
+  it('a list body of 700,000 empty objects is refused before parsing (it would take ~50 MB parsed), the list kept', async () => {
+    const tenant = await seedTenant()
+    const phoneSystem = await createPhoneSystem(tenant.customer.id)
+    await putList(phoneSystem.id, [{ oid: '00000000-0000-4000-8000-000000000001', extension: '100' }])
+    const res = await api('PUT', `/phone-systems/${phoneSystem.id}/sso-users`, undefined, {
+      rawBody: `{"users":[${'{},'.repeat(700_000)}{}]}`,
+      headers: { 'content-type': 'application/json' },
+    })
+    expect(res.status).toBe(413)
+    expect(await res.json()).toEqual({
+      error: { code: 'payload_too_large', message: 'The body holds more than 100,010 JSON objects and arrays' },
+    })
+    const [row] = await dbAll<{ n: number }>(
+      'SELECT count(*) AS n FROM sso_users WHERE phone_system_id = ?',
+      phoneSystem.id,
+    )
+    expect(row?.n).toBe(1)
+  }, 30_000)
+
+  it('an admin body of 20,000 nested arrays is refused before parsing', async () => {
+    const res = await api('POST', '/orgs', undefined, {
+      rawBody: `{"name":"x","kind":"partner","branding":${'['.repeat(20_000)}${']'.repeat(20_000)}}`,
+      headers: { 'content-type': 'application/json' },
+    })
+    expect(res.status).toBe(413)
+    expect((await res.json<any>()).error.message).toBe('The body holds more than 10,000 JSON objects and arrays')
+  })
+})
+
+describe('countJsonContainers', () => {
+  it('counts objects and arrays, not brackets inside strings or after escapes', () => {
+    expect(countJsonContainers('{"a":[{},{}],"b":"{[\\"}"}', 100)).toBe(4)
+    expect(countJsonContainers('{"a":"\\"}', 100)).toBe(1)
+    expect(countJsonContainers('{"a":"\\\\","b":{}}', 100)).toBe(2)
+    expect(countJsonContainers('[[[[[[', 3)).toBe(4)
+  })
 })
