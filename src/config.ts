@@ -7,7 +7,7 @@ import { isLoopbackHost } from './lib/net'
 
 export type CustomHostnamesMode = 'cloudflare' | 'local'
 
-/** Validated configuration (DESIGN section 5). Built once per `env` object. */
+/** Validated configuration (ARCHITECTURE §5). Built once per `env` object. */
 export interface Config {
   /**
    * `scheme://hostname[:port]` of a host the gateway serves: the one rule for

@@ -1,5 +1,5 @@
 /**
- * The Worker's bindings: D1, wrangler vars and secrets (DESIGN section 5).
+ * The Worker's bindings: D1, wrangler vars and secrets (ARCHITECTURE §5).
  * Values arrive as strings and are validated once by `config.ts`; nothing else
  * reads them raw.
  */

@@ -142,7 +142,7 @@ export const ERRORS = {
     status: 409,
     page: refused('Already in use', 'This hostname already exists at Cloudflare, in this zone or in another account.'),
   },
-  // DESIGN 5: every Cloudflare failure answers 502 (a duplicate elsewhere 409).
+  // ARCHITECTURE §5: every Cloudflare failure answers 502 (a duplicate elsewhere 409).
   cloudflare_refused: { status: 502, page: UPSTREAM },
   cloudflare_auth: { status: 502, log: 'error', page: UPSTREAM },
   cloudflare_unavailable: { status: 502, page: UPSTREAM },
@@ -161,9 +161,9 @@ export const ERRORS = {
   graph_unavailable: { status: 502, page: UPSTREAM },
   graph_throttled: { status: 503, page: UPSTREAM },
   graph_timeout: { status: 504, page: UPSTREAM },
-  // DESIGN 5: any failed or partial pull answers 502/503/504.
+  // ARCHITECTURE §5: any failed or partial pull answers 502/503/504.
   sync_app_not_installed: { status: 502, page: UPSTREAM },
-  // DESIGN 8: the cap is refused while pulling; the list stays as it was.
+  // ARCHITECTURE §8: the cap is refused while pulling; the list stays as it was.
   sync_too_large: {
     status: 422,
     page: refused(

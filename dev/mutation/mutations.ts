@@ -671,7 +671,7 @@ export const MUTATIONS: Mutation[] = [
     why: "a redirect URI registered while its host was detached stays on the provider's app for a domain no longer ours",
     tests: ['test/attacks/detach-race-redirect-uri.test.ts'],
   },
-  // ---------------------------------------------------------------- limits and abuse (DESIGN 8)
+  // ---------------------------------------------------------------- limits and abuse (ARCHITECTURE §8)
   {
     id: 'body/counted-while-read',
     file: 'src/http/body.ts',
@@ -769,7 +769,7 @@ export const MUTATIONS: Mutation[] = [
     why: 'a sign-in reaching more than 100 portals answers 500 (too many SQL variables)',
     tests: ['test/api/scope-at-scale.test.ts'],
   },
-  // ---------------------------------------------------------------- sync under load (DESIGN 8)
+  // ---------------------------------------------------------------- sync under load (ARCHITECTURE §8)
   {
     id: 'sync/claim-exclusive',
     file: 'src/sync/claim.ts',

@@ -1,5 +1,5 @@
 /**
- * What a principal may reach (DESIGN 5): the ops key everything; a partner
+ * What a principal may reach (ARCHITECTURE §5): the ops key everything; a partner
  * key its own organization and its customers, nothing else. Outside the
  * subtree every answer is the same 404 as for something that does not exist,
  * so a key cannot even learn which ids are taken.

@@ -1,5 +1,5 @@
 /**
- * The admin API (DESIGN section 5), on the primary host only. Each route is
+ * The admin API (ARCHITECTURE §5), on the primary host only. Each route is
  * declared once (`registry.ts`) in `routes/`: the handler reads validated
  * input, calls the domain services, and returns what they answer; the
  * OpenAPI document comes from the same declarations.

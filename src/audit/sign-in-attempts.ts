@@ -18,7 +18,7 @@ export interface AttemptFacts {
   /**
    * The request carried a genuine state, completion code or chooser token.
    * Only such attempts are written to D1: anything else is anonymous noise,
-   * logged but never stored (DESIGN 8).
+   * logged but never stored (ARCHITECTURE §8).
    */
   authentic?: boolean
   /** Set by handlers that end well; errors decide the outcome otherwise. */

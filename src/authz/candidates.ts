@@ -1,6 +1,6 @@
 /**
- * The D1 side of authorization: which phone systems a site reaches (DESIGN
- * 3.5: those its portal serves; on the primary host, all), and the SSO
+ * The D1 side of authorization: which phone systems a site reaches (ARCHITECTURE
+ * §3.5: those its portal serves; on the primary host, all), and the SSO
  * records there that could belong to the signed-in user, found through the
  * (tid, oid), (tid, upn) and (tid, email) indexes. The rule that decides
  * is `match.ts`; this only narrows.
@@ -26,7 +26,7 @@ export interface Candidate {
 /**
  * What a site reaches: every phone system whose tenant is proven (the
  * primary host), or the proven ones its portal serves, read once. A phone
- * system whose tenant nobody proved serves nobody (DESIGN 6); the portal's
+ * system whose tenant nobody proved serves nobody (ARCHITECTURE §6); the portal's
  * count of those says why a host has no sign-in yet.
  */
 export type Reach = { kind: 'all' } | { kind: 'portal'; phoneSystems: PhoneSystemRow[]; unproven: number }

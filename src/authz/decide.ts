@@ -1,5 +1,5 @@
 /**
- * Authorization (DESIGN 3.5) as one decision the routes render: the user's
+ * Authorization (ARCHITECTURE §3.5) as one decision the routes render: the user's
  * tenant may not sign in here, they are on no list here, they go straight to
  * their one phone system, or they choose among several.
  */

@@ -1,5 +1,5 @@
 /**
- * Who may pass (DESIGN 3.5): the signed-in user must be on the SSO list of a
+ * Who may pass (ARCHITECTURE §3.5): the signed-in user must be on the SSO list of a
  * phone system reachable from the host. Identity is (`tid`, `oid`); a UPN or
  * email match counts only for a record that has no `oid`, and only within
  * the token's `tid`. A record that has an `oid` is never matched on a

@@ -1,5 +1,5 @@
 /**
- * Connect links (DESIGN 6): a partner asks for one, sends it to an
+ * Connect links (ARCHITECTURE §6): a partner asks for one, sends it to an
  * administrator of the phone system's Microsoft 365 tenant, who opens it to
  * prove the tenant is theirs. One-time, at most 7 days, stored hashed; a
  * newer link replaces the older unused ones of the same phone system.

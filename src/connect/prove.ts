@@ -1,5 +1,5 @@
 /**
- * The proof itself (DESIGN 6): the person who opened the link is an
+ * The proof itself (ARCHITECTURE §6): the person who opened the link is an
  * administrator of the phone system's tenant (their ID token's `wids`), and
  * the admin consent Entra reports is real: an app-only token in that tenant
  * is issued for the portal's app after it. Only then is the tenant verified

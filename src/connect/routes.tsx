@@ -1,5 +1,5 @@
 /**
- * Connecting a phone system's Microsoft 365 tenant (DESIGN 6), on the
+ * Connecting a phone system's Microsoft 365 tenant (ARCHITECTURE §6), on the
  * primary host only: `GET /connect/{token}` shows what will happen,
  * `POST /connect/{token}` starts the administrator's sign-in,
  * `/connect/callback` takes the sign-in, then the admin consent. Thin: the
@@ -35,7 +35,7 @@ export function connectCallbackUri(config: Config): string {
 
 /**
  * Entra's admin consent endpoint for `tenant`. Discovery does not publish
- * it, so this one URL is built from the authority (DESIGN 6).
+ * it, so this one URL is built from the authority (ARCHITECTURE §6).
  *
  * @see https://learn.microsoft.com/entra/identity-platform/v2-admin-consent
  */

@@ -1,8 +1,8 @@
 /**
- * A connect in progress (DESIGN 6), in two legs, each behind its own
+ * A connect in progress (ARCHITECTURE §6), in two legs, each behind its own
  * single-use state and bound to the browser that opened the link by a
  * `__Host-sso_connect` cookie: the administrator signs in (the sign-in flow
- * of DESIGN 3, on the phone system's tenant), then grants admin consent.
+ * of ARCHITECTURE §3, on the phone system's tenant), then grants admin consent.
  * Both come back to `/connect/callback`; the state says which leg it is.
  */
 

@@ -16,7 +16,7 @@ export const ORG_STRUCTURES = ['nested', 'flat'] as const
 export const HOSTNAME_KINDS = ['subdomain', 'custom'] as const
 export const HOSTNAME_STATUSES = ['pending', 'active', 'failed', 'moved'] as const
 export const CALLBACK_MODES = ['central', 'direct'] as const
-/** Whether a phone system's Entra tenant is proven (DESIGN 6): ops vouched, an administrator of it connected, or neither. */
+/** Whether a phone system's Entra tenant is proven (ARCHITECTURE §6): ops vouched, an administrator of it connected, or neither. */
 export const TENANT_STATUSES = ['trusted', 'verified', 'unverified'] as const
 
 export type OrgKind = (typeof ORG_KINDS)[number]
@@ -278,7 +278,7 @@ export const microsoftIntegrations = sqliteTable(
 )
 
 /**
- * Which partner subtree an Entra tenant belongs to (DESIGN 6): claimed when
+ * Which partner subtree an Entra tenant belongs to (ARCHITECTURE §6): claimed when
  * ops vouch for it (`trusted`) or an administrator of the tenant connects it
  * (`verified`). A tenant claimed in one subtree cannot be named in another;
  * only ops release it.
@@ -295,7 +295,7 @@ export const tenantClaims = sqliteTable('tenant_claims', {
   updatedAt: integer('updated_at').notNull(),
 })
 
-/** One-time links an administrator of a phone system's tenant opens to connect it (DESIGN 6). */
+/** One-time links an administrator of a phone system's tenant opens to connect it (ARCHITECTURE §6). */
 export const connectLinks = sqliteTable(
   'connect_links',
   {
@@ -339,7 +339,7 @@ export const connectSessions = sqliteTable(
 )
 
 /**
- * A sync under way (DESIGN 8): at most one per phone system. A sync starts
+ * A sync under way (ARCHITECTURE §8): at most one per phone system. A sync starts
  * by claiming the row (`INSERT … ON CONFLICT DO UPDATE … WHERE` the holder is
  * stale) and deletes it in the same batch that records its outcome; every
  * write of a sync is conditional on still holding it. A crashed run's row

@@ -1,5 +1,5 @@
 /**
- * The handoff assertion (DESIGN 3.6): a short-lived JWT the phone system's web
+ * The handoff assertion (ARCHITECTURE §3.6): a short-lived JWT the phone system's web
  * client verifies before it lets the user in. ES256 with a `kid`, an explicit
  * `typ` so it cannot be mistaken for another kind of JWT (RFC 8725 3.11),
  * `iss` the primary host's origin (one issuer, one JWKS URL for integrators),

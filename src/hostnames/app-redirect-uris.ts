@@ -1,5 +1,5 @@
 /**
- * Direct callback mode (DESIGN 4), the Graph side: the host's
+ * Direct callback mode (ARCHITECTURE §4), the Graph side: the host's
  * `/sso/callback` must be a redirect URI of the Entra app it signs in with,
  * or Entra answers AADSTS50011. Listed, added and removed through Microsoft
  * Graph (`PATCH /applications(appId='…')` with the whole `web.redirectUris`

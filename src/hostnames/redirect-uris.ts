@@ -1,5 +1,5 @@
 /**
- * Direct callback mode (DESIGN 4), the host side: which hosts have their
+ * Direct callback mode (ARCHITECTURE §4), the host side: which hosts have their
  * `/sso/callback` registered, on which Entra app, and keeping that true.
  * A host is only ever marked registered when its URI is on the app it signs
  * in with; anything else leaves it on the central callback (which needs no

@@ -1,5 +1,5 @@
 /**
- * One writer per Entra app (DESIGN 4, hole 4 of the tenant-proof review):
+ * One writer per Entra app (ARCHITECTURE §4, hole 4 of the tenant-proof review):
  * Graph only lets the gateway replace an app's whole redirect-URI list, so
  * two hosts registering at once on one app would each write back a list
  * without the other's URI. Every change to an app's list goes through this

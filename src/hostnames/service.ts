@@ -1,5 +1,5 @@
 /**
- * Login hostnames of a portal (DESIGN 2, 4, 5): provider subdomains (live at
+ * Login hostnames of a portal (ARCHITECTURE §2, 4, 5): provider subdomains (live at
  * once: the wildcard route and certificate serve them) and custom domains
  * (through Cloudflare for SaaS, pending until the partner's DNS records
  * verify). Attaching, detaching, switching the callback mode, re-reading

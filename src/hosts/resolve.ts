@@ -1,5 +1,5 @@
 /**
- * What a host serves (DESIGN 3.1): the provider's primary host, a tenant's
+ * What a host serves (ARCHITECTURE §3.1): the provider's primary host, a tenant's
  * host in any status (the caller decides what pending means), or nothing.
  * Answers are cached in isolate memory, negative ones included.
  */

@@ -1,5 +1,5 @@
 /**
- * Request bodies, read with a bound (DESIGN 8). The bound is counted on the
+ * Request bodies, read with a bound (ARCHITECTURE §8). The bound is counted on the
  * bytes as they arrive: `Content-Length` is only a hint that lets an honest
  * oversized request be refused before anything is read, and a chunked body
  * (no Content-Length at all) is cut off at the first byte over the limit.

@@ -1,5 +1,5 @@
 /**
- * Rate limits (DESIGN 8) through the Workers rate limiting binding: the
+ * Rate limits (ARCHITECTURE §8) through the Workers rate limiting binding: the
  * limits themselves (requests per period, per key) are the `[[ratelimits]]`
  * entries of wrangler.toml. Over the limit a request is answered 429 with
  * `Retry-After`, before it reads a body or touches D1.

@@ -1,5 +1,5 @@
 /**
- * A portal's Microsoft integration (DESIGN 2): its own Entra app for the
+ * A portal's Microsoft integration (ARCHITECTURE §2): its own Entra app for the
  * sign-ins on its hosts, and the tenants allowed. The client secret is
  * encrypted at rest (AES-GCM under DATA_KEY, bound to the row) and no call
  * ever returns it.

@@ -33,7 +33,7 @@ const DISCOVERY_FAILURE_TTL_MS = 5 * 1000
 export const CLOCK_SKEW_SECONDS = 60
 /** An ID token older than this is refused even if unexpired: it was issued for another sign-in. */
 export const MAX_ID_TOKEN_AGE = '10m'
-/** At most one JWKS refetch per JWKS (per tenant) in this window when a kid is unknown (DESIGN 5). */
+/** At most one JWKS refetch per JWKS (per tenant) in this window when a kid is unknown (ARCHITECTURE §5). */
 export const JWKS_REFETCH_COOLDOWN_MS = 30_000
 const ALGORITHMS = ['RS256']
 

@@ -1,5 +1,5 @@
 /**
- * Organizations (DESIGN 2): partners under the provider, customers under a
+ * Organizations (ARCHITECTURE §2): partners under the provider, customers under a
  * partner, nested or flat. Creating, renaming and rebranding them, scoped to
  * the principal; every change with its audit row in the same batch.
  */

@@ -1,5 +1,5 @@
 /**
- * Phone systems (DESIGN 2): each belongs to an organization, names its Entra
+ * Phone systems (ARCHITECTURE §2): each belongs to an organization, names its Entra
  * tenant, and says where its web client is and where the handoff assertion
  * goes. Scoped to the principal; every change with its audit row.
  */

@@ -1,5 +1,5 @@
 /**
- * Where Entra sends the browser back (DESIGN 4), the one rule for every
+ * Where Entra sends the browser back (ARCHITECTURE §4), the one rule for every
  * caller: sign-in, the redirect URIs registered for direct hosts, the jobs
  * that repair them. Built from configuration and the hostname record only:
  * never from the Host header alone, X-Forwarded-* or a query parameter. Pure.

@@ -1,5 +1,5 @@
 /**
- * Where sign-in flows live between requests (DESIGN 3, 4, 8). A flow is not
+ * Where sign-in flows live between requests (ARCHITECTURE §3, 4, 8). A flow is not
  * stored when it starts: `/sso/login` seals it into the `state` it sends to
  * Entra (see `flow.ts`), so an anonymous request writes nothing. Its first
  * row is written by the callback that brings that state back, and every
@@ -16,9 +16,9 @@ import { type FlowRow, ssoFlows } from '../db/schema'
 import { seal, unseal } from '../lib/crypto'
 import { type Identity, signedIn } from '../oidc/identity'
 
-/** How long a started sign-in may take, end to end (DESIGN 3.3: at most 10 minutes). */
+/** How long a started sign-in may take, end to end (ARCHITECTURE §3.3: at most 10 minutes). */
 export const FLOW_TTL_SECONDS = 600
-/** How long the one-time code of the central callback lives (DESIGN 4: at most 60 s). */
+/** How long the one-time code of the central callback lives (ARCHITECTURE §4: at most 60 s). */
 export const COMPLETION_TTL_SECONDS = 60
 
 export interface FlowSecrets {

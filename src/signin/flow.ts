@@ -1,5 +1,5 @@
 /**
- * The sign-in flow, owned here (DESIGN 3.3, 3.4, 4): its `__Host-` cookie,
+ * The sign-in flow, owned here (ARCHITECTURE §3.3, 3.4, 4): its `__Host-` cookie,
  * its store, and every transition a route may make. A route never touches
  * the cookie or the store directly, so "single use" and "bound to this host
  * and this browser" are decided in one place:
@@ -10,7 +10,7 @@
  * whose cookie names the flow) -> offer choices -> take a choice
  * (`/sso/choose`, once).
  *
- * Nothing anonymous reaches D1 (DESIGN 8): the flow starts sealed in the
+ * Nothing anonymous reaches D1 (ARCHITECTURE §8): the flow starts sealed in the
  * `state` sent to Entra (encrypted and authenticated under FLOW_KEY, so its
  * PKCE verifier and nonce stay as secret as they would in D1), and the
  * completion code and chooser token are sealed too. A value that does not

@@ -1,5 +1,5 @@
 /**
- * Rendering the authorization decision (DESIGN 3.5, 3.6): the 403 pages,
+ * Rendering the authorization decision (ARCHITECTURE §3.5, 3.6): the 403 pages,
  * the chooser, or the handoff page that posts the signed assertion to the
  * phone system. The decision itself is `authz/decide.ts`.
  */

@@ -1,5 +1,5 @@
 /**
- * The sign-in routes (DESIGN 3, 4): the login page, `/sso/login` starts a
+ * The sign-in routes (ARCHITECTURE §3, 4): the login page, `/sso/login` starts a
  * flow, `/sso/callback` takes Entra's answer once, `/sso/complete` finishes a
  * centrally called-back flow on the host it started on, `/sso/choose` takes
  * the chooser's answer. Thin: the protocol is `oidc/`, the flow `flow.ts`,

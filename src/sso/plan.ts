@@ -3,7 +3,7 @@
  * survive (keeping their id, which is the `sub` phone systems see), which are
  * rewritten, which go, which are new. Pure: the caller applies the plan.
  *
- * Matching follows the identity rules of DESIGN section 2: an incoming entry
+ * Matching follows the identity rules of ARCHITECTURE §2: an incoming entry
  * with an `oid` is the stored record with that `oid`; failing that it may
  * adopt a stored record that has no `oid` yet and the same UPN (or email).
  * A stored record that has an `oid` is never matched on UPN or email: a

@@ -1,5 +1,5 @@
 /**
- * An SSO user (DESIGN 2): who may sign in to a phone system. One shape for
+ * An SSO user (ARCHITECTURE §2): who may sign in to a phone system. One shape for
  * the domain (`SsoUser`), the editable part of it (`SsoUserFields`: what a
  * list entry or a Graph pull provides), and the row as D1 returns it.
  */

@@ -1,5 +1,5 @@
 /**
- * At most one sync of a phone system at a time (DESIGN 8). A sync starts by
+ * At most one sync of a phone system at a time (ARCHITECTURE §8). A sync starts by
  * claiming the phone system's `sync_runs` row, and in the same transaction
  * moves its next scheduled sync forward, both before anything is pulled: a
  * second sync meanwhile answers 409 `sync_in_progress` and writes nothing,

@@ -69,7 +69,7 @@ export async function syncPhoneSystem(
   now: number,
   options: SyncOptions = {},
 ): Promise<SyncOutcome> {
-  // Nothing is read from an unproven tenant: naming a tenant proves nothing (DESIGN 6).
+  // Nothing is read from an unproven tenant: naming a tenant proves nothing (ARCHITECTURE §6).
   if (phoneSystem.tenantStatus === 'unverified') {
     throw new AppError(
       'tenant_not_connected',

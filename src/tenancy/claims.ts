@@ -1,5 +1,5 @@
 /**
- * Tenant proof (DESIGN 6): an Entra tenant id is a claim until an
+ * Tenant proof (ARCHITECTURE §6): an Entra tenant id is a claim until an
  * administrator of that tenant proves it, or ops vouch for it. A proven
  * tenant belongs to one partner's subtree (`tenant_claims`); every phone
  * system of that subtree naming it carries the claim's status, every other

@@ -1,5 +1,5 @@
 /**
- * The portal rule (DESIGN 2): a partner and each nested customer is a
+ * The portal rule (ARCHITECTURE §2): a partner and each nested customer is a
  * portal (its own hosts, its own Microsoft integration); a flat customer
  * lives inside its partner's portal. So the phone systems a portal serves
  * are its own and its flat customers', and the Entra app a flat customer's

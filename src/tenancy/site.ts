@@ -1,5 +1,5 @@
 /**
- * What a host serves (DESIGN 3.1): the provider's primary host, or a login
+ * What a host serves (ARCHITECTURE §3.1): the provider's primary host, or a login
  * host of one portal with its look and callback mode. Resolved by `hosts/`.
  */
 import type { CallbackMode, HostnameStatus, OrgKind, OrgStructure } from '../db/schema'

@@ -1,5 +1,5 @@
 /**
- * Subtree scope holds past D1's 100 bound parameters (DESIGN 8): a partner
+ * Subtree scope holds past D1's 100 bound parameters (ARCHITECTURE §8): a partner
  * with 150 customers (flat and nested) reads every list endpoint with its own
  * key, and sees all of its subtree and nothing of another partner's. A scope
  * written as a bound `IN (?, ?, …)` list answers 500 here ("too many SQL

@@ -334,7 +334,7 @@ describe('the schedule', () => {
   })
 })
 
-// ---------------------------------------------------------------- DESIGN 8: limits, concurrency, throttling
+// ---------------------------------------------------------------- ARCHITECTURE §8: limits, concurrency, throttling
 
 async function phoneSystemRow(id: string) {
   const [row] = await dbAll<any>(
@@ -364,7 +364,7 @@ async function makeDue(id: string, ago = 1): Promise<void> {
     .run()
 }
 
-describe('limits and concurrency (DESIGN 8)', () => {
+describe('limits and concurrency (ARCHITECTURE §8)', () => {
   it('a list over 50,000 users is refused while paging: 422 naming the cap and the count so far, the list unchanged, the failure recorded', async () => {
     const tid = newTenantId()
     await consent(tid)

@@ -1,5 +1,5 @@
 /**
- * the admin API's allowance (DESIGN 8: "per key … for the admin
+ * the admin API's allowance (ARCHITECTURE §8: "per key … for the admin
  * API"). Each of these failed before the fix (review 4):
  *
  * 1. The per-key bucket is keyed by the SHA-256 of the raw Authorization

@@ -1,5 +1,5 @@
 /**
- * The review's reproduction, as a regression test (DESIGN 8): anonymous
+ * The review's reproduction, as a regression test (ARCHITECTURE §8): anonymous
  * requests, however many, write nothing to D1. Before: 100 GETs of
  * /sso/callback left 100 sign_in_attempts rows and every /sso/login a flow
  * row. Every table's row count and content is compared before and after.

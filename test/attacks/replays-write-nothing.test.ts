@@ -1,5 +1,5 @@
 /**
- * DESIGN 8, "nothing anonymous writes to D1 before a valid state,
+ * ARCHITECTURE §8, "nothing anonymous writes to D1 before a valid state,
  * cookie or one-time code is presented". A state, completion code or chooser
  * token that was already used (or is presented on a host it is not for) is
  * not a valid one, yet each such request writes a `sign_in_attempts` row:

@@ -1,5 +1,5 @@
 /**
- * DESIGN 8 bounds a sync by users (50,000 while pulling) and a
+ * ARCHITECTURE §8 bounds a sync by users (50,000 while pulling) and a
  * scheduled run by a request budget (`RUN_BUDGET`, "a Worker invocation may
  * make 1,000 subrequests"). Neither bounds the Graph requests of ONE pull:
  * `pullSsoList` fetches the members of every group assigned to the app, one

@@ -20,7 +20,7 @@
  *   error text and no secret in its body;
  * - an answer of the admin API (primary host, /api/v1/) that is a 4xx is
  *   JSON `{"error": {"code", "message", "field"?}}`;
- * - D1 is exactly as it was (DESIGN 8: nothing anonymous reaches D1), 4xx or not.
+ * - D1 is exactly as it was (ARCHITECTURE §8: nothing anonymous reaches D1), 4xx or not.
  */
 import { env, SELF } from 'cloudflare:test'
 import fc from 'fast-check'

@@ -1,5 +1,5 @@
 /**
- * Bodies are bounded while they are read (DESIGN 8): a chunked body with no
+ * Bodies are bounded while they are read (ARCHITECTURE §8): a chunked body with no
  * Content-Length is cut off at the limit, and the sender's stream is not
  * read further. The app is called in-process here so that the test owns the
  * very stream the gateway reads and can count what was pulled from it.

@@ -1,5 +1,5 @@
 /**
- * Rate limits (DESIGN 8): per client IP on /sso/* and /connect/*, per key on
+ * Rate limits (ARCHITECTURE §8): per client IP on /sso/* and /connect/*, per key on
  * the admin API (per IP for failed keys). The suite's own bindings allow a
  * million requests a minute; here TIGHT_RATE_LIMIT (3 a minute per key, a
  * real rate limiting binding simulated by workerd) stands in for them.
