@@ -123,18 +123,31 @@ export function ensureDevVars(path: string): { created: boolean; vars: Record<st
   return { created, vars: readDevVars(path) }
 }
 
-/** Runs a command to completion, inheriting stdio; rejects on a non-zero exit. */
+/**
+ * Runs a command to completion; rejects on a non-zero exit. `capture` keeps
+ * its output (stdout and stderr) and answers it, and shows it only when the
+ * command fails: the wall of text a successful run prints is nobody's news.
+ */
 export function run(
   command: string,
   args: string[],
   env: NodeJS.ProcessEnv = process.env,
-  stdio: 'inherit' | 'ignore' = 'inherit',
-): Promise<void> {
+  stdio: 'inherit' | 'ignore' | 'capture' = 'inherit',
+): Promise<string> {
   return new Promise((resolve, reject) => {
-    const child = spawn(command, args, { stdio, env })
+    const child = spawn(command, args, { stdio: stdio === 'capture' ? 'pipe' : stdio, env })
+    let output = ''
+    child.stdout?.on('data', (chunk: Buffer) => {
+      output += chunk.toString()
+    })
+    child.stderr?.on('data', (chunk: Buffer) => {
+      output += chunk.toString()
+    })
     child.on('error', reject)
-    child.on('exit', (code) =>
-      code === 0 ? resolve() : reject(new Error(`${command} ${args.join(' ')} exited with ${code}`)),
-    )
+    child.on('exit', (code) => {
+      if (code === 0) return resolve(output)
+      if (stdio === 'capture') process.stderr.write(output)
+      reject(new Error(`${command} ${args.join(' ')} exited with ${code}`))
+    })
   })
 }

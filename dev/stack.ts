@@ -115,7 +115,12 @@ export async function startStack(options: StackOptions): Promise<Stack> {
 
   const persist = options.persistTo ? ['--persist-to', options.persistTo] : []
   const stdio = options.quiet ? 'ignore' : 'inherit'
-  await run(wrangler, ['d1', 'migrations', 'apply', 'DB', '--local', ...persist], env, stdio)
+  // wrangler prints a table per migration: one line says the same (the whole output only on failure).
+  const migrated = await run(wrangler, ['d1', 'migrations', 'apply', 'DB', '--local', ...persist], env, 'capture')
+  const applied = new Set(migrated.match(/\b\d{4}_[a-z0-9_]+\.sql\b/g) ?? [])
+  if (!options.quiet) {
+    console.log(applied.size > 0 ? `local D1: ${applied.size} migration(s) applied` : 'local D1: migrations up to date')
+  }
 
   const gateway = spawn(
     wrangler,
