@@ -185,9 +185,9 @@ export const MUTATIONS: Mutation[] = [
   {
     id: 'flow/completion-bound-to-cookie-flow',
     file: 'src/signin/flow.ts',
-    find: "  if ((await flowOfOneTime(c, code, sealedAudience.completion(hostname))) !== flowId) {\n    throw flowInvalid('code forged, expired or for another flow')\n  }",
+    find: '  if ((await flowOfOneTime(c, value, audience)) !== flowId)\n    throw flowInvalid(`${what} forged, expired or for another flow`)\n',
     replace: '',
-    why: 'a forged completion code reaches D1 (anonymous requests write an attempt row)',
+    why: 'a forged completion code or chooser token reaches the flow store in D1',
     tests: ['test/attacks/anonymous-writes.test.ts'],
   },
   {

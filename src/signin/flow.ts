@@ -219,6 +219,19 @@ async function flowOfOneTime(c: FlowContext, value: string, audience: string): P
   return payload && typeof payload.f === 'string' && typeof payload.x === 'string' ? payload.f : null
 }
 
+/**
+ * The flow a one-time value (completion code, chooser token) belongs to:
+ * refused before any query unless it is genuine, sealed for this host
+ * (`audience`), and names the flow in this browser's cookie.
+ */
+async function ownFlowOf(c: FlowContext, value: string | null, audience: string, what: string): Promise<string> {
+  const flowId = await cookieFlowId(c)
+  if (!value || !flowId) throw flowInvalid(`no ${what} or no flow cookie`)
+  if ((await flowOfOneTime(c, value, audience)) !== flowId)
+    throw flowInvalid(`${what} forged, expired or for another flow`)
+  return flowId
+}
+
 /** Parameters a callback carries at most once; a repeated one is a forged answer, refused before anything is used. */
 const ONCE = ['state', 'code', 'iss', 'error', 'error_description', 'admin_consent', 'tenant'] as const
 
@@ -287,14 +300,9 @@ export async function handBack(c: FlowContext, flow: Flow, identity: Identity, n
  * started it.
  */
 export async function takeCompletion(c: FlowContext, code: string | null): Promise<{ flow: Flow; identity: Identity }> {
-  const flowId = await cookieFlowId(c)
   const hostname = c.var.site.hostname
-  if (!code || !flowId) throw flowInvalid('no code or no flow cookie')
-  // Refused before any query unless the code is genuine, for this host, and for the flow in this browser.
-  if ((await flowOfOneTime(c, code, sealedAudience.completion(hostname))) !== flowId) {
-    throw flowInvalid('code forged, expired or for another flow')
-  }
-  const taken = await store(c).takeCompletion(flowId, hostname, await sha256(code), Date.now())
+  const flowId = await ownFlowOf(c, code, sealedAudience.completion(hostname), 'code')
+  const taken = await store(c).takeCompletion(flowId, hostname, await sha256(code!), Date.now())
   if (!taken) throw flowInvalid('code used or expired')
   noteAttempt(c, { authentic: true })
   return taken
@@ -309,13 +317,9 @@ export async function offerChoices(c: FlowContext, flow: Pick<Flow, 'id'>, choic
 
 /** `/sso/choose`: the chooser's token, once, for the flow in this browser's cookie on this host. */
 export async function takeChoice(c: FlowContext, token: string | null): Promise<{ flow: Flow; choices: Choices }> {
-  const flowId = await cookieFlowId(c)
   const hostname = c.var.site.hostname
-  if (!token || !flowId) throw flowInvalid('choice without token or flow cookie')
-  if ((await flowOfOneTime(c, token, sealedAudience.choice(hostname))) !== flowId) {
-    throw flowInvalid('choice token forged, expired or for another flow')
-  }
-  const taken = await store(c).takeChoice(flowId, hostname, await sha256(token), Date.now())
+  const flowId = await ownFlowOf(c, token, sealedAudience.choice(hostname), 'choice token')
+  const taken = await store(c).takeChoice(flowId, hostname, await sha256(token!), Date.now())
   if (!taken) throw flowInvalid('choice token used, or the flow expired')
   noteAttempt(c, { authentic: true })
   return taken

@@ -6,25 +6,16 @@
  */
 import { env, SELF } from 'cloudflare:test'
 import { describe, expect, it } from 'vitest'
+import { app } from '../../src/index'
 import { HANDOFF_FIELD, PRIMARY, seedSignInTenant, signIn, startLogin, withCookie } from '../fixtures'
-
-/** Every row of every table the gateway keeps, as one comparable string. */
-async function everything(): Promise<string> {
-  const tables = await env.DB.prepare(
-    "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' AND name NOT LIKE '_cf_%' AND name <> 'd1_migrations' ORDER BY name",
-  ).all<{ name: string }>()
-  const dumps = await env.DB.batch(
-    tables.results.map(({ name }) => env.DB.prepare(`SELECT * FROM "${name}" ORDER BY rowid`)),
-  )
-  return JSON.stringify(dumps.map((dump, i) => [tables.results[i]!.name, dump.results]))
-}
+import { d1Digest } from '../fuzz/d1-digest'
 
 describe('anonymous requests write nothing', () => {
   it('100 forged callbacks, 100 logins, forged completions and choices leave D1 exactly as it was', async () => {
     const tenant = await seedSignInTenant()
     // Warm the tenant's discovery document, as any earlier visitor would have.
     expect((await SELF.fetch(`https://${tenant.hostname}/sso/login`, { redirect: 'manual' })).status).toBe(302)
-    const before = await everything()
+    const before = await d1Digest()
     const forged = 'eyJhbGciOiJkaXIiLCJlbmMiOiJBMjU2R0NNIn0..AAAAAAAAAAAAAAAA.AAAA.AAAAAAAAAAAAAAAAAAAAAA'
     const requests: (() => Promise<Response>)[] = []
     for (let i = 0; i < 100; i++) {
@@ -55,13 +46,13 @@ describe('anonymous requests write nothing', () => {
     }
     expect(statuses.filter((status) => status >= 500)).toEqual([])
     expect(statuses.filter((status) => status === 302)).toHaveLength(100)
-    expect(await everything()).toBe(before)
+    expect(await d1Digest()).toEqual(before)
   }, 120_000)
 
   it('a genuine flow cookie (anyone can get one) with forged completion codes and chooser tokens writes nothing', async () => {
     const tenant = await seedSignInTenant()
     const { cookie } = await startLogin(tenant.hostname)
-    const before = await everything()
+    const before = await d1Digest()
     const other = await startLogin(tenant.hostname)
     // A sealed value that is genuine but of another purpose and another flow: the other browser's state.
     const foreign = other.authorizeUrl.searchParams.get('state')!
@@ -83,7 +74,48 @@ describe('anonymous requests write nothing', () => {
       })
       expect(choose.status).toBe(400)
     }
-    expect(await everything()).toBe(before)
+    expect(await d1Digest()).toEqual(before)
+  })
+
+  it('a forged completion code or chooser token with a genuine cookie is refused before any flow query', async () => {
+    const tenant = await seedSignInTenant()
+    const { cookie } = await startLogin(tenant.hostname)
+    const statements: string[] = []
+    const DB = new Proxy(env.DB, {
+      get(target, prop) {
+        if (prop === 'prepare') {
+          return (sql: string) => {
+            statements.push(sql)
+            return target.prepare(sql)
+          }
+        }
+        const value = Reflect.get(target, prop, target)
+        return typeof value === 'function' ? value.bind(target) : value
+      },
+    })
+    const bindings = { ...env, DB }
+    const complete = await app.request(
+      `https://${tenant.hostname}/sso/complete?code=forged`,
+      withCookie(cookie),
+      bindings,
+    )
+    expect(complete.status).toBe(400)
+    const choose = await app.request(
+      `https://${tenant.hostname}/sso/choose`,
+      {
+        method: 'POST',
+        headers: {
+          ...(withCookie(cookie).headers as Record<string, string>),
+          'content-type': 'application/x-www-form-urlencoded',
+          origin: `https://${tenant.hostname}`,
+          'sec-fetch-site': 'same-origin',
+        },
+        body: new URLSearchParams({ token: 'forged', phoneSystem: tenant.phoneSystemId }),
+      },
+      bindings,
+    )
+    expect(choose.status).toBe(400)
+    expect(statements.filter((sql) => /sso_flows/.test(sql))).toEqual([])
   })
 
   it('a real sign-in finishes while forged callbacks flood in', async () => {
