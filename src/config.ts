@@ -1,5 +1,6 @@
 import { base64url } from 'jose'
 import type { Env } from './env'
+import type { MetricsSink } from './observe/metrics'
 import { ConfigError } from './errors'
 import { normalizeRequestHost } from './lib/hostname'
 import { GUID_PATTERN } from './lib/ids'
@@ -37,6 +38,8 @@ export interface Config {
   dataKey: Uint8Array
   /** Private EC P-256 JWKs for handoff assertions, current first (validated, not yet imported). */
   signingKeys: SigningJwk[]
+  /** Where Analytics Engine data points go (`observe/metrics.ts`): the METRICS binding, when bound. */
+  metrics: MetricsSink
 }
 
 export interface SigningJwk {
@@ -129,6 +132,7 @@ export function parseConfig(env: Env): Config {
     origin,
     syncIntervalMs: syncHours * 60 * 60 * 1000,
     signInAttemptsRetentionMs: retentionDays * 24 * 60 * 60 * 1000,
+    metrics: { METRICS: env.METRICS },
     cloudflare: customHostnames === 'cloudflare' ? parseCloudflare(env) : null,
     graphBase: parseGraphBase(env.GRAPH_BASE),
     entra: parseEntra(env),

@@ -45,4 +45,6 @@ export interface Env {
   SIGNIN_RATE_LIMIT: RateLimit
   /** Rate limit on the admin API: per client address, then per organization (`[[ratelimits]]`). */
   ADMIN_RATE_LIMIT: RateLimit
+  /** Workers Analytics Engine dataset (`[[analytics_engine_datasets]]`): sign-ins, syncs, hostname changes. */
+  METRICS?: AnalyticsEngineDataset
 }

@@ -16,11 +16,14 @@ import { limitPerClientIp } from './http/rate-limit'
 import { renderError } from './http/render'
 import { runScheduledJobs } from './jobs/scheduled'
 import { isLoopbackHost } from './lib/net'
+import { requestLog } from './observe/request-log'
 import { signIn } from './signin/routes'
 
 const app = new Hono<AppEnv>()
 
-// Before everything else, even configuration: a health probe must answer on any host name,
+app.use('*', requestLog)
+
+// Before everything else but the request log, even configuration: a health probe must answer on any host name,
 // and say what is wrong (the configuration message names a variable, never a secret's value).
 app.get('/healthz', async (c) => {
   let configuration = 'ok'
@@ -40,7 +43,6 @@ app.get('/healthz', async (c) => {
 })
 
 app.use('*', async (c, next) => {
-  c.set('correlationId', crypto.randomUUID())
   c.set('config', getConfig(c.env))
   await next()
 })

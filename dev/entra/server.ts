@@ -49,6 +49,10 @@ export interface EntraApp {
   redirectUris: string[]
   /** Secret past its expiry date: the token endpoint answers AADSTS7000222. */
   secretExpired?: boolean
+  /** When the secret expires, as Graph lists it (`passwordCredentials[].endDateTime`); default two years on. */
+  secretExpiresAt?: string
+  /** Further secrets Graph lists for the app (not accepted by the token endpoint). */
+  otherSecrets?: Array<{ displayName: string; hint: string; endDateTime: string }>
   /**
    * Application permissions (Graph app roles) admin-consented per tenant:
    * tenant id -> roles. A tenant with an empty list has the app installed

@@ -11,7 +11,7 @@
  */
 import { randomUUID } from 'node:crypto'
 import type http from 'node:http'
-import type { EntraStandIn } from '../entra/server.ts'
+import type { EntraApp, EntraStandIn } from '../entra/server.ts'
 import { LocalServer, readBody, sendJson } from '../http.ts'
 
 export const MAX_REDIRECT_URIS = 256
@@ -129,6 +129,14 @@ export class GraphStandIn extends LocalServer {
       )
 
     if (req.method === 'GET') {
+      const select = new URL(req.url ?? '/', 'http://127.0.0.1').searchParams.get('$select')
+      if (select === 'passwordCredentials') {
+        // Graph never returns a secret's value: only its hint (first three characters) and dates.
+        return sendJson(res, 200, {
+          '@odata.context': `${this.base}/v1.0/$metadata#applications(passwordCredentials)/$entity`,
+          passwordCredentials: passwordCredentialsOf(registration),
+        })
+      }
       return sendJson(res, 200, {
         '@odata.context': `${this.base}/v1.0/$metadata#applications(id,appId,web)/$entity`,
         id: `obj-${appId}`,
@@ -186,6 +194,38 @@ export class GraphStandIn extends LocalServer {
     if (parts[0] === 'calls') return sendJson(res, 200, this.calls)
     return sendJson(res, 404, { error: 'unknown control route' })
   }
+}
+
+/**
+ * An app's client secrets as Graph lists them (`passwordCredential`): the one
+ * the app was given, valid two years unless `secretExpiresAt` says otherwise,
+ * and any older ones the test added.
+ *
+ * @see https://learn.microsoft.com/graph/api/resources/passwordcredential
+ */
+function passwordCredentialsOf(app: EntraApp) {
+  const end = app.secretExpiresAt ?? new Date(Date.now() + 730 * 86_400_000).toISOString()
+  const start = new Date(Date.parse(end) - 730 * 86_400_000).toISOString()
+  return [
+    {
+      customKeyIdentifier: null,
+      displayName: 'edge-sso-gateway',
+      endDateTime: end,
+      hint: app.secret.slice(0, 3),
+      keyId: `00000000-0000-4000-8000-${app.clientId.slice(-12)}`,
+      secretText: null,
+      startDateTime: start,
+    },
+    ...(app.otherSecrets ?? []).map((other, index) => ({
+      customKeyIdentifier: null,
+      displayName: other.displayName,
+      endDateTime: other.endDateTime,
+      hint: other.hint,
+      keyId: `00000000-0000-4000-8001-${String(index).padStart(12, '0')}`,
+      secretText: null,
+      startDateTime: new Date(Date.parse(other.endDateTime) - 365 * 86_400_000).toISOString(),
+    })),
+  ]
 }
 
 export async function startGraphStandIn(entra: EntraStandIn, port = 0): Promise<GraphStandIn> {

@@ -14,6 +14,7 @@ import { clientIp, spendAllowance } from '../http/rate-limit'
 import { authenticate } from './auth'
 import { AdminRoutes } from './registry'
 import { auditRoutes } from './routes/audit'
+import { healthRoutes } from './routes/health'
 import { hostnameRoutes } from './routes/hostnames'
 import { integrationRoutes } from './routes/integrations'
 import { keyRoutes } from './routes/keys'
@@ -54,6 +55,7 @@ phoneSystemRoutes(adminRoutes)
 integrationRoutes(adminRoutes)
 auditRoutes(adminRoutes)
 tenantRoutes(adminRoutes)
+healthRoutes(adminRoutes)
 
 adminRoutes.add({
   method: 'get',

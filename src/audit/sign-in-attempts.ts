@@ -21,6 +21,10 @@ export interface AttemptFacts {
    * logged but never stored (ARCHITECTURE §8).
    */
   authentic?: boolean
+  /** When the flow began (its login redirect), for the whole sign-in's duration. */
+  startedAt?: number
+  /** How the flow comes back from Entra: the central callback, the host's own (direct), or the primary host's own. */
+  callbackMode?: 'central' | 'direct' | 'primary'
   /** Set by handlers that end well; errors decide the outcome otherwise. */
   result?: 'success' | 'pending'
   reason?: string

@@ -354,6 +354,20 @@ export const syncRuns = sqliteTable('sync_runs', {
   startedAt: integer('started_at').notNull(),
 })
 
+/** The last run of each scheduled job (`jobs/scheduled.ts`), for the ops health view. */
+export const jobRuns = sqliteTable('job_runs', {
+  job: text('job').primaryKey(),
+  startedAt: integer('started_at').notNull(),
+  finishedAt: integer('finished_at').notNull(),
+  ok: integer('ok', { mode: 'boolean' }).notNull(),
+  /** The job's counts, JSON (`{"deleted": 0, "backlog": 0}`). */
+  result: text('result').notNull(),
+  /** Why it failed: the error's message, never a secret. */
+  error: text('error'),
+  /** When it last succeeded (kept across failures). */
+  lastOkAt: integer('last_ok_at'),
+})
+
 /** One row type per table, for every module that reads them. */
 export type OrgRow = typeof organizations.$inferSelect
 export type HostnameRow = typeof hostnames.$inferSelect
@@ -366,3 +380,4 @@ export type TenantClaimRow = typeof tenantClaims.$inferSelect
 export type ConnectLinkRow = typeof connectLinks.$inferSelect
 export type ConnectSessionRow = typeof connectSessions.$inferSelect
 export type SyncRunRow = typeof syncRuns.$inferSelect
+export type JobRunRow = typeof jobRuns.$inferSelect

@@ -19,6 +19,7 @@ import { AppError } from '../errors'
 import { hostCache } from '../hosts/resolve'
 import { HOSTNAME_PROBLEM_MESSAGES, isDirectSubdomain, isWithinZone, parseHostnameInput } from '../lib/hostname'
 import { log } from '../log'
+import { metrics } from '../observe/metrics'
 import { assertIsPortal } from '../tenancy/portal'
 import {
   createCustomHostname,
@@ -226,6 +227,7 @@ export async function attachHostname(
     if (isUniqueViolation(error)) throw hostnameTaken(hostname)
     throw error
   }
+  metrics.hostnameStatus(config.metrics, { hostname, orgId, from: 'none', to: row.status })
   hostCache(config).delete(hostname)
   return row
 }
@@ -271,6 +273,7 @@ export async function detachHostname(
     now,
     getDb(d1).delete(hostnames).where(eq(hostnames.hostname, row.hostname)),
   )
+  metrics.hostnameStatus(config.metrics, { hostname: row.hostname, orgId: row.orgId, from: row.status, to: 'detached' })
   hostCache(config).delete(row.hostname)
 }
 
@@ -353,6 +356,7 @@ async function refreshFromCloudflare(
     now,
     update,
   )
+  metrics.hostnameStatus(config.metrics, { hostname: row.hostname, orgId: row.orgId, from: row.status, to: after.status })
   hostCache(config).delete(row.hostname)
   return after
 }
@@ -543,6 +547,12 @@ export async function releaseStalePending(
         now,
         getDb(d1).delete(hostnames).where(eq(hostnames.hostname, row.hostname)),
       )
+      metrics.hostnameStatus(config.metrics, {
+        hostname: row.hostname,
+        orgId: row.orgId,
+        from: row.status,
+        to: 'released',
+      })
       hostCache(config).delete(row.hostname)
       released++
     } catch (error) {

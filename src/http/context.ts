@@ -13,6 +13,10 @@ export interface AppVariables {
   config: Config
   /** Shown on error pages and in every log line of the request. */
   correlationId: string
+  /** When the request arrived (ms since the epoch), for its duration in the request log and the metrics. */
+  receivedAt: number
+  /** The error code a failed request ended with (`http/render.tsx`), for the request log. */
+  outcome: string
   /** The host's site, once `hosts/middleware.ts` resolved it. */
   site: Site
   /** Set once a request is known to be an admin API call: errors answer JSON. */

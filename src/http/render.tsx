@@ -58,6 +58,7 @@ function describe(error: unknown): unknown {
 export async function renderError(error: unknown, c: Context<AppEnv>): Promise<Response> {
   const correlationId = c.get('correlationId') ?? crypto.randomUUID()
   const appError = toAppError(error, correlationId)
+  c.set('outcome', appError.code)
 
   if (c.get('api')) {
     const body: { error: { code: string; message: string; field?: string; correlationId?: string } } = {

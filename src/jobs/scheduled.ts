@@ -18,6 +18,7 @@ import {
 } from '../hostnames/redirect-uris'
 import { refreshDueHostnames, releaseStalePending } from '../hostnames/service'
 import { log } from '../log'
+import { recordJobRun } from './runs'
 import { d1FlowStore } from '../signin/flow-store'
 import { syncDuePhoneSystems } from '../sync/sync'
 
@@ -85,11 +86,19 @@ export const JOBS: Job[] = [
 ]
 
 async function runJob(job: Job, env: Env, now: number): Promise<void> {
+  const startedAt = Date.now()
+  let outcome: { ok: true; result: Record<string, number> } | { ok: false; error: string }
   try {
-    log('info', job.name, await job.run({ d1: env.DB, config: getConfig(env), uris: redirectUrisOf(env), now }))
+    const result = await job.run({ d1: env.DB, config: getConfig(env), uris: redirectUrisOf(env), now })
+    log('info', job.name, result)
+    outcome = { ok: true, result }
   } catch (error) {
     log('error', `job failed: ${job.name}`, { error: String(error) })
+    outcome = { ok: false, error: error instanceof Error ? error.message : String(error) }
   }
+  await recordJobRun(env.DB, job.name, startedAt, outcome).catch((error: unknown) =>
+    log('error', 'could not record a job run', { job: job.name, error: String(error) }),
+  )
 }
 
 export function runScheduledJobs(env: Env, ctx: ExecutionContext, now = Date.now()): void {

@@ -9,6 +9,7 @@ import { type AttemptFacts, recordSignInAttempt } from '../audit/sign-in-attempt
 import { errorCodeOf } from '../errors'
 import type { AppEnv } from '../http/context'
 import { log } from '../log'
+import { metrics } from '../observe/metrics'
 
 /** Adds facts as the handler learns them (host of the flow, identity, phone system, outcome). */
 export function noteAttempt(c: Context<AppEnv>, facts: Partial<AttemptFacts>): void {
@@ -47,6 +48,17 @@ export function auditSignIn(step: AttemptFacts['step']): MiddlewareHandler<AppEn
       phoneSystemId: row.phoneSystemId,
       tid: row.tid,
       correlationId: row.correlationId,
+    })
+    const now = Date.now()
+    metrics.signIn(c.var.config.metrics, {
+      result,
+      reason,
+      step: row.step,
+      orgId: row.orgId,
+      callbackMode: facts.callbackMode ?? 'unknown',
+      hostname: row.hostname,
+      requestMs: now - c.var.receivedAt,
+      sinceStartMs: facts.startedAt === undefined ? 0 : now - facts.startedAt,
     })
     if (!facts.authentic) return
     try {

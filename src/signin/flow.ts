@@ -260,7 +260,7 @@ export async function takeCallback(
   if (!flow) throw flowInvalid('state forged, tampered with or expired')
   // Logged against the flow's host; stored in the audit only once the state is used up below
   // (a replay, or a genuine state sent to another host, is only logged).
-  noteAttempt(c, { hostname: flow.hostname, orgId: flow.orgId })
+  noteAttempt(c, flowFacts(c, flow))
   startAgainOn(c, flow.hostname)
   const callbackTarget = new URL(flow.redirectUri)
   const here = c.var.site.hostname
@@ -272,6 +272,14 @@ export async function takeCallback(
   if (!(await store(c).consume(flow, now))) throw flowInvalid('state already used')
   noteAttempt(c, { authentic: true })
   return { flow, finishesHere }
+}
+
+/** What the sign-in audit and metrics learn from a genuine flow: its host, when it began, how it calls back. */
+function flowFacts(c: FlowContext, flow: Flow) {
+  const callbackHost = new URL(flow.redirectUri).hostname
+  const callbackMode =
+    callbackHost !== flow.hostname ? 'central' : flow.hostname === c.var.config.primaryHost ? 'primary' : 'direct'
+  return { hostname: flow.hostname, orgId: flow.orgId, startedAt: flow.createdAt, callbackMode } as const
 }
 
 /** On the host the flow started on, the browser's cookie must name this very flow. */
@@ -304,7 +312,7 @@ export async function takeCompletion(c: FlowContext, code: string | null): Promi
   const flowId = await ownFlowOf(c, code, sealedAudience.completion(hostname), 'code')
   const taken = await store(c).takeCompletion(flowId, hostname, await sha256(code!), Date.now())
   if (!taken) throw flowInvalid('code used or expired')
-  noteAttempt(c, { authentic: true })
+  noteAttempt(c, { ...flowFacts(c, taken.flow), authentic: true })
   return taken
 }
 
@@ -321,6 +329,6 @@ export async function takeChoice(c: FlowContext, token: string | null): Promise<
   const flowId = await ownFlowOf(c, token, sealedAudience.choice(hostname), 'choice token')
   const taken = await store(c).takeChoice(flowId, hostname, await sha256(token!), Date.now())
   if (!taken) throw flowInvalid('choice token used, or the flow expired')
-  noteAttempt(c, { authentic: true })
+  noteAttempt(c, { ...flowFacts(c, taken.flow), authentic: true })
   return taken
 }

@@ -8,15 +8,16 @@
  */
 import { and, asc, eq, lte, ne } from 'drizzle-orm'
 import * as z from 'zod/mini'
-import type { Actor } from '../access/principal'
+import { type Actor, SYSTEM_ACTOR } from '../access/principal'
 import { auditStatement } from '../audit/write'
 import type { Config } from '../config'
 import { getDb } from '../db/client'
 import { type PhoneSystemRow, phoneSystems } from '../db/schema'
 import { isGuardFailure, toStatement } from '../db/statements'
-import { AppError } from '../errors'
+import { AppError, errorCodeOf } from '../errors'
 import { type RedirectUris, reconcilePortal } from '../hostnames/redirect-uris'
 import { log } from '../log'
+import { metrics } from '../observe/metrics'
 import { clientForOrg } from '../oidc/clients'
 import type { ReplaceCounts } from '../sso/plan'
 import { replaceSsoList } from '../sso/store'
@@ -123,6 +124,13 @@ export async function syncPhoneSystem(
       ],
     })
     const { statements, ...counts } = result
+    metrics.sync(config.metrics, {
+      ...syncPointOf(actor, phoneSystem, started),
+      result: 'success',
+      reason: 'ok',
+      ...counts,
+      graphRequests: stats.requests,
+    })
     return {
       ...counts,
       source: phoneSystem.syncSource,
@@ -138,10 +146,29 @@ export async function syncPhoneSystem(
       phoneSystemId: phoneSystem.id,
       code: error instanceof AppError ? error.code : 'internal',
     })
+    metrics.sync(config.metrics, {
+      ...syncPointOf(actor, phoneSystem, started),
+      result: 'failure',
+      reason: errorCodeOf(error),
+      ...NO_COUNTS,
+      graphRequests: stats?.requests ?? 0,
+    })
     await recordFailure(d1, phoneSystem, claim, message).catch((recordError: unknown) =>
       log('error', 'could not record the failed sync', { phoneSystemId: phoneSystem.id, error: String(recordError) }),
     )
     throw error
+  }
+}
+
+const NO_COUNTS = { added: 0, removed: 0, updated: 0, unchanged: 0, total: 0 }
+
+/** The fields of a sync's data point that do not depend on how it ended. */
+function syncPointOf(actor: Actor, phoneSystem: PhoneSystemRow, started: number) {
+  return {
+    orgId: phoneSystem.orgId,
+    phoneSystemId: phoneSystem.id,
+    trigger: actor === SYSTEM_ACTOR ? ('scheduled' as const) : ('api' as const),
+    durationMs: Date.now() - started,
   }
 }
 
