@@ -1,10 +1,10 @@
 import { base64url } from 'jose'
 import type { Env } from './env'
-import type { MetricsSink } from './observe/metrics'
 import { ConfigError } from './errors'
 import { normalizeRequestHost } from './lib/hostname'
 import { GUID_PATTERN } from './lib/ids'
 import { isLoopbackHost } from './lib/net'
+import type { MetricsSink } from './observe/metrics'
 
 export type CustomHostnamesMode = 'cloudflare' | 'local'
 

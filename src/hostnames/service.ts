@@ -356,7 +356,12 @@ async function refreshFromCloudflare(
     now,
     update,
   )
-  metrics.hostnameStatus(config.metrics, { hostname: row.hostname, orgId: row.orgId, from: row.status, to: after.status })
+  metrics.hostnameStatus(config.metrics, {
+    hostname: row.hostname,
+    orgId: row.orgId,
+    from: row.status,
+    to: after.status,
+  })
   hostCache(config).delete(row.hostname)
   return after
 }

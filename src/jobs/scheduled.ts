@@ -18,9 +18,9 @@ import {
 } from '../hostnames/redirect-uris'
 import { refreshDueHostnames, releaseStalePending } from '../hostnames/service'
 import { log } from '../log'
-import { recordJobRun } from './runs'
 import { d1FlowStore } from '../signin/flow-store'
 import { syncDuePhoneSystems } from '../sync/sync'
+import { recordJobRun } from './runs'
 
 /** What every job gets: the database, the configuration, and the per-app registrars of redirect URIs. */
 interface JobContext {

@@ -79,7 +79,11 @@ type Event = keyof typeof LAYOUT
 type PointOf<E extends Event> = E extends 'sign_in' ? SignInPoint : E extends 'sync' ? SyncPoint : HostnameStatusPoint
 
 /** The data point of an event, as Analytics Engine stores it (pure: the tests read it). */
-export function dataPoint<E extends Event>(event: E, point: PointOf<E>, index: string | null): AnalyticsEngineDataPoint {
+export function dataPoint<E extends Event>(
+  event: E,
+  point: PointOf<E>,
+  index: string | null,
+): AnalyticsEngineDataPoint {
   const fields = point as unknown as Record<string, string | number | null>
   const layout = LAYOUT[event]
   return {

@@ -37,11 +37,7 @@ export interface ClientSecretHealth {
 }
 
 /** Pure: the secret in use among the app's credentials, and what that means for ops. */
-export function assessClientSecret(
-  credentials: PasswordCredential[],
-  secret: string,
-  now: number,
-): ClientSecretHealth {
+export function assessClientSecret(credentials: PasswordCredential[], secret: string, now: number): ClientSecretHealth {
   const hint = secret.slice(0, 3)
   const listed = credentials.map((credential) => ({
     displayName: credential.displayName ?? null,

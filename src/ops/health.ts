@@ -5,8 +5,9 @@
  * and whether it stopped), the Entra client secret's expiry, the signing keys
  * and their ages, and a list of warnings, each saying what to do.
  */
-import type { Config } from '../config'
+
 import type { Principal } from '../access/principal'
+import type { Config } from '../config'
 import { AppError, errorCodeOf } from '../errors'
 import { lastJobRuns } from '../jobs/runs'
 import { type ClientSecretHealth, clientSecretHealth } from './client-secret'
@@ -82,8 +83,15 @@ export async function healthOf(
     }))
     database = { status: 'ok', latencyMs: Date.now() - started, latestMigration: migration?.name ?? null }
   } catch (error) {
-    database = { status: 'unreachable', latencyMs: Date.now() - started, latestMigration: null, error: errorCodeOf(error) }
-    warnings.push('D1 did not answer: sign-ins and the admin API fail with 503 until it does (docs/OPERATIONS.md, "D1 unavailable").')
+    database = {
+      status: 'unreachable',
+      latencyMs: Date.now() - started,
+      latestMigration: null,
+      error: errorCodeOf(error),
+    }
+    warnings.push(
+      'D1 did not answer: sign-ins and the admin API fail with 503 until it does (docs/OPERATIONS.md, "D1 unavailable").',
+    )
   }
 
   const lastRunAt = jobs.reduce<number | null>((latest, job) => Math.max(latest ?? 0, Date.parse(job.startedAt)), null)
@@ -124,7 +132,8 @@ export async function healthOf(
   }
 
   return {
-    status: database.status !== 'ok' ? ('unavailable' as const) : warnings.length ? ('warning' as const) : ('ok' as const),
+    status:
+      database.status !== 'ok' ? ('unavailable' as const) : warnings.length ? ('warning' as const) : ('ok' as const),
     checkedAt: iso(now)!,
     warnings,
     configuration: {

@@ -13,8 +13,12 @@ export function healthRoutes(routes: AdminRoutes): void {
       status: z.enum(['ok', 'warning', 'unavailable']),
       warnings: z.array(z.string()),
     }),
-    success: { status: 200, description: '{status, warnings, configuration, database, scheduled, entraClientSecret, signingKeys}' },
+    success: {
+      status: 200,
+      description: '{status, warnings, configuration, database, scheduled, entraClientSecret, signingKeys}',
+    },
     errors: [403],
-    handler: (c) => healthOf(c.env.DB, c.var.config, c.var.principal, { metrics: c.env.METRICS !== undefined }, Date.now()),
+    handler: (c) =>
+      healthOf(c.env.DB, c.var.config, c.var.principal, { metrics: c.env.METRICS !== undefined }, Date.now()),
   })
 }
