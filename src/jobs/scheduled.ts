@@ -18,6 +18,7 @@ import {
 } from '../hostnames/redirect-uris'
 import { refreshDueHostnames, releaseStalePending } from '../hostnames/service'
 import { log } from '../log'
+import { clientSecretHealth } from '../ops/client-secret'
 import { d1FlowStore } from '../signin/flow-store'
 import { syncDuePhoneSystems } from '../sync/sync'
 import { recordJobRun } from './runs'
@@ -80,10 +81,37 @@ export const JOBS: Job[] = [
     run: ({ d1, config, uris, now }) => retryDueRegistrations(d1, config, uris, now),
   },
   {
+    name: 'Entra client secret expiry checked',
+    run: ({ config, now }) => checkClientSecretExpiry(config, now),
+  },
+  {
     name: 'redirect URI registrations confirmed',
     run: ({ d1, config, uris, now }) => confirmDueRegistrations(d1, config, uris, now),
   },
 ]
+
+/** Four times a day (the run in the first five minutes of every sixth hour): one Graph read, not 288. */
+export const SECRET_CHECK_EVERY_HOURS = 6
+
+/**
+ * The Entra client secret's expiry, read from Graph: a warning in the log 30
+ * days ahead (an error once expired), for the alert of docs/OPERATIONS.md.
+ */
+async function checkClientSecretExpiry(config: Config, now: number): Promise<Record<string, number>> {
+  const at = new Date(now)
+  if (at.getUTCHours() % SECRET_CHECK_EVERY_HOURS !== 0 || at.getUTCMinutes() >= 5) return { checked: 0 }
+  const health = await clientSecretHealth(config, now)
+  if (health.status === 'expired' || health.status === 'expiring' || health.status === 'not_listed') {
+    log(health.status === 'expiring' ? 'warn' : 'error', `Entra client secret ${health.status}`, {
+      alert: 'entra_client_secret',
+      expiresAt: health.expiresAt,
+      daysLeft: health.daysLeft,
+      remedy: health.message,
+    })
+  }
+  if (health.status === 'unknown') throw new Error(health.message ?? 'the client secret expiry could not be read')
+  return { checked: 1, daysLeft: health.daysLeft ?? -1, expiring: health.status === 'ok' ? 0 : 1 }
+}
 
 async function runJob(job: Job, env: Env, now: number): Promise<void> {
   const startedAt = Date.now()

@@ -3,9 +3,9 @@
  * before an outage (an Entra client secret about to expire, a cron that
  * stopped, a failing job, an old signing key). Partners never see it.
  */
-import { env } from 'cloudflare:test'
-import { describe, expect, it } from 'vitest'
-import { JOBS } from '../../src/jobs/scheduled'
+import { createExecutionContext, env, waitOnExecutionContext } from 'cloudflare:test'
+import { describe, expect, it, vi } from 'vitest'
+import { JOBS, runScheduledJobs } from '../../src/jobs/scheduled'
 import { assessClientSecret } from '../../src/ops/client-secret'
 import { signingKeyHealth } from '../../src/ops/health'
 import { TEST_HOME_TENANT } from '../bindings'
@@ -158,6 +158,34 @@ describe('GET /api/v1/health', () => {
     ])
     expect(health.status).toBe('warning')
     expect(health.warnings).toContainEqual(expect.stringContaining(`expires in 10 day(s), on ${expiresAt}`))
+  })
+
+  it('the cron warns in the log 30 days ahead (four times a day), and says nothing between those runs', async () => {
+    const day = new Date().toISOString().slice(0, 10)
+    const at = (time: string) => Date.parse(`${day}T${time}Z`)
+    const expiresAt = new Date(at('06:02:00') + 12 * DAY + 3_600_000).toISOString()
+    const bindings = { ...env, ...(await providerAppExpiring(expiresAt)) }
+    const logged: any[] = []
+    const spies = (['log', 'warn', 'error'] as const).map((method) =>
+      vi.spyOn(console, method).mockImplementation((line: unknown) => logged.push(JSON.parse(String(line)))),
+    )
+    try {
+      for (const now of [at('06:02:00'), at('07:02:00')]) {
+        const ctx = createExecutionContext()
+        runScheduledJobs(bindings, ctx, now)
+        await waitOnExecutionContext(ctx)
+      }
+    } finally {
+      for (const spy of spies) spy.mockRestore()
+    }
+    const alerts = logged.filter((line) => line.alert === 'entra_client_secret')
+    expect(alerts).toEqual([
+      expect.objectContaining({ level: 'warn', message: 'Entra client secret expiring', expiresAt, daysLeft: 12 }),
+    ])
+    expect(alerts[0].remedy).toContain('wrangler secret put ENTRA_CLIENT_SECRET')
+    const checks = logged.filter((line) => line.message === 'Entra client secret expiry checked')
+    expect(checks.map((line) => line.checked)).toEqual([1, 0])
+    expect(JSON.stringify(logged)).not.toContain(bindings.ENTRA_CLIENT_SECRET)
   })
 
   it('Graph unreachable or no home tenant: the expiry is unknown, the rest still answers', async () => {
