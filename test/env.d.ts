@@ -10,3 +10,9 @@ declare global {
     }
   }
 }
+
+/** Vite's `?raw` imports (a document read as text by a test). */
+declare module '*?raw' {
+  const text: string
+  export default text
+}
