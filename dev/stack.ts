@@ -5,6 +5,7 @@
  * ports; the browser tests run it on free ports with a throw-away database.
  */
 import { type ChildProcess, spawn } from 'node:child_process'
+import { mkdirSync, writeFileSync } from 'node:fs'
 import path from 'node:path'
 import { type CloudflareStandIn, startCloudflareStandIn } from './cloudflare/server.ts'
 import { type EntraStandIn, startEntraStandIn } from './entra/server.ts'
@@ -115,11 +116,16 @@ export async function startStack(options: StackOptions): Promise<Stack> {
 
   const persist = options.persistTo ? ['--persist-to', options.persistTo] : []
   const stdio = options.quiet ? 'ignore' : 'inherit'
-  // wrangler prints a table per migration: one line says the same (the whole output only on failure).
+  // wrangler prints a table per migration: one line says the same, and names the file that keeps the tables
+  // (the whole output is shown on failure).
   const migrated = await run(wrangler, ['d1', 'migrations', 'apply', 'DB', '--local', ...persist], env, 'capture')
+  const migrationsLog = path.join(options.persistTo ?? path.join(root, '.wrangler'), 'migrations.log')
+  mkdirSync(path.dirname(migrationsLog), { recursive: true })
+  writeFileSync(migrationsLog, migrated)
   const applied = new Set(migrated.match(/\b\d{4}_[a-z0-9_]+\.sql\b/g) ?? [])
   if (!options.quiet) {
-    console.log(applied.size > 0 ? `local D1: ${applied.size} migration(s) applied` : 'local D1: migrations up to date')
+    const summary = applied.size > 0 ? `${applied.size} migration(s) applied` : 'migrations up to date'
+    console.log(`local D1: ${summary} (wrangler's output: ${path.relative(process.cwd(), migrationsLog)})`)
   }
 
   const gateway = spawn(
