@@ -25,7 +25,8 @@ export const requestLog: MiddlewareHandler<AppEnv> = async (c, next) => {
   log(status >= 500 ? 'error' : 'info', 'request', {
     correlationId,
     method: c.req.method,
-    host: new URL(c.req.url).hostname,
+    // A visitor chooses the Host header: a DNS name is at most 253 characters, so nothing longer is kept.
+    host: new URL(c.req.url).hostname.slice(0, 253),
     route: routePath(c) || null,
     status,
     durationMs: Date.now() - receivedAt,
