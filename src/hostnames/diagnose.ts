@@ -277,7 +277,8 @@ export function diagnose(input: DiagnosisInput): Diagnosis {
       fix: `Diagnose again in a minute (POST ${API}/hostnames/${h}/diagnose); the rest of this answer stands`,
     })
   }
-  const dnsProblems = problems.length
+  // Problems DNS showed (its being unavailable shows none).
+  const dnsProblems = dns.state === 'checked' ? problems.length : 0
 
   // ---- Cloudflare's verdict
   if (cloudflare.state === 'unavailable') {

@@ -149,13 +149,14 @@ export function dnsName(name: string): string {
 /**
  * A TXT record's value from its presentation format: the quoted strings
  * (`"part one" "part two"`, which is how a value longer than 255 bytes
- * arrives) joined, with `\"`, `\\` and `\DDD` escapes read. Data that is
- * not quoted (some resolvers) is taken as it is. Pure.
+ * arrives) joined, with `\"`, `\\` and `\DDD` (a byte, in decimal) escapes
+ * read as UTF-8. Data that is not quoted (some resolvers) is taken as it is. Pure.
  */
 export function txtValue(data: string): string {
   const trimmed = data.trim()
   if (!trimmed.startsWith('"')) return trimmed
-  let value = ''
+  const encoder = new TextEncoder()
+  const bytes: number[] = []
   let inString = false
   for (let i = 0; i < trimmed.length; i++) {
     const c = trimmed[i]!
@@ -167,18 +168,21 @@ export function txtValue(data: string): string {
       inString = false
     } else if (c === '\\' && i + 1 < trimmed.length) {
       const digits = trimmed.slice(i + 1, i + 4)
-      if (/^\d{3}$/.test(digits)) {
-        value += String.fromCharCode(Number(digits))
+      if (/^\d{3}$/.test(digits) && Number(digits) < 256) {
+        bytes.push(Number(digits))
         i += 3
       } else {
-        value += trimmed[i + 1]
-        i++
+        const next = String.fromCodePoint(trimmed.codePointAt(i + 1)!)
+        bytes.push(...encoder.encode(next))
+        i += next.length
       }
     } else {
-      value += c
+      const char = String.fromCodePoint(trimmed.codePointAt(i)!)
+      bytes.push(...encoder.encode(char))
+      i += char.length - 1
     }
   }
-  return value
+  return new TextDecoder().decode(new Uint8Array(bytes))
 }
 
 /** The values of the TXT records in an answer (following a CNAME the resolver followed). Pure. */
