@@ -329,7 +329,7 @@ export function diagnose(input: DiagnosisInput): Diagnosis {
     problems.push({
       code: 'status_outdated',
       message: `Cloudflare now reports the hostname ${mapped.status}, but the gateway has it stored as ${row.status}${row.status === 'pending' ? ' (it shows "being set up" until then)' : ''}`,
-      fix: `Run ${check} to store Cloudflare's status now${row.nextCheckAt ? ` (the schedule would at ${iso(row.nextCheckAt)})` : ''}`,
+      fix: `Run ${check} to store Cloudflare's status now${scheduled(row.nextCheckAt, input.now)}`,
     })
   }
 
@@ -378,6 +378,12 @@ export function diagnose(input: DiagnosisInput): Diagnosis {
     problems,
     diagnosedAt: iso(input.now),
   }
+}
+
+/** When the schedule would store it otherwise (it runs every 5 minutes, so a due check waits for the next run). */
+function scheduled(nextCheckAt: number | null, now: number): string {
+  if (nextCheckAt === null) return ''
+  return nextCheckAt > now ? ` (the schedule would at ${iso(nextCheckAt)})` : ' (the schedule would within 5 minutes)'
 }
 
 /** Every record to publish, in one sentence (when DNS could not be read to say which one is wrong). */

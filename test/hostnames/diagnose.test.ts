@@ -299,6 +299,10 @@ describe("Cloudflare's findings -> problems and fixes", () => {
     expect(result.summary).toBe(
       `1 problem found. Nothing was changed: the stored status (pending) stays as it is until ${CHECK} (or the schedule) re-reads Cloudflare and stores it.`,
     )
+    const due = diagnose(input({ cloudflare: cf('active', 'active'), row: row({ nextCheckAt: NOW - 1 }) }))
+    expect(due.problems[0]!.fix).toBe(
+      `Run ${CHECK} to store Cloudflare's status now (the schedule would within 5 minutes)`,
+    )
   })
 
   it('everything right and stored: ok, and a validated ownership record is no longer required', () => {
