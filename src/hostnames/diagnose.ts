@@ -309,18 +309,25 @@ export function diagnose(input: DiagnosisInput): Diagnosis {
     const said = cloudflareView.verificationErrors.length
       ? ` (Cloudflare says: ${cloudflareView.verificationErrors.join('; ')})`
       : ''
+    const issuing = seen?.status === 'active' && (expected?.certificate.length ?? 0) === 0
     problems.push(
-      dns.state === 'checked'
+      issuing
         ? {
             code: 'cloudflare_pending',
-            message: `DNS has every record Cloudflare asks for, but Cloudflare has not validated them yet${said}`,
-            fix: `Run ${check} to have Cloudflare validate again now (a DNS change can take as long as the record's TTL to be seen)`,
+            message: `Cloudflare has verified the hostname and is still issuing or deploying its certificate (${seen?.ssl?.status ?? 'initializing'}); DNS needs nothing more`,
+            fix: `Nothing to publish: run ${check} again in a few minutes (the schedule does it too)`,
           }
-        : {
-            code: 'cloudflare_pending',
-            message: `Cloudflare has not validated the hostname yet${said}`,
-            fix: `${publishAll(h, cnameTarget, expected)}, then run ${check}`,
-          },
+        : dns.state === 'checked'
+          ? {
+              code: 'cloudflare_pending',
+              message: `DNS has every record Cloudflare asks for, but Cloudflare has not validated them yet${said}`,
+              fix: `Run ${check} to have Cloudflare validate again now (a DNS change can take as long as the record's TTL to be seen)`,
+            }
+          : {
+              code: 'cloudflare_pending',
+              message: `Cloudflare has not validated the hostname yet${said}`,
+              fix: `${publishAll(h, cnameTarget, expected)}, then run ${check}`,
+            },
     )
   }
 

@@ -275,6 +275,20 @@ describe("Cloudflare's findings -> problems and fixes", () => {
     ])
   })
 
+  it('hostname verified, certificate being issued: nothing to publish, check again later', () => {
+    // Validated: Cloudflare lists no validation record any more.
+    const issuing = cf('active', 'pending_issuance', { ssl: { status: 'pending_issuance', validation_records: [] } })
+    const result = diagnose(input({ cloudflare: issuing }))
+    expect(result.problems).toEqual([
+      {
+        code: 'cloudflare_pending',
+        message:
+          'Cloudflare has verified the hostname and is still issuing or deploying its certificate (pending_issuance); DNS needs nothing more',
+        fix: `Nothing to publish: run ${CHECK} again in a few minutes (the schedule does it too)`,
+      },
+    ])
+  })
+
   it('Cloudflare pending while DNS cannot be read: every record to publish, in one fix', () => {
     const result = diagnose(input({ dns: { state: 'unavailable', reason: 'timeout' } }))
     expect(result.problems[1]).toEqual({
