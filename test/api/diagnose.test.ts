@@ -279,31 +279,35 @@ describe('DNS over HTTPS failing: still 200, DNS unavailable with the reason, th
     ['SERVFAIL (Status 2)', 'servfail', /with SERVFAIL \(the domain's name servers gave no usable answer/],
     ['an oversized answer', 'oversized', /was cut off or too large$/],
     ['a reset connection', 'hang_up', /could not be reached for/],
-  ])('%s', async (_what, fault, reason) => {
-    const { hostname, ownership, certificate } = await pendingDomain()
-    await dnsFault(hostname, fault)
-    try {
-      const body = await diagnose(hostname)
-      expect(body.dns).toMatchObject({ state: 'unavailable', cname: null, ownership: null, certificate: [] })
-      expect(body.dns.reason).toMatch(reason)
-      expect(body.cloudflare).toMatchObject({ state: 'checked', status: 'pending' })
-      expect(body.problems[0]).toEqual({
-        code: 'dns_unavailable',
-        message: `DNS could not be read now: ${body.dns.reason}`,
-        fix: `Diagnose again in a minute (POST /api/v1/hostnames/${hostname}/diagnose); the rest of this answer stands`,
-      })
-      // Cloudflare still waits: without DNS to say which record is wrong, the fix names every one.
-      expect(body.problems[1]).toEqual({
-        code: 'cloudflare_pending',
-        message: expect.stringContaining('Cloudflare has not validated the hostname yet'),
-        fix: `Make sure DNS has a CNAME record ${hostname} pointing at ${TARGET}, and a TXT record ${ownership.name} with the value ${ownership.value}, and a TXT record ${certificate.name} with the value ${certificate.value}, then run POST /api/v1/hostnames/${hostname}/check`,
-      })
-      expect(body.problems).toHaveLength(2)
-      expect(body.ok).toBe(false)
-    } finally {
-      await dnsFault(hostname, null)
-    }
-  })
+  ])(
+    '%s',
+    async (_what, fault, reason) => {
+      const { hostname, ownership, certificate } = await pendingDomain()
+      await dnsFault(hostname, fault)
+      try {
+        const body = await diagnose(hostname)
+        expect(body.dns).toMatchObject({ state: 'unavailable', cname: null, ownership: null, certificate: [] })
+        expect(body.dns.reason).toMatch(reason)
+        expect(body.cloudflare).toMatchObject({ state: 'checked', status: 'pending' })
+        expect(body.problems[0]).toEqual({
+          code: 'dns_unavailable',
+          message: `DNS could not be read now: ${body.dns.reason}`,
+          fix: `Diagnose again in a minute (POST /api/v1/hostnames/${hostname}/diagnose); the rest of this answer stands`,
+        })
+        // Cloudflare still waits: without DNS to say which record is wrong, the fix names every one.
+        expect(body.problems[1]).toEqual({
+          code: 'cloudflare_pending',
+          message: expect.stringContaining('Cloudflare has not validated the hostname yet'),
+          fix: `Make sure DNS has a CNAME record ${hostname} pointing at ${TARGET}, and a TXT record ${ownership.name} with the value ${ownership.value}, and a TXT record ${certificate.name} with the value ${certificate.value}, then run POST /api/v1/hostnames/${hostname}/check`,
+        })
+        expect(body.problems).toHaveLength(2)
+        expect(body.ok).toBe(false)
+      } finally {
+        await dnsFault(hostname, null)
+      }
+    },
+    20_000,
+  ) // the stall waits out the client's 3 s timeout
 
   it('one TXT query failing makes the whole DNS part unavailable (never half an answer)', async () => {
     const { hostname, ownership } = await pendingDomain()

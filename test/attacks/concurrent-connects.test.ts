@@ -81,7 +81,7 @@ describe('review2: two connects of one tenant for two partners at once', () => {
       )
     }
     expect(raced).toBe(0)
-  })
+  }, 30_000) // five end-to-end races: over 5 s on a loaded 2-core machine
 
   it("deterministically: partner A's proof is slow to commit while partner B's connect completes", async () => {
     const tid = newTenantId()
