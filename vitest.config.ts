@@ -2,6 +2,7 @@ import path from 'node:path'
 import { cloudflareTest, readD1Migrations } from '@cloudflare/vitest-plugin'
 import { defineConfig } from 'vitest/config'
 import { startCloudflareStandIn } from './dev/cloudflare/server.ts'
+import { startDnsStandIn } from './dev/dns/server.ts'
 import { startEntraStandIn } from './dev/entra/server.ts'
 import { startGraphDirectoryStandIn } from './dev/graph/directory.ts'
 import {
@@ -10,6 +11,7 @@ import {
   TEST_CLIENT_SECRET,
   TEST_CLOUDFLARE_TOKEN,
   TEST_CLOUDFLARE_ZONE,
+  TEST_CNAME_TARGET,
   TEST_HOME_TENANT,
 } from './test/bindings.ts'
 
@@ -30,7 +32,15 @@ export default defineConfig(async () => {
   entra.unref()
   const graph = await startGraphDirectoryStandIn(entra)
   graph.unref()
-  const cloudflare = await startCloudflareStandIn({ zoneId: TEST_CLOUDFLARE_ZONE, apiToken: TEST_CLOUDFLARE_TOKEN })
+  // DNS over HTTPS: what the diagnosis reads, and what the Cloudflare stand-in validates custom hostnames from.
+  const dns = await startDnsStandIn()
+  dns.unref()
+  const cloudflare = await startCloudflareStandIn({
+    zoneId: TEST_CLOUDFLARE_ZONE,
+    apiToken: TEST_CLOUDFLARE_TOKEN,
+    dns,
+    cnameTarget: TEST_CNAME_TARGET,
+  })
   cloudflare.unref()
   return {
     plugins: [
@@ -42,6 +52,7 @@ export default defineConfig(async () => {
             ENTRA_AUTHORITY: entra.base,
             GRAPH_BASE: graph.base,
             CLOUDFLARE_API_BASE: cloudflare.base,
+            DOH_URL: dns.base,
             TEST_MIGRATIONS: migrations,
           },
           // Tests send every request from one (absent) client IP: the real limits would trip

@@ -18,6 +18,10 @@ export const WEBCLIENT_PORT = 8789
 export const CLOUDFLARE_PORT = 8792
 export const GRAPH_PORT = 8791
 export const CLOUDFLARE_ZONE = 'local-saas-zone'
+/** The DNS over HTTPS stand-in (wrangler.toml's local DOH_URL names this port). */
+export const DNS_PORT = 8793
+/** What custom domains are CNAMEs to locally (wrangler.toml's local CUSTOM_HOSTNAME_CNAME_TARGET). */
+export const CNAME_TARGET = 'customers.localhost'
 
 export interface DemoUser extends EntraUser {
   extension: string

@@ -1,6 +1,6 @@
 /**
- * The whole local stack: the Entra ID stand-in, the demo phone web client,
- * and the gateway under `wrangler dev` on a local D1 (migrations applied,
+ * The whole local stack: the Entra ID, Microsoft Graph, Cloudflare and DNS
+ * over HTTPS stand-ins, the demo phone web client, and the gateway under `wrangler dev` on a local D1 (migrations applied,
  * demo data seeded through the admin API). `npm start` runs it on fixed
  * ports; the browser tests run it on free ports with a throw-away database.
  */
@@ -8,9 +8,11 @@ import { type ChildProcess, spawn } from 'node:child_process'
 import { mkdirSync, writeFileSync } from 'node:fs'
 import path from 'node:path'
 import { type CloudflareStandIn, startCloudflareStandIn } from './cloudflare/server.ts'
+import { type DnsStandIn, startDnsStandIn } from './dns/server.ts'
 import { type EntraStandIn, startEntraStandIn } from './entra/server.ts'
 import {
   CLOUDFLARE_ZONE,
+  CNAME_TARGET,
   DEMO_CLIENT_ID,
   DEMO_DIRECTORY,
   DEMO_HOME_TENANT,
@@ -33,6 +35,8 @@ export interface StackOptions {
   webclientPort: number
   cloudflarePort: number
   graphPort: number
+  /** The DNS over HTTPS stand-in's port (a free one when absent). */
+  dnsPort?: number
   /** D1 state directory; wrangler's default (.wrangler/state) when absent. */
   persistTo?: string
   /** Hide wrangler's own output (the browser tests). */
@@ -44,6 +48,7 @@ export interface Stack {
   entra: EntraStandIn
   cloudflare: CloudflareStandIn
   graph: GraphDirectoryStandIn
+  dns: DnsStandIn
   webclient: DemoWebClient
   gateway: ChildProcess
   seeded: boolean
@@ -105,14 +110,20 @@ export async function startStack(options: StackOptions): Promise<Stack> {
     gatewayPort: port,
     port: options.webclientPort,
   })
-  // Custom domains validate by themselves 30 s after they are attached (as if the partner published the DNS records).
+  // Custom domains validate by themselves 30 s after they are attached: the partner "publishes" their DNS
+  // records in the DNS stand-in then (the ownership and certificate TXT records, the CNAME), and Cloudflare
+  // validates from there, so the diagnosis sees what Cloudflare sees.
+  const dns = await startDnsStandIn({ port: options.dnsPort ?? 0 })
   const cloudflare = await startCloudflareStandIn({
     zoneId: CLOUDFLARE_ZONE,
     apiToken: vars.CLOUDFLARE_API_TOKEN!,
     port: options.cloudflarePort,
     autoValidateAfterMs: 30_000,
+    dns,
+    cnameTarget: CNAME_TARGET,
   })
-  const closeStandIns = () => Promise.all([entra.close(), webclient.close(), cloudflare.close(), graph.close()])
+  const closeStandIns = () =>
+    Promise.all([entra.close(), webclient.close(), cloudflare.close(), graph.close(), dns.close()])
 
   const persist = options.persistTo ? ['--persist-to', options.persistTo] : []
   const stdio = options.quiet ? 'ignore' : 'inherit'
@@ -147,6 +158,10 @@ export async function startStack(options: StackOptions): Promise<Stack> {
       `CLOUDFLARE_API_BASE:${cloudflare.base}`,
       '--var',
       `GRAPH_BASE:${graph.base}`,
+      '--var',
+      `DOH_URL:${dns.base}`,
+      '--var',
+      `CUSTOM_HOSTNAME_CNAME_TARGET:${CNAME_TARGET}`,
       ...persist,
     ],
     // Its own process group, so that stopping it also stops the workerd it starts.
@@ -189,6 +204,7 @@ export async function startStack(options: StackOptions): Promise<Stack> {
       entra,
       cloudflare,
       graph,
+      dns,
       webclient,
       gateway,
       seeded,

@@ -2,10 +2,18 @@
  * `npm start`: the Entra ID stand-in, the demo phone web client, and the
  * gateway under wrangler dev on local D1 with demo data; prints what to open.
  * PORT (8787), ENTRA_PORT (8790), WEBCLIENT_PORT (8789), GRAPH_PORT (8791,
- * the Microsoft Graph stand-in) and CLOUDFLARE_PORT (8792, the Cloudflare for
- * SaaS API stand-in) move them.
+ * the Microsoft Graph stand-in), CLOUDFLARE_PORT (8792, the Cloudflare for
+ * SaaS API stand-in) and DNS_PORT (8793, the DNS over HTTPS stand-in) move them.
  */
-import { CLOUDFLARE_PORT, DEMO_CUSTOMERS, DEMO_USERS, ENTRA_PORT, GRAPH_PORT, WEBCLIENT_PORT } from './fixtures.ts'
+import {
+  CLOUDFLARE_PORT,
+  DEMO_CUSTOMERS,
+  DEMO_USERS,
+  DNS_PORT,
+  ENTRA_PORT,
+  GRAPH_PORT,
+  WEBCLIENT_PORT,
+} from './fixtures.ts'
 import { requestWithHost } from './lib.ts'
 import { demoConnectLinks } from './seed.ts'
 import { PRIMARY_HOST, startStack } from './stack.ts'
@@ -18,6 +26,7 @@ const stack = await startStack({
   webclientPort,
   cloudflarePort: Number(process.env.CLOUDFLARE_PORT ?? CLOUDFLARE_PORT),
   graphPort: Number(process.env.GRAPH_PORT ?? GRAPH_PORT),
+  dnsPort: Number(process.env.DNS_PORT ?? DNS_PORT),
 })
 const stop = () => void stack.stop().finally(() => process.exit(0))
 process.on('SIGINT', stop)

@@ -24,6 +24,14 @@ export interface Config {
   graphBase: string
   /** Cloudflare for SaaS, when CUSTOM_HOSTNAMES is `cloudflare`. */
   cloudflare: CloudflareConfig | null
+  /**
+   * What a custom domain must be a CNAME to (the SaaS zone's fallback origin,
+   * or the name customers are told to point at); null when not configured:
+   * the diagnosis then cannot judge a domain's CNAME.
+   */
+  customHostnameCnameTarget: string | null
+  /** The DNS over HTTPS resolver (JSON API) the diagnosis reads DNS through. */
+  doh: DohConfig
   /** undefined: only partner keys authenticate until ops set the secret. */
   adminApiKey: string | undefined
   hostCacheTtlMs: number
@@ -55,6 +63,13 @@ export interface CloudflareConfig {
   apiBase: string
   zoneId: string
   apiToken: string
+  timeoutMs: number
+}
+
+export interface DohConfig {
+  /** e.g. https://cloudflare-dns.com/dns-query; plain http only for a loopback stand-in. */
+  url: string
+  /** Bound on each DNS over HTTPS request. */
   timeoutMs: number
 }
 
@@ -134,6 +149,8 @@ export function parseConfig(env: Env): Config {
     signInAttemptsRetentionMs: retentionDays * 24 * 60 * 60 * 1000,
     metrics: { METRICS: env.METRICS },
     cloudflare: customHostnames === 'cloudflare' ? parseCloudflare(env) : null,
+    customHostnameCnameTarget: parseCnameTarget(env),
+    doh: parseDoh(env.DOH_URL),
     graphBase: parseGraphBase(env.GRAPH_BASE),
     entra: parseEntra(env),
     flowKey: parseKey('FLOW_KEY', env.FLOW_KEY),
@@ -148,7 +165,7 @@ export function parseConfig(env: Env): Config {
   }
 }
 
-function requiredHostname(env: Env, name: 'PRIMARY_HOST' | 'PROVIDER_ZONE'): string {
+function requiredHostname(env: Env, name: 'PRIMARY_HOST' | 'PROVIDER_ZONE' | 'CUSTOM_HOSTNAME_CNAME_TARGET'): string {
   const raw = env[name]
   if (!raw) throw new ConfigError(`${name} is not set`)
   const hostname = normalizeRequestHost(raw)
@@ -312,4 +329,29 @@ function parseCloudflare(env: Env): CloudflareConfig {
 function parseGraphBase(raw = 'https://graph.microsoft.com'): string {
   upstreamUrl('GRAPH_BASE', raw, 'https://graph.microsoft.com')
   return raw.replace(/\/+$/, '')
+}
+
+/** CUSTOM_HOSTNAME_CNAME_TARGET: optional (only the diagnosis reads it), a bare fully qualified hostname when set. */
+function parseCnameTarget(env: Env): string | null {
+  if (!env.CUSTOM_HOSTNAME_CNAME_TARGET) return null
+  const target = requiredHostname(env, 'CUSTOM_HOSTNAME_CNAME_TARGET')
+  if (!target.includes('.')) {
+    throw new ConfigError(
+      `CUSTOM_HOSTNAME_CNAME_TARGET must be a fully qualified hostname (the SaaS zone's fallback origin, such as customers.provider.example), got "${target}"`,
+    )
+  }
+  return target
+}
+
+const DEFAULT_DOH_URL = 'https://cloudflare-dns.com/dns-query'
+
+/** DOH_URL: a DNS over HTTPS JSON endpoint (https, or a loopback stand-in), without credentials, query or fragment. */
+function parseDoh(raw = DEFAULT_DOH_URL): DohConfig {
+  const { url } = upstreamUrl('DOH_URL', raw, DEFAULT_DOH_URL)
+  if (url.username || url.password || url.search || url.hash) {
+    throw new ConfigError(
+      `DOH_URL must be a DNS over HTTPS endpoint such as ${DEFAULT_DOH_URL} (no query, fragment or credentials), got "${raw}"`,
+    )
+  }
+  return { url: url.href, timeoutMs: 3_000 }
 }

@@ -35,6 +35,10 @@ export interface Env {
   CLOUDFLARE_ZONE_ID?: string
   /** secret */
   CLOUDFLARE_API_TOKEN?: string
+  /** What custom domains must be a CNAME to (the SaaS zone's fallback origin); the diagnosis checks it. */
+  CUSTOM_HOSTNAME_CNAME_TARGET?: string
+  /** DNS over HTTPS JSON endpoint the diagnosis reads DNS through (default https://cloudflare-dns.com/dns-query). */
+  DOH_URL?: string
   GRAPH_BASE?: string
   HOST_CACHE_TTL_SECONDS?: string
   /** Hours between scheduled syncs of a phone system (default 6). */

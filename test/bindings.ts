@@ -9,6 +9,8 @@ export const TEST_FLOW_KEY = 'Xq2d7lY1c9n0k3v8J6mB4tR5wE2uI7oP1aS9dF3gH6k'
 export const TEST_HOME_TENANT = '0e0e0e0e-0000-4000-8000-00000000e0e0'
 export const TEST_CLOUDFLARE_ZONE = 'test-saas-zone'
 export const TEST_CLOUDFLARE_TOKEN = 'test-cloudflare-api-token'
+/** What custom domains must be a CNAME to (CUSTOM_HOSTNAME_CNAME_TARGET). */
+export const TEST_CNAME_TARGET = 'customers.localhost'
 
 /**
  * Every secret is set here, so a developer's .dev.vars (which the test pool
@@ -44,6 +46,7 @@ export const TEST_BINDINGS = {
   CUSTOM_HOSTNAMES: 'local',
   CLOUDFLARE_ZONE_ID: TEST_CLOUDFLARE_ZONE,
   CLOUDFLARE_API_TOKEN: TEST_CLOUDFLARE_TOKEN,
+  CUSTOM_HOSTNAME_CNAME_TARGET: TEST_CNAME_TARGET,
   ADMIN_API_KEY: TEST_ADMIN_KEY,
   ENTRA_CLIENT_ID: TEST_CLIENT_ID,
   ENTRA_HOME_TENANT_ID: TEST_HOME_TENANT,

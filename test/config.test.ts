@@ -107,6 +107,32 @@ describe('parseConfig', () => {
       'CLOUDFLARE_API_BASE must use https',
     ],
     [
+      'a plain-http DOH_URL that is not loopback',
+      { DOH_URL: 'http://cloudflare-dns.com/dns-query' },
+      'DOH_URL must use https; plain http is accepted only for a local stand-in on a loopback host',
+    ],
+    ['a DOH_URL that is no URL', { DOH_URL: 'cloudflare-dns.com' }, 'DOH_URL must be an absolute URL'],
+    [
+      'a DOH_URL with a query',
+      { DOH_URL: 'https://cloudflare-dns.com/dns-query?name=x' },
+      'DOH_URL must be a DNS over HTTPS endpoint',
+    ],
+    [
+      'a DOH_URL with credentials',
+      { DOH_URL: 'https://user:pass@cloudflare-dns.com/dns-query' },
+      'DOH_URL must be a DNS over HTTPS endpoint',
+    ],
+    [
+      'a CNAME target with a scheme',
+      { CUSTOM_HOSTNAME_CNAME_TARGET: 'https://customers.provider.example' },
+      'CUSTOM_HOSTNAME_CNAME_TARGET must be a bare lowercase hostname',
+    ],
+    [
+      'a single-label CNAME target',
+      { CUSTOM_HOSTNAME_CNAME_TARGET: 'customers' },
+      'CUSTOM_HOSTNAME_CNAME_TARGET must be a fully qualified hostname',
+    ],
+    [
       'a home tenant that is not a GUID',
       { ENTRA_HOME_TENANT_ID: 'contoso.onmicrosoft.com' },
       'ENTRA_HOME_TENANT_ID must be the tenant id',
@@ -155,6 +181,19 @@ describe('parseConfig', () => {
     ['https://login.microsoftonline.com/', 'https://login.microsoftonline.com', false],
   ])('accepts ENTRA_AUTHORITY %s', (raw, authority, insecure) => {
     expect(parseConfig({ ...env, ENTRA_AUTHORITY: raw }).entra).toMatchObject({ authority, insecureLoopback: insecure })
+  })
+
+  it('DOH_URL defaults to 1.1.1.1, accepts a loopback stand-in over http; the CNAME target is optional', () => {
+    const defaults = parseConfig({ ...env, DOH_URL: undefined, CUSTOM_HOSTNAME_CNAME_TARGET: undefined })
+    expect(defaults.doh).toEqual({ url: 'https://cloudflare-dns.com/dns-query', timeoutMs: 3000 })
+    expect(defaults.customHostnameCnameTarget).toBeNull()
+    const local = parseConfig({
+      ...env,
+      DOH_URL: 'http://127.0.0.1:8793/dns-query',
+      CUSTOM_HOSTNAME_CNAME_TARGET: 'customers.provider.example',
+    })
+    expect(local.doh.url).toBe('http://127.0.0.1:8793/dns-query')
+    expect(local.customHostnameCnameTarget).toBe('customers.provider.example')
   })
 
   it('never puts a secret value in its messages', () => {

@@ -4,7 +4,12 @@
  * `{success, errors, messages, result}`: create, list by hostname, get,
  * patch (re-validate), delete. Hostnames start pending with an ownership TXT
  * record and a certificate TXT record to publish, and turn active once
- * "published" (a control call, or after `autoValidateAfterMs`).
+ * "published" (a control call, or after `autoValidateAfterMs`). Linked to the
+ * DNS stand-in (`dns`), it validates as Cloudflare does, from DNS: the
+ * hostname once its ownership TXT record is published there, the certificate
+ * once its validation TXT record is; and "publishing" (the control call, or
+ * the automatic one) publishes those records there, with the CNAME to
+ * `cnameTarget`, as the partner would.
  *
  * Misbehaviour for tests, per hostname so parallel tests do not meet:
  * rate limiting (429 + Retry-After), 5xx, slowness, a hostname claimed by
@@ -13,6 +18,7 @@
  */
 import { randomBytes, randomUUID } from 'node:crypto'
 import type http from 'node:http'
+import type { DnsStandIn } from '../dns/server.ts'
 import { LocalServer, readBody, sendJson, sleep } from '../http.ts'
 
 export interface CloudflareStandInOptions {
@@ -21,6 +27,10 @@ export interface CloudflareStandInOptions {
   port?: number
   /** Hostnames validate by themselves this long after creation (npm start); never when absent. */
   autoValidateAfterMs?: number
+  /** The DNS stand-in the records are published to and validated from. */
+  dns?: DnsStandIn
+  /** What a published hostname is a CNAME to (CUSTOM_HOSTNAME_CNAME_TARGET). */
+  cnameTarget?: string
 }
 
 /**
@@ -75,10 +85,24 @@ export class CloudflareStandIn extends LocalServer {
     return this.serve(port, '127.0.0.1', (p) => `http://127.0.0.1:${p}/client/v4`)
   }
 
+  /** The partner publishes the records: in the DNS stand-in when linked (the CNAME too), and marks it published. */
+  private publishRecords(record: HostnameRecord): void {
+    record.published = true
+    const dns = this.options.dns
+    if (!dns) return
+    dns.publish(`_cf-custom-hostname.${record.hostname}`, 'TXT', record.ownershipValue)
+    dns.publish(`_acme-challenge.${record.hostname}`, 'TXT', record.certificateValue)
+    if (this.options.cnameTarget) dns.publish(record.hostname, 'CNAME', this.options.cnameTarget)
+  }
+
   private view(record: HostnameRecord) {
     const auto = this.options.autoValidateAfterMs
-    const validated =
+    const published =
       !record.movedAway && (record.published || (auto !== undefined && Date.now() - record.createdAt >= auto))
+    // As Cloudflare does: ownership and the certificate each validated from their TXT record in DNS.
+    const dns = record.movedAway ? undefined : this.options.dns
+    const owned = published || !!dns?.hasTxt(`_cf-custom-hostname.${record.hostname}`, record.ownershipValue)
+    const validated = published || !!dns?.hasTxt(`_acme-challenge.${record.hostname}`, record.certificateValue)
     return {
       id: record.id,
       hostname: record.hostname,
@@ -98,8 +122,8 @@ export class CloudflareStandIn extends LocalServer {
         wildcard: false,
         certificate_authority: 'google',
       },
-      status: record.movedAway ? 'moved' : validated ? 'active' : 'pending',
-      verification_errors: validated || record.movedAway ? undefined : ['custom hostname does not CNAME to this zone.'],
+      status: record.movedAway ? 'moved' : owned ? 'active' : 'pending',
+      verification_errors: owned || record.movedAway ? undefined : ['custom hostname does not CNAME to this zone.'],
       ownership_verification: {
         type: 'txt',
         name: `_cf-custom-hostname.${record.hostname}`,
@@ -221,6 +245,12 @@ export class CloudflareStandIn extends LocalServer {
         certificateValue: randomBytes(24).toString('base64url'),
       }
       this.records.set(record.id, record)
+      const auto = this.options.autoValidateAfterMs
+      if (auto !== undefined && this.options.dns) {
+        setTimeout(() => {
+          if (this.records.get(record.id) === record && !record.movedAway) this.publishRecords(record)
+        }, auto).unref()
+      }
       if (loseAnswer) {
         res.socket?.destroy()
         return
@@ -260,11 +290,13 @@ export class CloudflareStandIn extends LocalServer {
     switch (parts[0]) {
       case 'publish': // the partner published the DNS records
         if (!record) return sendJson(res, 404, { error: 'no such hostname' })
-        record.published = true
+        this.publishRecords(record)
         return sendJson(res, 200, this.view(record))
       case 'move':
         if (!record) return sendJson(res, 404, { error: 'no such hostname' })
         record.movedAway = true
+        // The partner pointed the name elsewhere.
+        this.options.dns?.publish(record.hostname, 'CNAME', 'elsewhere.example')
         return sendJson(res, 200, this.view(record))
       case 'faults':
         this.faults.set(hostname, [...(body.faults ?? [])])

@@ -20,6 +20,7 @@ import { hostCache } from '../hosts/resolve'
 import { HOSTNAME_PROBLEM_MESSAGES, isDirectSubdomain, isWithinZone, parseHostnameInput } from '../lib/hostname'
 import { log } from '../log'
 import { metrics } from '../observe/metrics'
+import { callbackUri } from '../signin/callback-uri'
 import { assertIsPortal } from '../tenancy/portal'
 import {
   createCustomHostname,
@@ -27,7 +28,17 @@ import {
   getCustomHostname,
   refreshCustomHostname,
 } from '../upstream/cloudflare'
+import { type DnsAnswer, DohFailure, dohQuery } from '../upstream/doh'
 import { mapCloudflareStatus, nextCheckDelayMs, verificationOf } from './cloudflare-status'
+import {
+  type CloudflareFindings,
+  type Diagnosis,
+  type DnsFindings,
+  diagnose,
+  expectedRecords,
+  needsAddressLookup,
+  txtNamesToRead,
+} from './diagnose'
 import {
   AWAITING_ACTIVATION,
   hostAsRead,
@@ -104,6 +115,14 @@ export function classifyHostname(config: Config, hostname: string): 'subdomain' 
     throw new AppError(
       'primary_host_reserved',
       `"hostname" is the provider's primary login host and cannot be bound to an organization`,
+      { field: 'hostname' },
+    )
+  }
+  if (hostname === config.customHostnameCnameTarget) {
+    // The provider's own name (custom domains point at it), like the reserved labels: no tenant may pass for it.
+    throw new AppError(
+      'hostname_reserved',
+      `"hostname" ${hostname} is the CNAME target of every custom domain (CUSTOM_HOSTNAME_CNAME_TARGET) and cannot be bound to an organization`,
       { field: 'hostname' },
     )
   }
@@ -376,6 +395,99 @@ export async function checkHostname(
   now: number,
 ): Promise<HostnameRow> {
   return refreshHostname(d1, config, uris, principal, await getHostname(d1, principal, rawHostname), now)
+}
+
+/**
+ * `POST …/diagnose`: what DNS (through DNS over HTTPS) and Cloudflare say
+ * about the hostname now, and what its redirect-URI registration is, with
+ * every problem and its fix. Reads only: the stored status is `…/check`'s to
+ * change. DNS or Cloudflare failing makes that part `unavailable`, never the
+ * call. At most six DNS queries, in two rounds run in parallel: the CNAME
+ * (beside Cloudflare), then the TXT records Cloudflare asks for and, for a
+ * name without a CNAME, its A records.
+ */
+export async function diagnoseHostname(
+  d1: D1Database,
+  config: Config,
+  principal: Principal,
+  rawHostname: string,
+  now: number,
+): Promise<Diagnosis> {
+  const row = await getHostname(d1, principal, rawHostname)
+  const input = {
+    row,
+    callbackUri: callbackUri(config, row.hostname),
+    cnameTarget: config.customHostnameCnameTarget,
+    now,
+  }
+  if (row.kind !== 'custom') {
+    const reason = `${row.hostname} is a subdomain of the provider zone ${config.providerZone}: the provider's wildcard DNS record, route and certificate serve it`
+    return diagnose({
+      ...input,
+      dns: { state: 'not_applicable', reason },
+      cloudflare: { state: 'not_applicable', reason },
+    })
+  }
+  const [cloudflare, cname] = await Promise.all([readCloudflare(config, row), lookUp(config, row.hostname, 'CNAME')])
+  let dns: DnsFindings
+  if (cname instanceof DohFailure) {
+    dns = { state: 'unavailable', reason: cname.message }
+  } else {
+    const names = txtNamesToRead(expectedRecords(row, cloudflare))
+    const [address, ...txts] = await Promise.all([
+      needsAddressLookup(cname, row.hostname) ? lookUp(config, row.hostname, 'A') : null,
+      ...names.map((name) => lookUp(config, name, 'TXT')),
+    ])
+    const failed = [address, ...txts].find((answer) => answer instanceof DohFailure)
+    dns = failed
+      ? { state: 'unavailable', reason: failed.message }
+      : {
+          state: 'checked',
+          reading: {
+            cname,
+            address: address as DnsAnswer | null,
+            txt: new Map(names.map((name, i) => [name, txts[i] as DnsAnswer])),
+          },
+        }
+  }
+  if (dns.state === 'unavailable') {
+    log('warn', 'diagnose: DNS over HTTPS unavailable', { hostname: row.hostname, reason: dns.reason })
+  }
+  return diagnose({ ...input, dns, cloudflare })
+}
+
+/** One DNS query; a failure is returned (it makes the DNS part unavailable), never thrown. */
+function lookUp(config: Config, name: string, type: 'A' | 'CNAME' | 'TXT'): Promise<DnsAnswer | DohFailure> {
+  return dohQuery(config.doh, name, type).catch((error: unknown) =>
+    error instanceof DohFailure ? error : new DohFailure(`the DNS over HTTPS query ${name} ${type} failed`),
+  )
+}
+
+/** The custom hostname as Cloudflare has it now (a GET: nothing is asked to change); a failure is `unavailable`. */
+async function readCloudflare(config: Config, row: HostnameRow): Promise<CloudflareFindings> {
+  if (!config.cloudflare) {
+    return {
+      state: 'not_applicable',
+      reason: 'CUSTOM_HOSTNAMES is "local": custom domains do not go through Cloudflare',
+    }
+  }
+  if (!row.cloudflareId) {
+    return {
+      state: 'not_applicable',
+      reason:
+        'This hostname was attached without Cloudflare (CUSTOM_HOSTNAMES was "local"); detach and attach it again to put it through Cloudflare',
+    }
+  }
+  try {
+    return { state: 'checked', hostname: await getCustomHostname(config.cloudflare, row.cloudflareId) }
+  } catch (error) {
+    if (!(error instanceof AppError)) throw error
+    // The client's messages are written for changes ("nothing was changed. Retry."); this one changes nothing anyway.
+    return {
+      state: 'unavailable',
+      reason: error.message.replace('; nothing was changed.', '.').replace(/ Retry\.$/, ''),
+    }
+  }
 }
 
 /** How many hostnames one scheduled run refreshes, so a run stays well inside an invocation's limits. */

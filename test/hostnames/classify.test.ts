@@ -9,6 +9,7 @@ describe('classifyHostname', () => {
     PRIMARY_HOST: 'login.provider.example',
     PROVIDER_ZONE: undefined,
     CUSTOM_HOSTNAMES: 'local',
+    CUSTOM_HOSTNAME_CNAME_TARGET: 'customers.provider.example',
   })
 
   it.each([
@@ -24,6 +25,8 @@ describe('classifyHostname', () => {
     ['provider.example', 'invalid_hostname'],
     ['a.b.provider.example', 'invalid_hostname'],
     ['admin.provider.example', 'hostname_reserved'],
+    // What every custom domain is a CNAME to is the provider's own name.
+    ['customers.provider.example', 'hostname_reserved'],
   ])('%s is refused as %s', (hostname, code) => {
     expect(() => classifyHostname(config, hostname)).toThrow(expect.objectContaining({ code }))
   })

@@ -1,10 +1,12 @@
 import * as z from 'zod/mini'
+import { diagnosisSchema } from '../../hostnames/diagnose'
 import { redirectUrisOf } from '../../hostnames/redirect-uris'
 import {
   attachHostname,
   attachHostnameSchema,
   checkHostname,
   detachHostname,
+  diagnoseHostname,
   getHostname,
   listHostnames,
   updateHostname,
@@ -124,5 +126,22 @@ export function hostnameRoutes(routes: AdminRoutes): void {
           Date.now(),
         ),
       ),
+  })
+
+  routes.add({
+    method: 'post',
+    path: '/hostnames/:hostname/diagnose',
+    summary:
+      "Diagnose a hostname now: its DNS (read through DNS over HTTPS), Cloudflare's view and its redirect URI, with the exact fix for each problem. Reads only: the stored status is not changed (…/check does that)",
+    access: SUBTREE,
+    params: byHostname,
+    response: diagnosisSchema,
+    success: {
+      status: 200,
+      description: '{ok, summary, dns, cloudflare, redirectUri, problems: [{code, message, fix}], ...}',
+    },
+    errors: [400, 404],
+    handler: async (c, { params }) =>
+      diagnoseHostname(c.env.DB, c.var.config, c.var.principal, params.hostname, Date.now()),
   })
 }
