@@ -89,7 +89,7 @@ interface WranglerConfig {
   topLevelName?: string
   configPath?: string
   vars?: Record<string, unknown>
-  routes?: Array<string | { pattern: string }>
+  routes?: Array<string | { pattern: string; zone_name?: string }>
   triggers?: { crons?: string[] }
   secrets?: { required?: string[] }
   d1_databases?: Array<{ binding: string; database_name?: string; database_id?: string; migrations_dir?: string }>
@@ -97,11 +97,27 @@ interface WranglerConfig {
 }
 const read = (config: string, environment?: string): WranglerConfig =>
   unstable_readConfig({ config, ...(environment ? { env: environment } : {}) }, { hideWarnings: true })
-const config = read(configPath, env)
+/** wrangler's reading of one environment; a configuration it refuses ends preflight here, with its reasons. */
+function readOrExit(config: string, environment?: string): WranglerConfig {
+  try {
+    return read(config, environment)
+  } catch (error) {
+    const where = `${path.relative(process.cwd(), config)}${environment ? ` [env.${environment}]` : ' (top level)'}`
+    const reasons = String((error as Error).message)
+      .split('\n')
+      .map((line) => line.trim().replace(/^- /, ''))
+      .filter((line) => line && !line.startsWith('Processing '))
+    console.log(`FAIL ${where}: wrangler refuses it: ${reasons.join(' ')}. Fix: correct what wrangler names`)
+    console.log(`preflight failed: wrangler cannot read ${where}; nothing was deployed`)
+    process.exit(1)
+  }
+}
+const config = readOrExit(configPath, env)
 /** What the Worker is built with: wrangler.toml's top level (the configuration npm test runs). */
-const reference = read(path.join(root, 'wrangler.toml'))
-const others = envNames.filter((name) => name !== env).map((name) => ({ name, config: read(configPath, name) }))
+const reference = readOrExit(path.join(root, 'wrangler.toml'))
+const others = envNames.filter((name) => name !== env).map((name) => ({ name, config: readOrExit(configPath, name) }))
 const at = `env.${env}`
+const tomlList = (items: readonly string[]) => `[${items.map((item) => JSON.stringify(item)).join(', ')}]`
 const deployCommand =
   env === 'production' && !configFlag
     ? '`npm run deploy`'
@@ -253,7 +269,7 @@ if (missingCrons.length > 0) {
   bindingLines.fail(
     `${at}.triggers.crons`,
     `lacks ${missingCrons.map((cron) => `"${cron}"`).join(', ')}: the scheduled jobs (cleanup, syncs, hostname refresh) would never run`,
-    `add [env.${env}.triggers] crons = ${JSON.stringify(reference.triggers?.crons ?? [])} to ${file}`,
+    `add [env.${env}.triggers] crons = ${tomlList(reference.triggers?.crons ?? [])} to ${file}`,
   )
 }
 const declaredSecrets = config.secrets?.required ?? []
@@ -262,15 +278,18 @@ if (undeclared.length > 0) {
   bindingLines.fail(
     `${at}.secrets.required`,
     `lacks ${undeclared.join(', ')} (src/secrets.ts), so wrangler deploy would not refuse to deploy without them`,
-    `add [env.${env}.secrets] required = ${JSON.stringify(SECRET_NAMES)} to ${file}`,
+    `add [env.${env}.secrets] required = ${tomlList(SECRET_NAMES)} to ${file}`,
   )
 }
-const routes = (config.routes ?? []).map((route) => (typeof route === 'string' ? route : route.pattern))
+const routes = (config.routes ?? []).map((route) =>
+  typeof route === 'string' ? { pattern: route } : { pattern: route.pattern, zone: route.zone_name },
+)
 const primaryHost = vars.PRIMARY_HOST
-const hostMatches = (pattern: string, host: string) => {
-  const hostPattern = pattern.replace(/^https?:\/\//, '').split('/')[0] ?? ''
+/** A route serves a host its pattern matches, on its own zone (when the route names one). */
+const serves = (route: { pattern: string; zone?: string }, host: string) => {
+  const hostPattern = route.pattern.replace(/^https?:\/\//, '').split('/')[0] ?? ''
   const regex = new RegExp(`^${hostPattern.replace(/[.+?^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*')}$`)
-  return regex.test(host)
+  return regex.test(host) && (!route.zone || host === route.zone || host.endsWith(`.${route.zone}`))
 }
 if (routes.length === 0) {
   bindingLines.fail(
@@ -281,7 +300,7 @@ if (routes.length === 0) {
 } else if (
   primaryHost &&
   !isPlaceholder(`${at}.vars.PRIMARY_HOST`) &&
-  !routes.some((pattern) => hostMatches(pattern, primaryHost))
+  !routes.some((route) => serves(route, primaryHost))
 ) {
   bindingLines.fail(
     `${at}.routes`,
