@@ -7,6 +7,7 @@ import { spawn } from 'node:child_process'
 import { generateKeyPairSync, randomBytes } from 'node:crypto'
 import { existsSync, readFileSync, writeFileSync } from 'node:fs'
 import http from 'node:http'
+import type { SecretName } from '../src/secrets.ts'
 
 export interface HostRequest {
   port: number
@@ -74,16 +75,30 @@ export function newSigningJwk(): Record<string, unknown> {
   return { ...jwk, kid, alg: 'ES256', use: 'sig' }
 }
 
+/**
+ * Fresh values for every secret the gateway reads (src/secrets.ts), valid by
+ * its rules: .dev.vars (`npm start`), and the stand-in secrets `npm run
+ * preflight` validates a deploy environment's vars with.
+ */
+export function newDevSecrets(): Record<SecretName, string> {
+  return {
+    ADMIN_API_KEY: `dev-${base64url(randomBytes(24))}`,
+    FLOW_KEY: base64url(randomBytes(32)),
+    DATA_KEY: base64url(randomBytes(32)),
+    SIGNING_KEYS: JSON.stringify([newSigningJwk()]),
+    ENTRA_CLIENT_SECRET: `dev-client-secret-${base64url(randomBytes(16))}`,
+    CLOUDFLARE_API_TOKEN: `dev-cloudflare-token-${base64url(randomBytes(16))}`,
+  }
+}
+
 /** Fresh development secrets, one .dev.vars line each. */
 function devSecretLines(): Record<string, string> {
-  return {
-    ADMIN_API_KEY: `ADMIN_API_KEY=dev-${base64url(randomBytes(24))}`,
-    FLOW_KEY: `FLOW_KEY=${base64url(randomBytes(32))}`,
-    DATA_KEY: `DATA_KEY=${base64url(randomBytes(32))}`,
-    SIGNING_KEYS: `SIGNING_KEYS='${JSON.stringify([newSigningJwk()])}'`,
-    ENTRA_CLIENT_SECRET: `ENTRA_CLIENT_SECRET=dev-client-secret-${base64url(randomBytes(16))}`,
-    CLOUDFLARE_API_TOKEN: `CLOUDFLARE_API_TOKEN=dev-cloudflare-token-${base64url(randomBytes(16))}`,
-  }
+  return Object.fromEntries(
+    Object.entries(newDevSecrets()).map(([name, value]) => [
+      name,
+      name === 'SIGNING_KEYS' ? `${name}='${value}'` : `${name}=${value}`,
+    ]),
+  )
 }
 
 export function newDevVars(): string {

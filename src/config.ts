@@ -105,64 +105,159 @@ export function getConfig(env: Env): Config {
   return config
 }
 
+/** Like `getConfig`, uncached: throws the first problem `configProblems` would list. */
 export function parseConfig(env: Env): Config {
-  const primaryHost = requiredHostname(env, 'PRIMARY_HOST')
-  const providerZone = env.PROVIDER_ZONE
-    ? requiredHostname(env, 'PROVIDER_ZONE')
-    : primaryHost.split('.').slice(1).join('.')
-  if (!providerZone) {
+  const { config, problems } = readConfig(env, {})
+  if (!config) throw problems[0]!
+  return config
+}
+
+export interface ConfigCheckOptions {
+  /**
+   * The configuration of a deployed Worker (`npm run preflight`): none of the
+   * development switches (a loopback primary host, which allows http and a
+   * port; a stand-in upstream on loopback; CUSTOM_HOSTNAMES "local").
+   */
+  deployed?: boolean
+}
+
+/**
+ * Every problem with the configuration, one message each (naming the
+ * variable), in the order `parseConfig` meets them; empty when it is valid.
+ * A value that depends on another (PROVIDER_ZONE's default, the public
+ * origin) is only checked once that one is valid.
+ */
+export function configProblems(env: Env, options: ConfigCheckOptions = {}): string[] {
+  return readConfig(env, options).problems.map((problem) => problem.message)
+}
+
+function readConfig(env: Env, options: ConfigCheckOptions): { config: Config | null; problems: ConfigError[] } {
+  const problems: ConfigError[] = []
+  /** The value `read` answers, or undefined once its problem is noted. */
+  const check = <T>(read: () => T): T | undefined => {
+    try {
+      return read()
+    } catch (error) {
+      if (!(error instanceof ConfigError)) throw error
+      problems.push(error)
+      return undefined
+    }
+  }
+  const deployed = options.deployed === true
+
+  const primaryHost = check(() => requiredHostname(env, 'PRIMARY_HOST'))
+  if (primaryHost !== undefined && deployed && isLoopbackHost(primaryHost)) {
+    problems.push(
+      new ConfigError(
+        `PRIMARY_HOST "${primaryHost}" is a loopback name (local development); a deployed Worker needs the provider's login host`,
+      ),
+    )
+  }
+  const providerZone = check(() => parseProviderZone(env, primaryHost))
+
+  const customHostnames = check(() => {
+    const mode = env.CUSTOM_HOSTNAMES ?? 'cloudflare'
+    if (mode !== 'cloudflare' && mode !== 'local') {
+      throw new ConfigError(`CUSTOM_HOSTNAMES must be "cloudflare" or "local", got "${mode}"`)
+    }
+    if (mode === 'local' && deployed) {
+      throw new ConfigError(
+        'CUSTOM_HOSTNAMES "local" is for tests (custom domains would be active without validation); a deployed Worker needs "cloudflare"',
+      )
+    }
+    return mode
+  })
+
+  const adminApiKey = check(() => {
+    const key = env.ADMIN_API_KEY || undefined
+    if (key !== undefined && key.length < MIN_ADMIN_KEY_LENGTH) {
+      throw new ConfigError(`ADMIN_API_KEY must be at least ${MIN_ADMIN_KEY_LENGTH} characters long`)
+    }
+    return key
+  })
+
+  const ttlSeconds = check(() => {
+    const seconds =
+      env.HOST_CACHE_TTL_SECONDS === undefined ? DEFAULT_HOST_CACHE_TTL_SECONDS : Number(env.HOST_CACHE_TTL_SECONDS)
+    if (!Number.isFinite(seconds) || seconds < 0 || seconds > 3600) {
+      throw new ConfigError(`HOST_CACHE_TTL_SECONDS must be a number of seconds between 0 and 3600`)
+    }
+    return seconds
+  })
+
+  const origin = primaryHost === undefined ? undefined : check(() => parsePublicOrigin(env, primaryHost))
+
+  const syncHours = check(() => {
+    const hours = env.SYNC_INTERVAL_HOURS === undefined ? 6 : Number(env.SYNC_INTERVAL_HOURS)
+    if (!Number.isFinite(hours) || hours < 0.25 || hours > 168) {
+      throw new ConfigError('SYNC_INTERVAL_HOURS must be a number of hours between 0.25 and 168')
+    }
+    return hours
+  })
+
+  const retentionDays = check(() => {
+    const days = env.SIGN_IN_ATTEMPTS_RETENTION_DAYS === undefined ? 90 : Number(env.SIGN_IN_ATTEMPTS_RETENTION_DAYS)
+    if (!Number.isInteger(days) || days < 1 || days > 3650) {
+      throw new ConfigError('SIGN_IN_ATTEMPTS_RETENTION_DAYS must be a whole number of days between 1 and 3650')
+    }
+    return days
+  })
+
+  const cloudflare = customHostnames === 'cloudflare' ? check(() => parseCloudflare(env, deployed)) : null
+  const graphBase = check(() => parseGraphBase(env.GRAPH_BASE, deployed))
+  const entra = check(() => parseEntra(env, deployed))
+  const flowKey = check(() => parseKey('FLOW_KEY', env.FLOW_KEY))
+  const dataKey = check(() => parseKey('DATA_KEY', env.DATA_KEY))
+  const signingKeys = check(() => parseSigningKeys(env.SIGNING_KEYS))
+  const customHostnameCnameTarget = check(() => parseCnameTarget(env))
+  const doh = check(() => parseDoh(env.DOH_URL, deployed))
+
+  if (problems.length > 0) return { config: null, problems }
+  return {
+    config: {
+      origin: origin!,
+      syncIntervalMs: syncHours! * 60 * 60 * 1000,
+      signInAttemptsRetentionMs: retentionDays! * 24 * 60 * 60 * 1000,
+      metrics: { METRICS: env.METRICS },
+      cloudflare: cloudflare ?? null,
+      customHostnameCnameTarget: customHostnameCnameTarget ?? null,
+      doh: doh!,
+      graphBase: graphBase!,
+      entra: entra!,
+      flowKey: flowKey!,
+      dataKey: dataKey!,
+      signingKeys: signingKeys!,
+      primaryHost: primaryHost!,
+      providerZone: providerZone!,
+      providerDisplayName: env.PROVIDER_DISPLAY_NAME || 'Phone System',
+      customHostnames: customHostnames!,
+      adminApiKey,
+      hostCacheTtlMs: ttlSeconds! * 1000,
+    },
+    problems,
+  }
+}
+
+/**
+ * PROVIDER_ZONE, or PRIMARY_HOST without its first label. The primary host
+ * lies inside the zone: the zone's wildcard route is what serves it.
+ */
+function parseProviderZone(env: Env, primaryHost: string | undefined): string | undefined {
+  if (env.PROVIDER_ZONE) {
+    const zone = requiredHostname(env, 'PROVIDER_ZONE')
+    if (primaryHost !== undefined && primaryHost !== zone && !primaryHost.endsWith(`.${zone}`)) {
+      throw new ConfigError(
+        `PRIMARY_HOST "${primaryHost}" must be inside PROVIDER_ZONE "${zone}" (the zone's wildcard route serves it)`,
+      )
+    }
+    return zone
+  }
+  if (primaryHost === undefined) return undefined
+  const zone = primaryHost.split('.').slice(1).join('.')
+  if (!zone) {
     throw new ConfigError(`PROVIDER_ZONE is not set and PRIMARY_HOST "${primaryHost}" has no parent zone to default to`)
   }
-
-  const customHostnames = env.CUSTOM_HOSTNAMES ?? 'cloudflare'
-  if (customHostnames !== 'cloudflare' && customHostnames !== 'local') {
-    throw new ConfigError(`CUSTOM_HOSTNAMES must be "cloudflare" or "local", got "${customHostnames}"`)
-  }
-
-  const adminApiKey = env.ADMIN_API_KEY || undefined
-  if (adminApiKey !== undefined && adminApiKey.length < MIN_ADMIN_KEY_LENGTH) {
-    throw new ConfigError(`ADMIN_API_KEY must be at least ${MIN_ADMIN_KEY_LENGTH} characters long`)
-  }
-
-  const ttlSeconds =
-    env.HOST_CACHE_TTL_SECONDS === undefined ? DEFAULT_HOST_CACHE_TTL_SECONDS : Number(env.HOST_CACHE_TTL_SECONDS)
-  if (!Number.isFinite(ttlSeconds) || ttlSeconds < 0 || ttlSeconds > 3600) {
-    throw new ConfigError(`HOST_CACHE_TTL_SECONDS must be a number of seconds between 0 and 3600`)
-  }
-
-  const origin = parsePublicOrigin(env, primaryHost)
-
-  const syncHours = env.SYNC_INTERVAL_HOURS === undefined ? 6 : Number(env.SYNC_INTERVAL_HOURS)
-  if (!Number.isFinite(syncHours) || syncHours < 0.25 || syncHours > 168) {
-    throw new ConfigError('SYNC_INTERVAL_HOURS must be a number of hours between 0.25 and 168')
-  }
-
-  const retentionDays =
-    env.SIGN_IN_ATTEMPTS_RETENTION_DAYS === undefined ? 90 : Number(env.SIGN_IN_ATTEMPTS_RETENTION_DAYS)
-  if (!Number.isInteger(retentionDays) || retentionDays < 1 || retentionDays > 3650) {
-    throw new ConfigError('SIGN_IN_ATTEMPTS_RETENTION_DAYS must be a whole number of days between 1 and 3650')
-  }
-
-  return {
-    origin,
-    syncIntervalMs: syncHours * 60 * 60 * 1000,
-    signInAttemptsRetentionMs: retentionDays * 24 * 60 * 60 * 1000,
-    metrics: { METRICS: env.METRICS },
-    cloudflare: customHostnames === 'cloudflare' ? parseCloudflare(env) : null,
-    customHostnameCnameTarget: parseCnameTarget(env),
-    doh: parseDoh(env.DOH_URL),
-    graphBase: parseGraphBase(env.GRAPH_BASE),
-    entra: parseEntra(env),
-    flowKey: parseKey('FLOW_KEY', env.FLOW_KEY),
-    dataKey: parseKey('DATA_KEY', env.DATA_KEY),
-    signingKeys: parseSigningKeys(env.SIGNING_KEYS),
-    primaryHost,
-    providerZone,
-    providerDisplayName: env.PROVIDER_DISPLAY_NAME || 'Phone System',
-    customHostnames,
-    adminApiKey,
-    hostCacheTtlMs: ttlSeconds * 1000,
-  }
+  return zone
 }
 
 function requiredHostname(env: Env, name: 'PRIMARY_HOST' | 'PROVIDER_ZONE' | 'CUSTOM_HOSTNAME_CNAME_TARGET'): string {
@@ -208,7 +303,12 @@ function parsePublicOrigin(env: Env, primaryHost: string): (hostname: string) =>
  * An upstream's base URL: https, or plain http to a loopback stand-in only
  * (the one unsafe development switch, named by the URL itself).
  */
-function upstreamUrl(name: string, raw: string, example: string): { url: URL; insecureLoopback: boolean } {
+function upstreamUrl(
+  name: string,
+  raw: string,
+  example: string,
+  deployed: boolean,
+): { url: URL; insecureLoopback: boolean } {
   let url: URL
   try {
     url = new URL(raw)
@@ -217,7 +317,14 @@ function upstreamUrl(name: string, raw: string, example: string): { url: URL; in
   }
   if (url.protocol === 'https:') return { url, insecureLoopback: false }
   if (url.protocol === 'http:') {
-    if (isLoopbackHost(url.hostname)) return { url, insecureLoopback: true }
+    if (isLoopbackHost(url.hostname)) {
+      if (deployed) {
+        throw new ConfigError(
+          `${name} is a local stand-in (plain http on a loopback host); a deployed Worker needs https, such as ${example}, got "${raw}"`,
+        )
+      }
+      return { url, insecureLoopback: true }
+    }
     throw new ConfigError(
       `${name} must use https; plain http is accepted only for a local stand-in on a loopback host (localhost, 127.0.0.1, ::1), got "${raw}"`,
     )
@@ -225,9 +332,9 @@ function upstreamUrl(name: string, raw: string, example: string): { url: URL; in
   throw new ConfigError(`${name} must use https, got "${raw}"`)
 }
 
-function parseEntra(env: Env): EntraConfig {
+function parseEntra(env: Env, deployed: boolean): EntraConfig {
   const raw = env.ENTRA_AUTHORITY || 'https://login.microsoftonline.com'
-  const { url, insecureLoopback } = upstreamUrl('ENTRA_AUTHORITY', raw, 'https://login.microsoftonline.com')
+  const { url, insecureLoopback } = upstreamUrl('ENTRA_AUTHORITY', raw, 'https://login.microsoftonline.com', deployed)
   if (url.username || url.password || url.search || url.hash || (url.pathname !== '/' && url.pathname !== '')) {
     throw new ConfigError(
       `ENTRA_AUTHORITY must be a bare origin such as https://login.microsoftonline.com (no path, query or credentials), got "${raw}"`,
@@ -308,12 +415,18 @@ function parseSigningKeys(raw: string | undefined): SigningJwk[] {
   })
 }
 
-function parseCloudflare(env: Env): CloudflareConfig {
+function parseCloudflare(env: Env, deployed: boolean): CloudflareConfig {
   const raw = env.CLOUDFLARE_API_BASE || 'https://api.cloudflare.com/client/v4'
-  upstreamUrl('CLOUDFLARE_API_BASE', raw, 'https://api.cloudflare.com/client/v4')
+  const { insecureLoopback } = upstreamUrl('CLOUDFLARE_API_BASE', raw, 'https://api.cloudflare.com/client/v4', deployed)
   if (!env.CLOUDFLARE_ZONE_ID || !/^[A-Za-z0-9_-]{1,64}$/.test(env.CLOUDFLARE_ZONE_ID)) {
     throw new ConfigError(
       'CLOUDFLARE_ZONE_ID must be the id of the Cloudflare for SaaS zone when CUSTOM_HOSTNAMES is "cloudflare"',
+    )
+  }
+  // Cloudflare's zone ids are 32 hex digits; the local stand-in takes any name.
+  if (!insecureLoopback && !/^[0-9a-f]{32}$/.test(env.CLOUDFLARE_ZONE_ID)) {
+    throw new ConfigError(
+      `CLOUDFLARE_ZONE_ID must be the id of the Cloudflare for SaaS zone, 32 hex digits (dashboard > zone > Overview > Zone ID), got "${env.CLOUDFLARE_ZONE_ID}"`,
     )
   }
   if (!env.CLOUDFLARE_API_TOKEN)
@@ -326,8 +439,8 @@ function parseCloudflare(env: Env): CloudflareConfig {
   }
 }
 
-function parseGraphBase(raw = 'https://graph.microsoft.com'): string {
-  upstreamUrl('GRAPH_BASE', raw, 'https://graph.microsoft.com')
+function parseGraphBase(raw = 'https://graph.microsoft.com', deployed = false): string {
+  upstreamUrl('GRAPH_BASE', raw, 'https://graph.microsoft.com', deployed)
   return raw.replace(/\/+$/, '')
 }
 
@@ -346,8 +459,8 @@ function parseCnameTarget(env: Env): string | null {
 const DEFAULT_DOH_URL = 'https://cloudflare-dns.com/dns-query'
 
 /** DOH_URL: a DNS over HTTPS JSON endpoint (https, or a loopback stand-in), without credentials, query or fragment. */
-function parseDoh(raw = DEFAULT_DOH_URL): DohConfig {
-  const { url } = upstreamUrl('DOH_URL', raw, DEFAULT_DOH_URL)
+function parseDoh(raw = DEFAULT_DOH_URL, deployed = false): DohConfig {
+  const { url } = upstreamUrl('DOH_URL', raw, DEFAULT_DOH_URL, deployed)
   if (url.username || url.password || url.search || url.hash) {
     throw new ConfigError(
       `DOH_URL must be a DNS over HTTPS endpoint such as ${DEFAULT_DOH_URL} (no query, fragment or credentials), got "${raw}"`,

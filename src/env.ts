@@ -1,9 +1,16 @@
+import type { SecretName } from './secrets'
+
+/** The secrets (`secrets.ts`: the one list), each unset until ops set it; `config.ts` says which is missing. */
+type Secrets = { [Name in SecretName]?: string }
+
 /**
  * The Worker's bindings: D1, wrangler vars and secrets (ARCHITECTURE §5).
  * Values arrive as strings and are validated once by `config.ts`; nothing else
- * reads them raw.
+ * reads them raw. wrangler.toml declares the same bindings and vars in every
+ * environment: `npm run typecheck` compares this interface with the types
+ * `wrangler types` generates from it (`src/env.check.ts`).
  */
-export interface Env {
+export interface Env extends Secrets {
   DB: D1Database
   /** One Durable Object per Entra app: serializes changes to its redirect URIs (`hostnames/registrar.ts`). */
   REDIRECT_URIS: DurableObjectNamespace
@@ -20,21 +27,9 @@ export interface Env {
   ENTRA_HOME_TENANT_ID?: string
   /** Timeout of each request to Entra, ms (default 10000). */
   ENTRA_TIMEOUT_MS?: string
-  /** secret */
-  ENTRA_CLIENT_SECRET?: string
-  /** secret: 32 random bytes, base64url */
-  FLOW_KEY?: string
-  /** secret: 32 random bytes, base64url; encrypts stored credentials */
-  DATA_KEY?: string
-  /** secret: JSON array of private EC P-256 JWKs, current first */
-  SIGNING_KEYS?: string
-  /** secret: the ops key */
-  ADMIN_API_KEY?: string
   CUSTOM_HOSTNAMES?: string
   CLOUDFLARE_API_BASE?: string
   CLOUDFLARE_ZONE_ID?: string
-  /** secret */
-  CLOUDFLARE_API_TOKEN?: string
   /** What custom domains must be a CNAME to (the SaaS zone's fallback origin); the diagnosis checks it. */
   CUSTOM_HOSTNAME_CNAME_TARGET?: string
   /** DNS over HTTPS JSON endpoint the diagnosis reads DNS through (default https://cloudflare-dns.com/dns-query). */

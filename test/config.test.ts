@@ -1,6 +1,6 @@
 import { env } from 'cloudflare:test'
 import { describe, expect, it } from 'vitest'
-import { parseConfig } from '../src/config'
+import { configProblems, parseConfig } from '../src/config'
 import { ConfigError } from '../src/errors'
 
 describe('parseConfig', () => {
@@ -133,6 +133,25 @@ describe('parseConfig', () => {
       'CUSTOM_HOSTNAME_CNAME_TARGET must be a fully qualified hostname',
     ],
     [
+      'a PRIMARY_HOST outside PROVIDER_ZONE',
+      { PRIMARY_HOST: 'login.provider.example', PROVIDER_ZONE: 'other.example' },
+      'PRIMARY_HOST "login.provider.example" must be inside PROVIDER_ZONE "other.example"',
+    ],
+    [
+      'a PRIMARY_HOST that only ends like PROVIDER_ZONE',
+      { PRIMARY_HOST: 'login.badprovider.example', PROVIDER_ZONE: 'provider.example' },
+      'must be inside PROVIDER_ZONE',
+    ],
+    [
+      "a zone id that is not Cloudflare's (32 hex digits) against the real API",
+      {
+        CUSTOM_HOSTNAMES: 'cloudflare',
+        CLOUDFLARE_API_BASE: 'https://api.cloudflare.com/client/v4',
+        CLOUDFLARE_ZONE_ID: 'my-saas-zone',
+      },
+      'CLOUDFLARE_ZONE_ID must be the id of the Cloudflare for SaaS zone, 32 hex digits',
+    ],
+    [
       'a home tenant that is not a GUID',
       { ENTRA_HOME_TENANT_ID: 'contoso.onmicrosoft.com' },
       'ENTRA_HOME_TENANT_ID must be the tenant id',
@@ -209,5 +228,67 @@ describe('parseConfig', () => {
     }).toThrow(ConfigError)
     expect(message).toContain('ADMIN_API_KEY')
     expect(message).not.toContain(secret)
+  })
+
+  it('accepts a primary host that is the zone itself, and a 32-hex zone id against the real API', () => {
+    const config = parseConfig({
+      ...env,
+      PRIMARY_HOST: 'provider.example',
+      PROVIDER_ZONE: 'provider.example',
+      CUSTOM_HOSTNAMES: 'cloudflare',
+      CLOUDFLARE_API_BASE: 'https://api.cloudflare.com/client/v4',
+      CLOUDFLARE_ZONE_ID: '023e105f4ecef8ad9ca31a8372d0c353',
+    })
+    expect(config.cloudflare?.zoneId).toBe('023e105f4ecef8ad9ca31a8372d0c353')
+  })
+})
+
+describe('configProblems', () => {
+  it('is empty for a valid configuration', () => {
+    expect(configProblems(env)).toEqual([])
+  })
+
+  it('lists every problem, in the order parseConfig meets them (it throws the first)', () => {
+    const broken = {
+      ...env,
+      PRIMARY_HOST: 'Login.provider.example',
+      HOST_CACHE_TTL_SECONDS: 'soon',
+      ENTRA_CLIENT_ID: 'my-app',
+      FLOW_KEY: '',
+    }
+    const problems = configProblems(broken)
+    expect(problems.map((problem) => problem.split(' ')[0])).toEqual([
+      'PRIMARY_HOST',
+      'HOST_CACHE_TTL_SECONDS',
+      'ENTRA_CLIENT_ID',
+      'FLOW_KEY',
+    ])
+    expect(() => parseConfig(broken)).toThrow(problems[0])
+  })
+
+  it('refuses a deployed Worker every development switch, which the local configuration uses', () => {
+    const local = {
+      ...env,
+      PUBLIC_SCHEME: 'http',
+      PUBLIC_PORT: '8787',
+      CUSTOM_HOSTNAMES: 'local',
+      ENTRA_AUTHORITY: 'http://127.0.0.1:8790',
+      GRAPH_BASE: 'http://127.0.0.1:8791',
+    }
+    expect(configProblems(local)).toEqual([])
+    const problems = configProblems(local, { deployed: true })
+    expect(problems.map((problem) => problem.split(' ')[0])).toEqual([
+      'PRIMARY_HOST',
+      'CUSTOM_HOSTNAMES',
+      'GRAPH_BASE',
+      'ENTRA_AUTHORITY',
+    ])
+    expect(problems[0]).toContain('is a loopback name')
+    expect(
+      configProblems(
+        { ...local, CUSTOM_HOSTNAMES: 'cloudflare', CLOUDFLARE_API_BASE: 'http://127.0.0.1:8792/client/v4' },
+        { deployed: true },
+      ),
+    ).toContainEqual(expect.stringMatching(/^CLOUDFLARE_API_BASE is a local stand-in/))
   })
 })

@@ -1,7 +1,9 @@
 /**
- * A local stand-in for the Cloudflare for SaaS custom hostnames API
- * (`/zones/{zone_id}/custom_hostnames`), in Cloudflare's v4 envelope
- * `{success, errors, messages, result}`: create, list by hostname, get,
+ * A local stand-in for the Cloudflare API, in Cloudflare's v4 envelope
+ * `{success, errors, messages, result}`.
+ *
+ * The Cloudflare for SaaS custom hostnames API the gateway calls
+ * (`/zones/{zone_id}/custom_hostnames`): create, list by hostname, get,
  * patch (re-validate), delete. Hostnames start pending with an ownership TXT
  * record and a certificate TXT record to publish, and turn active once
  * "published" (a control call, or after `autoValidateAfterMs`). Linked to the
@@ -11,6 +13,15 @@
  * the automatic one) publishes those records there, with the CNAME to
  * `cnameTarget`, as the partner would.
  *
+ * The account endpoints `npm run preflight` reaches through wrangler (with
+ * CLOUDFLARE_API_BASE_URL pointing here): a Worker's secret names
+ * (`GET /accounts/{account}/workers/scripts/{script}/secrets`, what
+ * `wrangler secret list` reads) and D1's query endpoint
+ * (`POST /accounts/{account}/d1/database/{uuid}/query`, what `wrangler d1
+ * migrations list --remote` and `d1 execute --remote` send), each database an
+ * in-memory SQLite (node:sqlite). Tests seed them with `setSecrets`,
+ * `createD1Database` and `markMigrationsApplied`.
+ *
  * Misbehaviour for tests, per hostname so parallel tests do not meet:
  * rate limiting (429 + Retry-After), 5xx, slowness, a hostname claimed by
  * another account (code 1406), a hostname that moved away. A wrong API token
@@ -18,6 +29,7 @@
  */
 import { randomBytes, randomUUID } from 'node:crypto'
 import type http from 'node:http'
+import type { DatabaseSync } from 'node:sqlite'
 import type { DnsStandIn } from '../dns/server.ts'
 import { LocalServer, readBody, sendJson, sleep } from '../http.ts'
 
@@ -31,7 +43,20 @@ export interface CloudflareStandInOptions {
   dns?: DnsStandIn
   /** What a published hostname is a CNAME to (CUSTOM_HOSTNAME_CNAME_TARGET). */
   cnameTarget?: string
+  /** The account the token reaches (`/accounts/{id}/...`); another account is refused. */
+  accountId?: string
 }
+
+/** What an account-scoped answer needs: the status and the v4 body. */
+type Answer = [status: number, body: unknown]
+
+/** The table `wrangler d1 migrations apply` keeps (wrangler's own DDL), for seeding. */
+const D1_MIGRATIONS_TABLE = `CREATE TABLE IF NOT EXISTS d1_migrations(
+  id         INTEGER PRIMARY KEY AUTOINCREMENT,
+  name       TEXT UNIQUE,
+  applied_at TIMESTAMP DEFAULT CURRENT_TIMESTAMP NOT NULL
+)`
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i
 
 /**
  * Outage drills besides those: `hang` (the request is accepted and never
@@ -73,6 +98,10 @@ export class CloudflareStandIn extends LocalServer {
   /** Hostnames that belong to another account's zone. */
   readonly claimedElsewhere = new Set<string>()
   readonly calls: Array<{ method: string; path: string }> = []
+  /** Worker script name -> its secrets' names (no values: the API never answers them). */
+  readonly scripts = new Map<string, Set<string>>()
+  /** D1 database uuid -> its SQLite database. */
+  readonly databases = new Map<string, DatabaseSync>()
   private readonly options: CloudflareStandInOptions
   protected readonly serverName = 'cloudflare stand-in'
 
@@ -196,9 +225,8 @@ export class CloudflareStandIn extends LocalServer {
     if (parts[0] === '__control') return this.control(req, res, parts.slice(1))
     this.calls.push({ method: req.method ?? 'GET', path: url.pathname })
 
-    // /client/v4/zones/{zone}/custom_hostnames[/{id}]
-    if (parts[0] !== 'client' || parts[1] !== 'v4' || parts[2] !== 'zones' || parts[4] !== 'custom_hostnames') {
-      return sendJson(
+    const notRouted = () =>
+      sendJson(
         res,
         404,
         envelope(null, [
@@ -208,8 +236,19 @@ export class CloudflareStandIn extends LocalServer {
           },
         ]),
       )
+    const authenticated = req.headers.authorization === `Bearer ${this.options.apiToken}`
+    if (parts[0] === 'client' && parts[1] === 'v4' && parts[2] === 'accounts') {
+      const answer = authenticated
+        ? await this.account(req, parts.slice(3))
+        : ([403, envelope(null, [{ code: 10000, message: 'Authentication error' }])] satisfies Answer)
+      if (!answer) return notRouted()
+      return sendJson(res, answer[0], answer[1])
     }
-    if (req.headers.authorization !== `Bearer ${this.options.apiToken}`) {
+    // /client/v4/zones/{zone}/custom_hostnames[/{id}]
+    if (parts[0] !== 'client' || parts[1] !== 'v4' || parts[2] !== 'zones' || parts[4] !== 'custom_hostnames') {
+      return notRouted()
+    }
+    if (!authenticated) {
       return sendJson(res, 403, envelope(null, [{ code: 10000, message: 'Authentication error' }]))
     }
     if (parts[3] !== this.options.zoneId) {
@@ -281,6 +320,103 @@ export class CloudflareStandIn extends LocalServer {
       return sendJson(res, 200, envelope({ id: record.id }))
     }
     return sendJson(res, 405, envelope(null, [{ code: 10405, message: 'Method not allowed' }]))
+  }
+
+  /** `/accounts/{account}/...`: a Worker's secrets, D1 queries. Undefined: no such route. */
+  private async account(req: http.IncomingMessage, parts: string[]): Promise<Answer | undefined> {
+    const [accountId, product, kind, id, action, ...rest] = parts
+    if (rest.length > 0) return undefined
+    const accountRefused = accountId !== (this.options.accountId ?? accountId)
+    // GET /accounts/{account}/workers/scripts/{script}/secrets
+    if (product === 'workers' && kind === 'scripts' && id && action === 'secrets' && req.method === 'GET') {
+      if (accountRefused) return [403, envelope(null, [{ code: 10000, message: 'Authentication error' }])]
+      const secrets = this.scripts.get(id)
+      if (!secrets) return [404, envelope(null, [{ code: 10007, message: 'workers.api.error.script_not_found' }])]
+      return [200, envelope([...secrets].sort().map((name) => ({ name, type: 'secret_text' })))]
+    }
+    // POST /accounts/{account}/d1/database/{uuid}/query
+    if (product === 'd1' && kind === 'database' && id && action === 'query' && req.method === 'POST') {
+      if (accountRefused) {
+        return [
+          403,
+          envelope(null, [
+            { code: 7403, message: 'The given account is not valid or is not authorized to access this service' },
+          ]),
+        ]
+      }
+      if (!UUID.test(id)) {
+        return [400, envelope(null, [{ code: 7400, message: 'The request is malformed: failed to decode id' }])]
+      }
+      const db = this.databases.get(id.toLowerCase())
+      if (!db) return [404, envelope(null, [{ code: 7404, message: `The database ${id} could not be found` }])]
+      const body = JSON.parse((await readBody(req)) || '{}') as { sql?: string; params?: unknown[] }
+      if (typeof body.sql !== 'string' || !body.sql.trim()) {
+        return [400, envelope(null, [{ code: 7400, message: 'The request is malformed: sql is required' }])]
+      }
+      return this.query(db, body.sql, body.params ?? [])
+    }
+    return undefined
+  }
+
+  /**
+   * Runs `sql` as D1 does: every statement (split as wrangler splits them) in
+   * one transaction, one result per statement; an error rolls all back.
+   */
+  private async query(db: DatabaseSync, sql: string, params: unknown[]): Promise<Answer> {
+    const { unstable_splitSqlQuery } = await import('wrangler')
+    const statements = unstable_splitSqlQuery(sql)
+    const results = []
+    db.exec('BEGIN')
+    try {
+      for (const statement of statements) {
+        const started = performance.now()
+        const rows = db.prepare(statement).all(...(params as Array<string | number | null>))
+        const { changes, last_row_id } = db
+          .prepare('SELECT changes() AS changes, last_insert_rowid() AS last_row_id')
+          .get() as { changes: number; last_row_id: number }
+        const written = /^\s*(INSERT|UPDATE|DELETE|REPLACE|CREATE|DROP|ALTER)\b/i.test(statement)
+        results.push({
+          results: rows,
+          success: true,
+          meta: {
+            changed_db: written,
+            changes: written ? changes : 0,
+            duration: performance.now() - started,
+            last_row_id,
+            rows_read: rows.length,
+            rows_written: written ? changes : 0,
+            size_after: 0,
+          },
+        })
+      }
+      db.exec('COMMIT')
+    } catch (error) {
+      db.exec('ROLLBACK')
+      return [400, envelope(null, [{ code: 7500, message: `${(error as Error).message}: SQLITE_ERROR` }])]
+    }
+    return [200, envelope(results)]
+  }
+
+  /** The Worker `script` exists and has exactly these secrets set (`wrangler secret put`). */
+  setSecrets(script: string, names: Iterable<string>): void {
+    this.scripts.set(script, new Set(names))
+  }
+
+  /** A D1 database with this uuid (`wrangler d1 create`), empty. */
+  async createD1Database(uuid: string): Promise<DatabaseSync> {
+    const { DatabaseSync } = await import('node:sqlite')
+    const db = new DatabaseSync(':memory:')
+    this.databases.set(uuid.toLowerCase(), db)
+    return db
+  }
+
+  /** Records migrations as applied, as `wrangler d1 migrations apply` does after running each. */
+  markMigrationsApplied(uuid: string, names: string[]): void {
+    const db = this.databases.get(uuid.toLowerCase())
+    if (!db) throw new Error(`no D1 database ${uuid}: createD1Database first`)
+    db.exec(D1_MIGRATIONS_TABLE)
+    const insert = db.prepare('INSERT INTO d1_migrations (name) VALUES (?)')
+    for (const name of names) insert.run(name)
   }
 
   private async control(req: http.IncomingMessage, res: http.ServerResponse, parts: string[]): Promise<void> {

@@ -1,0 +1,227 @@
+/**
+ * `npm run test:preflight` (part of `npm test`; node:test, since the vitest
+ * suite runs inside workerd): `npm run preflight` on the real wrangler.toml,
+ * which must fail naming every placeholder, and on the filled example
+ * (example.wrangler.toml) against the local Cloudflare API stand-in: all set
+ * passes; a pending migration is listed; a missing secret, a bad var, a
+ * missing binding or a refused token fail, named.
+ */
+import assert from 'node:assert/strict'
+import { spawn } from 'node:child_process'
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import path from 'node:path'
+import { describe, test } from 'node:test'
+import { type PreflightStandInOptions, startPreflightStandIn } from './stand-in.ts'
+
+const root = path.resolve(import.meta.dirname, '..', '..')
+const EXAMPLE = 'dev/preflight/example.wrangler.toml'
+
+interface Result {
+  code: number | null
+  output: string
+  /** The FAIL lines. */
+  failures: string[]
+}
+
+/** Runs `npm run preflight`'s script with `env` for wrangler (and nothing of the caller's Cloudflare login). */
+function preflight(args: string[], env: Record<string, string>): Promise<Result> {
+  const inherited = Object.fromEntries(Object.entries(process.env).filter(([name]) => !name.startsWith('CLOUDFLARE_')))
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, ['--disable-warning=ExperimentalWarning', 'dev/preflight.ts', ...args], {
+      cwd: root,
+      env: { ...inherited, ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    })
+    let output = ''
+    child.stdout.on('data', (chunk: Buffer) => {
+      output += chunk.toString()
+    })
+    child.stderr.on('data', (chunk: Buffer) => {
+      output += chunk.toString()
+    })
+    child.on('error', reject)
+    child.on('close', (code) =>
+      resolve({ code, output, failures: output.split('\n').filter((line) => line.startsWith('FAIL')) }),
+    )
+  })
+}
+
+/** Preflight of the example against a stand-in set up by `options`. */
+async function onExample(
+  options: Partial<PreflightStandInOptions> = {},
+  args: string[] = ['--no-bundle'],
+  config = EXAMPLE,
+): Promise<Result & { pending: string[] }> {
+  const running = await startPreflightStandIn({ config: path.resolve(root, config), env: 'production', ...options })
+  try {
+    return {
+      ...(await preflight(['--config', config, '--env', 'production', ...args], running.env)),
+      pending: running.pending,
+    }
+  } finally {
+    await running.close()
+  }
+}
+
+/** Nothing listens on port 9: no request can reach Cloudflare, whatever login this machine has. */
+const OFFLINE = { CLOUDFLARE_API_BASE_URL: 'http://127.0.0.1:9/client/v4' }
+
+// Three at a time: each run starts wrangler two or three times, on a machine of two cores.
+describe('npm run preflight', { concurrency: 3 }, () => {
+  test('fails on the real wrangler.toml, naming every placeholder of production and of staging', async () => {
+    const [production, staging] = await Promise.all([
+      preflight(['--env', 'production', '--no-bundle'], OFFLINE),
+      preflight(['--env', 'staging', '--no-bundle'], OFFLINE),
+    ])
+    for (const [env, result] of [
+      ['production', production],
+      ['staging', staging],
+    ] as const) {
+      assert.equal(result.code, 1, result.output)
+      const keys = [
+        'routes[0]',
+        'routes[1]',
+        'vars.PRIMARY_HOST',
+        'vars.PROVIDER_ZONE',
+        'vars.CLOUDFLARE_ZONE_ID',
+        'vars.ENTRA_CLIENT_ID',
+        'vars.ENTRA_HOME_TENANT_ID',
+        'd1_databases[0].database_id',
+        ...(env === 'production' ? ['vars.PROVIDER_DISPLAY_NAME'] : []),
+      ]
+      for (const key of keys) {
+        assert.ok(
+          result.failures.some(
+            (line) => line.startsWith(`FAIL env.${env}.${key} = `) && line.includes('. Fix: replace it with'),
+          ),
+          `${env}: ${key} is not named\n${result.output}`,
+        )
+      }
+      assert.equal(result.failures.filter((line) => line.includes('a placeholder')).length, keys.length, result.output)
+      // No var is reported twice: a placeholder's value is not also judged by src/config.ts.
+      assert.ok(!result.output.includes('must be the id of the Cloudflare for SaaS zone'), result.output)
+      // Wrangler could not ask Cloudflare: the check says so and fails, it does not pass.
+      assert.match(
+        result.output,
+        /^FAIL secrets: could not list the secrets of Worker edge-sso-gateway(-staging)?: .*\. Fix: /m,
+      )
+      assert.match(
+        result.output,
+        /^preflight failed: \d+ problems in wrangler\.toml --env (production|staging); nothing was deployed$/m,
+      )
+    }
+    assert.match(
+      production.output,
+      /\(wrangler\.toml:\d+\): a placeholder\. Fix: replace it with the id `npx wrangler d1 create sso-gateway` prints/,
+    )
+  })
+
+  test('passes on the filled example when Cloudflare has every secret and migration, with the bundle', async () => {
+    const result = await onExample({}, [])
+    assert.equal(result.code, 0, result.output)
+    assert.deepEqual(result.failures, [])
+    for (const line of [
+      'ok   placeholders: none left in [env.production]',
+      'ok   vars: 11 in [env.production.vars], valid by src/config.ts',
+      'ok   secrets: all 6 set on Worker edge-sso-gateway',
+      'ok   migrations: D1 DB (sso-gateway) has every migration of this checkout',
+      `preflight passed: ${EXAMPLE} --env production is ready to deploy`,
+    ]) {
+      assert.ok(result.output.includes(line), `${line}\n${result.output}`)
+    }
+    assert.match(result.output, /^ok {3}bundle: [\d.]+ KiB, gzip [\d.]+ KiB/m)
+  })
+
+  test('lists the migrations the remote D1 lacks, and still passes (the deploy applies them first)', async () => {
+    const result = await onExample({ pendingMigrations: 2 })
+    assert.equal(result.code, 0, result.output)
+    assert.equal(result.pending.length, 2)
+    for (const name of result.pending) {
+      assert.ok(
+        result.output.includes(
+          `note migration ${name} is not applied to D1 DB (sso-gateway) yet: the deploy applies it first`,
+        ),
+        `${name}\n${result.output}`,
+      )
+    }
+  })
+
+  test('fails naming a secret that is not set, with the command that sets it', async () => {
+    const result = await onExample({
+      secrets: ['ADMIN_API_KEY', 'ENTRA_CLIENT_SECRET', 'FLOW_KEY', 'DATA_KEY', 'CLOUDFLARE_API_TOKEN'],
+    })
+    assert.equal(result.code, 1, result.output)
+    assert.deepEqual(result.failures, [
+      `FAIL secret SIGNING_KEYS: not set on Worker edge-sso-gateway. Fix: \`npx wrangler secret put SIGNING_KEYS --env production --config ${EXAMPLE}\``,
+    ])
+  })
+
+  test('fails naming every secret when the Worker does not exist yet', async () => {
+    const result = await onExample({ secrets: null })
+    assert.equal(result.code, 1, result.output)
+    assert.equal(result.failures.length, 6, result.output)
+    assert.match(
+      result.failures[0]!,
+      /^FAIL secret ADMIN_API_KEY: not set on Worker edge-sso-gateway \(the Worker does not exist yet\)\. Fix: .*\(the first creates the Worker\)$/,
+    )
+  })
+
+  test('fails, and says why, when Cloudflare refuses the token: it never passes unasked', async () => {
+    const running = await startPreflightStandIn({ config: path.join(root, EXAMPLE), env: 'production' })
+    try {
+      const result = await preflight(['--config', EXAMPLE, '--env', 'production', '--no-bundle'], {
+        ...running.env,
+        CLOUDFLARE_API_TOKEN: 'a-revoked-token',
+      })
+      assert.equal(result.code, 1, result.output)
+      assert.equal(result.failures.length, 2, result.output)
+      assert.match(
+        result.failures[0]!,
+        /^FAIL secrets: could not list the secrets of Worker edge-sso-gateway: Cloudflare refused the credentials/,
+      )
+      assert.match(
+        result.failures[1]!,
+        /^FAIL migrations of D1 DB \(sso-gateway\): could not list the pending ones: Cloudflare refused/,
+      )
+    } finally {
+      await running.close()
+    }
+  })
+
+  test('fails naming a bad var, a secret written as a var (and not required), a missing binding, a missing cron', async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'sso-gateway-preflight-test-'))
+    const broken = path.join(dir, 'wrangler.toml')
+    const text = readFileSync(path.join(root, EXAMPLE), 'utf8')
+      .replace('"../../src/index.ts"', JSON.stringify(path.join(root, 'src', 'index.ts')))
+      .replace('"../../migrations"', JSON.stringify(path.join(root, 'migrations')))
+      .replace(
+        'PRIMARY_HOST = "login.example.net"',
+        'PRIMARY_HOST = "login.example.org"\nFLOW_KEY = "committed-by-mistake"',
+      )
+      .replace(/\[\[env\.production\.ratelimits\]\]\nname = "ADMIN_RATE_LIMIT"\n[^\n]*\n[^\n]*\n/, '')
+      .replace('crons = ["*/5 * * * *"]', 'crons = []')
+      .replace('"FLOW_KEY", ', '')
+    writeFileSync(broken, text)
+    try {
+      const result = await onExample({}, ['--no-bundle'], broken)
+      assert.equal(result.code, 1, result.output)
+      const expected = [
+        /^FAIL env\.production\.vars\.FLOW_KEY: a secret, written in plain text in the configuration\. Fix: delete it from \[env\.production\.vars\]/,
+        /^FAIL env\.production\.vars\.PRIMARY_HOST: PRIMARY_HOST "login\.example\.org" must be inside PROVIDER_ZONE "example\.net"/,
+        /^FAIL env\.production: binding ADMIN_RATE_LIMIT: missing .*environments inherit no binding/,
+        /^FAIL env\.production\.triggers\.crons: lacks "\*\/5 \* \* \* \*"/,
+        /^FAIL env\.production\.routes: no route serves PRIMARY_HOST login\.example\.org/,
+        /^FAIL env\.production\.secrets\.required: lacks FLOW_KEY \(src\/secrets\.ts\)/,
+      ]
+      assert.equal(result.failures.length, expected.length, result.output)
+      for (const pattern of expected)
+        assert.ok(
+          result.failures.some((line) => pattern.test(line)),
+          `${pattern}\n${result.output}`,
+        )
+    } finally {
+      rmSync(dir, { recursive: true, force: true })
+    }
+  })
+})
