@@ -14,9 +14,9 @@ import type { AppEnv } from './http/context'
 import { JSON_HEADERS } from './http/headers'
 import { limitPerClientIp } from './http/rate-limit'
 import { renderError } from './http/render'
+import { requestLog } from './http/request-log'
 import { runScheduledJobs } from './jobs/scheduled'
 import { isLoopbackHost } from './lib/net'
-import { requestLog } from './observe/request-log'
 import { signIn } from './signin/routes'
 
 const app = new Hono<AppEnv>()

@@ -19,9 +19,9 @@ import {
 import { refreshDueHostnames, releaseStalePending } from '../hostnames/service'
 import { log } from '../log'
 import { clientSecretHealth } from '../ops/client-secret'
+import { recordJobRun } from '../ops/job-runs'
 import { d1FlowStore } from '../signin/flow-store'
 import { syncDuePhoneSystems } from '../sync/sync'
-import { recordJobRun } from './runs'
 
 /** What every job gets: the database, the configuration, and the per-app registrars of redirect URIs. */
 interface JobContext {

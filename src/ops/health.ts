@@ -9,8 +9,8 @@
 import type { Principal } from '../access/principal'
 import type { Config } from '../config'
 import { AppError, errorCodeOf } from '../errors'
-import { lastJobRuns } from '../jobs/runs'
 import { type ClientSecretHealth, clientSecretHealth } from './client-secret'
+import { lastJobRuns } from './job-runs'
 
 /** The cron runs every 5 minutes: three missed runs mean it stopped. */
 export const STALE_JOB_MS = 15 * 60 * 1000

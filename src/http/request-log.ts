@@ -8,8 +8,8 @@
  */
 import type { MiddlewareHandler } from 'hono'
 import { routePath } from 'hono/route'
-import type { AppEnv } from '../http/context'
 import { log } from '../log'
+import type { AppEnv } from './context'
 
 export const CORRELATION_HEADER = 'X-Correlation-Id'
 

@@ -1,7 +1,7 @@
 /**
  * The last run of each scheduled job, one `job_runs` row per job: written at
- * the end of every run (`scheduled.ts`), read by the ops health view
- * (`ops/health.ts`). A failure keeps the time of the last success.
+ * the end of every run (`jobs/scheduled.ts`), read by the ops health view
+ * (`health.ts`). A failure keeps the time of the last success.
  */
 import { asc, sql } from 'drizzle-orm'
 import { getDb } from '../db/client'
