@@ -250,7 +250,7 @@ export const moveOrgSchema = z.strictObject({
     ),
   keepPartnerHostsDays: z.optional(
     z
-      .int(`must be a whole number of days from 0 to ${MOVE_TRANSITION_DAYS.max}`)
+      .int()
       .check(
         z.gte(0, `must be a whole number of days from 0 to ${MOVE_TRANSITION_DAYS.max}`),
         z.lte(MOVE_TRANSITION_DAYS.max, `must be a whole number of days from 0 to ${MOVE_TRANSITION_DAYS.max}`),
