@@ -50,8 +50,8 @@ const DAY_MS = 24 * 60 * 60 * 1000
  * flat customer with a phone system in the same Entra tenant whose SSO list
  * holds one user (`user`); the partner's list holds somebody else.
  */
-async function flatCustomerOnPartnerHost(partner?: { id: string }) {
-  partner ??= await createPartner('Move Partner')
+async function flatCustomerOnPartnerHost() {
+  const partner: { id: string } = await createPartner('Move Partner')
   const partnerHost = `${uniqueLabel('ptr')}.${ZONE}`
   await apiJson('POST', `/orgs/${partner.id}/hostnames`, { hostname: partnerHost }, 201)
   const customer = await createCustomer(partner.id, { name: 'Flat Co', structure: 'flat' })
