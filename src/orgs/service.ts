@@ -238,16 +238,15 @@ export const MOVE_TRANSITION_DAYS = { default: 30, max: 90 }
 const DAY_MS = 24 * 60 * 60 * 1000
 
 export const moveOrgSchema = z.strictObject({
-  structure: z
-    .enum(ORG_STRUCTURES, 'must be "nested"')
-    .check(
-      z.refine(
-        (structure) => structure === 'nested',
-        'must be "nested": a flat customer moves to a nested portal of its own, never back ' +
+  // Only "nested" is offered (and documented); "flat" gets the reason.
+  structure: z.enum(['nested'], {
+    error: (issue) =>
+      issue.input === 'flat'
+        ? 'must be "nested": a flat customer moves to a nested portal of its own, never back ' +
           '(a nested customer may own hostnames and its own Microsoft integration, which a flat customer cannot have, ' +
-          'and its users would lose the way in they know)',
-      ),
-    ),
+          'and its users would lose the way in they know)'
+        : 'must be "nested"',
+  }),
   keepPartnerHostsDays: z.optional(
     z
       .int()

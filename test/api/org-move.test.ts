@@ -151,6 +151,8 @@ describe('POST /api/v1/orgs/{id}/move', () => {
     expect(schema.required).toEqual(['structure'])
     expect(Object.keys(schema.properties).sort()).toEqual(['keepPartnerHostsDays', 'structure'])
     expect(schema.additionalProperties).toBe(false)
+    expect(schema.properties.structure.enum).toEqual(['nested'])
+    expect(schema.properties.keepPartnerHostsDays).toMatchObject({ type: 'integer', minimum: 0, maximum: 90 })
     expect(doc.paths['/orgs/{id}/move/finish'].post).toBeDefined()
   })
 })
