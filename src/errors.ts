@@ -110,7 +110,28 @@ export const ERRORS = {
     page: refused(
       'Not possible for a flat customer',
       "A flat customer lives inside its partner's portal and cannot own a hostname or its own Microsoft integration.",
-      'Move the customer to a nested portal of its own first.',
+      'Move the customer to a nested portal of its own first (POST /api/v1/orgs/{id}/move).',
+    ),
+  },
+  already_nested: {
+    status: 409,
+    page: refused(
+      'Already a portal of its own',
+      'This customer is nested already: it has its own portal. Only a flat customer can be moved.',
+    ),
+  },
+  partner_cannot_move: {
+    status: 409,
+    page: refused(
+      'A partner cannot be moved',
+      'A partner is a portal already; only a flat customer can be moved to a nested portal.',
+    ),
+  },
+  no_transition: {
+    status: 409,
+    page: refused(
+      "Not served by its partner's hosts",
+      "This organization is not in a move's transition: its partner's hosts do not serve it, so there is nothing to end.",
     ),
   },
   conflict: { status: 409, page: refused('Changed meanwhile', 'Something changed at the same time.', 'Try again.') },

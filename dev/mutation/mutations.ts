@@ -324,10 +324,26 @@ export const MUTATIONS: Mutation[] = [
   {
     id: 'tenancy/flat-only',
     file: 'src/tenancy/portal.ts',
-    find: "WHERE ${organizations.parentId} = ${portalOrgId} AND ${organizations.structure} = 'flat'))`",
-    replace: 'WHERE ${organizations.parentId} = ${portalOrgId}))`',
+    find: "WHERE ${organizations.parentId} = ${portalOrgId} AND (${organizations.structure} = 'flat' OR (",
+    replace: 'WHERE ${organizations.parentId} = ${portalOrgId} AND (1 OR (',
     why: "a partner's hosts reach its nested customers' phone systems (their own portals)",
     tests: ['test/journeys/authorize.test.ts'],
+  },
+  {
+    id: 'tenancy/transition-never-ends',
+    file: 'src/tenancy/portal.ts',
+    find: '${organizations.partnerHostsUntil} > ${now}',
+    replace: '${organizations.partnerHostsUntil} IS NOT NULL',
+    why: "a partner's hosts keep serving a customer that moved to its own portal after its transition ended",
+    tests: ['test/api/org-move.test.ts', 'test/tenancy/portal.test.ts'],
+  },
+  {
+    id: 'orgs/move-guard',
+    file: 'src/orgs/service.ts',
+    find: "\"EXISTS (SELECT 1 FROM organizations WHERE id = ? AND kind = 'customer' AND structure = 'flat' AND updated_at = ?)\",",
+    replace: "'? IS NOT NULL OR ? IS NOT NULL',",
+    why: 'two moves at once both land (two audit rows, the later transition overwriting the first), and a move overwrites a change it never saw',
+    tests: ['test/api/org-move.test.ts'],
   },
   // ---------------------------------------------------------------- the handoff
   {
@@ -517,7 +533,7 @@ export const MUTATIONS: Mutation[] = [
   {
     id: 'tenant-proof/primary-allowed-tenants',
     file: 'src/authz/candidates.ts',
-    find: '.filter((row) => allowsTenant(allowed.get(portalOfRow(row)) ?? null, row.tid))',
+    find: '.filter((row) => allowsTenant(allowed.get(appPortalOfRow(row)) ?? null, row.tid))',
     replace: '.filter((row) => row !== null)',
     why: "a portal's allowed tenants stop applying on the primary host",
     tests: ['test/api/integrations.test.ts'],

@@ -11,7 +11,7 @@ import { type OrgRow, type PhoneSystemRow, phoneSystems } from '../db/schema'
 import { allowedTenantsOf, allowsTenant } from '../oidc/clients'
 import type { Identity } from '../oidc/identity'
 import { fromRow, type SsoUser, type SsoUserRow, ssoUserColumns } from '../sso/types'
-import { phoneSystemsOfPortal, portalIdOf } from '../tenancy/portal'
+import { appPortalIdOf, phoneSystemsOfPortal, portalsServing } from '../tenancy/portal'
 import type { Site } from '../tenancy/site'
 import { bestPerPhoneSystem, type MatchKind, matchRecord } from './match'
 
@@ -31,10 +31,10 @@ export interface Candidate {
  */
 export type Reach = { kind: 'all' } | { kind: 'portal'; phoneSystems: PhoneSystemRow[]; unproven: number }
 
-export async function reachOf(d1: D1Database, site: Site): Promise<Reach> {
+export async function reachOf(d1: D1Database, site: Site, now: number = Date.now()): Promise<Reach> {
   if (site.kind === 'primary') return { kind: 'all' }
   // A login host always belongs to a portal (flat customers own none), so its organization is the portal.
-  const all = await phoneSystemsOfPortal(d1, site.org.id)
+  const all = await phoneSystemsOfPortal(d1, site.org.id, now)
   const proven = all.filter((ps) => ps.tenantStatus !== 'unverified')
   return { kind: 'portal', phoneSystems: proven, unproven: all.length - proven.length }
 }
@@ -60,6 +60,7 @@ type CandidateRow = SsoUserRow & {
   org_kind: OrgRow['kind']
   org_structure: OrgRow['structure']
   org_parent_id: string | null
+  org_partner_hosts_until: number | null
   ps_org_id: string
   ps_name: string
   ps_web_client_url: string
@@ -95,7 +96,8 @@ export async function findCandidates(d1: D1Database, reach: Reach, identity: Ide
   } else {
     const columns = `${ssoUserColumns('u')}, ps.org_id AS ps_org_id, ps.name AS ps_name,
       ps.web_client_url AS ps_web_client_url, ps.handoff_url AS ps_handoff_url,
-      o.kind AS org_kind, o.structure AS org_structure, o.parent_id AS org_parent_id`
+      o.kind AS org_kind, o.structure AS org_structure, o.parent_id AS org_parent_id,
+      o.partner_hosts_until AS org_partner_hosts_until`
     const from = `FROM sso_users u JOIN phone_systems ps ON ps.id = u.phone_system_id
       JOIN organizations o ON o.id = ps.org_id`
     const { results } = await d1
@@ -105,12 +107,23 @@ export async function findCandidates(d1: D1Database, reach: Reach, identity: Ide
       )
       .bind(...params)
       .all<CandidateRow>()
-    // A portal's allowed tenants apply on the primary host as on the portal's own hosts.
-    const portalOfRow = (row: CandidateRow) =>
-      portalIdOf({ id: row.ps_org_id, kind: row.org_kind, structure: row.org_structure, parentId: row.org_parent_id })
-    const allowed = await allowedTenantsOf(d1, results.map(portalOfRow))
+    // A portal's allowed tenants apply on the primary host as on the portal's own hosts: those of the
+    // portal whose app the phone system uses (a moved customer's partner's, until it has its own).
+    const now = Date.now()
+    const orgOfRow = (row: CandidateRow) => ({
+      id: row.ps_org_id,
+      kind: row.org_kind,
+      structure: row.org_structure,
+      parentId: row.org_parent_id,
+      partnerHostsUntil: row.org_partner_hosts_until,
+    })
+    const allowed = await allowedTenantsOf(
+      d1,
+      results.flatMap((row) => portalsServing(orgOfRow(row), now)),
+    )
+    const appPortalOfRow = (row: CandidateRow) => appPortalIdOf(orgOfRow(row), now, (id) => allowed.has(id))
     rows = results
-      .filter((row) => allowsTenant(allowed.get(portalOfRow(row)) ?? null, row.tid))
+      .filter((row) => allowsTenant(allowed.get(appPortalOfRow(row)) ?? null, row.tid))
       .map((row) => ({
         record: fromRow(row),
         phoneSystem: {

@@ -24,7 +24,7 @@ import { newId } from '../lib/ids'
 import { iso } from '../lib/time'
 import { getPhoneSystem } from '../phone-systems/service'
 import { findClaim, tenantClaimed } from '../tenancy/claims'
-import { partnerIdOf, portalIdOf } from '../tenancy/portal'
+import { appPortalOf, inTransition, partnerIdOf, portalIdOf } from '../tenancy/portal'
 
 export const CONNECT_LINK_TTL_MS = 7 * 24 * 60 * 60 * 1000
 
@@ -95,7 +95,8 @@ async function usableLink(d1: D1Database, where: SQL, now: number): Promise<Open
     .where(where)
     .get()
   if (!found || found.link.usedAt !== null || found.link.expiresAt <= now) throw linkInvalid()
-  const portalId = portalIdOf(found.org)
+  // The portal whose app its Sync uses (a moved customer's partner's during its transition, until it has its own).
+  const portalId = inTransition(found.org, now) ? await appPortalOf(d1, found.org.id, now) : portalIdOf(found.org)
   const portal =
     portalId === found.org.id
       ? found.org

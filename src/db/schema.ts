@@ -42,6 +42,12 @@ export const organizations = sqliteTable(
     displayName: text('display_name'),
     logoUrl: text('logo_url'),
     accentColor: text('accent_color'),
+    /**
+     * A customer moved from flat to nested (`POST /orgs/{id}/move`): until this time its partner's
+     * hosts still serve it, besides its own (the portal rule, `src/tenancy/portal.ts`). NULL: never
+     * moved, or moved without a transition.
+     */
+    partnerHostsUntil: integer('partner_hosts_until'),
     ...timestamps,
   },
   (t) => [

@@ -43,6 +43,7 @@ export function describeIssue(issue: z.core.$ZodIssue, input: unknown): { field:
 }
 
 function article(expected: string): string {
+  if (expected === 'int') return 'a whole number'
   if (expected === 'array' || expected === 'object') return `an ${expected}`
   return `a ${expected}`
 }

@@ -1,9 +1,10 @@
 /**
  * Organizations (ARCHITECTURE §2): partners under the provider, customers under a
- * partner, nested or flat. Creating, renaming and rebranding them, scoped to
- * the principal; every change with its audit row in the same batch.
+ * partner, nested or flat. Creating, renaming, rebranding them and moving a
+ * flat customer to a nested portal, scoped to the principal; every change
+ * with its audit row in the same batch.
  */
-import { and, asc, eq, isNull } from 'drizzle-orm'
+import { and, asc, eq, gt, isNull } from 'drizzle-orm'
 import * as z from 'zod/mini'
 import type { Principal } from '../access/principal'
 import { inSubtree, notFound, orgInScope } from '../access/scope'
@@ -11,12 +12,14 @@ import { recordChange } from '../audit/write'
 import type { Config } from '../config'
 import { getDb } from '../db/client'
 import { ORG_KINDS, ORG_STRUCTURES, type OrgRow, organizations } from '../db/schema'
+import { guard, isGuardFailure } from '../db/statements'
 import { AppError } from '../errors'
 import { hostCache } from '../hosts/resolve'
 import { boundedText, idParam } from '../lib/fields'
 import { newId } from '../lib/ids'
-import { iso } from '../lib/time'
+import { iso, isoOrNull } from '../lib/time'
 import { isSafeLogoUrl } from '../tenancy/branding'
+import { inTransition, isFlatCustomer } from '../tenancy/portal'
 
 const orgName = boundedText(200)
 
@@ -74,6 +77,15 @@ export const orgSchema = z.object({
     logoUrl: z.nullable(z.string()),
     accentColor: z.nullable(z.string()),
   }),
+  partnerHostsUntil: z.nullable(
+    z
+      .string()
+      .check(
+        z.describe(
+          "A customer moved from flat to nested: until this time its partner's hosts still serve it, besides its own; null if it was never moved, or moved without a transition",
+        ),
+      ),
+  ),
   createdAt: z.string(),
   updatedAt: z.string(),
 })
@@ -86,6 +98,7 @@ export function orgView(org: OrgRow): z.output<typeof orgSchema> {
     structure: org.structure,
     name: org.name,
     branding: { displayName: org.displayName, logoUrl: org.logoUrl, accentColor: org.accentColor },
+    partnerHostsUntil: isoOrNull(org.partnerHostsUntil),
     createdAt: iso(org.createdAt),
     updatedAt: iso(org.updatedAt),
   }
@@ -152,6 +165,7 @@ export async function createOrg(
     displayName: input.branding?.displayName ?? null,
     logoUrl: input.branding?.logoUrl ?? null,
     accentColor: input.branding?.accentColor ?? null,
+    partnerHostsUntil: null,
     createdAt: now,
     updatedAt: now,
   }
@@ -212,6 +226,172 @@ export async function updateOrg(
       })
       .where(eq(organizations.id, id)),
   )
+  hostCache(config).clear()
+  return after
+}
+
+// ---------------------------------------------------------------- moving a flat customer to a nested portal
+
+/** How long a moved customer stays served by its partner's hosts unless told otherwise, and at most. */
+export const MOVE_TRANSITION_DAYS = { default: 30, max: 90 }
+
+const DAY_MS = 24 * 60 * 60 * 1000
+
+export const moveOrgSchema = z.strictObject({
+  // Only "nested" is offered (and documented); "flat" gets the reason.
+  structure: z.enum(['nested'], {
+    error: (issue) =>
+      issue.input === 'flat'
+        ? 'must be "nested": a flat customer moves to a nested portal of its own, never back ' +
+          '(a nested customer may own hostnames and its own Microsoft integration, which a flat customer cannot have, ' +
+          'and its users would lose the way in they know)'
+        : 'must be "nested"',
+  }),
+  keepPartnerHostsDays: z.optional(
+    z
+      .int()
+      .check(
+        z.gte(0, `must be a whole number of days from 0 to ${MOVE_TRANSITION_DAYS.max}`),
+        z.lte(MOVE_TRANSITION_DAYS.max, `must be a whole number of days from 0 to ${MOVE_TRANSITION_DAYS.max}`),
+        z.describe(
+          `How many days its partner's hosts keep serving it (default ${MOVE_TRANSITION_DAYS.default}; 0: they stop at once)`,
+        ),
+      ),
+  ),
+})
+
+export type MoveOrgInput = z.output<typeof moveOrgSchema>
+
+/** Why an organization other than a flat customer cannot move. */
+function cannotMove(org: OrgRow): AppError {
+  if (org.kind === 'partner') {
+    return new AppError(
+      'partner_cannot_move',
+      `"${org.name}" is a partner: it is a portal already. Only a flat customer moves to a nested portal.`,
+    )
+  }
+  return new AppError(
+    'already_nested',
+    `Customer "${org.name}" is nested already: it is a portal of its own (its own hosts and Microsoft integration). ` +
+      'Only a flat customer moves; moving back to flat is not offered.',
+  )
+}
+
+/**
+ * Moves a flat customer to a nested portal of its own (`POST /orgs/{id}/move`):
+ * its structure changes, and nothing else it has (phone systems, SSO lists,
+ * tenant claims, sign-in history keep their rows and ids). For
+ * `keepPartnerHostsDays` (default 30) its partner's hosts keep serving it
+ * besides its own, so sign-ins started before the move finish and its users
+ * keep the way in they know until it has its own (the portal rule,
+ * `tenancy/portal.ts`). One batch, guarded: it applies only if the customer
+ * is still flat and unchanged since it was read, so of two moves at once one
+ * wins and the other writes nothing.
+ */
+export async function moveOrg(
+  d1: D1Database,
+  config: Config,
+  principal: Principal,
+  id: string,
+  input: MoveOrgInput,
+  now: number,
+): Promise<OrgRow> {
+  const before = await orgInScope(d1, principal, id)
+  if (!isFlatCustomer(before)) throw cannotMove(before)
+  const days = input.keepPartnerHostsDays ?? MOVE_TRANSITION_DAYS.default
+  const after: OrgRow = {
+    ...before,
+    structure: 'nested',
+    partnerHostsUntil: days > 0 ? now + days * DAY_MS : null,
+    updatedAt: now,
+  }
+  try {
+    await recordChange(
+      d1,
+      principal,
+      {
+        orgId: id,
+        action: 'organization.move',
+        targetType: 'organization',
+        targetId: id,
+        summary: { before: orgView(before), after: orgView(after), keepPartnerHostsDays: days },
+      },
+      now,
+      // Still flat and as read: a second move, or any change of the customer meanwhile, fails the whole batch.
+      ...guard(
+        d1,
+        "EXISTS (SELECT 1 FROM organizations WHERE id = ? AND kind = 'customer' AND structure = 'flat' AND updated_at = ?)",
+        id,
+        before.updatedAt,
+      ),
+      getDb(d1)
+        .update(organizations)
+        .set({ structure: 'nested', partnerHostsUntil: after.partnerHostsUntil, updatedAt: now })
+        .where(and(eq(organizations.id, id), eq(organizations.structure, 'flat'))),
+    )
+  } catch (error) {
+    if (!isGuardFailure(error)) throw error
+    const current = await findOrg(d1, id)
+    if (current && !isFlatCustomer(current)) throw cannotMove(current)
+    throw new AppError(
+      'conflict',
+      `Customer "${before.name}" changed while it was being moved; nothing was written. Retry.`,
+    )
+  }
+  // The hosts this isolate cached carry their organization's structure: they are read again.
+  hostCache(config).clear()
+  return after
+}
+
+/**
+ * Ends a moved customer's transition now (`POST /orgs/{id}/move/finish`):
+ * its partner's hosts stop serving it, only its own do. Guarded like the move.
+ */
+export async function finishMove(
+  d1: D1Database,
+  config: Config,
+  principal: Principal,
+  id: string,
+  now: number,
+): Promise<OrgRow> {
+  const before = await orgInScope(d1, principal, id)
+  const notInTransition = () =>
+    new AppError(
+      'no_transition',
+      `"${before.name}" is not in a move's transition: its partner's hosts do not serve it, so there is nothing to end.`,
+    )
+  if (!inTransition(before, now)) throw notInTransition()
+  const after: OrgRow = { ...before, partnerHostsUntil: now, updatedAt: now }
+  try {
+    await recordChange(
+      d1,
+      principal,
+      {
+        orgId: id,
+        action: 'organization.move_finish',
+        targetType: 'organization',
+        targetId: id,
+        summary: { before: orgView(before), after: orgView(after) },
+      },
+      now,
+      ...guard(
+        d1,
+        'EXISTS (SELECT 1 FROM organizations WHERE id = ? AND partner_hosts_until > ? AND updated_at = ?)',
+        id,
+        now,
+        before.updatedAt,
+      ),
+      getDb(d1)
+        .update(organizations)
+        .set({ partnerHostsUntil: now, updatedAt: now })
+        .where(and(eq(organizations.id, id), gt(organizations.partnerHostsUntil, now))),
+    )
+  } catch (error) {
+    if (!isGuardFailure(error)) throw error
+    const current = await findOrg(d1, id)
+    if (current && !inTransition(current, now)) throw notInTransition()
+    throw new AppError('conflict', `"${before.name}" changed meanwhile; nothing was written. Retry.`)
+  }
   hostCache(config).clear()
   return after
 }

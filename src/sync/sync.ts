@@ -21,7 +21,7 @@ import { metrics } from '../observe/metrics'
 import { clientForOrg } from '../oidc/clients'
 import type { ReplaceCounts } from '../sso/plan'
 import { replaceSsoList } from '../sso/store'
-import { portalOf } from '../tenancy/portal'
+import { appPortalOf, portalOf } from '../tenancy/portal'
 import { claimSync, heldGuard, releaseStatement, SYNC_RETRY_AFTER_MS, type SyncClaim } from './claim'
 import { MAX_REQUESTS_PER_PULL, type PullStats, pullSsoList } from './pull'
 
@@ -82,7 +82,8 @@ export async function syncPhoneSystem(
   const claim = await claimSync(d1, phoneSystem.id, started, options)
   let stats: PullStats | undefined
   try {
-    const client = await clientForOrg(d1, config, await portalOf(d1, phoneSystem.orgId))
+    // The app of the phone system's portal (a moved customer's partner's during its transition, until it has its own).
+    const client = await clientForOrg(d1, config, await appPortalOf(d1, phoneSystem.orgId, started))
     const pulled = await pullSsoList(config, client, phoneSystem.entraTenantId, {
       kind: phoneSystem.syncSource,
       groupId: phoneSystem.syncGroupId,

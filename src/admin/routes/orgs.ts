@@ -4,7 +4,10 @@ import { idParam } from '../../lib/fields'
 import {
   createOrg,
   createOrgSchema,
+  finishMove,
   listOrgs,
+  moveOrg,
+  moveOrgSchema,
   orgSchema,
   orgView,
   updateOrg,
@@ -72,5 +75,33 @@ export function orgRoutes(routes: AdminRoutes): void {
     errors: [400, 404],
     handler: async (c, { params, body }) =>
       orgView(await updateOrg(c.env.DB, c.var.config, c.var.principal, params.id, body, Date.now())),
+  })
+
+  routes.add({
+    method: 'post',
+    path: '/orgs/:id/move',
+    summary:
+      "Move a flat customer to a nested portal of its own; its partner's hosts keep serving it for keepPartnerHostsDays (default 30)",
+    access: SUBTREE,
+    params: byId,
+    body: moveOrgSchema,
+    response: orgSchema,
+    success: { status: 200, description: 'The organization, nested, with partnerHostsUntil' },
+    errors: [400, 404, 409, 413, 415],
+    handler: async (c, { params, body }) =>
+      orgView(await moveOrg(c.env.DB, c.var.config, c.var.principal, params.id, body, Date.now())),
+  })
+
+  routes.add({
+    method: 'post',
+    path: '/orgs/:id/move/finish',
+    summary: "End a moved customer's transition now: its partner's hosts stop serving it, only its own do",
+    access: SUBTREE,
+    params: byId,
+    response: orgSchema,
+    success: { status: 200, description: 'The organization, partnerHostsUntil now' },
+    errors: [400, 404, 409],
+    handler: async (c, { params }) =>
+      orgView(await finishMove(c.env.DB, c.var.config, c.var.principal, params.id, Date.now())),
   })
 }
