@@ -282,6 +282,7 @@ describe('configProblems', () => {
       'CUSTOM_HOSTNAMES',
       'GRAPH_BASE',
       'ENTRA_AUTHORITY',
+      'DOH_URL',
     ])
     expect(problems[0]).toContain('is a loopback name')
     expect(
