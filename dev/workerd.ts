@@ -73,6 +73,12 @@ function newMiniflare(
   return new Miniflare(
     convertV4MiniflareOptions({
       log: new Log(LogLevel.WARN),
+      // The gateway logs a JSON line per request (what Workers Logs would collect): read and dropped here,
+      // so a bench's hundred thousand requests do not flood the terminal; warnings and errors still show.
+      handleRuntimeStdio(stdout: NodeJS.ReadableStream, stderr: NodeJS.ReadableStream) {
+        stdout.resume()
+        stderr.pipe(process.stderr)
+      },
       cf: false,
       host: '127.0.0.1',
       port: 0,
