@@ -6,6 +6,7 @@
  */
 import type { Context } from 'hono'
 import { AppError } from '../errors'
+import { readTextWithin } from '../lib/stream'
 
 const KiB = 1024
 const MiB = 1024 * KiB
@@ -74,27 +75,5 @@ export async function readBodyText(c: Context, kind: BodyLimit): Promise<string>
   const limit = BODY_LIMITS[kind]
   const declared = Number(c.req.header('content-length'))
   if (Number.isFinite(declared) && declared > limit) throw tooLarge(limit)
-  const body = c.req.raw.body
-  if (!body) return ''
-  const reader = body.getReader()
-  const chunks: Uint8Array[] = []
-  let received = 0
-  for (;;) {
-    const { done, value } = await reader.read()
-    if (done) break
-    received += value.byteLength
-    if (received > limit) {
-      // Stop the sender: nothing more of this body is wanted.
-      await reader.cancel().catch(() => {})
-      throw tooLarge(limit)
-    }
-    chunks.push(value)
-  }
-  const bytes = new Uint8Array(received)
-  let offset = 0
-  for (const chunk of chunks) {
-    bytes.set(chunk, offset)
-    offset += chunk.byteLength
-  }
-  return new TextDecoder().decode(bytes)
+  return readTextWithin(c.req.raw.body, limit, () => tooLarge(limit))
 }

@@ -12,6 +12,7 @@
  * @see https://developers.google.com/speed/public-dns/docs/doh/json
  */
 import type { DohConfig } from '../config'
+import { readTextWithin } from '../lib/stream'
 
 /** The record types the gateway asks about, by their numbers (IANA DNS parameters). */
 export const DNS_TYPES = { A: 1, CNAME: 5, TXT: 16, AAAA: 28 } as const
@@ -73,7 +74,7 @@ export async function dohQuery(config: DohConfig, name: string, type: DnsType): 
   }
   let text: string
   try {
-    text = await readBounded(response, MAX_ANSWER_BYTES)
+    text = await readTextWithin(response.body, MAX_ANSWER_BYTES, () => new Error('too large'))
   } catch (error) {
     throw new DohFailure(
       isTimeout(error)
@@ -93,30 +94,6 @@ export async function dohQuery(config: DohConfig, name: string, type: DnsType): 
 
 function isTimeout(error: unknown): boolean {
   return error instanceof Error && (error.name === 'TimeoutError' || error.name === 'AbortError')
-}
-
-async function readBounded(response: Response, limit: number): Promise<string> {
-  if (!response.body) return ''
-  const reader = response.body.getReader()
-  const chunks: Uint8Array[] = []
-  let size = 0
-  for (;;) {
-    const { done, value } = await reader.read()
-    if (done) break
-    size += value.byteLength
-    if (size > limit) {
-      await reader.cancel().catch(() => undefined)
-      throw new Error('too large')
-    }
-    chunks.push(value)
-  }
-  const bytes = new Uint8Array(size)
-  let offset = 0
-  for (const chunk of chunks) {
-    bytes.set(chunk, offset)
-    offset += chunk.byteLength
-  }
-  return new TextDecoder().decode(bytes)
 }
 
 /** The DNS JSON object's status and answer records, or null when it is not one. Pure. */
