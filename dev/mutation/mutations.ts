@@ -465,8 +465,8 @@ export const MUTATIONS: Mutation[] = [
   {
     id: 'config/http-upstream',
     file: 'src/config.ts',
-    find: 'if (isLoopbackHost(url.hostname)) return { url, insecureLoopback: true }',
-    replace: 'return { url, insecureLoopback: true }',
+    find: 'if (isLoopbackHost(url.hostname)) {\n      if (deployed) {',
+    replace: 'if (true) {\n      if (deployed) {',
     why: 'a plain-http Entra or Graph anywhere on the internet is accepted',
     tests: ['test/config.test.ts'],
   },
@@ -690,7 +690,7 @@ export const MUTATIONS: Mutation[] = [
   // ---------------------------------------------------------------- limits and abuse (ARCHITECTURE §8)
   {
     id: 'body/counted-while-read',
-    file: 'src/http/body.ts',
+    file: 'src/lib/stream.ts',
     find: '    if (received > limit) {',
     replace: '    if (false) {',
     why: 'a chunked 8 MiB body is read whole (Content-Length was the only guard)',
@@ -748,8 +748,8 @@ export const MUTATIONS: Mutation[] = [
   {
     id: 'attempts/stored-after-use',
     file: 'src/signin/flow.ts',
-    find: '  noteAttempt(c, { hostname: flow.hostname, orgId: flow.orgId })\n',
-    replace: '  noteAttempt(c, { hostname: flow.hostname, orgId: flow.orgId, authentic: true })\n',
+    find: '  noteAttempt(c, flowFacts(c, flow))\n',
+    replace: '  noteAttempt(c, { ...flowFacts(c, flow), authentic: true })\n',
     why: 'one genuine state buys a stored attempt row per replay, or per wrong host it is sent to',
     tests: ['test/attacks/replays-write-nothing.test.ts'],
   },
