@@ -300,6 +300,29 @@ function parsePublicOrigin(env: Env, primaryHost: string): (hostname: string) =>
 }
 
 /**
+ * A URL variable as a configuration message shows it: `/healthz` shows the
+ * message to anyone, so never its credentials, query or fragment (a token
+ * written there is exactly what some of these messages refuse), and of a
+ * value that is not an http(s) URL only its scheme.
+ */
+function shownUrl(raw: string): string {
+  let url: URL
+  try {
+    url = new URL(raw)
+  } catch {
+    return '(not a URL)'
+  }
+  if (url.protocol !== 'https:' && url.protocol !== 'http:') return `${url.protocol}…`
+  if (url.username || url.password) {
+    url.username = '…'
+    url.password = ''
+  }
+  if (url.search) url.search = '?…'
+  if (url.hash) url.hash = '#…'
+  return url.href
+}
+
+/**
  * An upstream's base URL: https, or plain http to a loopback stand-in only
  * (the one unsafe development switch, named by the URL itself).
  */
@@ -313,23 +336,23 @@ function upstreamUrl(
   try {
     url = new URL(raw)
   } catch {
-    throw new ConfigError(`${name} must be an absolute URL such as ${example}, got "${raw}"`)
+    throw new ConfigError(`${name} must be an absolute URL such as ${example}, got "${shownUrl(raw)}"`)
   }
   if (url.protocol === 'https:') return { url, insecureLoopback: false }
   if (url.protocol === 'http:') {
     if (isLoopbackHost(url.hostname)) {
       if (deployed) {
         throw new ConfigError(
-          `${name} is a local stand-in (plain http on a loopback host); a deployed Worker needs https, such as ${example}, got "${raw}"`,
+          `${name} is a local stand-in (plain http on a loopback host); a deployed Worker needs https, such as ${example}, got "${shownUrl(raw)}"`,
         )
       }
       return { url, insecureLoopback: true }
     }
     throw new ConfigError(
-      `${name} must use https; plain http is accepted only for a local stand-in on a loopback host (localhost, 127.0.0.1, ::1), got "${raw}"`,
+      `${name} must use https; plain http is accepted only for a local stand-in on a loopback host (localhost, 127.0.0.1, ::1), got "${shownUrl(raw)}"`,
     )
   }
-  throw new ConfigError(`${name} must use https, got "${raw}"`)
+  throw new ConfigError(`${name} must use https, got "${shownUrl(raw)}"`)
 }
 
 function parseEntra(env: Env, deployed: boolean): EntraConfig {
@@ -337,7 +360,7 @@ function parseEntra(env: Env, deployed: boolean): EntraConfig {
   const { url, insecureLoopback } = upstreamUrl('ENTRA_AUTHORITY', raw, 'https://login.microsoftonline.com', deployed)
   if (url.username || url.password || url.search || url.hash || (url.pathname !== '/' && url.pathname !== '')) {
     throw new ConfigError(
-      `ENTRA_AUTHORITY must be a bare origin such as https://login.microsoftonline.com (no path, query or credentials), got "${raw}"`,
+      `ENTRA_AUTHORITY must be a bare origin such as https://login.microsoftonline.com (no path, query or credentials), got "${shownUrl(raw)}"`,
     )
   }
   const clientId = env.ENTRA_CLIENT_ID ?? ''
@@ -463,7 +486,7 @@ function parseDoh(raw = DEFAULT_DOH_URL, deployed = false): DohConfig {
   const { url } = upstreamUrl('DOH_URL', raw, DEFAULT_DOH_URL, deployed)
   if (url.username || url.password || url.search || url.hash) {
     throw new ConfigError(
-      `DOH_URL must be a DNS over HTTPS endpoint such as ${DEFAULT_DOH_URL} (no query, fragment or credentials), got "${raw}"`,
+      `DOH_URL must be a DNS over HTTPS endpoint such as ${DEFAULT_DOH_URL} (no query, fragment or credentials), got "${shownUrl(raw)}"`,
     )
   }
   return { url: url.href, timeoutMs: 3_000 }

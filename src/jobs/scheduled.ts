@@ -33,6 +33,12 @@ interface JobContext {
 
 interface Job {
   name: string
+  /**
+   * Whether the job has anything to do this run (every run when absent). A run
+   * with nothing due is not a run: job_runs keeps the last real one, its
+   * failure and its last success, for the health view.
+   */
+  due?(now: number): boolean
   run(context: JobContext): Promise<Record<string, number>>
 }
 
@@ -82,6 +88,7 @@ export const JOBS: Job[] = [
   },
   {
     name: 'Entra client secret expiry checked',
+    due: clientSecretCheckDue,
     run: ({ config, now }) => checkClientSecretExpiry(config, now),
   },
   {
@@ -93,13 +100,16 @@ export const JOBS: Job[] = [
 /** Four times a day (the run in the first five minutes of every sixth hour): one Graph read, not 288. */
 export const SECRET_CHECK_EVERY_HOURS = 6
 
+function clientSecretCheckDue(now: number): boolean {
+  const at = new Date(now)
+  return at.getUTCHours() % SECRET_CHECK_EVERY_HOURS === 0 && at.getUTCMinutes() < 5
+}
+
 /**
  * The Entra client secret's expiry, read from Graph: a warning in the log 30
  * days ahead (an error once expired), for the alert of docs/OPERATIONS.md.
  */
 async function checkClientSecretExpiry(config: Config, now: number): Promise<Record<string, number>> {
-  const at = new Date(now)
-  if (at.getUTCHours() % SECRET_CHECK_EVERY_HOURS !== 0 || at.getUTCMinutes() >= 5) return { checked: 0 }
   const health = await clientSecretHealth(config, now)
   if (health.status === 'expired' || health.status === 'expiring' || health.status === 'not_listed') {
     log(health.status === 'expiring' ? 'warn' : 'error', `Entra client secret ${health.status}`, {
@@ -114,6 +124,7 @@ async function checkClientSecretExpiry(config: Config, now: number): Promise<Rec
 }
 
 async function runJob(job: Job, env: Env, now: number): Promise<void> {
+  if (job.due && !job.due(now)) return
   const startedAt = Date.now()
   let outcome: { ok: true; result: Record<string, number> } | { ok: false; error: string }
   try {

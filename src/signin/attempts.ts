@@ -46,7 +46,7 @@ export function auditSignIn(step: AttemptFacts['step']): MiddlewareHandler<AppEn
       hostname: row.hostname,
       orgId: row.orgId,
       phoneSystemId: row.phoneSystemId,
-      tid: row.tid,
+      // No tid or oid: personal data stays in the D1 row (stored steps), which the correlation id finds.
       correlationId: row.correlationId,
     })
     const now = Date.now()
