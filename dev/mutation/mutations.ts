@@ -810,4 +810,28 @@ export const MUTATIONS: Mutation[] = [
     why: "a partner's 16 MiB list of empty objects is parsed into ~375 MB, past the isolate's memory, taking every sign-in of the isolate down with it",
     tests: ['test/http/body-limits.test.ts'],
   },
+  {
+    id: 'ops/health-ops-only',
+    file: 'src/ops/health.ts',
+    find: "  if (principal.kind !== 'ops') throw",
+    replace: '  if (false) throw',
+    why: "a partner key reads the provider's configuration, every job's errors and the secret's expiry",
+    tests: ['test/ops/health.test.ts'],
+  },
+  {
+    id: 'request-log/route-pattern',
+    file: 'src/http/request-log.ts',
+    find: '    route: routePath(c) || null,\n',
+    replace: '    route: c.req.url,\n',
+    why: 'authorization codes, states and completion codes in query strings land in the logs',
+    tests: ['test/ops/observability.test.ts'],
+  },
+  {
+    id: 'client-secret/warn-ahead',
+    file: 'src/ops/client-secret.ts',
+    find: "daysLeft < SECRET_WARNING_DAYS ? 'expiring'",
+    replace: "daysLeft < 1 ? 'expiring'",
+    why: 'the Entra client secret expiry is noticed the day before every sign-in fails, not 30 days ahead',
+    tests: ['test/ops/health.test.ts'],
+  },
 ]
