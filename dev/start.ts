@@ -71,6 +71,8 @@ console.log(`
 
   Admin API (ops key in .dev.vars):
     ${adminCurl('GET', '/orgs')}
+  Ops health view (configuration, D1, scheduled jobs, the Entra secret's expiry, signing keys):
+    ${adminCurl('GET', '/health')}
 ${connectStory}
   Press Ctrl-C to stop.
 `)
