@@ -85,6 +85,7 @@ describe('npm run preflight', { concurrency: 3 }, () => {
         'vars.PRIMARY_HOST',
         'vars.PROVIDER_ZONE',
         'vars.CLOUDFLARE_ZONE_ID',
+        'vars.CUSTOM_HOSTNAME_CNAME_TARGET',
         'vars.ENTRA_CLIENT_ID',
         'vars.ENTRA_HOME_TENANT_ID',
         'd1_databases[0].database_id',
@@ -123,7 +124,7 @@ describe('npm run preflight', { concurrency: 3 }, () => {
     assert.deepEqual(result.failures, [])
     for (const line of [
       'ok   placeholders: none left in [env.production]',
-      'ok   vars: 11 in [env.production.vars], valid by src/config.ts',
+      'ok   vars: 13 in [env.production.vars], valid by src/config.ts',
       'ok   secrets: all 6 set on Worker edge-sso-gateway',
       'ok   migrations: D1 DB (sso-gateway) has every migration of this checkout',
       `preflight passed: ${EXAMPLE} --env production is ready to deploy`,
