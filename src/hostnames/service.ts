@@ -246,8 +246,7 @@ export async function attachHostname(
     if (isUniqueViolation(error)) throw hostnameTaken(hostname)
     throw error
   }
-  metrics.hostnameStatus(config.metrics, { hostname, orgId, from: 'none', to: row.status })
-  hostCache(config).delete(hostname)
+  statusChanged(config, row, 'none', row.status)
   return row
 }
 
@@ -292,8 +291,7 @@ export async function detachHostname(
     now,
     getDb(d1).delete(hostnames).where(eq(hostnames.hostname, row.hostname)),
   )
-  metrics.hostnameStatus(config.metrics, { hostname: row.hostname, orgId: row.orgId, from: row.status, to: 'detached' })
-  hostCache(config).delete(row.hostname)
+  statusChanged(config, row, row.status, 'detached')
 }
 
 /**
@@ -375,14 +373,22 @@ async function refreshFromCloudflare(
     now,
     update,
   )
-  metrics.hostnameStatus(config.metrics, {
-    hostname: row.hostname,
-    orgId: row.orgId,
-    from: row.status,
-    to: after.status,
-  })
-  hostCache(config).delete(row.hostname)
+  statusChanged(config, row, row.status, after.status)
   return after
+}
+
+/**
+ * After a hostname's status changed (attached, re-read, detached, released):
+ * the Analytics Engine point, and this isolate's cached answer for it dropped.
+ */
+function statusChanged(
+  config: Config,
+  row: Pick<HostnameRow, 'hostname' | 'orgId'>,
+  from: HostnameStatus | 'none',
+  to: HostnameStatus | 'detached' | 'released',
+): void {
+  metrics.hostnameStatus(config.metrics, { hostname: row.hostname, orgId: row.orgId, from, to })
+  hostCache(config).delete(row.hostname)
 }
 
 /** `POST …/check`: the hostname re-read now, for a principal that reaches it. */
@@ -664,13 +670,7 @@ export async function releaseStalePending(
         now,
         getDb(d1).delete(hostnames).where(eq(hostnames.hostname, row.hostname)),
       )
-      metrics.hostnameStatus(config.metrics, {
-        hostname: row.hostname,
-        orgId: row.orgId,
-        from: row.status,
-        to: 'released',
-      })
-      hostCache(config).delete(row.hostname)
+      statusChanged(config, row, row.status, 'released')
       released++
     } catch (error) {
       errors++

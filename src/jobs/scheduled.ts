@@ -19,7 +19,7 @@ import {
 import { refreshDueHostnames, releaseStalePending } from '../hostnames/service'
 import { log } from '../log'
 import { clientSecretHealth } from '../ops/client-secret'
-import { recordJobRun } from '../ops/job-runs'
+import { type JobOutcome, recordJobRun } from '../ops/job-runs'
 import { d1FlowStore } from '../signin/flow-store'
 import { syncDuePhoneSystems } from '../sync/sync'
 
@@ -126,7 +126,7 @@ async function checkClientSecretExpiry(config: Config, now: number): Promise<Rec
 async function runJob(job: Job, env: Env, now: number): Promise<void> {
   if (job.due && !job.due(now)) return
   const startedAt = Date.now()
-  let outcome: { ok: true; result: Record<string, number> } | { ok: false; error: string }
+  let outcome: JobOutcome
   try {
     const result = await job.run({ d1: env.DB, config: getConfig(env), uris: redirectUrisOf(env), now })
     log('info', job.name, result)

@@ -1,4 +1,7 @@
 /** Times travel as ISO 8601 strings in the API and on pages; D1 keeps Unix milliseconds. */
+
+export const DAY_MS = 24 * 60 * 60 * 1000
+
 export function iso(ms: number): string {
   return new Date(ms).toISOString()
 }

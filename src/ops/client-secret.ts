@@ -10,11 +10,11 @@
  */
 import type { Config } from '../config'
 import { errorCodeOf } from '../errors'
+import { DAY_MS } from '../lib/time'
 import { providerClient } from '../oidc/clients'
 import { appOnlyToken, type GraphCall, graphRequest } from '../upstream/graph'
 
 export const SECRET_WARNING_DAYS = 30
-const DAY_MS = 86_400_000
 // The app may read itself as its own owner (the same permission the redirect URIs need).
 const CALL: GraphCall = { permission: 'Application.ReadWrite.OwnedBy', retries: 1, maxRetryAfterMs: 2_000 }
 

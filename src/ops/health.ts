@@ -9,6 +9,7 @@
 import type { Principal } from '../access/principal'
 import type { Config } from '../config'
 import { AppError, errorCodeOf } from '../errors'
+import { DAY_MS, iso, isoOrNull } from '../lib/time'
 import { type ClientSecretHealth, clientSecretHealth } from './client-secret'
 import { lastJobRuns } from './job-runs'
 
@@ -16,7 +17,6 @@ import { lastJobRuns } from './job-runs'
 export const STALE_JOB_MS = 15 * 60 * 1000
 /** A signing key older than this is due for rotation (README, "Rotating signing keys"). */
 export const SIGNING_KEY_WARNING_DAYS = 365
-const DAY_MS = 86_400_000
 
 export interface SigningKeyHealth {
   kid: string
@@ -51,8 +51,6 @@ export interface JobHealth {
   lastOkAt: string | null
 }
 
-const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString())
-
 /** The view, for ops only: it names the configuration and the jobs of every partner. */
 export async function healthOf(
   d1: D1Database,
@@ -75,11 +73,11 @@ export async function healthOf(
     jobs = (await lastJobRuns(d1)).map((run) => ({
       job: run.job,
       ok: run.ok,
-      startedAt: iso(run.startedAt)!,
+      startedAt: iso(run.startedAt),
       durationMs: run.finishedAt - run.startedAt,
       result: JSON.parse(run.result) as Record<string, number>,
       error: run.error,
-      lastOkAt: iso(run.lastOkAt),
+      lastOkAt: isoOrNull(run.lastOkAt),
     }))
     database = { status: 'ok', latencyMs: Date.now() - started, latestMigration: migration?.name ?? null }
   } catch (error) {
@@ -107,7 +105,7 @@ export async function healthOf(
             : 'ok'
   if (cronStatus === 'never_run' || cronStatus === 'stale') {
     warnings.push(
-      `The scheduled jobs have ${cronStatus === 'never_run' ? 'never run' : `not run since ${iso(lastRunAt)}`}: check [triggers] crons in wrangler.toml and the Worker's Cron Triggers in the dashboard.`,
+      `The scheduled jobs have ${cronStatus === 'never_run' ? 'never run' : `not run since ${isoOrNull(lastRunAt)}`}: check [triggers] crons in wrangler.toml and the Worker's Cron Triggers in the dashboard.`,
     )
   }
   for (const job of jobs.filter((j) => !j.ok)) {
@@ -134,7 +132,7 @@ export async function healthOf(
   return {
     status:
       database.status !== 'ok' ? ('unavailable' as const) : warnings.length ? ('warning' as const) : ('ok' as const),
-    checkedAt: iso(now)!,
+    checkedAt: iso(now),
     warnings,
     configuration: {
       status: 'ok' as const,
@@ -152,7 +150,7 @@ export async function healthOf(
       analytics: bound.metrics,
     },
     database,
-    scheduled: { status: cronStatus, lastRunAt: iso(lastRunAt), jobs },
+    scheduled: { status: cronStatus, lastRunAt: isoOrNull(lastRunAt), jobs },
     entraClientSecret: clientSecret,
     signingKeys,
   }

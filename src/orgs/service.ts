@@ -17,7 +17,7 @@ import { AppError } from '../errors'
 import { hostCache } from '../hosts/resolve'
 import { boundedText, idParam } from '../lib/fields'
 import { newId } from '../lib/ids'
-import { iso, isoOrNull } from '../lib/time'
+import { DAY_MS, iso, isoOrNull } from '../lib/time'
 import { isSafeLogoUrl } from '../tenancy/branding'
 import { inTransition, isFlatCustomer } from '../tenancy/portal'
 
@@ -234,8 +234,6 @@ export async function updateOrg(
 
 /** How long a moved customer stays served by its partner's hosts unless told otherwise, and at most. */
 export const MOVE_TRANSITION_DAYS = { default: 30, max: 90 }
-
-const DAY_MS = 24 * 60 * 60 * 1000
 
 export const moveOrgSchema = z.strictObject({
   // Only "nested" is offered (and documented); "flat" gets the reason.

@@ -143,14 +143,12 @@ export async function syncPhoneSystem(
     }
   } catch (error) {
     const message = error instanceof AppError ? error.message : 'Internal error during sync'
-    log('warn', 'sync failed; the SSO list is unchanged', {
-      phoneSystemId: phoneSystem.id,
-      code: error instanceof AppError ? error.code : 'internal',
-    })
+    const code = errorCodeOf(error)
+    log('warn', 'sync failed; the SSO list is unchanged', { phoneSystemId: phoneSystem.id, code })
     metrics.sync(config.metrics, {
       ...syncPointOf(actor, phoneSystem, started),
       result: 'failure',
-      reason: errorCodeOf(error),
+      reason: code,
       ...NO_COUNTS,
       graphRequests: stats?.requests ?? 0,
     })
