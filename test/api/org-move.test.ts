@@ -91,6 +91,16 @@ async function expectHandedOffTo(hostname: string, user: Parameters<typeof signI
   return result
 }
 
+/** A move through a D1 that holds its batch until `slow.open()`; `held` answers 'moved' or the error code. */
+function heldMove(customerId: string) {
+  const slow = slowD1()
+  const held = moveOrg(slow.d1, getConfig(env), OPS, customerId, { structure: 'nested' }, Date.now()).then(
+    () => 'moved',
+    (error: any) => error.code as string,
+  )
+  return { slow, held }
+}
+
 describe('POST /api/v1/orgs/{id}/move', () => {
   it('makes a flat customer nested: 200 with the view, partnerHostsUntil 30 days on, one audit row readable through the audit API', async () => {
     const { customer } = await flatCustomerOnPartnerHost()
@@ -242,11 +252,7 @@ describe('races', () => {
 
   it('a move held at its write while another move lands: the held one writes nothing (409 already_nested)', async () => {
     const { customer } = await flatCustomerOnPartnerHost()
-    const slow = slowD1()
-    const held = moveOrg(slow.d1, getConfig(env), OPS, customer.id, { structure: 'nested' }, Date.now()).then(
-      () => 'moved',
-      (error: any) => error.code as string,
-    )
+    const { slow, held } = heldMove(customer.id)
     await slow.atBatch
     await expectJson(await move(customer.id, { structure: 'nested', keepPartnerHostsDays: 5 }))
     slow.open()
@@ -261,11 +267,7 @@ describe('races', () => {
 
   it('a move held at its write while the customer is renamed: 409 conflict, still flat, renamed, no move audited', async () => {
     const { customer } = await flatCustomerOnPartnerHost()
-    const slow = slowD1()
-    const held = moveOrg(slow.d1, getConfig(env), OPS, customer.id, { structure: 'nested' }, Date.now()).then(
-      () => 'moved',
-      (error: any) => error.code as string,
-    )
+    const { slow, held } = heldMove(customer.id)
     await slow.atBatch
     await new Promise((r) => setTimeout(r, 2))
     await apiJson('PATCH', `/orgs/${customer.id}`, { name: 'Renamed Co' })
