@@ -34,6 +34,8 @@ export interface Config {
   doh: DohConfig
   /** undefined: only partner keys authenticate until ops set the secret. */
   adminApiKey: string | undefined
+  /** The console's ops staff (`OPS_ADMINS`): Entra users, by tenant and object id, who reach every organization. */
+  opsAdmins: readonly EntraUserRef[]
   hostCacheTtlMs: number
   /** How often the schedule re-syncs a phone system that was synced once. */
   syncIntervalMs: number
@@ -48,6 +50,12 @@ export interface Config {
   signingKeys: SigningJwk[]
   /** Where Analytics Engine data points go (`observe/metrics.ts`): the METRICS binding, when bound. */
   metrics: MetricsSink
+}
+
+/** An Entra user by its tenant and object id, both lowercase GUIDs. */
+export interface EntraUserRef {
+  tid: string
+  oid: string
 }
 
 export interface SigningJwk {
@@ -176,6 +184,8 @@ function readConfig(env: Env, options: ConfigCheckOptions): { config: Config | n
     return key
   })
 
+  const opsAdmins = check(() => parseOpsAdmins(env.OPS_ADMINS))
+
   const ttlSeconds = check(() => {
     const seconds =
       env.HOST_CACHE_TTL_SECONDS === undefined ? DEFAULT_HOST_CACHE_TTL_SECONDS : Number(env.HOST_CACHE_TTL_SECONDS)
@@ -232,10 +242,25 @@ function readConfig(env: Env, options: ConfigCheckOptions): { config: Config | n
       providerDisplayName: env.PROVIDER_DISPLAY_NAME || 'Phone System',
       customHostnames: customHostnames!,
       adminApiKey,
+      opsAdmins: opsAdmins!,
       hostCacheTtlMs: ttlSeconds! * 1000,
     },
     problems,
   }
+}
+
+/** OPS_ADMINS: comma-separated `tid:oid` pairs of GUIDs (spaces around commas allowed); empty or unset: none. */
+export function parseOpsAdmins(raw: string | undefined): EntraUserRef[] {
+  if (!raw?.trim()) return []
+  return raw.split(',').map((entry) => {
+    const [tid, oid, ...rest] = entry.trim().toLowerCase().split(':')
+    if (rest.length > 0 || !tid || !oid || !GUID_PATTERN.test(tid) || !GUID_PATTERN.test(oid)) {
+      throw new ConfigError(
+        `OPS_ADMINS must be comma-separated "tid:oid" pairs of GUIDs (the ops admins' Entra tenant and object ids), got "${entry.trim().slice(0, 80)}"`,
+      )
+    }
+    return { tid, oid }
+  })
 }
 
 /**

@@ -36,6 +36,8 @@ export interface Env extends Secrets {
   DOH_URL?: string
   GRAPH_BASE?: string
   HOST_CACHE_TTL_SECONDS?: string
+  /** The console's ops staff: comma-separated `tid:oid` pairs of Entra users who reach every organization. */
+  OPS_ADMINS?: string
   /** Hours between scheduled syncs of a phone system (default 6). */
   SYNC_INTERVAL_HOURS?: string
   /** Days a sign-in attempt row is kept (default 90). */

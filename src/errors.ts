@@ -134,6 +134,26 @@ export const ERRORS = {
       "This organization is not in a move's transition: its partner's hosts do not serve it, so there is nothing to end.",
     ),
   },
+  staff_exists: {
+    status: 409,
+    page: refused('Already staff', 'This user is already staff of this organization.', 'Change their role instead.'),
+  },
+  not_staff: {
+    status: 403,
+    page: refused(
+      'No access to the console',
+      'You signed in with Microsoft, but your account is not staff of any organization in this console.',
+      "Ask an admin of your organization's console (your partner, or the provider) to add you as staff by your user principal name. Then sign in again.",
+    ),
+  },
+  session_expired: {
+    status: 401,
+    page: refused(
+      'Your console session has ended',
+      'You signed out, were idle for 30 minutes, or signed in more than 8 hours ago.',
+      'Sign in again.',
+    ),
+  },
   conflict: { status: 409, page: refused('Changed meanwhile', 'Something changed at the same time.', 'Try again.') },
   tenant_claimed: {
     status: 409,

@@ -7,6 +7,7 @@ import { Hono } from 'hono'
 import { adminApi } from './admin/index'
 import { getConfig } from './config'
 import { connectRoutes } from './connect/routes'
+import { consoleApp } from './console/app'
 import { AppError, ConfigError } from './errors'
 import { handoffJwks } from './handoff/jwks'
 import { knownRequestSite, resolveSite } from './hosts/middleware'
@@ -61,8 +62,11 @@ app.use('*', async (c, next) => {
 // limits per address and per organization (admin/index.ts).
 app.use('/sso/*', limitPerClientIp('SIGNIN_RATE_LIMIT', knownRequestSite))
 app.use('/connect/*', limitPerClientIp('SIGNIN_RATE_LIMIT', knownRequestSite))
+// The console's sign-in page and its start are anonymous; signed-in requests are limited per session (console/app.tsx).
+app.use('/admin/login', limitPerClientIp('SIGNIN_RATE_LIMIT', knownRequestSite))
 app.use('*', resolveSite)
 app.route('/api/v1', adminApi)
+app.route('/admin', consoleApp)
 app.route('/', handoffJwks)
 app.route('/', connectRoutes)
 app.route('/', signIn)

@@ -1,10 +1,14 @@
 /**
- * Who is acting: the ops key (every organization), a partner key (its
- * partner and that partner's customers: nested ones by the seed's
- * impersonation, flat ones as part of the partner's own portal), or the
- * gateway itself (scheduled jobs).
+ * Who is acting: the provider (the ops key, or an ops admin of the console),
+ * a partner (a partner key, or a partner's staff: its partner and that
+ * partner's customers, nested ones by the seed's impersonation, flat ones as
+ * part of the partner's own portal), a customer's staff (that customer only),
+ * or the gateway itself (scheduled jobs).
  */
-export type Principal = { kind: 'ops'; actor: 'ops' } | { kind: 'partner'; actor: string; keyId: string; orgId: string }
+export type Principal =
+  | { kind: 'ops'; actor: string }
+  | { kind: 'partner'; actor: string; orgId: string; keyId?: string }
+  | { kind: 'customer'; actor: string; orgId: string }
 
 export const OPS: Principal = { kind: 'ops', actor: 'ops' }
 

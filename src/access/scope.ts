@@ -1,6 +1,7 @@
 /**
- * What a principal may reach (ARCHITECTURE §5): the ops key everything; a partner
- * key its own organization and its customers, nothing else. Outside the
+ * What a principal may reach (ARCHITECTURE §5): ops everything; a partner
+ * (key or staff) its own organization and its customers; a customer's staff
+ * that customer; nothing else. Outside the
  * subtree every answer is the same 404 as for something that does not exist,
  * so a key cannot even learn which ids are taken.
  *
@@ -19,9 +20,10 @@ export interface OrgLike {
   parentId: string | null
 }
 
-/** Pure: whether `principal` reaches `org`. */
+/** Pure: whether `principal` reaches `org`: ops everything, a partner its subtree, a customer's staff that customer. */
 export function reaches(principal: Principal, org: OrgLike): boolean {
   if (principal.kind === 'ops') return true
+  if (principal.kind === 'customer') return org.id === principal.orgId
   return org.id === principal.orgId || org.parentId === principal.orgId
 }
 
@@ -53,6 +55,7 @@ export async function orgInScope(d1: D1Database, principal: Principal, id: strin
 export function inSubtree(principal: Principal, column: SQLiteColumn): SQL | undefined {
   if (principal.kind === 'ops') return undefined
   const root = principal.orgId
+  if (principal.kind === 'customer') return eq(column, root)
   return or(
     eq(column, root),
     sql`${column} IN (SELECT ${organizations.id} FROM ${organizations} WHERE ${organizations.parentId} = ${root})`,

@@ -20,6 +20,7 @@ import { integrationRoutes } from './routes/integrations'
 import { keyRoutes } from './routes/keys'
 import { orgRoutes } from './routes/orgs'
 import { phoneSystemRoutes } from './routes/phone-systems'
+import { staffRoutes } from './routes/staff'
 import { tenantRoutes } from './routes/tenants'
 
 export const adminApi = new Hono<AppEnv>()
@@ -55,6 +56,7 @@ phoneSystemRoutes(adminRoutes)
 integrationRoutes(adminRoutes)
 auditRoutes(adminRoutes)
 tenantRoutes(adminRoutes)
+staffRoutes(adminRoutes)
 healthRoutes(adminRoutes)
 
 adminRoutes.add({

@@ -13,7 +13,15 @@ import { type ToSql, toStatement } from '../db/statements'
 export interface AuditEntry {
   orgId: string | null
   action: string
-  targetType: 'organization' | 'hostname' | 'phone_system' | 'sso_list' | 'api_key' | 'microsoft_integration' | 'tenant'
+  targetType:
+    | 'organization'
+    | 'hostname'
+    | 'phone_system'
+    | 'sso_list'
+    | 'api_key'
+    | 'microsoft_integration'
+    | 'tenant'
+    | 'staff'
   targetId: string
   summary: Record<string, unknown>
 }

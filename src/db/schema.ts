@@ -255,6 +255,8 @@ export const signInAttempts = sqliteTable(
     phoneSystemId: text('phone_system_id'),
     tid: text('tid'),
     oid: text('oid'),
+    /** The account's name as Entra gave it (preferred_username), for the sign-in log; null before the token. */
+    account: text('account'),
     correlationId: text('correlation_id').notNull(),
   },
   (t) => [index('sign_in_attempts_org_idx').on(t.orgId, t.at), index('sign_in_attempts_at_idx').on(t.at)],
@@ -374,6 +376,63 @@ export const jobRuns = sqliteTable('job_runs', {
   lastOkAt: integer('last_ok_at'),
 })
 
+export const STAFF_ROLES = ['admin', 'viewer'] as const
+export type StaffRole = (typeof STAFF_ROLES)[number]
+
+/**
+ * Console staff (ARCHITECTURE §12): an Entra user who administers (or only
+ * views) an organization, and through a partner its customers. Named by
+ * `oid` within `tid`, or by `upn` until its first sign-in pins the `oid`.
+ */
+export const staff = sqliteTable(
+  'staff',
+  {
+    id: text('id').primaryKey(),
+    orgId: text('org_id')
+      .notNull()
+      .references(() => organizations.id, { onDelete: 'restrict' }),
+    tid: text('tid').notNull(),
+    oid: text('oid'),
+    upn: text('upn'),
+    role: text('role', { enum: STAFF_ROLES }).notNull(),
+    createdBy: text('created_by').notNull(),
+    lastSignInAt: integer('last_sign_in_at'),
+    ...timestamps,
+  },
+  (t) => [
+    uniqueIndex('staff_org_oid_uq').on(t.orgId, t.tid, t.oid),
+    uniqueIndex('staff_org_upn_uq').on(t.orgId, t.tid, t.upn),
+    index('staff_user_idx').on(t.tid, t.oid),
+    index('staff_upn_idx').on(t.tid, t.upn),
+    check('staff_named', sql`${t.oid} IS NOT NULL OR ${t.upn} IS NOT NULL`),
+    check(
+      'staff_lowercase',
+      sql`${t.tid} = lower(${t.tid}) AND (${t.oid} IS NULL OR ${t.oid} = lower(${t.oid})) AND (${t.upn} IS NULL OR ${t.upn} = lower(${t.upn}))`,
+    ),
+  ],
+)
+
+/**
+ * A signed-in console session (ARCHITECTURE §12): the cookie holds a random
+ * token, D1 its SHA-256. At most 8 hours, 30 minutes idle, revocable.
+ */
+export const consoleSessions = sqliteTable(
+  'console_sessions',
+  {
+    id: text('id').primaryKey(),
+    tid: text('tid').notNull(),
+    oid: text('oid').notNull(),
+    upn: text('upn'),
+    name: text('name'),
+    csrfToken: text('csrf_token').notNull(),
+    createdAt: integer('created_at').notNull(),
+    lastSeenAt: integer('last_seen_at').notNull(),
+    expiresAt: integer('expires_at').notNull(),
+    revokedAt: integer('revoked_at'),
+  },
+  (t) => [index('console_sessions_user_idx').on(t.tid, t.oid), index('console_sessions_expires_idx').on(t.expiresAt)],
+)
+
 /** One row type per table, for every module that reads them. */
 export type OrgRow = typeof organizations.$inferSelect
 export type HostnameRow = typeof hostnames.$inferSelect
@@ -387,3 +446,5 @@ export type ConnectLinkRow = typeof connectLinks.$inferSelect
 export type ConnectSessionRow = typeof connectSessions.$inferSelect
 export type SyncRunRow = typeof syncRuns.$inferSelect
 export type JobRunRow = typeof jobRuns.$inferSelect
+export type StaffRow = typeof staff.$inferSelect
+export type ConsoleSessionRow = typeof consoleSessions.$inferSelect

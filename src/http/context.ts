@@ -7,6 +7,7 @@ import type { Principal } from '../access/principal'
 import type { AttemptFacts } from '../audit/sign-in-attempts'
 import type { Config } from '../config'
 import type { Env } from '../env'
+import type { Acting, ConsoleSession, Membership } from '../staff/membership'
 import type { Site } from '../tenancy/site'
 
 export interface AppVariables {
@@ -27,6 +28,14 @@ export interface AppVariables {
   attempt: AttemptFacts
   /** Where an error page's "Start again" leads (the login page a sign-in began on, a connect link), once known. */
   retryHref: string
+  /** The console's session, once `console/app.tsx` found one. */
+  session: ConsoleSession
+  /** The console user's staff memberships. */
+  memberships: Membership[]
+  /** A console form's fields (POST only), read within the form limit and checked for the CSRF token. */
+  form: URLSearchParams
+  /** Under `/admin/orgs/:orgId`: the organization, and the principal and role the user acts as there. */
+  acting: Acting
 }
 
 export type AppEnv = { Bindings: Env; Variables: AppVariables }

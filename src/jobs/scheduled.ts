@@ -9,6 +9,7 @@ import { SYSTEM_ACTOR } from '../access/principal'
 import { deleteAttemptsBefore } from '../audit/sign-in-attempts'
 import { type Config, getConfig } from '../config'
 import { deleteExpiredConnectSessions } from '../connect/session'
+import { deleteEndedSessions } from '../console/session'
 import type { Env } from '../env'
 import {
   confirmDueRegistrations,
@@ -69,6 +70,10 @@ export const JOBS: Job[] = [
   {
     name: 'expired connect sessions deleted',
     run: ({ d1, now }) => deleteInBatches((limit) => deleteExpiredConnectSessions(d1, now, limit)),
+  },
+  {
+    name: 'ended console sessions deleted',
+    run: ({ d1, now }) => deleteInBatches((limit) => deleteEndedSessions(d1, now, limit)),
   },
   {
     name: 'scheduled syncs',

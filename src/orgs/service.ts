@@ -4,7 +4,7 @@
  * flat customer to a nested portal, scoped to the principal; every change
  * with its audit row in the same batch.
  */
-import { and, asc, eq, gt, isNull } from 'drizzle-orm'
+import { and, asc, eq, gt, isNull, sql } from 'drizzle-orm'
 import * as z from 'zod/mini'
 import type { Principal } from '../access/principal'
 import { inSubtree, notFound, orgInScope } from '../access/scope'
@@ -108,13 +108,17 @@ export async function findOrg(d1: D1Database, id: string): Promise<OrgRow | unde
   return getDb(d1).select().from(organizations).where(eq(organizations.id, id)).get()
 }
 
-/** The organizations the principal reaches; `parentId` null: partners only, a string: that partner's customers. */
+/**
+ * The organizations the principal reaches; `parentId` null: partners only, a
+ * string: that partner's customers; `q`: whose name contains it, in any case.
+ */
 export async function listOrgs(
   d1: D1Database,
   principal: Principal,
-  filter: { parentId?: string | null },
+  filter: { parentId?: string | null; q?: string },
 ): Promise<OrgRow[]> {
   const conditions = [inSubtree(principal, organizations.id)]
+  if (filter.q) conditions.push(sql`instr(lower(${organizations.name}), lower(${filter.q})) > 0`)
   if (filter.parentId !== undefined) {
     conditions.push(
       filter.parentId === null ? isNull(organizations.parentId) : eq(organizations.parentId, filter.parentId),
@@ -128,8 +132,10 @@ export async function listOrgs(
     .all()
 }
 
-/** Who may create what: ops anything; a partner only customers of its own. */
+/** Who may create what: ops anything; a partner only customers of its own; a customer's staff nothing. */
 async function checkParent(d1: D1Database, principal: Principal, input: CreateOrgInput): Promise<string | undefined> {
+  if (principal.kind === 'customer')
+    throw new AppError('forbidden', 'Only the provider or a partner creates organizations')
   if (principal.kind === 'partner') {
     if (input.kind === 'partner') throw new AppError('forbidden', 'Only the provider creates partners')
     const parentId = input.parentId ?? principal.orgId
@@ -275,6 +281,12 @@ function cannotMove(org: OrgRow): AppError {
   )
 }
 
+/** A move changes where the partner's portal ends: the provider or the partner decides it, not the customer. */
+function refuseCustomerStaff(principal: Principal): void {
+  if (principal.kind === 'customer')
+    throw new AppError('forbidden', 'Only the provider or the partner moves a customer')
+}
+
 /**
  * Moves a flat customer to a nested portal of its own (`POST /orgs/{id}/move`):
  * its structure changes, and nothing else it has (phone systems, SSO lists,
@@ -295,6 +307,7 @@ export async function moveOrg(
   now: number,
 ): Promise<OrgRow> {
   const before = await orgInScope(d1, principal, id)
+  refuseCustomerStaff(principal)
   if (!isFlatCustomer(before)) throw cannotMove(before)
   const days = input.keepPartnerHostsDays ?? MOVE_TRANSITION_DAYS.default
   const after: OrgRow = {
@@ -353,6 +366,7 @@ export async function finishMove(
   now: number,
 ): Promise<OrgRow> {
   const before = await orgInScope(d1, principal, id)
+  refuseCustomerStaff(principal)
   const notInTransition = () =>
     new AppError(
       'no_transition',

@@ -45,6 +45,8 @@ export interface Flow {
 /** A flow with the secrets of its authorization request, as its sealed state carries it to the callback. */
 export interface StartedFlow extends Flow {
   secrets: FlowSecrets
+  /** `console`: a staff sign-in to the admin console (primary host only), which ends in a console session, never a handoff. */
+  purpose?: 'console'
 }
 
 /** What the chooser offered: the verified identity and the phone systems it may pick from. */

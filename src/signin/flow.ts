@@ -103,6 +103,7 @@ export interface FlowStart {
   clientOrgId: string | null
   redirectUri: string
   tenant: string
+  purpose?: 'console'
 }
 
 /** The longest sealed value a request may carry (a state, a completion code, a chooser token, a cookie). */
@@ -125,6 +126,8 @@ interface SealedState {
   v: string
   n: string
   s: number
+  /** Present (`c`) only for a console sign-in. */
+  p?: 'c'
 }
 
 /** A one-time code or chooser token: the flow it belongs to, and randomness of its own. */
@@ -143,7 +146,8 @@ function isSealedState(value: Partial<SealedState>): value is SealedState {
     typeof value.t === 'string' &&
     typeof value.v === 'string' &&
     typeof value.n === 'string' &&
-    typeof value.s === 'number'
+    typeof value.s === 'number' &&
+    (value.p === undefined || value.p === 'c')
   )
 }
 
@@ -178,6 +182,7 @@ export async function startFlow(
     v: flow.secrets.verifier,
     n: flow.secrets.nonce,
     s: flow.createdAt,
+    ...(flow.purpose === 'console' ? { p: 'c' as const } : {}),
   }
   const state = await seal({ ...sealed }, config.flowKey, sealedAudience.state, FLOW_TTL_SECONDS)
   const cookie = await sealFlowCookie(flow.id, site, config.flowKey)
@@ -204,6 +209,7 @@ export async function flowFromState(state: string, flowKey: Uint8Array): Promise
     secrets: { verifier: payload.v, nonce: payload.n },
     createdAt: payload.s,
     expiresAt: payload.exp * 1000,
+    ...(payload.p === 'c' ? { purpose: 'console' as const } : {}),
   }
 }
 

@@ -7,6 +7,7 @@
  */
 import { Hono } from 'hono'
 import { authorize, tenantsServed } from '../authz/decide'
+import { consoleSignedIn } from '../console/sign-in'
 import { AppError } from '../errors'
 import { resolveHost } from '../hosts/resolve'
 import { readBodyText } from '../http/body'
@@ -87,6 +88,8 @@ signIn.get('/sso/callback', auditSignIn('callback'), async (c) => {
 
   if (finishesHere) {
     await finishFlow(c, flow, now)
+    // A staff sign-in to the console (started at /admin/login, primary host only) ends in a console session.
+    if (flow.purpose === 'console') return consoleSignedIn(c, identity)
     return respondToSignIn(c, c.var.site, client, identity, flow)
   }
   // The flow's host must still be serving: a host detached or suspended mid-flow gets no result.

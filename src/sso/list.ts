@@ -21,7 +21,7 @@ export const MAX_SSO_USERS = 50_000
 const EMAIL_LIKE = /^[^\s@]+@[^\s@]+\.[^\s@]+$/
 const EXTENSION = /^[0-9A-Za-z*#+.-]{1,32}$/
 
-const emailLike = (what: string) =>
+export const emailLike = (what: string) =>
   z
     .string()
     .check(

@@ -40,13 +40,18 @@ export function orgRoutes(routes: AdminRoutes): void {
           .union([z.literal(''), idParam])
           .check(z.describe('Only the customers of this partner (empty: only partners)')),
       ),
+      q: z.optional(
+        z
+          .string()
+          .check(z.maxLength(100, 'must be at most 100 characters'), z.describe('Only names that contain this text')),
+      ),
     }),
     response: z.object({ orgs: z.array(orgSchema) }),
     success: { status: 200, description: '{orgs: [...]}' },
     errors: [400],
     handler: async (c, { query }) => {
       const parentId = query.parentId === undefined ? undefined : query.parentId || null
-      const orgs = await listOrgs(c.env.DB, c.var.principal, { parentId })
+      const orgs = await listOrgs(c.env.DB, c.var.principal, { parentId, ...(query.q ? { q: query.q } : {}) })
       return { orgs: orgs.map(orgView) }
     },
   })

@@ -1,0 +1,4 @@
+import type { Hono } from 'hono'
+import type { ConsoleEnv } from '../context'
+
+export function auditPages(_app: Hono<ConsoleEnv>): void {}

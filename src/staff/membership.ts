@@ -1,0 +1,117 @@
+/**
+ * Who a signed-in console user is staff of (ARCHITECTURE §12), and the
+ * principal each membership acts as. Resolved from D1 on every console
+ * request, so a role change or a removal takes effect at once. Ops staff
+ * are the `tid:oid` pairs of `OPS_ADMINS`.
+ */
+import { and, eq, isNull, or } from 'drizzle-orm'
+import type { Principal } from '../access/principal'
+import { reaches } from '../access/scope'
+import type { EntraUserRef } from '../config'
+import { getDb } from '../db/client'
+import { type OrgRow, organizations, type StaffRole, staff } from '../db/schema'
+
+/** A console user, as their session knows them. */
+export interface StaffUser extends EntraUserRef {
+  upn: string | null
+  name: string | null
+}
+
+/** A signed-in console session (`console/session.ts` keeps it): whose it is, and its CSRF token. */
+export interface ConsoleSession {
+  id: string
+  user: StaffUser
+  csrfToken: string
+  expiresAt: number
+}
+
+/** The organization a console request acts on, and as whom (`console/app.tsx` decides it). */
+export interface Acting {
+  org: OrgRow
+  /** The organization's partner, when the user reaches it too (breadcrumbs); null otherwise. */
+  parent: OrgRow | null
+  principal: Principal
+  role: StaffRole
+}
+
+export interface Membership {
+  /** Null for ops (OPS_ADMINS): every organization. */
+  org: OrgRow | null
+  role: StaffRole
+  principal: Principal
+}
+
+/** What changes are recorded against: the UPN, or the ids when Entra gave none. */
+export function staffLabel(user: StaffUser): string {
+  return user.upn ?? `${user.tid}:${user.oid}`
+}
+
+function principalOf(user: StaffUser, org: OrgRow | null): Principal {
+  const actor = `${org ? 'staff' : 'ops'}:${staffLabel(user)}`
+  if (!org) return { kind: 'ops', actor }
+  return org.kind === 'partner' ? { kind: 'partner', actor, orgId: org.id } : { kind: 'customer', actor, orgId: org.id }
+}
+
+/** The staff records that name this user: by oid, or by UPN where no oid is pinned yet, within their tenant. */
+function namesUser(user: StaffUser) {
+  const byOid = eq(staff.oid, user.oid)
+  const whereUser = user.upn ? or(byOid, and(isNull(staff.oid), eq(staff.upn, user.upn))) : byOid
+  return and(eq(staff.tid, user.tid), whereUser)
+}
+
+/** Every membership of `user`, ops first, then by organization name. */
+export async function membershipsOf(
+  d1: D1Database,
+  opsAdmins: readonly EntraUserRef[],
+  user: StaffUser,
+): Promise<Membership[]> {
+  const memberships: Membership[] = []
+  if (opsAdmins.some((ops) => ops.tid === user.tid && ops.oid === user.oid)) {
+    memberships.push({ org: null, role: 'admin', principal: principalOf(user, null) })
+  }
+  const rows = await getDb(d1)
+    .select({ org: organizations, role: staff.role })
+    .from(staff)
+    .innerJoin(organizations, eq(organizations.id, staff.orgId))
+    .where(namesUser(user))
+    .orderBy(organizations.name)
+    .all()
+  for (const { org, role } of rows) memberships.push({ org, role, principal: principalOf(user, org) })
+  return memberships
+}
+
+/**
+ * At sign-in: UPN-only records of this user are pinned to the oid Entra
+ * vouched for (within the tenant), and every record notes the sign-in. A
+ * record whose organization already names this oid is left as it is
+ * (`OR IGNORE`: the unique index).
+ */
+export async function noteStaffSignIn(d1: D1Database, user: StaffUser, now: number): Promise<void> {
+  const statements = [
+    d1.prepare('UPDATE staff SET last_sign_in_at = ? WHERE tid = ? AND oid = ?').bind(now, user.tid, user.oid),
+  ]
+  if (user.upn) {
+    statements.push(
+      d1
+        .prepare(
+          'UPDATE OR IGNORE staff SET oid = ?, last_sign_in_at = ?, updated_at = ? WHERE tid = ? AND oid IS NULL AND upn = ?',
+        )
+        .bind(user.oid, now, now, user.tid, user.upn),
+    )
+  }
+  await d1.batch(statements)
+}
+
+/**
+ * The membership `user` acts through on `org`: the one that reaches it,
+ * admin before viewer, the closest organization first (a customer's own
+ * record before its partner's, ops last). Null when none reaches it.
+ */
+export function membershipFor(memberships: readonly Membership[], org: OrgRow): Membership | null {
+  const reaching = memberships.filter((m) => reaches(m.principal, org))
+  const rank = (m: Membership) => (m.role === 'admin' ? 0 : 10) + (m.org === null ? 2 : m.org.id === org.id ? 0 : 1)
+  return reaching.sort((a, b) => rank(a) - rank(b))[0] ?? null
+}
+
+/** Whether anyone may reach the console at all with these memberships (used to refuse non-staff at sign-in). */
+export const isStaff = (memberships: readonly Membership[]) => memberships.length > 0

@@ -1,0 +1,164 @@
+/**
+ * Console staff (ARCHITECTURE §12): who may use the admin console, for which
+ * organization, as admin or viewer. Managed through the admin API
+ * (`/orgs/{id}/admins`) and the console's staff page, with the same rules:
+ * ops for any organization, a partner (key or admin) within its subtree, a
+ * customer's admin for that customer. Every change writes its audit row in
+ * the same batch.
+ */
+import { and, asc, eq } from 'drizzle-orm'
+import * as z from 'zod/mini'
+import type { Principal } from '../access/principal'
+import { asNotFound, notFound, orgInScope } from '../access/scope'
+import { recordChange } from '../audit/write'
+import { getDb } from '../db/client'
+import { STAFF_ROLES, type StaffRow, staff } from '../db/schema'
+import { AppError } from '../errors'
+import { guid } from '../lib/fields'
+import { newId } from '../lib/ids'
+import { iso, isoOrNull } from '../lib/time'
+import { emailLike } from '../sso/list'
+
+export const staffRoleSchema = z.enum(STAFF_ROLES)
+
+export const addStaffSchema = z
+  .strictObject({
+    tid: guid,
+    oid: z.optional(guid),
+    upn: z.optional(emailLike('a user principal name')),
+    role: staffRoleSchema,
+  })
+  .check(z.refine((input) => input.oid !== undefined || input.upn !== undefined, 'needs "oid" or "upn"'))
+
+export const updateStaffSchema = z.strictObject({ role: staffRoleSchema })
+
+export type AddStaffInput = z.output<typeof addStaffSchema>
+
+export const staffSchema = z.object({
+  id: z.string(),
+  orgId: z.string(),
+  tid: z.string(),
+  oid: z.nullable(z.string()),
+  upn: z.nullable(z.string()),
+  role: staffRoleSchema,
+  createdBy: z.string(),
+  lastSignInAt: z.nullable(z.string()),
+  createdAt: z.string(),
+  updatedAt: z.string(),
+})
+
+export function staffView(row: StaffRow): z.output<typeof staffSchema> {
+  return {
+    id: row.id,
+    orgId: row.orgId,
+    tid: row.tid,
+    oid: row.oid,
+    upn: row.upn,
+    role: row.role,
+    createdBy: row.createdBy,
+    lastSignInAt: isoOrNull(row.lastSignInAt),
+    createdAt: iso(row.createdAt),
+    updatedAt: iso(row.updatedAt),
+  }
+}
+
+function staffExists(who: string): AppError {
+  return new AppError('staff_exists', `${who} is already staff of this organization; change their role instead`, {
+    field: 'upn',
+  })
+}
+
+/** Adds a staff record to an organization the principal reaches. */
+export async function addStaff(
+  d1: D1Database,
+  principal: Principal,
+  orgId: string,
+  input: AddStaffInput,
+  now: number,
+): Promise<StaffRow> {
+  await orgInScope(d1, principal, orgId)
+  const row: StaffRow = {
+    id: newId('stf'),
+    orgId,
+    tid: input.tid,
+    oid: input.oid ?? null,
+    upn: input.upn ?? null,
+    role: input.role,
+    createdBy: principal.actor,
+    lastSignInAt: null,
+    createdAt: now,
+    updatedAt: now,
+  }
+  try {
+    await recordChange(
+      d1,
+      principal,
+      { orgId, action: 'staff.add', targetType: 'staff', targetId: row.id, summary: { after: staffView(row) } },
+      now,
+      getDb(d1).insert(staff).values(row),
+    )
+  } catch (error) {
+    if (String((error as Error)?.message).includes('UNIQUE')) throw staffExists(row.upn ?? row.oid ?? 'This user')
+    throw error
+  }
+  return row
+}
+
+export async function listStaff(d1: D1Database, principal: Principal, orgId: string): Promise<StaffRow[]> {
+  await orgInScope(d1, principal, orgId)
+  return getDb(d1).select().from(staff).where(eq(staff.orgId, orgId)).orderBy(asc(staff.upn), asc(staff.id)).all()
+}
+
+/** A staff record the principal reaches; 404 alike for one that does not exist and one outside its reach. */
+export async function getStaff(d1: D1Database, principal: Principal, id: string): Promise<StaffRow> {
+  const row = await getDb(d1).select().from(staff).where(eq(staff.id, id)).get()
+  if (!row) throw notFound('staff member', id)
+  await orgInScope(d1, principal, row.orgId).catch(asNotFound(() => notFound('staff member', id)))
+  return row
+}
+
+export async function updateStaffRole(
+  d1: D1Database,
+  principal: Principal,
+  id: string,
+  role: StaffRow['role'],
+  now: number,
+): Promise<StaffRow> {
+  const before = await getStaff(d1, principal, id)
+  if (before.role === role) return before
+  const after: StaffRow = { ...before, role, updatedAt: now }
+  await recordChange(
+    d1,
+    principal,
+    {
+      orgId: before.orgId,
+      action: 'staff.update',
+      targetType: 'staff',
+      targetId: id,
+      summary: { before: staffView(before), after: staffView(after) },
+    },
+    now,
+    getDb(d1)
+      .update(staff)
+      .set({ role, updatedAt: now })
+      .where(and(eq(staff.id, id))),
+  )
+  return after
+}
+
+export async function removeStaff(d1: D1Database, principal: Principal, id: string, now: number): Promise<void> {
+  const before = await getStaff(d1, principal, id)
+  await recordChange(
+    d1,
+    principal,
+    {
+      orgId: before.orgId,
+      action: 'staff.remove',
+      targetType: 'staff',
+      targetId: id,
+      summary: { before: staffView(before) },
+    },
+    now,
+    getDb(d1).delete(staff).where(eq(staff.id, id)),
+  )
+}
