@@ -1,6 +1,7 @@
 /**
- * The demo world of `npm start`: two customers of one partner, their phone
- * systems in two Entra tenants, and the Entra test users of the stand-in.
+ * The demo world of `npm start`: customers of one partner, their phone
+ * systems in their Entra tenants, the Entra test users of the stand-in, and
+ * the console's staff (the partner's admin and viewer, the provider's ops admin).
  */
 import type { EntraUser } from './entra/server.ts'
 
@@ -13,6 +14,10 @@ const GLOBAL_ADMINISTRATOR = '62e90394-69f5-4237-9190-012177145e10'
 export const DEMO_CLIENT_ID = '00000000-0000-4000-8000-00000000c11e'
 /** Where the provider's demo app is registered (Graph edits its redirect URIs there). */
 export const DEMO_HOME_TENANT = '0e0e0e0e-0000-4000-8000-00000000e0e0'
+/** The demo partner's own Entra tenant, where its console staff sign in from. */
+export const DEMO_PARTNER_TENANT = 'de300000-0000-4000-8000-0000000000d4'
+/** The provider's tenant (where its app is registered): its ops admin signs in from there. */
+export const PROVIDER_TENANT = DEMO_HOME_TENANT
 export const ENTRA_PORT = 8790
 export const WEBCLIENT_PORT = 8789
 export const CLOUDFLARE_PORT = 8792
@@ -144,3 +149,46 @@ export const DEMO_DIRECTORY: Record<string, string[]> = {
 export const NOT_YET_CONSENTED = new Set([GAMMA_TENANT])
 
 export const SYNC_ROLES = ['Application.Read.All', 'User.Read.All', 'GroupMember.Read.All']
+
+/** The demo partner's name: the staff below are staff of it. */
+export const DEMO_PARTNER_NAME = 'Demo Partner'
+
+export interface DemoStaff extends EntraUser {
+  /** Admin or viewer of the demo partner, or ops (the `OPS_ADMINS` of wrangler.toml's top level). */
+  role: 'admin' | 'viewer' | 'ops'
+}
+
+/**
+ * The console's demo staff, Entra users of the stand-in. The ops admin's `tid:oid` is wrangler.toml's
+ * local `OPS_ADMINS`; the partner's admin and viewer are staff records of the demo partner, by UPN (pinned
+ * to their oid at their first sign-in, as the console does for anyone added by name).
+ */
+export const DEMO_STAFF: DemoStaff[] = [
+  {
+    oid: '0d0d0d0d-4444-4ddd-8ddd-000000000001',
+    tid: DEMO_PARTNER_TENANT,
+    upn: 'pat@partner.example',
+    email: 'pat@partner.example',
+    name: 'Pat Palmer',
+    role: 'admin',
+  },
+  {
+    oid: '0d0d0d0d-4444-4ddd-8ddd-000000000002',
+    tid: DEMO_PARTNER_TENANT,
+    upn: 'vic@partner.example',
+    email: 'vic@partner.example',
+    name: 'Vic Vance',
+    role: 'viewer',
+  },
+  {
+    oid: '0e0e0e0e-5555-4eee-8eee-000000000001',
+    tid: PROVIDER_TENANT,
+    upn: 'olive@provider.example',
+    email: 'olive@provider.example',
+    name: 'Olive Ops',
+    role: 'ops',
+  },
+]
+
+/** A demo end user who is staff of nothing: the console refuses them. */
+export const NOT_STAFF = DEMO_USERS.find((u) => u.upn === 'carl@acme.example')!

@@ -2,7 +2,7 @@
  * Demo data for `npm start`, written through the admin API (the same way a
  * partner's script would), and only when it is not there yet.
  */
-import { DEMO_CUSTOMERS, DEMO_USERS } from './fixtures.ts'
+import { DEMO_CUSTOMERS, DEMO_PARTNER_NAME, DEMO_STAFF, DEMO_USERS } from './fixtures.ts'
 import { requestWithHost } from './lib.ts'
 
 export interface SeedTarget {
@@ -19,6 +19,8 @@ async function call(
   path: string,
   body?: unknown,
   key = target.adminKey,
+  /** An answer that is not a failure here (a GET's 404 always is not). */
+  accept?: number,
 ): Promise<any> {
   const res = await requestWithHost({
     port: target.port,
@@ -31,7 +33,7 @@ async function call(
     },
     body: body === undefined ? undefined : JSON.stringify(body),
   })
-  if (res.status >= 300 && !(method === 'GET' && res.status === 404)) {
+  if (res.status >= 300 && res.status !== accept && !(method === 'GET' && res.status === 404)) {
     throw new Error(`${method} ${path} answered ${res.status}: ${res.body}`)
   }
   return { status: res.status, body: res.body ? JSON.parse(res.body) : undefined }
@@ -44,7 +46,7 @@ export async function seedDemo(target: SeedTarget): Promise<boolean> {
 
   const partner = (
     await call(target, 'POST', '/orgs', {
-      name: 'Demo Partner',
+      name: DEMO_PARTNER_NAME,
       kind: 'partner',
       branding: { displayName: 'Demo Partner Voice', accentColor: '#4b5563' },
     })
@@ -97,6 +99,31 @@ export async function seedDemo(target: SeedTarget): Promise<boolean> {
     }
   }
   return true
+}
+
+/**
+ * The demo partner's console staff (its admin and viewer, by UPN); those already there are left alone, so a
+ * database seeded before the console existed gets them too. The ops admin is no record: wrangler.toml's
+ * OPS_ADMINS names it.
+ */
+export async function seedStaff(target: SeedTarget): Promise<void> {
+  const { orgs } = (await call(target, 'GET', '/orgs')).body as {
+    orgs: Array<{ id: string; name: string; kind: string }>
+  }
+  const partner = orgs.find((o) => o.kind === 'partner' && o.name === DEMO_PARTNER_NAME)
+  if (!partner) throw new Error(`No partner named ${DEMO_PARTNER_NAME} (npm run dev:reset starts over)`)
+  for (const user of DEMO_STAFF) {
+    if (user.role === 'ops') continue
+    // 409: already staff (of any role: a role changed in the console stays as it was changed).
+    await call(
+      target,
+      'POST',
+      `/orgs/${partner.id}/admins`,
+      { tid: user.tid, upn: user.upn, role: user.role },
+      undefined,
+      409,
+    )
+  }
 }
 
 /** The demo phone systems as the gateway knows them (id and name), by the slug in their handoff URL. */

@@ -1,7 +1,7 @@
 /**
  * The whole local stack: the Entra ID, Microsoft Graph, Cloudflare and DNS
  * over HTTPS stand-ins, the demo phone web client, and the gateway under `wrangler dev` on a local D1 (migrations applied,
- * demo data seeded through the admin API). `npm start` runs it on fixed
+ * demo data and the console's demo staff seeded through the admin API). `npm start` runs it on fixed
  * ports; the browser tests run it on free ports with a throw-away database.
  */
 import { type ChildProcess, spawn } from 'node:child_process'
@@ -16,13 +16,14 @@ import {
   DEMO_CLIENT_ID,
   DEMO_DIRECTORY,
   DEMO_HOME_TENANT,
+  DEMO_STAFF,
   DEMO_USERS,
   NOT_YET_CONSENTED,
   SYNC_ROLES,
 } from './fixtures.ts'
 import { type GraphDirectoryStandIn, startGraphDirectoryStandIn } from './graph/directory.ts'
 import { ensureDevVars, requestWithHost, run, waitFor } from './lib.ts'
-import { demoPhoneSystems, seedDemo } from './seed.ts'
+import { demoPhoneSystems, seedDemo, seedStaff } from './seed.ts'
 import { type DemoWebClient, startDemoWebClient } from './webclient/server.ts'
 
 export const PRIMARY_HOST = 'login.localhost'
@@ -83,7 +84,7 @@ export async function startStack(options: StackOptions): Promise<Stack> {
         },
       },
     ],
-    users: DEMO_USERS,
+    users: [...DEMO_USERS, ...DEMO_STAFF],
   })
   const graph = await startGraphDirectoryStandIn(entra, options.graphPort)
   for (const [tid, upns] of Object.entries(DEMO_DIRECTORY)) {
@@ -191,6 +192,7 @@ export async function startStack(options: StackOptions): Promise<Stack> {
       webclientPort: options.webclientPort,
     }
     const seeded = await seedDemo(target)
+    await seedStaff(target)
     for (const [slug, system] of await demoPhoneSystems(target)) webclient.phoneSystems.set(slug, system)
     // wrangler dev does not run cron triggers by itself: run the scheduled handler as the cron would.
     const cron = setInterval(() => {

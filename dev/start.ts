@@ -1,6 +1,7 @@
 /**
  * `npm start`: the Entra ID stand-in, the demo phone web client, and the
- * gateway under wrangler dev on local D1 with demo data; prints what to open.
+ * gateway under wrangler dev on local D1 with demo data; prints what to open
+ * (the login pages, the admin console and its demo staff, the admin API).
  * PORT (8787), ENTRA_PORT (8790), WEBCLIENT_PORT (8789), GRAPH_PORT (8791,
  * the Microsoft Graph stand-in), CLOUDFLARE_PORT (8792, the Cloudflare for
  * SaaS API stand-in) and DNS_PORT (8793, the DNS over HTTPS stand-in) move them.
@@ -8,6 +9,8 @@
 import {
   CLOUDFLARE_PORT,
   DEMO_CUSTOMERS,
+  DEMO_PARTNER_NAME,
+  DEMO_STAFF,
   DEMO_USERS,
   DNS_PORT,
   ENTRA_PORT,
@@ -19,6 +22,11 @@ import { demoConnectLinks } from './seed.ts'
 import { PRIMARY_HOST, startStack } from './stack.ts'
 
 const port = Number(process.env.PORT ?? 8787)
+const STAFF_ROLE = {
+  admin: `admin of ${DEMO_PARTNER_NAME}`,
+  viewer: `viewer of ${DEMO_PARTNER_NAME}: sees everything, changes nothing`,
+  ops: 'ops admin (OPS_ADMINS in wrangler.toml): every partner',
+}
 const webclientPort = Number(process.env.WEBCLIENT_PORT ?? WEBCLIENT_PORT)
 const stack = await startStack({
   port,
@@ -68,6 +76,10 @@ console.log(`
   Press "Sign in with Microsoft", pick a test user on the Entra stand-in's page,
   and you land in the demo phone web client (${stack.webclient.base}):
     ${DEMO_USERS.map((u) => `${u.name.padEnd(12)} ${u.upn.padEnd(18)} ${u.note}`).join('\n    ')}
+
+  Admin console: http://${PRIMARY_HOST}:${port}/admin    "Sign in with Microsoft", then pick:
+    ${DEMO_STAFF.map((u) => `${u.name.padEnd(12)} ${u.upn.padEnd(22)} ${STAFF_ROLE[u.role]}`).join('\n    ')}
+    Any other test user is staff of nothing: the console says who can grant access.
 
   Admin API (ops key in .dev.vars):
     ${adminCurl('GET', '/orgs')}
