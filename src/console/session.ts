@@ -56,6 +56,11 @@ export async function startSession(c: Context<AppEnv>, user: StaffUser, now: num
   return toSession(row)
 }
 
+/** Whether the request carries a session cookie at all (live or not). */
+export function hasSessionCookie(c: Context<AppEnv>): boolean {
+  return getCookie(c, SESSION_COOKIE, 'host') !== undefined
+}
+
 /** The session the request's cookie names, if it is live; its idle clock moves on. Null for anything else. */
 export async function currentSession(c: Context<AppEnv>, now: number): Promise<ConsoleSession | null> {
   const token = getCookie(c, SESSION_COOKIE, 'host')
