@@ -1,5 +1,5 @@
 /**
- * The admin console (ARCHITECTURE §12), under `/admin` on the primary host
+ * The admin console (ARCHITECTURE §7), under `/admin` on the primary host
  * only. This module holds the console's access rules, once:
  *
  * - a session (`session.ts`) or the sign-in page; staff sign in through the

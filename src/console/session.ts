@@ -1,5 +1,5 @@
 /**
- * The console session (ARCHITECTURE §12): a `__Host-` cookie holding a random
+ * The console session (ARCHITECTURE §7): a `__Host-` cookie holding a random
  * token, and a D1 record under the token's SHA-256 (so a D1 read leaks no
  * usable cookie). At most 8 hours from sign-in, 30 minutes idle, revocable
  * (sign-out revokes the record, not only the cookie). Each session has its

@@ -1,5 +1,5 @@
 /**
- * The end of a staff sign-in (ARCHITECTURE §12): `/sso/callback` on the
+ * The end of a staff sign-in (ARCHITECTURE §7): `/sso/callback` on the
  * primary host hands over a console flow's verified identity. Staff get a
  * session and the console; anyone else gets the page that says who can
  * grant access, and no session.
