@@ -1,5 +1,5 @@
 /**
- * The admin console (ARCHITECTURE §12), under `/admin` on the primary host
+ * The admin console (ARCHITECTURE §7), under `/admin` on the primary host
  * only. This module holds the console's access rules, once:
  *
  * - a session (`session.ts`) or the sign-in page; staff sign in through the
@@ -38,7 +38,7 @@ import { phoneSystemPages } from './pages/phone-systems'
 import { signInLogPages } from './pages/sign-ins'
 import { staffPages } from './pages/staff'
 import { renderConsole, seeOther } from './render'
-import { clearSessionCookie, csrfTokenMatches, currentSession, endSession } from './session'
+import { clearSessionCookie, csrfTokenMatches, currentSession, endSession, hasSessionCookie } from './session'
 import { CSRF_FIELD } from './ui'
 
 export const consoleApp = new Hono<ConsoleEnv>()
@@ -66,7 +66,8 @@ consoleApp.use('*', async (c, next) => {
   const now = Date.now()
   const session = await currentSession(c, now)
   if (!session) {
-    clearSessionCookie(c)
+    // An ended session's cookie goes too, so the browser stops sending it.
+    if (hasSessionCookie(c)) clearSessionCookie(c)
     if (c.req.method === 'GET' && (c.req.path === '/admin' || c.req.path === '/admin/')) {
       return renderConsole(c, { title: 'Sign in' }, <SignInPage />)
     }

@@ -1,5 +1,5 @@
 /**
- * The console's page shell (ARCHITECTURE §12): header with the signed-in user
+ * The console's page shell (ARCHITECTURE §7): header with the signed-in user
  * and sign-out, breadcrumbs, the organization's tabs, one `main` landmark.
  * One inline stylesheet and one small script, both under the CSP nonce; the
  * script only adds copy buttons and confirmations, every form works without it.

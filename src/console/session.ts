@@ -1,5 +1,5 @@
 /**
- * The console session (ARCHITECTURE §12): a `__Host-` cookie holding a random
+ * The console session (ARCHITECTURE §7): a `__Host-` cookie holding a random
  * token, and a D1 record under the token's SHA-256 (so a D1 read leaks no
  * usable cookie). At most 8 hours from sign-in, 30 minutes idle, revocable
  * (sign-out revokes the record, not only the cookie). Each session has its
@@ -54,6 +54,11 @@ export async function startSession(c: Context<AppEnv>, user: StaffUser, now: num
   await getDb(c.env.DB).insert(consoleSessions).values(row)
   setCookie(c, SESSION_COOKIE, token, { prefix: 'host', ...COOKIE_OPTIONS, maxAge: SESSION_MAX_MS / 1000 })
   return toSession(row)
+}
+
+/** Whether the request carries a session cookie at all (live or not). */
+export function hasSessionCookie(c: Context<AppEnv>): boolean {
+  return getCookie(c, SESSION_COOKIE, 'host') !== undefined
 }
 
 /** The session the request's cookie names, if it is live; its idle clock moves on. Null for anything else. */

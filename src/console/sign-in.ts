@@ -1,5 +1,5 @@
 /**
- * The end of a staff sign-in (ARCHITECTURE §12): `/sso/callback` on the
+ * The end of a staff sign-in (ARCHITECTURE §7): `/sso/callback` on the
  * primary host hands over a console flow's verified identity. Staff get a
  * session and the console; anyone else gets the page that says who can
  * grant access, and no session.
@@ -16,7 +16,13 @@ import { startSession } from './session'
 
 export async function consoleSignedIn(c: Context<AppEnv>, identity: Identity): Promise<Response> {
   const now = Date.now()
-  const user: StaffUser = { tid: identity.tid, oid: identity.oid, upn: identity.upn, name: identity.name }
+  // GUIDs are compared lowercase everywhere (staff records, OPS_ADMINS).
+  const user: StaffUser = {
+    tid: identity.tid.toLowerCase(),
+    oid: identity.oid.toLowerCase(),
+    upn: identity.upn,
+    name: identity.name,
+  }
   clearFlowCookie(c)
   // Pinned first: a UPN-only record becomes this oid's, so the memberships below include it.
   await noteStaffSignIn(c.env.DB, user, now)

@@ -380,7 +380,7 @@ export const STAFF_ROLES = ['admin', 'viewer'] as const
 export type StaffRole = (typeof STAFF_ROLES)[number]
 
 /**
- * Console staff (ARCHITECTURE §12): an Entra user who administers (or only
+ * Console staff (ARCHITECTURE §7): an Entra user who administers (or only
  * views) an organization, and through a partner its customers. Named by
  * `oid` within `tid`, or by `upn` until its first sign-in pins the `oid`.
  */
@@ -413,7 +413,7 @@ export const staff = sqliteTable(
 )
 
 /**
- * A signed-in console session (ARCHITECTURE §12): the cookie holds a random
+ * A signed-in console session (ARCHITECTURE §7): the cookie holds a random
  * token, D1 its SHA-256. At most 8 hours, 30 minutes idle, revocable.
  */
 export const consoleSessions = sqliteTable(

@@ -1,5 +1,5 @@
 /**
- * Who a signed-in console user is staff of (ARCHITECTURE §12), and the
+ * Who a signed-in console user is staff of (ARCHITECTURE §7), and the
  * principal each membership acts as. Resolved from D1 on every console
  * request, so a role change or a removal takes effect at once. Ops staff
  * are the `tid:oid` pairs of `OPS_ADMINS`.

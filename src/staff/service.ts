@@ -1,5 +1,5 @@
 /**
- * Console staff (ARCHITECTURE §12): who may use the admin console, for which
+ * Console staff (ARCHITECTURE §7): who may use the admin console, for which
  * organization, as admin or viewer. Managed through the admin API
  * (`/orgs/{id}/admins`) and the console's staff page, with the same rules:
  * ops for any organization, a partner (key or admin) within its subtree, a
