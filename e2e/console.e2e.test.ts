@@ -1,0 +1,315 @@
+/**
+ * The admin console in a real browser: staff sign in with Microsoft through
+ * the gateway's own flow (the Entra stand-in's account picker), and use the
+ * pages as people do. Every page visited is screenshot (e2e/artifacts/console-*)
+ * and checked with axe-core (serious and critical violations fail); some at a
+ * phone's size too. The demo staff are dev/fixtures.ts's DEMO_STAFF.
+ */
+import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import path from 'node:path'
+import type { Browser, BrowserContext, Page } from 'playwright-core'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { DEMO_PARTNER_NAME, DEMO_STAFF, NOT_STAFF } from '../dev/fixtures.ts'
+import { requestWithHost } from '../dev/lib.ts'
+import { PRIMARY_HOST, type Stack, startStack } from '../dev/stack.ts'
+import { expectAccessible } from './axe.ts'
+import { ARTIFACTS, CHROMIUM, freePort, launchChromium, screenshot } from './browser.ts'
+
+const staff = (role: 'admin' | 'viewer' | 'ops') => DEMO_STAFF.find((u) => u.role === role)!
+const PARTNER_ADMIN = staff('admin')
+const VIEWER = staff('viewer')
+const OPS = staff('ops')
+
+const DESKTOP = { width: 1280, height: 800 }
+const PHONE = { width: 390, height: 844 }
+/** README screenshots: the viewport only, at 1280 wide (docs/console/ holds copies). */
+const README_SHOTS = path.join(ARTIFACTS, 'readme')
+
+let stack: Stack
+let browser: Browser
+let state: string
+
+beforeAll(async () => {
+  if (!existsSync(CHROMIUM))
+    throw new Error(`No chromium at ${CHROMIUM}: apt-get install -y chromium (or set CHROMIUM_PATH)`)
+  state = mkdtempSync(path.join(tmpdir(), 'sso-gateway-console-e2e-'))
+  stack = await startStack({
+    port: await freePort(),
+    entraPort: await freePort(),
+    webclientPort: await freePort(),
+    cloudflarePort: await freePort(),
+    graphPort: await freePort(),
+    persistTo: state,
+    quiet: true,
+  })
+  browser = await launchChromium()
+}, 180_000)
+
+afterAll(async () => {
+  await browser?.close()
+  await stack?.stop()
+  if (state) rmSync(state, { recursive: true, force: true })
+})
+
+const consoleUrl = (pathname = '/admin') => `http://${PRIMARY_HOST}:${stack.port}${pathname}`
+
+/** The admin API with the ops key (setting the scene, as a partner's script or the provider would). */
+async function api(method: string, pathname: string, body?: unknown): Promise<any> {
+  const res = await requestWithHost({
+    port: stack.port,
+    host: PRIMARY_HOST,
+    method,
+    path: `/api/v1${pathname}`,
+    headers: {
+      authorization: `Bearer ${stack.adminKey}`,
+      ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+    },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  })
+  if (res.status >= 300) throw new Error(`${method} ${pathname} answered ${res.status}: ${res.body}`)
+  return res.body ? JSON.parse(res.body) : undefined
+}
+
+async function orgNamed(name: string): Promise<{ id: string; name: string }> {
+  const { orgs } = (await api('GET', '/orgs')) as { orgs: Array<{ id: string; name: string }> }
+  const org = orgs.find((o) => o.name === name)
+  if (!org) throw new Error(`no organization named ${name}`)
+  return org
+}
+
+async function newContext(): Promise<BrowserContext> {
+  return browser.newContext({ viewport: DESKTOP })
+}
+
+/** Picks `upn` on the Entra stand-in's page. */
+async function pickAccount(page: Page, upn: string): Promise<void> {
+  await page.waitForSelector('text=Pick an account')
+  await page.click(`button[data-upn="${upn}"]`)
+}
+
+/** Signs `upn` in to the console from its sign-in page: /admin/login, the stand-in's picker, back to /admin. */
+async function signIn(context: BrowserContext, upn: string): Promise<Page> {
+  const page = await context.newPage()
+  await page.goto(consoleUrl())
+  await page.click('#sign-in')
+  await pickAccount(page, upn)
+  await page.waitForURL(consoleUrl())
+  expect(await text(page, 'header.top')).toContain('Signed in as')
+  return page
+}
+
+/** What the element shows (its text), '' when empty. */
+const text = async (page: Page, selector = 'main') => (await page.locator(selector).textContent()) ?? ''
+
+/** A page as visited: its screenshot, and axe's verdict. */
+async function visited(page: Page, name: string): Promise<void> {
+  await screenshot(page, `console-${name}`)
+  await expectAccessible(page, name)
+}
+
+/** The same page at a phone's size: screenshot and axe, then back to the desktop size. */
+async function onPhone(page: Page, name: string): Promise<void> {
+  await page.setViewportSize(PHONE)
+  await visited(page, `${name}-phone`)
+  await page.setViewportSize(DESKTOP)
+}
+
+/** A README screenshot: the viewport at 1280 wide (small), not the full page. */
+async function readmeShot(page: Page, name: string): Promise<void> {
+  mkdirSync(README_SHOTS, { recursive: true })
+  await page.screenshot({ path: path.join(README_SHOTS, `${name}.png`), type: 'png' })
+}
+
+/** The CSRF token the page's forms carry (as a script in the page could read it). */
+const csrfOf = (page: Page) => page.locator('input[name="_csrf"]').first().getAttribute('value')
+
+describe('console sign-in', () => {
+  it('shows the sign-in page to a visitor', async () => {
+    const context = await newContext()
+    const page = await context.newPage()
+    const response = await page.goto(consoleUrl())
+    expect(response?.status()).toBe(200)
+    expect(await text(page, 'h1')).toBe('Sign in')
+    expect(await text(page)).toContain('Sign in with Microsoft')
+    await visited(page, 'sign-in')
+    await onPhone(page, 'sign-in')
+    await context.close()
+  })
+
+  it('refuses a signed-in user who is staff of nothing, says who can grant access, and sets no session cookie', async () => {
+    const context = await newContext()
+    const page = await context.newPage()
+    await page.goto(consoleUrl())
+    await page.click('#sign-in')
+    await pickAccount(page, NOT_STAFF.upn)
+    await page.waitForSelector('text=No access to the console')
+    expect(new URL(page.url()).pathname).toBe('/sso/callback')
+    const body = await text(page, 'body')
+    expect(body).toContain('your account is not staff of any organization in this console')
+    expect(body).toContain("Ask an admin of your organization's console (your partner, or the provider)")
+    expect(body).toContain(`Signed in as ${NOT_STAFF.upn}`)
+    await visited(page, 'not-staff')
+    const cookies = await context.cookies(consoleUrl())
+    expect(cookies.map((c) => c.name)).not.toContain('__Host-console')
+    // And the console still shows them its sign-in page, not theirs.
+    await page.goto(consoleUrl())
+    expect(await text(page, 'h1')).toBe('Sign in')
+    await context.close()
+  })
+})
+
+describe('a partner admin', () => {
+  it('sees the org tree (partner, customers flat and nested), searches it, and opens a customer', async () => {
+    const context = await newContext()
+    const page = await signIn(context, PARTNER_ADMIN.upn)
+    expect(await text(page, 'header.top')).toContain(PARTNER_ADMIN.name)
+    const home = await text(page)
+    expect(home).toContain('Organizations you are staff of')
+    expect(home).toContain(DEMO_PARTNER_NAME)
+    expect(await text(page, 'table')).toContain('Admin')
+    await visited(page, 'home-partner-admin')
+    await onPhone(page, 'home-partner-admin')
+
+    await page.click(`a:text-is("${DEMO_PARTNER_NAME}")`)
+    await page.waitForSelector('h1')
+    expect(await text(page, 'h1')).toBe(DEMO_PARTNER_NAME)
+    // A flat customer, added here as the partner's admin would.
+    await page.fill('#f-name', 'Delta Dental')
+    await page.selectOption('#f-structure', 'flat')
+    await Promise.all([page.waitForURL(/done=created/), page.click('button:text-is("Add customer")')])
+    expect(await text(page)).toContain('Organization created.')
+    expect(await text(page, 'h1')).toBe('Delta Dental')
+    expect(await text(page)).toContain("Flat: lives in its partner's portal")
+    await visited(page, 'customer-created-flat')
+
+    await page.click(`nav.crumbs a:text-is("${DEMO_PARTNER_NAME}")`)
+    await page.waitForSelector('#customers')
+    const customers = page.locator('section[aria-labelledby="customers"] table')
+    const tree = await customers.textContent()
+    for (const name of ['Acme Corporation', 'Beta Industries', 'Gamma Logistics', 'Delta Dental']) {
+      expect(tree).toContain(name)
+    }
+    expect(await customers.locator('tr', { hasText: 'Acme Corporation' }).textContent()).toContain(
+      'Nested: its own portal',
+    )
+    expect(await customers.locator('tr', { hasText: 'Delta Dental' }).textContent()).toContain(
+      "Flat: lives in its partner's portal",
+    )
+    await visited(page, 'partner-overview')
+    await readmeShot(page, 'org-tree')
+    await onPhone(page, 'partner-overview')
+
+    await page.fill('section[aria-labelledby="customers"] input[type=search]', 'acme')
+    await Promise.all([page.waitForURL(/q=acme/), page.click('section[aria-labelledby="customers"] button')])
+    const found = await customers.textContent()
+    expect(found).toContain('Acme Corporation')
+    expect(found).not.toContain('Beta Industries')
+    await visited(page, 'partner-search')
+
+    await page.click('a:text-is("Acme Corporation")')
+    await page.waitForURL(/\/admin\/orgs\/[^/?]+$/)
+    expect(await text(page, 'h1')).toBe('Acme Corporation')
+    expect(await text(page, 'nav.crumbs')).toContain(DEMO_PARTNER_NAME)
+    expect(await text(page)).toContain('Nested: its own portal')
+    await visited(page, 'customer-overview')
+    await onPhone(page, 'customer-overview')
+    await context.close()
+  })
+
+  it("cannot reach another partner's customer by editing the URL: 404", async () => {
+    const other = await api('POST', '/orgs', { name: `Other Partner ${Date.now()}`, kind: 'partner' })
+    const theirs = await api('POST', '/orgs', {
+      name: 'Their Customer',
+      kind: 'customer',
+      parentId: other.id,
+      structure: 'nested',
+    })
+    const context = await newContext()
+    const page = await signIn(context, PARTNER_ADMIN.upn)
+    for (const id of [theirs.id, other.id]) {
+      const response = await page.goto(consoleUrl(`/admin/orgs/${id}`))
+      expect(response?.status()).toBe(404)
+      expect(await text(page, 'h1')).toBe('Page not found')
+      expect(await text(page, 'body')).not.toContain('Their Customer')
+    }
+    await visited(page, 'other-partners-customer-404')
+    await context.close()
+  })
+})
+
+describe('a viewer', () => {
+  it('sees the pages without any button that changes something; a forged POST is refused 403', async () => {
+    const context = await newContext()
+    const page = await signIn(context, VIEWER.upn)
+    expect(await text(page, 'table')).toContain('Viewer: read only')
+    await visited(page, 'home-viewer')
+    const partner = await orgNamed(DEMO_PARTNER_NAME)
+    await page.goto(consoleUrl(`/admin/orgs/${partner.id}`))
+    expect(await text(page)).toContain('You are a viewer here: you can see everything and change nothing.')
+    // The only form that posts is signing out.
+    const posting = await page
+      .locator('form[method="post"]')
+      .evaluateAll((forms) => forms.map((f) => (f as HTMLFormElement).getAttribute('action')))
+    expect(posting).toEqual(['/admin/logout'])
+    expect(await page.locator('main button').allInnerTexts()).toEqual(['Search'])
+    await visited(page, 'partner-overview-viewer')
+
+    const csrf = await csrfOf(page)
+    expect(csrf).toBeTruthy()
+    // The console's CSP allows no fetch (connect-src 'none'): a script in the page forges a form instead.
+    const action = `/admin/orgs/${partner.id}/customers`
+    const [forged] = await Promise.all([
+      page.waitForResponse((r) => r.request().method() === 'POST' && new URL(r.url()).pathname === action),
+      page.evaluate(
+        ({ action, token }) => {
+          const form = document.createElement('form')
+          form.method = 'post'
+          form.action = action
+          for (const [name, value] of Object.entries({ _csrf: token, name: 'Made by a viewer', structure: 'flat' })) {
+            const input = document.createElement('input')
+            input.type = 'hidden'
+            input.name = name
+            input.value = value
+            form.append(input)
+          }
+          document.body.append(form)
+          form.submit()
+        },
+        { action, token: csrf! },
+      ),
+    ])
+    expect(forged.status()).toBe(403)
+    await page.waitForURL(consoleUrl(action))
+    expect(await text(page, 'h1')).toBe('Not allowed')
+    expect(await text(page, 'body')).toContain('Your access does not allow this.')
+    await visited(page, 'viewer-post-refused')
+    const { orgs } = (await api('GET', '/orgs')) as { orgs: Array<{ name: string }> }
+    expect(orgs.map((o) => o.name)).not.toContain('Made by a viewer')
+    await context.close()
+  })
+})
+
+describe('an ops admin', () => {
+  it('sees every partner and creates one', async () => {
+    const other = await api('POST', '/orgs', { name: `Ops Sees Partner ${Date.now()}`, kind: 'partner' })
+    const context = await newContext()
+    const page = await signIn(context, OPS.upn)
+    const home = await text(page)
+    expect(home).toContain('You are an ops admin of the provider')
+    expect(home).toContain(DEMO_PARTNER_NAME)
+    expect(home).toContain(other.name)
+    await visited(page, 'home-ops')
+    await onPhone(page, 'home-ops')
+
+    await page.fill('#f-name', 'Northwind Partners')
+    await Promise.all([page.waitForURL(/done=created/), page.click('button:text-is("Create partner")')])
+    expect(await text(page, 'h1')).toBe('Northwind Partners')
+    expect(await text(page)).toContain('Organization created.')
+    await visited(page, 'partner-created-by-ops')
+    await page.goto(consoleUrl('/admin?q=northwind'))
+    expect(await text(page, 'table')).toContain('Northwind Partners')
+    expect(await text(page, 'table')).not.toContain(DEMO_PARTNER_NAME)
+    await context.close()
+  })
+})
