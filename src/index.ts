@@ -8,6 +8,7 @@ import { adminApi } from './admin/index'
 import { getConfig } from './config'
 import { connectRoutes } from './connect/routes'
 import { consoleApp } from './console/app'
+import { consoleSignedIn } from './console/sign-in'
 import { AppError, ConfigError } from './errors'
 import { handoffJwks } from './handoff/jwks'
 import { knownRequestSite, resolveSite } from './hosts/middleware'
@@ -18,7 +19,7 @@ import { renderError } from './http/render'
 import { requestLog } from './http/request-log'
 import { runScheduledJobs } from './jobs/scheduled'
 import { isLoopbackHost } from './lib/net'
-import { signIn } from './signin/routes'
+import { signInRoutes } from './signin/routes'
 
 const app = new Hono<AppEnv>()
 
@@ -60,16 +61,16 @@ app.use('*', async (c, next) => {
 
 // Per client IP on the anonymous surfaces, before the host costs a lookup; the admin API
 // limits per address and per organization (admin/index.ts).
-app.use('/sso/*', limitPerClientIp('SIGNIN_RATE_LIMIT', knownRequestSite))
-app.use('/connect/*', limitPerClientIp('SIGNIN_RATE_LIMIT', knownRequestSite))
 // The console's sign-in page and its start are anonymous; signed-in requests are limited per session (console/app.tsx).
 app.use('/admin/login', limitPerClientIp('SIGNIN_RATE_LIMIT', knownRequestSite))
+app.use('/sso/*', limitPerClientIp('SIGNIN_RATE_LIMIT', knownRequestSite))
+app.use('/connect/*', limitPerClientIp('SIGNIN_RATE_LIMIT', knownRequestSite))
 app.use('*', resolveSite)
 app.route('/api/v1', adminApi)
 app.route('/admin', consoleApp)
 app.route('/', handoffJwks)
 app.route('/', connectRoutes)
-app.route('/', signIn)
+app.route('/', signInRoutes({ consoleSignedIn }))
 
 app.notFound((c) => {
   throw c.get('api') ? new AppError('not_found', 'No such API route') : new AppError('page_not_found', 'Not found')

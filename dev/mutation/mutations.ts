@@ -23,6 +23,7 @@ const CHOOSER = ['test/journeys/chooser.test.ts']
 const WHO_PASSES = ['test/journeys/authorize.test.ts', 'test/authz/match.test.ts']
 const SCOPE = ['test/api/scope.test.ts', 'test/api/orgs.test.ts']
 const TENANT_PROOF = ['test/journeys/tenant-proof.test.ts']
+const CONSOLE = ['test/console/session.test.ts']
 
 export const MUTATIONS: Mutation[] = [
   // ---------------------------------------------------------------- ID-token checks
@@ -833,5 +834,70 @@ export const MUTATIONS: Mutation[] = [
     replace: "daysLeft < 1 ? 'expiring'",
     why: 'the Entra client secret expiry is noticed the day before every sign-in fails, not 30 days ahead',
     tests: ['test/ops/health.test.ts'],
+  },
+  // ---------------------------------------------------------------- the admin console
+  {
+    id: 'console/viewer-posts',
+    file: 'src/console/app.tsx',
+    find: "if (c.req.method === 'POST' && membership.role !== 'admin') {",
+    replace: "if (c.req.method === 'POST' && membership.role === 'nobody') {",
+    why: "a viewer's forged POST changes the organization",
+    tests: CONSOLE,
+  },
+  {
+    id: 'console/csrf-token',
+    file: 'src/console/app.tsx',
+    find: 'if (!(await csrfTokenMatches(session, form.get(CSRF_FIELD)))) {',
+    replace: 'if (!(await csrfTokenMatches(session, session.csrfToken))) {',
+    why: 'a form without the session’s CSRF token is accepted',
+    tests: CONSOLE,
+  },
+  {
+    id: 'console/same-origin',
+    file: 'src/console/app.tsx',
+    find: '    await sameOrigin(c, async () => {})\n',
+    replace: '',
+    why: 'a cross-site form post (with a token leaked elsewhere) is accepted',
+    tests: CONSOLE,
+  },
+  {
+    id: 'console/reach',
+    file: 'src/console/app.tsx',
+    find: "if (!org || !membership) throw new AppError('page_not_found', 'Not found')",
+    replace: "if (!org) throw new AppError('page_not_found', 'Not found')",
+    why: "a partner's staff open another partner's customers by editing the URL",
+    tests: CONSOLE,
+  },
+  {
+    id: 'console/idle',
+    file: 'src/console/session.ts',
+    find: '        gt(consoleSessions.lastSeenAt, now - SESSION_IDLE_MS),\n',
+    replace: '',
+    why: 'a session left idle on a shared computer stays open for 8 hours',
+    tests: CONSOLE,
+  },
+  {
+    id: 'console/revoked',
+    file: 'src/console/session.ts',
+    find: '        isNull(consoleSessions.revokedAt),\n',
+    replace: '',
+    why: 'a cookie copied before sign-out still opens the console',
+    tests: CONSOLE,
+  },
+  {
+    id: 'console/flow-purpose',
+    file: 'src/signin/flow.ts',
+    find: "...(payload.p === 'c' ? { purpose: 'console' as const } : {}),",
+    replace: "...(payload.p === 'c' || payload.h ? { purpose: 'console' as const } : {}),",
+    why: "any sign-in flow's callback, on the primary host, opens a console session",
+    tests: CONSOLE,
+  },
+  {
+    id: 'console/customer-staff-scope',
+    file: 'src/access/scope.ts',
+    find: "  if (principal.kind === 'customer') return org.id === principal.orgId\n",
+    replace: '',
+    why: "a customer's staff reach its partner and every sibling customer",
+    tests: ['test/console/staff-rules.test.ts'],
   },
 ]
