@@ -115,10 +115,12 @@ async function onPhone(page: Page, name: string): Promise<void> {
   await page.setViewportSize(DESKTOP)
 }
 
-/** A README screenshot: the viewport at 1280 wide (small), not the full page. */
-async function readmeShot(page: Page, name: string): Promise<void> {
+/** A README screenshot: the viewport at 1280 wide (small), not the full page; `height` when 800 is not enough. */
+async function readmeShot(page: Page, name: string, height = DESKTOP.height): Promise<void> {
   mkdirSync(README_SHOTS, { recursive: true })
+  await page.setViewportSize({ ...DESKTOP, height })
   await page.screenshot({ path: path.join(README_SHOTS, `${name}.png`), type: 'png' })
+  await page.setViewportSize(DESKTOP)
 }
 
 /** The CSRF token the page's forms carry (as a script in the page could read it). */
@@ -310,6 +312,57 @@ describe('an ops admin', () => {
     await page.goto(consoleUrl('/admin?q=northwind'))
     expect(await text(page, 'table')).toContain('Northwind Partners')
     expect(await text(page, 'table')).not.toContain(DEMO_PARTNER_NAME)
+    await context.close()
+  })
+})
+
+/** Signs the partner admin in and opens `orgName`'s tab `tab` through the console's own links. */
+async function partnerAdminAt(context: BrowserContext, orgName: string, tab?: string): Promise<Page> {
+  const page = await signIn(context, PARTNER_ADMIN.upn)
+  await page.click(`a:text-is("${DEMO_PARTNER_NAME}")`)
+  await page.waitForSelector('#customers')
+  if (orgName !== DEMO_PARTNER_NAME) {
+    await Promise.all([page.waitForURL(/\/admin\/orgs\/[^/?]+$/), page.click(`a:text-is("${orgName}")`)])
+  }
+  if (tab) {
+    await Promise.all([page.waitForURL(/\/admin\/orgs\/[^/]+\/[a-z-]+$/), page.click(`nav.tabs a:text-is("${tab}")`)])
+    expect(await text(page, 'h1')).toContain(tab)
+  }
+  return page
+}
+
+describe('hostnames', () => {
+  it('a partner admin attaches a custom domain, sees its DNS records, and checks it to active', async () => {
+    const hostname = 'phones.acme-corp.com'
+    const context = await newContext()
+    const page = await partnerAdminAt(context, 'Acme Corporation', 'Hostnames')
+    expect(await text(page, 'table')).toContain('acme.localhost')
+    await visited(page, 'hostnames')
+    await onPhone(page, 'hostnames')
+
+    await page.fill('#f-hostname', hostname)
+    await Promise.all([page.waitForURL(/done=attached/), page.click('button:text-is("Attach hostname")')])
+    expect(await text(page, 'h1')).toBe(hostname)
+    const main = await text(page)
+    expect(main).toContain('Hostname attached.')
+    expect(main).toContain('Pending: not serving sign-ins yet.')
+    const records = await text(page, 'section[aria-labelledby="dns-records"]')
+    expect(records).toContain('CNAME')
+    expect(records).toContain('customers.localhost')
+    expect(records).toContain(`_cf-custom-hostname.${hostname}`)
+    await visited(page, 'hostname-pending')
+
+    // The partner publishes the records (the Cloudflare stand-in's control API), then asks for a check.
+    const published = await fetch(new URL('/__control/publish', stack.cloudflare.base), {
+      method: 'POST',
+      body: JSON.stringify({ hostname }),
+    })
+    expect(published.status).toBe(200)
+    await Promise.all([page.waitForURL(/done=checked/), page.click('main button:text-is("Check now")')])
+    expect(await text(page)).toContain('Active.')
+    expect(await text(page)).toContain(`Users can sign in on https://${hostname}`)
+    await visited(page, 'hostname-active')
+    await readmeShot(page, 'hostname-dns-records', 1000)
     await context.close()
   })
 })

@@ -31,9 +31,10 @@ main{max-width:72rem;margin:0 auto;padding:1.25rem}
 h1{font-size:1.5rem;margin:.25rem 0 1rem}
 h2{font-size:1.1875rem;margin:1.5rem 0 .75rem}
 section.card{background:#fff;border:1px solid #e5e7eb;border-radius:.5rem;padding:1rem 1.25rem;margin:0 0 1.25rem}
+section.card>:first-child{margin-top:0}
 table{width:100%;border-collapse:collapse;background:#fff;font-size:.9375rem}
 caption{text-align:left;font-weight:600;padding:.5rem 0}
-th,td{text-align:left;padding:.5rem .625rem;border-bottom:1px solid #e5e7eb;vertical-align:top;overflow-wrap:anywhere}
+th,td{text-align:left;padding:.5rem .625rem;border-bottom:1px solid #e5e7eb;vertical-align:top;overflow-wrap:break-word}
 th{background:#f9fafb;font-weight:600}
 .table-wrap{overflow-x:auto}
 label{display:block;font-weight:600;margin:.75rem 0 .25rem}
@@ -67,7 +68,7 @@ dl.facts dd{margin:0;overflow-wrap:anywhere}
 .pager{display:flex;gap:1rem;margin:1rem 0}
 .search{display:flex;flex-wrap:wrap;gap:.5rem;align-items:flex-end;margin:0 0 1rem}
 .search label{margin:0 0 .25rem}
-.search div{flex:1 1 14rem}
+.search div{flex:0 1 32rem}
 @media (max-width:40rem){main{padding:.75rem}th,td{padding:.375rem}dl.facts{grid-template-columns:1fr}dl.facts dd{margin-bottom:.5rem}}
 `
 
