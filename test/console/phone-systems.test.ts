@@ -303,6 +303,10 @@ describe('Sync and the SSO list', () => {
     expect(sync.html).toContain('GroupMember.Read.All')
     expect(sync.html).toContain('grant admin consent again')
     expect(sync.html).toContain('press Connect Microsoft 365 below')
+    // The reference the error's advice asks to quote is this request's.
+    const reference = sync.res.headers.get('x-correlation-id')
+    expect(reference).toBeTruthy()
+    expect(sync.html).toContain(`Reference: <code>${reference}</code>`)
     // The stored record says the same, for whoever looks later.
     expect(sync.html).toMatch(
       /<dt>Result<\/dt><dd><span class="badge error">Failed<\/span> [^<]*GroupMember\.Read\.All/,

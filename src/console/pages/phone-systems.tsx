@@ -278,7 +278,7 @@ const STATUS_EXPLAINED: Record<TenantStatus, string> = {
     'Not connected: naming a tenant proves nothing, so nothing is read from it and nobody of it signs in yet. An administrator of the tenant must connect it: press Connect Microsoft 365 and send them the link.',
 }
 
-function SyncOutcome({ result }: { result: Attempt<SyncResult> }) {
+function SyncOutcome({ result, reference }: { result: Attempt<SyncResult>; reference: string }) {
   if (!result.ok) {
     return (
       <section class="card" aria-labelledby="sync-outcome">
@@ -293,6 +293,9 @@ function SyncOutcome({ result }: { result: Attempt<SyncResult> }) {
             365 integration), then Sync again.
           </p>
         ) : null}
+        <p class="muted">
+          Reference: <code>{reference}</code>
+        </p>
       </section>
     )
   }
@@ -552,7 +555,7 @@ async function detailPage(c: ConsoleContext, outcome?: Outcome, status?: 200 | 4
     <>
       {notice ? <Alert tone="ok">{notice}</Alert> : null}
       {!canChange ? <Alert tone="info">You are a viewer here: you can see everything and change nothing.</Alert> : null}
-      {outcome?.kind === 'sync' ? <SyncOutcome result={outcome.result} /> : null}
+      {outcome?.kind === 'sync' ? <SyncOutcome result={outcome.result} reference={c.var.correlationId} /> : null}
       {outcome?.kind === 'connect' ? <ConnectLinkPanel ps={ps} link={outcome.link} /> : null}
       <section class="card" aria-labelledby="facts">
         <h2 id="facts">About</h2>
