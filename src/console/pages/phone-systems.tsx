@@ -160,7 +160,7 @@ function NewPhoneSystemForm({
           name="webClientUrl"
           label="Web client URL"
           type="url"
-          hint="The address of the phone system's web client, https://, such as https://pbx.example.com/webclient."
+          hint="The address of the phone system's web client, such as https://pbx.example.com/webclient (https:// only)."
           value={values?.get('webClientUrl')}
           error={errorFor(problem, 'webClientUrl')}
           required
@@ -169,7 +169,7 @@ function NewPhoneSystemForm({
           name="handoffUrl"
           label="Handoff URL"
           type="url"
-          hint="Where the phone system takes the signed sign-in (its single sign-on endpoint), https://."
+          hint="Where the phone system takes the signed sign-in (its single sign-on endpoint); https:// only."
           value={values?.get('handoffUrl')}
           error={errorFor(problem, 'handoffUrl')}
           required
@@ -494,7 +494,7 @@ function EditForm({
           name="webClientUrl"
           label="Web client URL"
           type="url"
-          hint="The address of the phone system's web client, https://."
+          hint="The address of the phone system's web client (https:// only)."
           value={value('webClientUrl', ps.webClientUrl)}
           error={errorFor(problem, 'webClientUrl')}
           required
@@ -503,7 +503,7 @@ function EditForm({
           name="handoffUrl"
           label="Handoff URL"
           type="url"
-          hint="Where the phone system takes the signed sign-in, https://."
+          hint="Where the phone system takes the signed sign-in (https:// only)."
           value={value('handoffUrl', ps.handoffUrl)}
           error={errorFor(problem, 'handoffUrl')}
           required
