@@ -198,7 +198,14 @@ export const ERRORS = {
     ),
   },
   graph_not_configured: { status: 502, page: UPSTREAM },
-  graph_permission: { status: 502, page: UPSTREAM },
+  graph_permission: {
+    status: 502,
+    page: refused(
+      'Microsoft 365 refused the permission',
+      "Microsoft Graph refused the gateway's app in this Microsoft 365 tenant; nothing was changed.",
+      "An administrator of that tenant must grant consent again: create a connect link (Connect Microsoft 365) and send it to them, or redo the integration's Reprovision Account step.",
+    ),
+  },
   graph_unavailable: { status: 502, page: UPSTREAM },
   graph_throttled: { status: 503, page: UPSTREAM },
   graph_timeout: { status: 504, page: UPSTREAM },

@@ -41,7 +41,37 @@ export interface DiagnosisInput {
   dns: DnsFindings
   cloudflare: CloudflareFindings
   now: number
+  /** How fixes name the gateway's own actions; the API's calls by default. */
+  words?: ActionWords
 }
+
+/**
+ * The gateway's own actions as a fix names them: the admin API's calls, or
+ * the console's buttons. Each is a phrase that follows "then" or starts a
+ * sentence once capitalized.
+ */
+export interface ActionWords {
+  /** Re-read Cloudflare and store its status: "run POST …/check". */
+  check: string
+  /** The same action as a noun: "POST …/check". */
+  checkName: string
+  /** Run the diagnosis again: "diagnose again (POST …/diagnose)". */
+  diagnoseAgain: string
+  /** Start validation over: "detach it (DELETE …) and attach it again (POST …)". */
+  reattach: string
+}
+
+export function apiWords(row: Pick<HostnameRow, 'hostname' | 'orgId'>): ActionWords {
+  const h = row.hostname
+  return {
+    check: `run POST ${API}/hostnames/${h}/check`,
+    checkName: `POST ${API}/hostnames/${h}/check`,
+    diagnoseAgain: `diagnose again in a minute (POST ${API}/hostnames/${h}/diagnose)`,
+    reattach: `detach it (DELETE ${API}/hostnames/${h}) and attach it again (POST ${API}/orgs/${row.orgId}/hostnames)`,
+  }
+}
+
+const capitalized = (text: string) => text.charAt(0).toUpperCase() + text.slice(1)
 
 /** How many certificate validation records are read (Cloudflare lists one, two with a wildcard). */
 export const MAX_CERTIFICATE_RECORDS = 3
@@ -221,8 +251,8 @@ function txtProblem(check: TxtCheck, what: 'ownership' | 'certificate', hostname
 export function diagnose(input: DiagnosisInput): Diagnosis {
   const { row, dns, cloudflare, cnameTarget } = input
   const h = row.hostname
-  const check = `POST ${API}/hostnames/${h}/check`
-  const reattach = `detach it (DELETE ${API}/hostnames/${h}) and attach it again (POST ${API}/orgs/${row.orgId}/hostnames)`
+  const words = input.words ?? apiWords(row)
+  const { reattach } = words
   const problems: Problem[] = []
 
   // ---- Cloudflare, as it is now
@@ -274,7 +304,7 @@ export function diagnose(input: DiagnosisInput): Diagnosis {
     problems.push({
       code: 'dns_unavailable',
       message: `DNS could not be read now: ${dns.reason}`,
-      fix: `Diagnose again in a minute (POST ${API}/hostnames/${h}/diagnose); the rest of this answer stands`,
+      fix: `${capitalized(words.diagnoseAgain)}; the rest of this answer stands`,
     })
   }
   // Problems DNS showed (its being unavailable shows none).
@@ -285,7 +315,7 @@ export function diagnose(input: DiagnosisInput): Diagnosis {
     problems.push({
       code: 'cloudflare_unavailable',
       message: `Cloudflare could not be read now: ${cloudflare.reason}`,
-      fix: `Diagnose again in a minute (POST ${API}/hostnames/${h}/diagnose); the rest of this answer stands`,
+      fix: `${capitalized(words.diagnoseAgain)}; the rest of this answer stands`,
     })
   } else if (cloudflare.state === 'checked' && !seen) {
     problems.push({
@@ -303,7 +333,7 @@ export function diagnose(input: DiagnosisInput): Diagnosis {
     problems.push({
       code: 'cloudflare_moved',
       message: "Cloudflare reports the hostname moved: its DNS no longer points at the provider's zone",
-      fix: `${cnameTarget ? `Point ${h} at ${cnameTarget} with a CNAME record` : `Point ${h} back at the provider's CNAME target`}, then run ${check}`,
+      fix: `${cnameTarget ? `Point ${h} at ${cnameTarget} with a CNAME record` : `Point ${h} back at the provider's CNAME target`}, then ${words.check}`,
     })
   } else if (mapped?.status === 'pending' && dnsProblems === 0) {
     const said = cloudflareView.verificationErrors.length
@@ -315,18 +345,18 @@ export function diagnose(input: DiagnosisInput): Diagnosis {
         ? {
             code: 'cloudflare_pending',
             message: `Cloudflare has verified the hostname and is still issuing or deploying its certificate (${seen?.ssl?.status ?? 'initializing'}); DNS needs nothing more`,
-            fix: `Nothing to publish: run ${check} again in a few minutes (the schedule does it too)`,
+            fix: `Nothing to publish: ${words.check} again in a few minutes (the schedule does it too)`,
           }
         : dns.state === 'checked'
           ? {
               code: 'cloudflare_pending',
               message: `DNS has every record Cloudflare asks for, but Cloudflare has not validated them yet${said}`,
-              fix: `Run ${check} to have Cloudflare validate again now (a DNS change can take as long as the record's TTL to be seen)`,
+              fix: `${capitalized(words.check)} to have Cloudflare validate again now (a DNS change can take as long as the record's TTL to be seen)`,
             }
           : {
               code: 'cloudflare_pending',
               message: `Cloudflare has not validated the hostname yet${said}`,
-              fix: `${publishAll(h, cnameTarget, expected)}, then run ${check}`,
+              fix: `${publishAll(h, cnameTarget, expected)}, then ${words.check}`,
             },
     )
   }
@@ -336,7 +366,7 @@ export function diagnose(input: DiagnosisInput): Diagnosis {
     problems.push({
       code: 'status_outdated',
       message: `Cloudflare now reports the hostname ${mapped.status}, but the gateway has it stored as ${row.status}${row.status === 'pending' ? ' (it shows "being set up" until then)' : ''}`,
-      fix: `Run ${check} to store Cloudflare's status now${scheduled(row.nextCheckAt, input.now)}`,
+      fix: `${capitalized(words.check)} to store Cloudflare's status now${scheduled(row.nextCheckAt, input.now)}`,
     })
   }
 
@@ -361,7 +391,7 @@ export function diagnose(input: DiagnosisInput): Diagnosis {
     problems.push({
       code: 'redirect_uri_not_registered',
       message: `${input.callbackUri} is not registered on the portal's Entra app, so ${h} signs in through the central callback${row.redirectUriDetail ? ` (${row.redirectUriDetail})` : ''}`,
-      fix: `Run ${check} to register ${input.callbackUri} again; if it still fails, its redirectUriDetail says what the Entra app needs`,
+      fix: `${capitalized(words.check)} to register ${input.callbackUri} again; if it still fails, its redirectUriDetail says what the Entra app needs`,
     })
   }
 
@@ -372,7 +402,7 @@ export function diagnose(input: DiagnosisInput): Diagnosis {
     organizationId: row.orgId,
     kind: row.kind,
     ok: count === 0,
-    summary: `${found} Nothing was changed: the stored status (${row.status}) stays as it is until ${check} (or the schedule) re-reads Cloudflare and stores it.`,
+    summary: `${found} Nothing was changed: the stored status (${row.status}) stays as it is until ${words.checkName} (or the schedule) re-reads Cloudflare and stores it.`,
     stored: {
       status: row.status,
       statusDetail: row.statusDetail,

@@ -31,6 +31,7 @@ import {
 import { type DnsAnswer, DohFailure, dohQuery } from '../upstream/doh'
 import { mapCloudflareStatus, nextCheckDelayMs, verificationOf } from './cloudflare-status'
 import {
+  type ActionWords,
   type CloudflareFindings,
   type Diagnosis,
   type DnsFindings,
@@ -418,10 +419,12 @@ export async function diagnoseHostname(
   principal: Principal,
   rawHostname: string,
   now: number,
+  words?: (row: HostnameRow) => ActionWords,
 ): Promise<Diagnosis> {
   const row = await getHostname(d1, principal, rawHostname)
   const input = {
     row,
+    ...(words ? { words: words(row) } : {}),
     callbackUri: callbackUri(config, row.hostname),
     cnameTarget: config.customHostnameCnameTarget,
     now,

@@ -6,13 +6,14 @@
 import { base64url } from 'jose'
 import * as z from 'zod/mini'
 import type { Principal } from '../access/principal'
+import { orgInScope } from '../access/scope'
 import { auditStatement } from '../audit/write'
 import { AppError } from '../errors'
 import { guid, wholeNumber } from '../lib/fields'
 import { iso } from '../lib/time'
 import { getPhoneSystem } from '../phone-systems/service'
 import { DuplicateSsoUserError, type ReplaceCounts } from './plan'
-import { listSsoUsers, replaceSsoList } from './store'
+import { countSsoUsers, listSizesOfOrg, listSsoUsers, replaceSsoList } from './store'
 import type { SsoUser, SsoUserFields } from './types'
 
 /** The most users one list may hold, whether it is PUT or synced. */
@@ -182,4 +183,21 @@ export async function getSsoUsersPage(
     limit: query.limit,
   })
   return { users: page.users.map(ssoUserView), nextCursor: page.next ? encodeCursor(page.next) : null }
+}
+
+/** The counts beside a page of the list: the users on it, and those the search matches (all of them without one). */
+export async function getSsoUserCounts(
+  d1: D1Database,
+  principal: Principal,
+  phoneSystemId: string,
+  q: string | undefined,
+): Promise<{ total: number; matching: number }> {
+  await getPhoneSystem(d1, principal, phoneSystemId)
+  return countSsoUsers(d1, phoneSystemId, q?.trim() || undefined)
+}
+
+/** How many users the list of each phone system of `orgId` holds (absent: none). */
+export async function getListSizes(d1: D1Database, principal: Principal, orgId: string): Promise<Map<string, number>> {
+  await orgInScope(d1, principal, orgId)
+  return listSizesOfOrg(d1, orgId)
 }

@@ -160,6 +160,34 @@ function likePattern(q: string): string | null {
   return new TextEncoder().encode(pattern).length <= MAX_LIKE_PATTERN_BYTES ? pattern : null
 }
 
+/** The placeholders of a statement's parameters, bound in the order they are named (`?1`, `?2`, …). */
+class Params {
+  readonly values: unknown[] = []
+  bind(value: unknown): string {
+    this.values.push(value)
+    return `?${this.values.length}`
+  }
+}
+
+/** The conditions that pick a phone system's users, and those a search `q` matches (as the list page and its counts read them). */
+function listConditions(params: Params, phoneSystemId: string, q: string | undefined): string[] {
+  const where: string[] = [`phone_system_id = ${params.bind(phoneSystemId)}`]
+  if (q) {
+    const lower = q.toLowerCase()
+    const pattern = likePattern(lower)
+    const exact = params.bind(lower)
+    if (pattern) {
+      const like = params.bind(pattern)
+      where.push(
+        `(sort_key LIKE ${like} ESCAPE '\\' OR upn LIKE ${like} ESCAPE '\\' OR email LIKE ${like} ESCAPE '\\' OR oid = ${exact})`,
+      )
+    } else {
+      where.push(`(upn = ${exact} OR email = ${exact} OR oid = ${exact} OR sort_key = ${exact})`)
+    }
+  }
+  return where
+}
+
 /**
  * One page of a phone system's list in name order, keyset-paginated on
  * (sort_key, id) so pages stay stable while the list is being read.
@@ -169,35 +197,18 @@ export async function listSsoUsers(
   phoneSystemId: string,
   query: ListPageQuery,
 ): Promise<{ users: SsoUser[]; next: { sortKey: string; id: string } | null }> {
-  const params: unknown[] = [phoneSystemId]
-  const bind = (value: unknown): string => {
-    params.push(value)
-    return `?${params.length}`
-  }
-  const where: string[] = ['phone_system_id = ?1']
-  if (query.q) {
-    const q = query.q.toLowerCase()
-    const pattern = likePattern(q)
-    const exact = bind(q)
-    if (pattern) {
-      const like = bind(pattern)
-      where.push(
-        `(sort_key LIKE ${like} ESCAPE '\\' OR upn LIKE ${like} ESCAPE '\\' OR email LIKE ${like} ESCAPE '\\' OR oid = ${exact})`,
-      )
-    } else {
-      where.push(`(upn = ${exact} OR email = ${exact} OR oid = ${exact} OR sort_key = ${exact})`)
-    }
-  }
+  const params = new Params()
+  const where = listConditions(params, phoneSystemId, query.q)
   if (query.cursor) {
-    where.push(`(sort_key, id) > (${bind(query.cursor.sortKey)}, ${bind(query.cursor.id)})`)
+    where.push(`(sort_key, id) > (${params.bind(query.cursor.sortKey)}, ${params.bind(query.cursor.id)})`)
   }
-  const limit = bind(query.limit + 1)
+  const limit = params.bind(query.limit + 1)
   const { results } = await d1
     .prepare(
       `SELECT ${ssoUserColumns()}, sort_key
        FROM sso_users WHERE ${where.join(' AND ')} ORDER BY sort_key, id LIMIT ${limit}`,
     )
-    .bind(...params)
+    .bind(...params.values)
     .all<SsoUserRow & { sort_key: string }>()
   const page = results.slice(0, query.limit)
   const last = page[page.length - 1]
@@ -205,4 +216,33 @@ export async function listSsoUsers(
     users: page.map(fromRow),
     next: results.length > query.limit && last ? { sortKey: last.sort_key, id: last.id } : null,
   }
+}
+
+/** How many users a phone system's list holds, and how many of them the search `q` matches (the same match as a page's). */
+export async function countSsoUsers(
+  d1: D1Database,
+  phoneSystemId: string,
+  q: string | undefined,
+): Promise<{ total: number; matching: number }> {
+  const params = new Params()
+  const where = listConditions(params, phoneSystemId, q)
+  const matching = where.length > 1 ? `SUM(CASE WHEN ${where.slice(1).join(' AND ')} THEN 1 ELSE 0 END)` : 'COUNT(*)'
+  const row = await d1
+    .prepare(`SELECT COUNT(*) AS total, ${matching} AS matching FROM sso_users WHERE ${where[0]}`)
+    .bind(...params.values)
+    .first<{ total: number; matching: number | null }>()
+  return { total: row?.total ?? 0, matching: row?.matching ?? 0 }
+}
+
+/** The size of the list of each phone system of an organization that has users (a subquery, never a bound list). */
+export async function listSizesOfOrg(d1: D1Database, orgId: string): Promise<Map<string, number>> {
+  const { results } = await d1
+    .prepare(
+      `SELECT phone_system_id, COUNT(*) AS n FROM sso_users
+       WHERE phone_system_id IN (SELECT id FROM phone_systems WHERE org_id = ?1)
+       GROUP BY phone_system_id`,
+    )
+    .bind(orgId)
+    .all<{ phone_system_id: string; n: number }>()
+  return new Map(results.map((r) => [r.phone_system_id, r.n]))
 }

@@ -86,3 +86,12 @@ export function releaseStatement(d1: D1Database, claim: SyncClaim): D1PreparedSt
     .prepare('DELETE FROM sync_runs WHERE phone_system_id = ? AND run_id = ?')
     .bind(claim.phoneSystemId, claim.runId)
 }
+
+/** When the sync of `phoneSystemId` under way now started; null when none is (a claim past its TTL is a dead run's). */
+export async function syncUnderWaySince(d1: D1Database, phoneSystemId: string, now: number): Promise<number | null> {
+  const row = await d1
+    .prepare('SELECT started_at FROM sync_runs WHERE phone_system_id = ? AND started_at > ?')
+    .bind(phoneSystemId, now - SYNC_CLAIM_TTL_MS)
+    .first<{ started_at: number }>()
+  return row?.started_at ?? null
+}

@@ -22,7 +22,7 @@ import { clientForOrg } from '../oidc/clients'
 import type { ReplaceCounts } from '../sso/plan'
 import { replaceSsoList } from '../sso/store'
 import { appPortalOf, portalOf } from '../tenancy/portal'
-import { claimSync, heldGuard, releaseStatement, SYNC_RETRY_AFTER_MS, type SyncClaim } from './claim'
+import { claimSync, heldGuard, releaseStatement, SYNC_RETRY_AFTER_MS, type SyncClaim, syncUnderWaySince } from './claim'
 import { MAX_REQUESTS_PER_PULL, type PullStats, pullSsoList } from './pull'
 
 export interface SyncOutcome extends ReplaceCounts {
@@ -213,6 +213,29 @@ export async function syncNow(
   const outcome = await syncPhoneSystem(d1, config, actor, phoneSystem, now, options)
   const redirectUris = await reconcilePortal(d1, config, uris, await portalOf(d1, phoneSystem.orgId), now)
   return { ...outcome, redirectUris }
+}
+
+/** What a phone system's sync record does not hold itself: who ran the last sync, and a sync under way now. */
+export interface SyncActivity {
+  /** The actor of the last sync when it succeeded (`system`: the schedule), from its audit row; a failed sync writes none. */
+  lastSyncedBy: string | null
+  underWaySince: number | null
+}
+
+/** For a phone system the caller has already read in its scope. */
+export async function syncActivity(d1: D1Database, phoneSystem: PhoneSystemRow, now: number): Promise<SyncActivity> {
+  const [underWaySince, audit] = await Promise.all([
+    syncUnderWaySince(d1, phoneSystem.id, now),
+    phoneSystem.lastSyncStatus === 'success'
+      ? d1
+          .prepare(
+            "SELECT actor FROM audit_log WHERE target_type = 'sso_list' AND target_id = ? AND action = 'sso_list.sync' ORDER BY id DESC LIMIT 1",
+          )
+          .bind(phoneSystem.id)
+          .first<{ actor: string }>()
+      : null,
+  ])
+  return { lastSyncedBy: audit?.actor ?? null, underWaySince }
 }
 
 /**

@@ -157,6 +157,8 @@ describe('console: attaching hostnames', () => {
     expect(diagnosed.html).toContain('Diagnosis')
     expect(diagnosed.html).toContain('Problems and their fixes')
     expect(diagnosed.html).toContain(`Publish a TXT record ${verification.ownership.name}`)
+    // Its fixes name the page's buttons, never the API's calls.
+    expect(diagnosed.html).not.toContain('/api/v1')
     expect((await dbAll('SELECT status FROM hostnames WHERE hostname = ?', hostname))[0]).toEqual({
       status: 'pending',
     })

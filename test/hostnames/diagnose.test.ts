@@ -299,6 +299,23 @@ describe("Cloudflare's findings -> problems and fixes", () => {
     })
   })
 
+  it("names the caller's own actions: the console's buttons instead of the API's calls", () => {
+    const words = {
+      check: 'press "Check now"',
+      checkName: '"Check now"',
+      diagnoseAgain: 'press "Diagnose DNS" again',
+      reattach: 'detach it and attach it again',
+    }
+    const result = diagnose(input({ cloudflare: cf('active', 'active'), words }))
+    expect(result.problems[0]!.fix).toBe(
+      'Press "Check now" to store Cloudflare\'s status now (the schedule would at 2026-12-01T12:01:00.000Z)',
+    )
+    expect(result.summary).toContain('stays as it is until "Check now" (or the schedule)')
+    const unavailable = diagnose(input({ dns: { state: 'unavailable', reason: 'timeout' }, words }))
+    expect(unavailable.problems[0]!.fix).toBe('Press "Diagnose DNS" again; the rest of this answer stands')
+    expect(JSON.stringify(unavailable)).not.toContain('/api/v1')
+  })
+
   it('Cloudflare active, the gateway still pending: the stored status is outdated, check stores it', () => {
     const result = diagnose(input({ cloudflare: cf('active', 'active') }))
     expect(result.cloudflare).toMatchObject({ status: 'active', sslStatus: 'active', statusIfChecked: 'active' })

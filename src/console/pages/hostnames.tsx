@@ -10,7 +10,7 @@ import type { Hono } from 'hono'
 import type { Config } from '../../config'
 import type { HostnameRow, HostnameVerification, OrgRow } from '../../db/schema'
 import { AppError } from '../../errors'
-import type { Diagnosis } from '../../hostnames/diagnose'
+import type { ActionWords, Diagnosis } from '../../hostnames/diagnose'
 import { redirectUrisOf } from '../../hostnames/redirect-uris'
 import {
   attachHostname,
@@ -585,19 +585,13 @@ function CallbackModeSection({
   )
 }
 
-/** The diagnosis speaks the API; on the page its calls are the page's buttons. */
-function inConsoleWords(text: string, row: HostnameRow): string {
-  const api = '/api/v1'
-  return text
-    .replaceAll(`Run POST ${api}/hostnames/${row.hostname}/check`, 'Press "Check now"')
-    .replaceAll(`run POST ${api}/hostnames/${row.hostname}/check`, 'press "Check now"')
-    .replaceAll(`POST ${api}/hostnames/${row.hostname}/check`, '"Check now"')
-    .replaceAll(`POST ${api}/hostnames/${row.hostname}/diagnose`, '"Diagnose DNS"')
-    .replaceAll(
-      `detach it (DELETE ${api}/hostnames/${row.hostname}) and attach it again (POST ${api}/orgs/${row.orgId}/hostnames)`,
-      'detach it and attach it again',
-    )
-}
+/** On the page, a diagnosis's fixes name the page's buttons rather than the API's calls. */
+const CONSOLE_WORDS = (): ActionWords => ({
+  check: 'press "Check now"',
+  checkName: '"Check now"',
+  diagnoseAgain: 'press "Diagnose DNS" again in a minute',
+  reattach: 'detach it and attach it again',
+})
 
 const TXT_STATUS: Record<string, string> = { ok: 'Found', missing: 'Missing', wrong: 'Wrong value' }
 const CNAME_STATUS: Record<string, string> = {
@@ -622,7 +616,6 @@ function Found({ values }: { values: string[] }) {
 }
 
 function DiagnosisSection({ d, row }: { d: Diagnosis; row: HostnameRow }) {
-  const words = (text: string) => inConsoleWords(text, row)
   const txt = [
     ...(d.dns.ownership ? [{ what: 'Ownership TXT', check: d.dns.ownership }] : []),
     ...d.dns.certificate.map((check) => ({ what: 'Certificate TXT', check })),
@@ -641,9 +634,9 @@ function DiagnosisSection({ d, row }: { d: Diagnosis; row: HostnameRow }) {
           <ol>
             {d.problems.map((p) => (
               <li>
-                <p>{sentence(words(p.message))}</p>
+                <p>{sentence(p.message)}</p>
                 <p>
-                  <strong>Fix:</strong> {sentence(words(p.fix))}
+                  <strong>Fix:</strong> {sentence(p.fix)}
                 </p>
               </li>
             ))}
@@ -905,7 +898,14 @@ export function hostnamePages(app: Hono<ConsoleEnv>): void {
   // A read (nothing is stored), so its answer is the page itself rather than a redirect.
   app.post('/orgs/:orgId/hostnames/:hostname/diagnose', async (c) => {
     const row = await hostnameOfPage(c)
-    const diagnosis = await diagnoseHostname(c.env.DB, c.var.config, c.var.acting.principal, row.hostname, Date.now())
+    const diagnosis = await diagnoseHostname(
+      c.env.DB,
+      c.var.config,
+      c.var.acting.principal,
+      row.hostname,
+      Date.now(),
+      CONSOLE_WORDS,
+    )
     return detailPage(c, row, { diagnosis })
   })
 
