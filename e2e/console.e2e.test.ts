@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os'
 import path from 'node:path'
 import type { Browser, BrowserContext, Page } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { DEMO_PARTNER_NAME, DEMO_STAFF, NOT_STAFF } from '../dev/fixtures.ts'
+import { DEMO_DIRECTORY, DEMO_PARTNER_NAME, DEMO_STAFF, DEMO_USERS, GAMMA_TENANT, NOT_STAFF } from '../dev/fixtures.ts'
 import { requestWithHost } from '../dev/lib.ts'
 import { PRIMARY_HOST, type Stack, startStack } from '../dev/stack.ts'
 import { expectAccessible } from './axe.ts'
@@ -20,6 +20,8 @@ const staff = (role: 'admin' | 'viewer' | 'ops') => DEMO_STAFF.find((u) => u.rol
 const PARTNER_ADMIN = staff('admin')
 const VIEWER = staff('viewer')
 const OPS = staff('ops')
+/** Gamma's Global Administrator: connects Gamma's tenant through the connect link. */
+const GAMMA_ADMIN = DEMO_USERS.find((u) => u.tid === GAMMA_TENANT && u.wids?.length)!
 
 const DESKTOP = { width: 1280, height: 800 }
 const PHONE = { width: 390, height: 844 }
@@ -331,6 +333,11 @@ async function partnerAdminAt(context: BrowserContext, orgName: string, tab?: st
   return page
 }
 
+/** Presses a button that posts a form and waits for the page it leads to. */
+async function press(page: Page, label: string): Promise<void> {
+  await Promise.all([page.waitForNavigation(), page.click(`main button:text-is("${label}")`)])
+}
+
 describe('hostnames', () => {
   it('a partner admin attaches a custom domain, sees its DNS records, and checks it to active', async () => {
     const hostname = 'phones.acme-corp.com'
@@ -363,6 +370,59 @@ describe('hostnames', () => {
     expect(await text(page)).toContain(`Users can sign in on https://${hostname}`)
     await visited(page, 'hostname-active')
     await readmeShot(page, 'hostname-dns-records', 1000)
+    await context.close()
+  })
+})
+
+describe('phone systems', () => {
+  it("a partner admin gets a connect link, the tenant's administrator consents, Sync fills the list, View SSO users finds a user", async () => {
+    const context = await newContext()
+    const page = await partnerAdminAt(context, 'Gamma Logistics', 'Phone systems')
+    await visited(page, 'phone-systems')
+    await Promise.all([page.waitForURL(/phone-systems\/[^/]+$/), page.click('main a:text-is("Gamma Desk")')])
+    expect(await text(page, 'h1')).toBe('Gamma Desk')
+    expect(await text(page)).toContain('Not connected')
+    await visited(page, 'phone-system-unconnected')
+
+    await press(page, 'Connect Microsoft 365')
+    expect(await text(page)).toContain('Connect link created.')
+    const link = await page.locator('a:text-is("Open it now")').getAttribute('href')
+    expect(link).toMatch(new RegExp(`^http://${PRIMARY_HOST}:${stack.port}/connect/`))
+    await visited(page, 'phone-system-connect-link')
+
+    // Gamma's Global Administrator, in a browser of their own (not console staff).
+    const adminContext = await newContext()
+    const admin = await adminContext.newPage()
+    await admin.goto(link!)
+    expect(await text(admin, 'h1')).toBe('Connect Microsoft 365')
+    await admin.click('#connect')
+    await pickAccount(admin, GAMMA_ADMIN.upn)
+    await admin.waitForSelector('text=Permissions requested')
+    await admin.click(`button[data-upn="${GAMMA_ADMIN.upn}"]`)
+    await admin.waitForSelector('text=Connected')
+    expect(await text(admin, 'main')).toContain(`by ${GAMMA_ADMIN.upn}`)
+    await screenshot(admin, 'console-connect-consented')
+    await adminContext.close()
+
+    await page.reload()
+    expect(await text(page)).toContain('an administrator of this tenant connected it')
+    await press(page, 'Sync')
+    const synced = await text(page, 'section[aria-labelledby="sync-outcome"]')
+    const listed = DEMO_DIRECTORY[GAMMA_TENANT]!.length
+    expect(synced).toContain(`The SSO list now holds ${listed} users.`)
+    await visited(page, 'phone-system-synced')
+    await readmeShot(page, 'phone-system-sync')
+
+    await Promise.all([page.waitForURL(/\/users$/), page.click('main a:text-is("View SSO users")')])
+    expect(await text(page, 'h1')).toBe('SSO users of Gamma Desk')
+    await page.fill('#q', 'gus')
+    await Promise.all([page.waitForURL(/q=gus/), page.click('form.search button')])
+    const found = await text(page, 'table')
+    expect(found).toContain('gus@gamma.example')
+    expect(found).not.toContain(GAMMA_ADMIN.upn)
+    await visited(page, 'sso-users-search')
+    await readmeShot(page, 'sso-users')
+    await onPhone(page, 'sso-users-search')
     await context.close()
   })
 })

@@ -69,7 +69,7 @@ dl.facts dd{margin:0;overflow-wrap:anywhere}
 .search{display:flex;flex-wrap:wrap;gap:.5rem;align-items:flex-end;margin:0 0 1rem}
 .search label{margin:0 0 .25rem}
 .search div{flex:0 1 32rem}
-@media (max-width:40rem){main{padding:.75rem}th,td{padding:.375rem}dl.facts{grid-template-columns:1fr}dl.facts dd{margin-bottom:.5rem}}
+@media (max-width:40rem){main{padding:.75rem}th,td{padding:.375rem;overflow-wrap:anywhere}dl.facts{grid-template-columns:1fr}dl.facts dd{margin-bottom:.5rem}}
 `
 
 /**
