@@ -23,6 +23,9 @@ const OPS = staff('ops')
 /** Gamma's Global Administrator: connects Gamma's tenant through the connect link. */
 const GAMMA_ADMIN = DEMO_USERS.find((u) => u.tid === GAMMA_TENANT && u.wids?.length)!
 
+/** The organization tabs whose pages have landed (the others are still being built). */
+const TABS_ON_MAIN = ['Hostnames', 'Phone systems']
+
 const DESKTOP = { width: 1280, height: 800 }
 const PHONE = { width: 390, height: 844 }
 /** README screenshots: the viewport only, at 1280 wide (docs/console/ holds copies). */
@@ -124,6 +127,12 @@ async function readmeShot(page: Page, name: string, height = DESKTOP.height): Pr
   await page.screenshot({ path: path.join(README_SHOTS, `${name}.png`), type: 'png' })
   await page.setViewportSize(DESKTOP)
 }
+
+/** Where the page's forms post, signing out aside: what a user could change from here. */
+const changes = (page: Page) =>
+  page
+    .locator('form[method="post"]')
+    .evaluateAll((forms) => forms.map((f) => f.getAttribute('action')).filter((action) => action !== '/admin/logout'))
 
 /** The CSRF token the page's forms carry (as a script in the page could read it). */
 const csrfOf = (page: Page) => page.locator('input[name="_csrf"]').first().getAttribute('value')
@@ -251,13 +260,31 @@ describe('a viewer', () => {
     const partner = await orgNamed(DEMO_PARTNER_NAME)
     await page.goto(consoleUrl(`/admin/orgs/${partner.id}`))
     expect(await text(page)).toContain('You are a viewer here: you can see everything and change nothing.')
-    // The only form that posts is signing out.
-    const posting = await page
-      .locator('form[method="post"]')
-      .evaluateAll((forms) => forms.map((f) => (f as HTMLFormElement).getAttribute('action')))
-    expect(posting).toEqual(['/admin/logout'])
+    expect(await changes(page)).toEqual([])
     expect(await page.locator('main button').allInnerTexts()).toEqual(['Search'])
     await visited(page, 'partner-overview-viewer')
+    // Every tab of the partner, then a customer's hostname and phone system: nothing to change anywhere.
+    const tabs = await page
+      .locator('nav.tabs a')
+      .evaluateAll((links) => links.map((a) => ({ name: a.textContent ?? '', href: a.getAttribute('href') ?? '' })))
+    for (const tab of tabs.filter((t) => TABS_ON_MAIN.includes(t.name))) {
+      const response = await page.goto(consoleUrl(tab.href))
+      expect(response?.status(), tab.name).toBe(200)
+      expect(await changes(page), tab.name).toEqual([])
+      await visited(page, `viewer-${tab.name.toLowerCase().replace(/[^a-z]+/g, '-')}`)
+    }
+    const acme = await orgNamed('Acme Corporation')
+    for (const [list, first] of [
+      ['hostnames', 'acme.localhost'],
+      ['phone-systems', 'Acme HQ'],
+    ] as const) {
+      await page.goto(consoleUrl(`/admin/orgs/${acme.id}/${list}`))
+      await Promise.all([page.waitForURL(new RegExp(`/${list}/[^/]+$`)), page.click(`main a:text-is("${first}")`)])
+      expect(await text(page, 'h1')).toBe(first)
+      expect(await changes(page), first).toEqual([])
+      await visited(page, `viewer-${list}-detail`)
+    }
+    await page.goto(consoleUrl(`/admin/orgs/${partner.id}`))
 
     const csrf = await csrfOf(page)
     expect(csrf).toBeTruthy()
