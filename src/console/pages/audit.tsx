@@ -54,12 +54,12 @@ function clip(text: string): string {
 /** A value in one line: objects as `name: value` pairs, lists comma-separated, secrets hidden. */
 function shown(value: unknown, name = ''): string {
   if (SECRET_FIELD.test(name) && value !== null && typeof value !== 'boolean') return '(hidden)'
-  if (value === null || value === undefined) return 'none'
-  if (Array.isArray(value)) return value.length === 0 ? 'none' : clip(value.map((item) => shown(item)).join(', '))
+  if (isEmpty(value)) return 'none'
+  if (Array.isArray(value)) return clip(value.map((item) => shown(item)).join(', '))
   if (isRecord(value)) {
     return clip(
       Object.entries(value)
-        .filter(([, v]) => v !== null && v !== undefined)
+        .filter(([, v]) => !isEmpty(v))
         .map(([k, v]) => `${k}: ${shown(v, k)}`)
         .join(', '),
     )
@@ -68,6 +68,13 @@ function shown(value: unknown, name = ''): string {
 }
 
 const same = (a: unknown, b: unknown) => JSON.stringify(a) === JSON.stringify(b)
+
+/** Nothing to say: null, an empty list, or an object of nothing but such values (a branding never set). */
+const isEmpty = (value: unknown): boolean =>
+  value === null ||
+  value === undefined ||
+  (Array.isArray(value) && value.length === 0) ||
+  (isRecord(value) && Object.values(value).every(isEmpty))
 
 interface Line {
   name?: string
@@ -84,7 +91,7 @@ function summaryLines(summary: Record<string, unknown> | null): Line[] {
   const { before, after, ...rest } = summary
   const lines: Line[] = []
   const fieldsOf = (record: Record<string, unknown>) =>
-    Object.entries(record).filter(([name, value]) => !QUIET_FIELDS.has(name) && value !== null && value !== undefined)
+    Object.entries(record).filter(([name, value]) => !QUIET_FIELDS.has(name) && !isEmpty(value))
   if (isRecord(before) && isRecord(after)) {
     const names = [...new Set([...Object.keys(before), ...Object.keys(after)])].filter((n) => !QUIET_FIELDS.has(n))
     for (const name of names) {
