@@ -138,6 +138,14 @@ export const ERRORS = {
     status: 409,
     page: refused('Already staff', 'This user is already staff of this organization.', 'Change their role instead.'),
   },
+  self_lockout: {
+    status: 409,
+    page: refused(
+      'That would lock you out',
+      'This staff record is what makes you an admin of this organization: removing it or making it a viewer would take away your own access.',
+      'Ask another admin of this organization, its partner or the provider to do it.',
+    ),
+  },
   not_staff: {
     status: 403,
     page: refused(

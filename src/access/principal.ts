@@ -6,9 +6,20 @@
  * or the gateway itself (scheduled jobs).
  */
 export type Principal =
-  | { kind: 'ops'; actor: string }
-  | { kind: 'partner'; actor: string; orgId: string; keyId?: string }
-  | { kind: 'customer'; actor: string; orgId: string }
+  | { kind: 'ops'; actor: string; person?: Person }
+  | { kind: 'partner'; actor: string; orgId: string; keyId?: string; person?: Person }
+  | { kind: 'customer'; actor: string; orgId: string; person?: Person }
+
+/**
+ * The signed-in person behind a console principal (absent for a key): rules
+ * about a person's own access, such as not removing one's own admin record,
+ * need to know whose records are whose.
+ */
+export interface Person {
+  tid: string
+  oid: string
+  upn: string | null
+}
 
 export const OPS: Principal = { kind: 'ops', actor: 'ops' }
 

@@ -54,10 +54,14 @@ export async function orgInScope(d1: D1Database, principal: Principal, id: strin
  */
 export function inSubtree(principal: Principal, column: SQLiteColumn): SQL | undefined {
   if (principal.kind === 'ops') return undefined
-  const root = principal.orgId
-  if (principal.kind === 'customer') return eq(column, root)
+  if (principal.kind === 'customer') return eq(column, principal.orgId)
+  return orgAndCustomers(principal.orgId, column)
+}
+
+/** A condition on `column` (an organization id) that holds for `root` and its customers (none for a customer). */
+export function orgAndCustomers(root: string, column: SQLiteColumn): SQL {
   return or(
     eq(column, root),
     sql`${column} IN (SELECT ${organizations.id} FROM ${organizations} WHERE ${organizations.parentId} = ${root})`,
-  )
+  )!
 }

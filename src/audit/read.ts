@@ -2,7 +2,7 @@
 import { and, desc, eq, gte, lt } from 'drizzle-orm'
 import * as z from 'zod/mini'
 import type { Principal } from '../access/principal'
-import { inSubtree, orgInScope } from '../access/scope'
+import { inSubtree, orgAndCustomers, orgInScope } from '../access/scope'
 import { getDb } from '../db/client'
 import { type AuditLogRow, auditLog } from '../db/schema'
 import { idParam, wholeNumber } from '../lib/fields'
@@ -13,6 +13,8 @@ const ISO_TIME = /^\d{4}-\d{2}-\d{2}/
 /** The filters of a read, as the API's query string and the console's form give them. */
 export const auditQuerySchema = z.object({
   orgId: z.optional(idParam),
+  /** An organization and its customers (a partner's whole log; a customer's own). */
+  within: z.optional(idParam),
   action: z.optional(z.string().check(z.maxLength(64, 'must be at most 64 characters'))),
   actor: z.optional(z.string().check(z.maxLength(64, 'must be at most 64 characters'))),
   since: z.optional(
@@ -71,12 +73,15 @@ export async function readAuditLog(
   query: AuditQuery,
 ): Promise<z.output<typeof auditPageSchema>> {
   const conditions = []
+  if (query.within !== undefined) {
+    await orgInScope(d1, principal, query.within)
+    conditions.push(orgAndCustomers(query.within, auditLog.orgId))
+  }
   if (query.orgId !== undefined) {
     await orgInScope(d1, principal, query.orgId)
     conditions.push(eq(auditLog.orgId, query.orgId))
-  } else {
-    conditions.push(inSubtree(principal, auditLog.orgId))
   }
+  if (query.within === undefined && query.orgId === undefined) conditions.push(inSubtree(principal, auditLog.orgId))
   if (query.action !== undefined) conditions.push(eq(auditLog.action, query.action))
   if (query.actor !== undefined) conditions.push(eq(auditLog.actor, query.actor))
   if (query.since !== undefined) conditions.push(gte(auditLog.at, query.since))

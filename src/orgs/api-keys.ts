@@ -98,10 +98,20 @@ export async function listApiKeys(d1: D1Database, principal: Principal, orgId: s
   return rows.map(apiKeyView)
 }
 
-export async function revokeApiKey(d1: D1Database, principal: Principal, keyId: string, now: number) {
+/** A key the principal reaches (never its secret); 404 alike for one that does not exist and one outside its reach. */
+export async function getApiKey(d1: D1Database, principal: Principal, keyId: string) {
+  return apiKeyView(await findKey(d1, principal, keyId))
+}
+
+async function findKey(d1: D1Database, principal: Principal, keyId: string): Promise<ApiKeyRow> {
   const row = await getDb(d1).select().from(apiKeys).where(eq(apiKeys.id, keyId)).get()
   if (!row) throw notFound('API key', keyId)
   await orgInScope(d1, principal, row.orgId).catch(asNotFound(() => notFound('API key', keyId)))
+  return row
+}
+
+export async function revokeApiKey(d1: D1Database, principal: Principal, keyId: string, now: number) {
+  const row = await findKey(d1, principal, keyId)
   if (row.revokedAt !== null) return apiKeyView(row)
   const revoked = { ...row, revokedAt: now }
   await recordChange(

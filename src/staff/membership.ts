@@ -5,11 +5,11 @@
  * are the `tid:oid` pairs of `OPS_ADMINS`.
  */
 import { and, eq, isNull, or } from 'drizzle-orm'
-import type { Principal } from '../access/principal'
+import type { Person, Principal } from '../access/principal'
 import { reaches } from '../access/scope'
 import type { EntraUserRef } from '../config'
 import { getDb } from '../db/client'
-import { type OrgRow, organizations, type StaffRole, staff } from '../db/schema'
+import { type OrgRow, organizations, type StaffRole, type StaffRow, staff } from '../db/schema'
 
 /** A console user, as their session knows them. */
 export interface StaffUser extends EntraUserRef {
@@ -48,12 +48,15 @@ export function staffLabel(user: StaffUser): string {
 
 function principalOf(user: StaffUser, org: OrgRow | null): Principal {
   const actor = `${org ? 'staff' : 'ops'}:${staffLabel(user)}`
-  if (!org) return { kind: 'ops', actor }
-  return org.kind === 'partner' ? { kind: 'partner', actor, orgId: org.id } : { kind: 'customer', actor, orgId: org.id }
+  const person: Person = { tid: user.tid, oid: user.oid, upn: user.upn }
+  if (!org) return { kind: 'ops', actor, person }
+  return org.kind === 'partner'
+    ? { kind: 'partner', actor, orgId: org.id, person }
+    : { kind: 'customer', actor, orgId: org.id, person }
 }
 
-/** The staff records that name this user: by oid, or by UPN where no oid is pinned yet, within their tenant. */
-function namesUser(user: StaffUser) {
+/** The staff records that name this person: by oid, or by UPN where no oid is pinned yet, within their tenant. */
+export function namesUser(user: Person) {
   const byOid = eq(staff.oid, user.oid)
   const whereUser = user.upn ? or(byOid, and(isNull(staff.oid), eq(staff.upn, user.upn))) : byOid
   return and(eq(staff.tid, user.tid), whereUser)
@@ -78,6 +81,11 @@ export async function membershipsOf(
     .all()
   for (const { org, role } of rows) memberships.push({ org, role, principal: principalOf(user, org) })
   return memberships
+}
+
+/** Pure: whether a staff record names this person (as `namesUser` selects them). */
+export function isRecordOf(row: Pick<StaffRow, 'tid' | 'oid' | 'upn'>, person: Person): boolean {
+  return row.tid === person.tid && (row.oid === person.oid || (row.oid === null && row.upn === person.upn))
 }
 
 /**

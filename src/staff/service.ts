@@ -3,21 +3,24 @@
  * organization, as admin or viewer. Managed through the admin API
  * (`/orgs/{id}/admins`) and the console's staff page, with the same rules:
  * ops for any organization, a partner (key or admin) within its subtree, a
- * customer's admin for that customer. Every change writes its audit row in
+ * customer's admin for that customer. Nobody removes or demotes the admin
+ * record that is their own last way in. Every change writes its audit row in
  * the same batch.
  */
-import { and, asc, eq } from 'drizzle-orm'
+import { and, asc, eq, inArray, ne, sql } from 'drizzle-orm'
 import * as z from 'zod/mini'
 import type { Principal } from '../access/principal'
 import { asNotFound, notFound, orgInScope } from '../access/scope'
 import { recordChange } from '../audit/write'
 import { getDb } from '../db/client'
-import { STAFF_ROLES, type StaffRow, staff } from '../db/schema'
+import { organizations, STAFF_ROLES, type StaffRow, staff } from '../db/schema'
+import { guard, isGuardFailure } from '../db/statements'
 import { AppError } from '../errors'
 import { guid } from '../lib/fields'
 import { newId } from '../lib/ids'
 import { iso, isoOrNull } from '../lib/time'
 import { emailLike } from '../sso/list'
+import { isRecordOf, namesUser } from './membership'
 
 export const staffRoleSchema = z.enum(STAFF_ROLES)
 
@@ -28,7 +31,12 @@ export const addStaffSchema = z
     upn: z.optional(emailLike('a user principal name')),
     role: staffRoleSchema,
   })
-  .check(z.refine((input) => input.oid !== undefined || input.upn !== undefined, 'needs "oid" or "upn"'))
+  .check(
+    z.refine((input) => input.oid !== undefined || input.upn !== undefined, {
+      message: 'is required when "oid" is not given',
+      path: ['upn'],
+    }),
+  )
 
 export const updateStaffSchema = z.strictObject({ role: staffRoleSchema })
 
@@ -117,6 +125,51 @@ export async function getStaff(d1: D1Database, principal: Principal, id: string)
   return row
 }
 
+function selfLockout(): AppError {
+  return new AppError(
+    'self_lockout',
+    'This is your own admin record, and nothing else makes you an admin of this organization: removing it or making it a viewer would lock you out',
+  )
+}
+
+/**
+ * A change that takes the admin role away from `row` must not be the acting
+ * person's own last way to administer its organization (their record there,
+ * or on its partner): a slip would lock them out of what they manage, and
+ * only someone else could let them back in. Refused when it would; else the
+ * guard that keeps it true when the change lands (their other admin record
+ * may be removed at the same moment). Keys are no person; ops administer
+ * everything by configuration.
+ */
+async function ownAdminKept(d1: D1Database, principal: Principal, row: StaffRow): Promise<D1PreparedStatement[]> {
+  const person = principal.person
+  if (!person || principal.kind === 'ops' || row.role !== 'admin' || !isRecordOf(row, person)) return []
+  const org = await getDb(d1)
+    .select({ parentId: organizations.parentId })
+    .from(organizations)
+    .where(eq(organizations.id, row.orgId))
+    .get()
+  const reaching = org?.parentId ? [row.orgId, org.parentId] : [row.orgId]
+  const otherAdminRecord = getDb(d1)
+    .select({ one: sql`1` })
+    .from(staff)
+    .where(and(ne(staff.id, row.id), eq(staff.role, 'admin'), inArray(staff.orgId, reaching), namesUser(person)))
+    .limit(1)
+  if (!(await otherAdminRecord.get())) throw selfLockout()
+  const { sql: query, params } = otherAdminRecord.toSQL()
+  return guard(d1, `EXISTS (${query})`, ...params)
+}
+
+/** Runs a staff change whose batch may carry `ownAdminKept`'s guard. */
+async function withOwnAdminKept(work: () => Promise<void>): Promise<void> {
+  try {
+    await work()
+  } catch (error) {
+    if (isGuardFailure(error)) throw selfLockout()
+    throw error
+  }
+}
+
 export async function updateStaffRole(
   d1: D1Database,
   principal: Principal,
@@ -127,38 +180,43 @@ export async function updateStaffRole(
   const before = await getStaff(d1, principal, id)
   if (before.role === role) return before
   const after: StaffRow = { ...before, role, updatedAt: now }
-  await recordChange(
-    d1,
-    principal,
-    {
-      orgId: before.orgId,
-      action: 'staff.update',
-      targetType: 'staff',
-      targetId: id,
-      summary: { before: staffView(before), after: staffView(after) },
-    },
-    now,
-    getDb(d1)
-      .update(staff)
-      .set({ role, updatedAt: now })
-      .where(and(eq(staff.id, id))),
+  const kept = role === 'admin' ? [] : await ownAdminKept(d1, principal, before)
+  await withOwnAdminKept(() =>
+    recordChange(
+      d1,
+      principal,
+      {
+        orgId: before.orgId,
+        action: 'staff.update',
+        targetType: 'staff',
+        targetId: id,
+        summary: { before: staffView(before), after: staffView(after) },
+      },
+      now,
+      ...kept,
+      getDb(d1).update(staff).set({ role, updatedAt: now }).where(eq(staff.id, id)),
+    ),
   )
   return after
 }
 
 export async function removeStaff(d1: D1Database, principal: Principal, id: string, now: number): Promise<void> {
   const before = await getStaff(d1, principal, id)
-  await recordChange(
-    d1,
-    principal,
-    {
-      orgId: before.orgId,
-      action: 'staff.remove',
-      targetType: 'staff',
-      targetId: id,
-      summary: { before: staffView(before) },
-    },
-    now,
-    getDb(d1).delete(staff).where(eq(staff.id, id)),
+  const kept = await ownAdminKept(d1, principal, before)
+  await withOwnAdminKept(() =>
+    recordChange(
+      d1,
+      principal,
+      {
+        orgId: before.orgId,
+        action: 'staff.remove',
+        targetType: 'staff',
+        targetId: id,
+        summary: { before: staffView(before) },
+      },
+      now,
+      ...kept,
+      getDb(d1).delete(staff).where(eq(staff.id, id)),
+    ),
   )
 }

@@ -26,7 +26,7 @@ describe('OPS_ADMINS', () => {
     ])
   })
 
-  it.each([['not-a-guid:' + OID], [TID], [`${TID}:${OID}:extra`], [`${TID}:${OID},`], [`${TID};${OID}`]])(
+  it.each([[`not-a-guid:${OID}`], [TID], [`${TID}:${OID}:extra`], [`${TID}:${OID},`], [`${TID};${OID}`]])(
     'refuses %s, naming the variable',
     (raw) => {
       expect(() => parseOpsAdmins(raw)).toThrow(/OPS_ADMINS must be comma-separated "tid:oid" pairs/)

@@ -615,7 +615,7 @@ function Found({ values }: { values: string[] }) {
   )
 }
 
-function DiagnosisSection({ d, row }: { d: Diagnosis; row: HostnameRow }) {
+function DiagnosisSection({ d }: { d: Diagnosis }) {
   const txt = [
     ...(d.dns.ownership ? [{ what: 'Ownership TXT', check: d.dns.ownership }] : []),
     ...d.dns.certificate.map((check) => ({ what: 'Certificate TXT', check })),
@@ -798,7 +798,7 @@ async function detailPage(c: ConsoleContext, row: HostnameRow, extra: DetailProb
           </div>
         ) : null}
       </section>
-      {extra.diagnosis ? <DiagnosisSection d={extra.diagnosis} row={row} /> : null}
+      {extra.diagnosis ? <DiagnosisSection d={extra.diagnosis} /> : null}
       {row.kind === 'custom' ? <DnsRecords row={row} config={config} /> : null}
       <CallbackModeSection
         row={row}
