@@ -24,7 +24,7 @@ const OPS = staff('ops')
 const GAMMA_ADMIN = DEMO_USERS.find((u) => u.tid === GAMMA_TENANT && u.wids?.length)!
 
 /** The organization tabs whose pages have landed (the others are still being built). */
-const TABS_ON_MAIN = ['Hostnames', 'Phone systems']
+const TABS_ON_MAIN = ['Hostnames', 'Phone systems', 'API keys', 'Staff', 'Audit log']
 
 const DESKTOP = { width: 1280, height: 800 }
 const PHONE = { width: 390, height: 844 }
@@ -450,6 +450,62 @@ describe('phone systems', () => {
     await visited(page, 'sso-users-search')
     await readmeShot(page, 'sso-users')
     await onPhone(page, 'sso-users-search')
+    await context.close()
+  })
+})
+
+describe('API keys', () => {
+  it('a partner admin creates a key, sees it once, and revokes it', async () => {
+    const context = await newContext()
+    const page = await partnerAdminAt(context, DEMO_PARTNER_NAME, 'API keys')
+    await visited(page, 'api-keys')
+    await page.fill('#f-label', 'Billing system')
+    await press(page, 'Create a key')
+    expect(await text(page, 'h1')).toBe('Your new API key')
+    expect(await text(page)).toContain('Copy the key now.')
+    const key = (await page.locator('section[aria-labelledby="the-key"] code').first().textContent()) ?? ''
+    expect(key).toMatch(/^sgk_/)
+    await visited(page, 'api-key-shown-once')
+    await readmeShot(page, 'api-key-once')
+    const partner = await orgNamed(DEMO_PARTNER_NAME)
+    const withKey = (key: string) =>
+      requestWithHost({
+        port: stack.port,
+        host: PRIMARY_HOST,
+        path: `/api/v1/orgs/${partner.id}`,
+        headers: { authorization: `Bearer ${key}` },
+      })
+    expect((await withKey(key)).status).toBe(200)
+
+    await page.click('a:text-is("Back to API keys")')
+    await page.waitForSelector('h1:text-is("API keys")')
+    expect(await text(page, 'body')).not.toContain(key)
+    const row = page.locator('tr', { hasText: 'Billing system' })
+    await Promise.all([page.waitForURL(/\/revoke$/), row.locator('a:text-is("Revoke…")').click()])
+    await visited(page, 'api-key-revoke')
+    await Promise.all([page.waitForURL(/done=revoked/), page.click('main button:text-is("Revoke key")')])
+    expect(await text(page)).toContain('Key revoked: the admin API refuses it from now on.')
+    expect(await row.locator('a:text-is("Revoke…")').count()).toBe(0)
+    expect((await withKey(key)).status).toBe(401)
+    await context.close()
+  })
+})
+
+describe('staff and the audit log', () => {
+  it('a partner admin sees its staff and the changes made', async () => {
+    const context = await newContext()
+    const page = await partnerAdminAt(context, DEMO_PARTNER_NAME, 'Staff')
+    const people = await text(page)
+    expect(people).toContain(PARTNER_ADMIN.upn)
+    expect(people).toContain(VIEWER.upn)
+    await visited(page, 'staff')
+
+    await Promise.all([page.waitForURL(/\/audit$/), page.click('nav.tabs a:text-is("Audit log")')])
+    const audit = await text(page, 'table')
+    expect(audit).toContain('Acme Corporation')
+    expect(audit).toContain('staff.add')
+    await visited(page, 'audit-log')
+    await onPhone(page, 'audit-log')
     await context.close()
   })
 })
