@@ -160,7 +160,10 @@ export function PostButton({
   action: string
   csrfToken: string
   label: string
-  /** When the visible label alone is ambiguous in a list ("Revoke" → "Revoke key sgk_ab12"). */
+  /**
+   * When the visible label alone is ambiguous in a list ("Revoke" → "Revoke key sgk_ab12"). It must start with the
+   * visible label (WCAG 2.5.3, label in name: speech users say what they see; axe's label-content-name-mismatch).
+   */
   accessibleName?: string
   variant?: 'secondary' | 'danger' | 'small'
   confirm?: string
