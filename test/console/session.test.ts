@@ -1,6 +1,6 @@
 import { SELF } from 'cloudflare:test'
 import { describe, expect, it } from 'vitest'
-import { addEntraUser, createCustomer, createPartner, dbAll, newTenantId, PRIMARY } from '../fixtures'
+import { addEntraUser, createCustomer, createPartner, dbAll, newTenantId } from '../fixtures'
 import {
   consoleCallback,
   consoleGet,
