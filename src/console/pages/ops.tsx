@@ -355,11 +355,13 @@ async function healthPage(c: ConsoleContext) {
         {health.warnings.length === 0 ? (
           <p class="muted">None.</p>
         ) : (
-          <ul>
-            {health.warnings.map((warning) => (
-              <li>{warning}</li>
-            ))}
-          </ul>
+          <Alert tone="warn">
+            <ul>
+              {health.warnings.map((warning) => (
+                <li>{warning}</li>
+              ))}
+            </ul>
+          </Alert>
         )}
       </section>
       <Configuration configuration={health.configuration} />
