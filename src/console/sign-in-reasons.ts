@@ -87,8 +87,14 @@ export function explainReason(code: string): ReasonExplained {
   return { code, label: known?.label ?? page.title, action: page.action ?? null, fix: known?.fix ?? null }
 }
 
-/** The reasons the filter offers: the steps, then the failures, each by its words. */
+/**
+ * The reasons an organization's log filter offers: the steps, then the
+ * failures, each by its words. Console sign-ins happen on the primary host,
+ * which belongs to no organization, so no organization's log has them.
+ */
 export const FILTER_REASONS: ReadonlyArray<{ code: string; label: string }> = [
-  ...Object.entries(STEPS).map(([code, known]) => ({ code, label: known.label })),
+  ...Object.entries(STEPS)
+    .filter(([code]) => code !== 'console')
+    .map(([code, known]) => ({ code, label: known.label })),
   ...Object.entries(FAILURES).map(([code, known]) => ({ code, label: known!.label })),
 ]
