@@ -20,6 +20,7 @@ import { integrationRoutes } from './routes/integrations'
 import { keyRoutes } from './routes/keys'
 import { orgRoutes } from './routes/orgs'
 import { phoneSystemRoutes } from './routes/phone-systems'
+import { signInRoutes } from './routes/sign-ins'
 import { staffRoutes } from './routes/staff'
 import { tenantRoutes } from './routes/tenants'
 
@@ -55,6 +56,7 @@ hostnameRoutes(adminRoutes)
 phoneSystemRoutes(adminRoutes)
 integrationRoutes(adminRoutes)
 auditRoutes(adminRoutes)
+signInRoutes(adminRoutes)
 tenantRoutes(adminRoutes)
 staffRoutes(adminRoutes)
 healthRoutes(adminRoutes)

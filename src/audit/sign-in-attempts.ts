@@ -15,6 +15,8 @@ export interface AttemptFacts {
   phoneSystemId?: string
   tid?: string
   oid?: string
+  /** The identity's `preferred_username` (its UPN), for the sign-in log; null when Entra gave none. */
+  account?: string | null
   /**
    * The request carried a genuine state, completion code or chooser token.
    * Only such attempts are written to D1: anything else is anonymous noise,

@@ -257,6 +257,11 @@ export const signInAttempts = sqliteTable(
     oid: text('oid'),
     /** The account's name as Entra gave it (preferred_username), for the sign-in log; null before the token. */
     account: text('account'),
+    /**
+     * Microsoft's answer to a failed step (`entra_*` reasons): its AADSTS number and OAuth error name as
+     * `oidc/entra-errors.ts` words them, never Entra's free text; null otherwise.
+     */
+    detail: text('detail'),
     correlationId: text('correlation_id').notNull(),
   },
   (t) => [index('sign_in_attempts_org_idx').on(t.orgId, t.at), index('sign_in_attempts_at_idx').on(t.at)],

@@ -6,7 +6,7 @@
  */
 import type { Context, MiddlewareHandler } from 'hono'
 import { type AttemptFacts, recordSignInAttempt } from '../audit/sign-in-attempts'
-import { errorCodeOf } from '../errors'
+import { AppError, errorCodeOf } from '../errors'
 import type { AppEnv } from '../http/context'
 import { log } from '../log'
 import { metrics } from '../observe/metrics'
@@ -15,6 +15,17 @@ import { metrics } from '../observe/metrics'
 export function noteAttempt(c: Context<AppEnv>, facts: Partial<AttemptFacts>): void {
   const current = c.get('attempt')
   if (current) c.set('attempt', { ...current, ...facts })
+}
+
+/**
+ * What Microsoft answered to a failed step, for the sign-in log: an `entra_*`
+ * error's detail is the AADSTS number and OAuth error name checked against a
+ * strict pattern (`oidc/entra-errors.ts`) or a fixed sentence, never Entra's
+ * free text, so it is safe to keep and to show. Other errors keep none.
+ */
+function entraDetail(error: unknown): string | null {
+  if (!(error instanceof AppError) || !error.code.startsWith('entra_') || !error.detail) return null
+  return error.detail.slice(0, 200)
 }
 
 export function auditSignIn(step: AttemptFacts['step']): MiddlewareHandler<AppEnv> {
@@ -36,6 +47,8 @@ export function auditSignIn(step: AttemptFacts['step']): MiddlewareHandler<AppEn
       phoneSystemId: facts.phoneSystemId ?? null,
       tid: facts.tid ?? null,
       oid: facts.oid ?? null,
+      account: facts.account ?? null,
+      detail: entraDetail(error),
       correlationId: c.var.correlationId,
     } as const
     log('info', 'sign-in attempt', {
@@ -46,7 +59,7 @@ export function auditSignIn(step: AttemptFacts['step']): MiddlewareHandler<AppEn
       hostname: row.hostname,
       orgId: row.orgId,
       phoneSystemId: row.phoneSystemId,
-      // No tid or oid: personal data stays in the D1 row (stored steps), which the correlation id finds.
+      // No tid, oid or account: personal data stays in the D1 row (stored steps), which the correlation id finds.
       correlationId: row.correlationId,
     })
     const now = Date.now()

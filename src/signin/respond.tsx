@@ -29,7 +29,7 @@ export async function respondToSignIn(
   identity: Identity,
   flow: Pick<Flow, 'id'>,
 ): Promise<Response> {
-  noteAttempt(c, { tid: identity.tid, oid: identity.oid })
+  noteAttempt(c, { tid: identity.tid, oid: identity.oid, account: identity.upn })
   const decision = await authorize(c.env.DB, site, client, identity)
   switch (decision.kind) {
     case 'tenant_not_allowed':

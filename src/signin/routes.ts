@@ -93,7 +93,7 @@ export function signInRoutes(hooks: SignInHooks): Hono<AppEnv> {
       codeVerifier: flow.secrets.verifier,
       nonce: flow.secrets.nonce,
     })
-    noteAttempt(c, { tid: identity.tid, oid: identity.oid })
+    noteAttempt(c, { tid: identity.tid, oid: identity.oid, account: identity.upn })
 
     if (finishesHere) {
       await finishFlow(c, flow, now)
@@ -142,7 +142,7 @@ export function signInRoutes(hooks: SignInHooks): Hono<AppEnv> {
       if (!phoneSystemId) throw flowInvalid('choice without a phone system')
       const { flow, choices } = await takeChoice(c, form.get('token'))
       const { identity } = choices
-      noteAttempt(c, { tid: identity.tid, oid: identity.oid })
+      noteAttempt(c, { tid: identity.tid, oid: identity.oid, account: identity.upn })
       if (!choices.phoneSystemIds.includes(phoneSystemId)) {
         throw new AppError('choice_invalid', 'Chosen phone system was not offered')
       }

@@ -7,13 +7,23 @@
  * sign-in. The rule lives here; phone systems, the connect flow and ops'
  * release call it.
  */
-import { and, eq, type SQL } from 'drizzle-orm'
+import { and, asc, count, eq, gt, type SQL, sql } from 'drizzle-orm'
+import * as z from 'zod/mini'
 import type { Principal } from '../access/principal'
 import { recordChange } from '../audit/write'
 import { getDb } from '../db/client'
-import { type OrgRow, phoneSystems, type TenantClaimRow, type TenantStatus, tenantClaims } from '../db/schema'
+import {
+  type OrgRow,
+  organizations,
+  phoneSystems,
+  type TenantClaimRow,
+  type TenantStatus,
+  tenantClaims,
+} from '../db/schema'
 import { guard, toStatement } from '../db/statements'
 import { AppError } from '../errors'
+import { guid } from '../lib/fields'
+import { iso } from '../lib/time'
 import { inPartnerSubtree, partnerIdOf } from './portal'
 
 export async function findClaim(d1: D1Database, tid: string): Promise<TenantClaimRow | undefined> {
@@ -196,4 +206,114 @@ export async function releaseTenant(
     ...releaseStatements(d1, claim, now),
   )
   return { tid, partnerId: claim.partnerId, status: claim.status }
+}
+
+export const CLAIMS_PAGE = 50
+
+/** The filters of the claims list: part of a tenant id, and where the previous page ended. */
+export const claimsQuerySchema = z.object({
+  q: z.optional(
+    z
+      .string()
+      .check(
+        z.trim(),
+        z.regex(/^[0-9a-fA-F-]{1,36}$/, 'must be part of a tenant id (hexadecimal digits and dashes)'),
+        z.toLowerCase(),
+      ),
+  ),
+  cursor: z.optional(guid),
+})
+
+export type ClaimsQuery = z.output<typeof claimsQuerySchema>
+
+export const claimSchema = z.object({
+  tid: z.string(),
+  partnerId: z.string(),
+  partnerName: z.nullable(z.string()),
+  status: z.enum(['trusted', 'verified']),
+  /** Who vouched (`{by: "ops"}`) or proved it (the connect link and the administrator). */
+  proof: z.record(z.string(), z.unknown()),
+  createdAt: z.string(),
+  updatedAt: z.string(),
+})
+
+export type ClaimView = z.output<typeof claimSchema>
+
+export const claimsPageSchema = z.object({ tenants: z.array(claimSchema), nextCursor: z.nullable(z.string()) })
+
+function claimView(claim: TenantClaimRow, partnerName: string | null): ClaimView {
+  return {
+    tid: claim.tid,
+    partnerId: claim.partnerId,
+    partnerName,
+    status: claim.status,
+    proof: claim.proof,
+    createdAt: iso(claim.createdAt),
+    updatedAt: iso(claim.updatedAt),
+  }
+}
+
+function opsOnly(principal: Principal, what: string): void {
+  // Claims name every partner's tenants: only the provider sees them all.
+  if (principal.kind !== 'ops') throw new AppError('forbidden', `Only the provider ${what}`)
+}
+
+/** `GET /tenants` (ops only): every claimed tenant, by tenant id, with the partner that holds it. */
+export async function listClaims(
+  d1: D1Database,
+  principal: Principal,
+  query: ClaimsQuery,
+): Promise<z.output<typeof claimsPageSchema>> {
+  opsOnly(principal, 'lists claimed tenants')
+  const conditions: SQL[] = []
+  if (query.q !== undefined) conditions.push(sql`instr(${tenantClaims.tid}, ${query.q}) > 0`)
+  if (query.cursor !== undefined) conditions.push(gt(tenantClaims.tid, query.cursor))
+  const rows = await getDb(d1)
+    .select({ claim: tenantClaims, partnerName: organizations.name })
+    .from(tenantClaims)
+    .leftJoin(organizations, eq(organizations.id, tenantClaims.partnerId))
+    .where(and(...conditions))
+    .orderBy(asc(tenantClaims.tid))
+    .limit(CLAIMS_PAGE + 1)
+    .all()
+  const page = rows.slice(0, CLAIMS_PAGE)
+  return {
+    tenants: page.map(({ claim, partnerName }) => claimView(claim, partnerName)),
+    nextCursor: rows.length > CLAIMS_PAGE ? page[page.length - 1]!.claim.tid : null,
+  }
+}
+
+/**
+ * A claim as ops see it before releasing it (ops only; 404 when no subtree
+ * holds the tenant): with the phone systems its release makes unverified.
+ */
+export async function claimBeforeRelease(
+  d1: D1Database,
+  principal: Principal,
+  tid: string,
+): Promise<{
+  claim: ClaimView
+  phoneSystems: { count: number; named: Array<{ id: string; name: string; orgName: string }> }
+}> {
+  opsOnly(principal, 'releases a tenant')
+  const db = getDb(d1)
+  const row = await db
+    .select({ claim: tenantClaims, partnerName: organizations.name })
+    .from(tenantClaims)
+    .leftJoin(organizations, eq(organizations.id, tenantClaims.partnerId))
+    .where(eq(tenantClaims.tid, tid))
+    .get()
+  if (!row) throw new AppError('not_found', `The tenant ${tid} is not connected to any partner's organizations`)
+  const [total, named] = await Promise.all([
+    db.select({ n: count() }).from(phoneSystems).where(eq(phoneSystems.entraTenantId, tid)).get(),
+    db
+      .select({ id: phoneSystems.id, name: phoneSystems.name, orgName: organizations.name })
+      .from(phoneSystems)
+      .innerJoin(organizations, eq(organizations.id, phoneSystems.orgId))
+      .where(eq(phoneSystems.entraTenantId, tid))
+      .orderBy(asc(organizations.name), asc(phoneSystems.name))
+      .limit(20)
+      .all(),
+  ])
+  return { claim: claimView(row.claim, row.partnerName), phoneSystems: { count: total?.n ?? 0, named } }
 }

@@ -91,7 +91,7 @@ describe('staff API', () => {
   })
 
   it.each([
-    [{ tid: TID, role: 'admin' }, /needs "oid" or "upn"/],
+    [{ tid: TID, role: 'admin' }, /"upn" is required when "oid" is not given/],
     [{ tid: 'nope', upn: 'a@b.example', role: 'admin' }, /"tid" must be a GUID/],
     [{ tid: TID, upn: 'a@b.example', role: 'owner' }, /"role"/],
     [{ tid: TID, upn: 'not an email', role: 'admin' }, /"upn"/],

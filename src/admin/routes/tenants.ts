@@ -1,9 +1,22 @@
 import * as z from 'zod/mini'
 import { guid } from '../../lib/fields'
-import { releaseTenant } from '../../tenancy/claims'
+import { claimsPageSchema, claimsQuerySchema, listClaims, releaseTenant } from '../../tenancy/claims'
 import type { AdminRoutes } from '../registry'
 
 export function tenantRoutes(routes: AdminRoutes): void {
+  routes.add({
+    method: 'get',
+    path: '/tenants',
+    summary:
+      'List the Microsoft 365 tenants claimed by a partner subtree (trusted by ops, or verified by an administrator), by tenant id, 50 a page',
+    access: 'ops',
+    query: claimsQuerySchema,
+    response: claimsPageSchema,
+    success: { status: 200, description: '{tenants, nextCursor}' },
+    errors: [400, 403],
+    handler: async (c, { query }) => listClaims(c.env.DB, c.var.principal, query),
+  })
+
   routes.add({
     method: 'post',
     path: '/tenants/:tid/release',
