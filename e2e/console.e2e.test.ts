@@ -4,6 +4,10 @@
  * pages as people do. Every page visited is screenshot (e2e/artifacts/console-*)
  * and checked with axe-core (serious and critical violations fail); some at a
  * phone's size too. The demo staff are dev/fixtures.ts's DEMO_STAFF.
+ *
+ * The README's screenshots (docs/console/*.png) come from here: the run leaves
+ * them in e2e/artifacts/readme/ (the viewport, 1280 wide, each under 120 KB);
+ * `cp e2e/artifacts/readme/*.png docs/console/` after a run renews them.
  */
 import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
@@ -22,9 +26,6 @@ const VIEWER = staff('viewer')
 const OPS = staff('ops')
 /** Gamma's Global Administrator: connects Gamma's tenant through the connect link. */
 const GAMMA_ADMIN = DEMO_USERS.find((u) => u.tid === GAMMA_TENANT && u.wids?.length)!
-
-/** The organization tabs whose pages have landed (the others are still being built). */
-const TABS_ON_MAIN = ['Hostnames', 'Phone systems', 'API keys', 'Staff', 'Audit log']
 
 const DESKTOP = { width: 1280, height: 800 }
 const PHONE = { width: 390, height: 844 }
@@ -120,12 +121,17 @@ async function onPhone(page: Page, name: string): Promise<void> {
   await page.setViewportSize(DESKTOP)
 }
 
-/** A README screenshot: the viewport at 1280 wide (small), not the full page; `height` when 800 is not enough. */
-async function readmeShot(page: Page, name: string, height = DESKTOP.height): Promise<void> {
+/**
+ * A README screenshot: the viewport at 1280 wide (small), not the full page; `height` when 800 is not enough,
+ * `from` an element to scroll to the top first (the page's point further down, such as a table's rows).
+ */
+async function readmeShot(page: Page, name: string, options: { height?: number; from?: string } = {}): Promise<void> {
   mkdirSync(README_SHOTS, { recursive: true })
-  await page.setViewportSize({ ...DESKTOP, height })
+  await page.setViewportSize({ ...DESKTOP, height: options.height ?? DESKTOP.height })
+  if (options.from) await page.locator(options.from).evaluate((el) => el.scrollIntoView({ block: 'start' }))
   await page.screenshot({ path: path.join(README_SHOTS, `${name}.png`), type: 'png' })
   await page.setViewportSize(DESKTOP)
+  await page.evaluate(() => window.scrollTo(0, 0))
 }
 
 /** Where the page's forms post, signing out aside: what a user could change from here. */
@@ -267,7 +273,7 @@ describe('a viewer', () => {
     const tabs = await page
       .locator('nav.tabs a')
       .evaluateAll((links) => links.map((a) => ({ name: a.textContent ?? '', href: a.getAttribute('href') ?? '' })))
-    for (const tab of tabs.filter((t) => TABS_ON_MAIN.includes(t.name))) {
+    for (const tab of tabs.slice(1)) {
       const response = await page.goto(consoleUrl(tab.href))
       expect(response?.status(), tab.name).toBe(200)
       expect(await changes(page), tab.name).toEqual([])
@@ -396,7 +402,7 @@ describe('hostnames', () => {
     expect(await text(page)).toContain('Active.')
     expect(await text(page)).toContain(`Users can sign in on https://${hostname}`)
     await visited(page, 'hostname-active')
-    await readmeShot(page, 'hostname-dns-records', 1000)
+    await readmeShot(page, 'hostname-dns-records', { height: 1000 })
     await context.close()
   })
 })
@@ -506,6 +512,48 @@ describe('staff and the audit log', () => {
     expect(audit).toContain('staff.add')
     await visited(page, 'audit-log')
     await onPhone(page, 'audit-log')
+    await context.close()
+  })
+})
+
+describe('the sign-in log', () => {
+  it("a partner admin sees its customers' sign-ins, the failed one too", async () => {
+    // Two sign-ins on Acme's login page: Ann gets in, Carl is on no SSO list.
+    const users = await newContext()
+    const user = await users.newPage()
+    for (const upn of ['ann@acme.example', NOT_STAFF.upn]) {
+      await user.goto(`http://acme.localhost:${stack.port}/`)
+      await user.click('#sign-in')
+      await pickAccount(user, upn)
+      await user.waitForSelector(upn === NOT_STAFF.upn ? 'text=Your account is not set up for SSO here' : '#welcome')
+    }
+    await users.close()
+
+    const context = await newContext()
+    const page = await partnerAdminAt(context, DEMO_PARTNER_NAME, 'Sign-in log')
+    const log = await text(page, 'table')
+    expect(log).toContain('ann@acme.example')
+    expect(log).toContain('Succeeded')
+    expect(log).toContain(NOT_STAFF.upn)
+    expect(log).toContain('Failed')
+    await visited(page, 'sign-in-log')
+    await readmeShot(page, 'sign-in-log', { from: 'main table', height: 640 })
+    await onPhone(page, 'sign-in-log')
+    await context.close()
+  })
+})
+
+describe('ops pages', () => {
+  it('the ops admin opens health and the claimed tenants', async () => {
+    const context = await newContext()
+    const page = await signIn(context, OPS.upn)
+    await Promise.all([page.waitForURL(/\/admin\/ops$/), page.click('a:text-is("Health and tenants")')])
+    expect(await text(page, 'h1')).toBe('Health')
+    expect(await text(page)).toContain('D1 database')
+    await visited(page, 'ops-health')
+    await page.goto(consoleUrl('/admin/ops/tenants'))
+    expect(await text(page, 'h1')).toBe('Claimed tenants')
+    await visited(page, 'ops-tenants')
     await context.close()
   })
 })

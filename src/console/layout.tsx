@@ -36,7 +36,7 @@ table{width:100%;border-collapse:collapse;background:#fff;font-size:.9375rem}
 caption{text-align:left;font-weight:600;padding:.5rem 0}
 th,td{text-align:left;padding:.5rem .625rem;border-bottom:1px solid #e5e7eb;vertical-align:top;overflow-wrap:break-word}
 th{background:#f9fafb;font-weight:600}
-.table-wrap{overflow-x:auto}
+.table-wrap{overflow-x:auto;margin:0 0 1.25rem}
 label{display:block;font-weight:600;margin:.75rem 0 .25rem}
 .field-hint{font-size:.875rem;color:#4b5563;margin:.125rem 0 .25rem}
 input[type=text],input[type=url],input[type=search],input[type=number],select{width:100%;max-width:32rem;padding:.5rem .625rem;border:1px solid #6b7280;border-radius:.375rem;font:inherit;background:#fff;color:#1b1b1b}
