@@ -87,8 +87,8 @@ describe('PoC: currently vulnerable', () => {
    * Microsoft 365 tenant of sibling customer A (which ops vouched for, or
    * whose administrator connected it for A), gets a phone system that is
    * `trusted`/`verified` at once, presses Sync and reads A's directory
-   * (UPNs, mail, names) into its own SSO list; A's users can then be handed
-   * off to B's PBX (B chooses its handoff URL).
+   * (UPNs, mail, names, object ids) into its own SSO list, shown on its
+   * SSO users page. The same works with the partner's own tenant.
    */
   it("a customer's admin names a sibling customer's trusted tenant and Syncs the sibling's directory", async () => {
     const partner = await createPartner('Reseller')
