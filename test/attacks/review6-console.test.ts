@@ -88,7 +88,7 @@ describe('PoC: currently vulnerable', () => {
    * whose administrator connected it for A), gets a phone system that is
    * `trusted`/`verified` at once, presses Sync and reads A's directory
    * (UPNs, mail, names, object ids) into its own SSO list, shown on its
-   * SSO users page. The same works with the partner's own tenant.
+   * SSO users page.
    */
   it("a customer's admin names a sibling customer's trusted tenant and Syncs the sibling's directory", async () => {
     const partner = await createPartner('Reseller')
