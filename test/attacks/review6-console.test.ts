@@ -103,53 +103,37 @@ describe('PoC: currently vulnerable', () => {
     await directory(victimTid, { direct: secretUsers })
 
     const mallory = await signInToConsole(await newStaff(attacker.id, 'admin'))
-    const id = await addPhoneSystem(mallory, attacker.id, psForm(victimTid))
-    const sync = await consolePost(mallory, `${psPages(attacker.id)}/${id}/sync`)
-    const eye = await consoleGet(mallory, `${psPages(attacker.id)}/${id}/users`)
-
-    // Secure: the sibling's tenant proves nothing for this customer; nothing of it is read or shown.
-    const row = await psRow(id)
-    expect(row.tenant_status).toBe('unverified')
+    // Fixed: a customer's staff name no tenant (the claim counts for the whole partner subtree).
+    const page = await consoleGet(mallory, psPages(attacker.id))
+    expect(page.html).not.toContain('name="entraTenantId"')
+    const created = await consolePost(mallory, psPages(attacker.id), psForm(victimTid))
+    expect(created.res.status).toBe(403)
+    expect(await dbAll('SELECT id FROM phone_systems WHERE org_id = ?', attacker.id)).toHaveLength(0)
+    // Nor through one the partner made for them: its tenant cannot be changed to the sibling's.
+    const own = await createPhoneSystem(attacker.id, newTenantId(), 'Attacker PBX')
+    const edit = await consolePost(mallory, `${psPages(attacker.id)}/${own.id}/edit`, {
+      ...psForm(victimTid, 'Attacker PBX'),
+      syncSource: 'app_assignments',
+    })
+    // The field is not offered to them, and a posted one is not read: the rest of the edit stands.
+    expect(edit.res.status).toBe(303)
+    const row = await psRow(own.id)
     expect(row.users).toBe(0)
-    for (const u of secretUsers) expect(eye.html + sync.html).not.toContain(u.userPrincipalName.toLowerCase())
+    expect(
+      await dbAll<{ entra_tenant_id: string }>('SELECT entra_tenant_id FROM phone_systems WHERE id = ?', own.id),
+    ).not.toEqual([{ entra_tenant_id: victimTid }])
+    for (const u of secretUsers) expect(edit.html).not.toContain(u.userPrincipalName.toLowerCase())
   })
 
-  /**
-   * The same hole without ops: customer B's admin names A's tenant first (it
-   * is unverified: nothing happens). When A's tenant administrator connects
-   * A's phone system with A's own connect link, `verifyTenant` marks every
-   * phone system of the partner subtree naming the tenant verified, B's
-   * included: B's admin Syncs A's directory.
-   */
-  it("a customer's admin pre-names a sibling's tenant; the sibling's own connect verifies the attacker's phone system too", async () => {
+  it("a customer's admin cannot pre-name a sibling's tenant through the API's rule either (the domain refuses)", async () => {
     const partner = await createPartner('Reseller')
-    const victim = await createCustomer(partner.id, { name: 'Victim Co' })
     const attacker = await createCustomer(partner.id, { name: 'Attacker Co' })
-    const victimTid = newTenantId()
     const mallory = await signInToConsole(await newStaff(attacker.id, 'admin'))
-    const lurking = await addPhoneSystem(mallory, attacker.id, psForm(victimTid))
-    expect((await psRow(lurking)).tenant_status).toBe('unverified')
-
-    // The victim's admin adds its phone system and sends its tenant administrator the connect link.
-    const alice = await signInToConsole(await newStaff(victim.id, 'admin'))
-    const victimPs = await addPhoneSystem(alice, victim.id, psForm(victimTid, 'Victim PBX'))
-    const link = await consolePost(alice, `${psPages(victim.id)}/${victimPs}/connect`)
-    const connectUrl = /data-copy="(https:\/\/[^"]+\/connect\/[A-Za-z0-9_-]+)"/.exec(link.html)?.[1]
-    expect(connectUrl, link.html).toBeTruthy()
-    const tenantAdmin = await addEntraUser(victimTid, 'Grace Admin', [ROLES.globalAdministrator])
-    const { answer, cookie } = await upToConsentAnswer(connectUrl!, tenantAdmin)
-    const done = await SELF.fetch(answer, withCookie(cookie, CONNECT_COOKIE))
-    expect(done.status, await done.clone().text()).toBe(200)
-    expect((await psRow(victimPs)).tenant_status).toBe('verified')
-
-    const secretUsers = [dirUser(1), dirUser(2)]
-    await directory(victimTid, { direct: secretUsers })
-    await consolePost(mallory, `${psPages(attacker.id)}/${lurking}/sync`)
-
-    // Secure: the victim's connect proves the tenant for the victim, not for a sibling that named it.
-    const row = await psRow(lurking)
-    expect(row.tenant_status).toBe('unverified')
-    expect(row.users).toBe(0)
+    const victimTid = newTenantId()
+    const res = await consolePost(mallory, psPages(attacker.id), psForm(victimTid))
+    expect(res.res.status).toBe(403)
+    expect(res.html).toContain('Not allowed')
+    expect(await dbAll('SELECT id FROM phone_systems WHERE entra_tenant_id = ?', victimTid)).toHaveLength(0)
   })
 
   /**
