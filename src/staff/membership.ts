@@ -4,42 +4,15 @@
  * request, so a role change or a removal takes effect at once. Ops staff
  * are the `tid:oid` pairs of `OPS_ADMINS`.
  */
+export type { Acting, ConsoleSession, Membership, StaffUser } from '../access/membership'
+
 import { and, eq, isNull, or } from 'drizzle-orm'
+import type { Membership, StaffUser } from '../access/membership'
 import type { Person, Principal } from '../access/principal'
 import { reaches } from '../access/scope'
 import type { EntraUserRef } from '../config'
 import { getDb } from '../db/client'
-import { type OrgRow, organizations, type StaffRole, type StaffRow, staff } from '../db/schema'
-
-/** A console user, as their session knows them. */
-export interface StaffUser extends EntraUserRef {
-  upn: string | null
-  name: string | null
-}
-
-/** A signed-in console session (`console/session.ts` keeps it): whose it is, and its CSRF token. */
-export interface ConsoleSession {
-  id: string
-  user: StaffUser
-  csrfToken: string
-  expiresAt: number
-}
-
-/** The organization a console request acts on, and as whom (`console/app.tsx` decides it). */
-export interface Acting {
-  org: OrgRow
-  /** The organization's partner, when the user reaches it too (breadcrumbs); null otherwise. */
-  parent: OrgRow | null
-  principal: Principal
-  role: StaffRole
-}
-
-export interface Membership {
-  /** Null for ops (OPS_ADMINS): every organization. */
-  org: OrgRow | null
-  role: StaffRole
-  principal: Principal
-}
+import { type OrgRow, organizations, type StaffRow, staff } from '../db/schema'
 
 /** What changes are recorded against: the UPN, or the ids when Entra gave none. */
 export function staffLabel(user: StaffUser): string {

@@ -18,14 +18,12 @@ import {
   ORIGIN,
   opsAdmin,
   SESSION_COOKIE,
-  type StaffSession,
   signInToConsole,
 } from '../console/helpers'
 import {
   addEntraUser,
   api,
   apiJson,
-  CONNECT_COOKIE,
   consent,
   cookieFrom,
   createCustomer,
@@ -39,11 +37,8 @@ import {
   newTenantId,
   PRIMARY,
   pickAccount,
-  ROLES,
   seedSignInTenant,
   signIn,
-  upToConsentAnswer,
-  withCookie,
 } from '../fixtures'
 
 const psPages = (orgId: string) => `/admin/orgs/${orgId}/phone-systems`
@@ -55,15 +50,6 @@ function psForm(tid: string, name = `PBX ${crypto.randomUUID().slice(0, 8)}`) {
     handoffUrl: 'https://pbx.attacker.example/sso/handoff',
     entraTenantId: tid,
   }
-}
-
-/** Adds a phone system through the console form; its id from the redirect. */
-async function addPhoneSystem(session: StaffSession, orgId: string, fields: Record<string, string>): Promise<string> {
-  const { res, html } = await consolePost(session, psPages(orgId), fields)
-  expect(res.status, html).toBe(303)
-  const id = new RegExp(`^${psPages(orgId)}/(ps_[^?]+)\\?done=created$`).exec(res.headers.get('location')!)?.[1]
-  expect(id).toBeTruthy()
-  return id!
 }
 
 async function psRow(id: string) {
