@@ -10,7 +10,7 @@ import type { AppEnv } from '../http/context'
 import type { Identity } from '../oidc/identity'
 import { noteAttempt } from '../signin/attempts'
 import { clearFlowCookie } from '../signin/flow'
-import { membershipsOf, noteStaffSignIn, type StaffUser } from '../staff/membership'
+import { isOpsAdmin, membershipsOf, noteStaffSignIn, type StaffUser } from '../staff/membership'
 import { seeOther } from './render'
 import { startSession } from './session'
 
@@ -24,8 +24,9 @@ export async function consoleSignedIn(c: Context<AppEnv>, identity: Identity): P
     name: identity.name,
   }
   clearFlowCookie(c)
-  // Pinned first: a UPN-only record becomes this oid's, so the memberships below include it.
-  await noteStaffSignIn(c.env.DB, user, now)
+  // Pinned first: a UPN-only record becomes this oid's, so the memberships below include it. An ops admin's never
+  // is: records naming them are not theirs to act through (`membershipsOf`), and would show their oid and sign-ins.
+  if (!isOpsAdmin(c.var.config.opsAdmins, user)) await noteStaffSignIn(c.env.DB, user, now)
   const memberships = await membershipsOf(c.env.DB, c.var.config.opsAdmins, user)
   if (memberships.length === 0) {
     throw new AppError('not_staff', `Console sign-in by ${identity.tid}/${identity.oid}: staff of nothing`, {

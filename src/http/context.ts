@@ -3,11 +3,12 @@
  * app. Every type here comes from a lower layer (tenancy, access, audit), so
  * the modules that read the context never import each other through it.
  */
+
+import type { Acting, ConsoleSession, Membership } from '../access/membership'
 import type { Principal } from '../access/principal'
 import type { AttemptFacts } from '../audit/sign-in-attempts'
 import type { Config } from '../config'
 import type { Env } from '../env'
-import type { Acting, ConsoleSession, Membership } from '../staff/membership'
 import type { Site } from '../tenancy/site'
 
 export interface AppVariables {

@@ -3,7 +3,7 @@
  * creation; D1 keeps only their SHA-256 and a short prefix that tells keys
  * apart in listings. Revocable; last use recorded (at most once a minute).
  */
-import { desc, eq } from 'drizzle-orm'
+import { and, desc, eq, inArray, isNull } from 'drizzle-orm'
 import * as z from 'zod/mini'
 import type { Principal } from '../access/principal'
 import { asNotFound, notFound, orgInScope } from '../access/scope'
@@ -140,4 +140,34 @@ export async function principalForKey(d1: D1Database, presented: string, now: nu
     await getDb(d1).update(apiKeys).set({ lastUsedAt: now }).where(eq(apiKeys.id, row.id))
   }
   return { kind: 'partner', actor: `key:${row.id}`, keyId: row.id, orgId: row.orgId }
+}
+
+/** The keys of `orgId` still active that one of `actors` created (a staff member's, as the audit names them). */
+export async function activeKeysCreatedBy(d1: D1Database, orgId: string, actors: string[]): Promise<ApiKeyRow[]> {
+  if (actors.length === 0) return []
+  return getDb(d1)
+    .select()
+    .from(apiKeys)
+    .where(and(eq(apiKeys.orgId, orgId), isNull(apiKeys.revokedAt), inArray(apiKeys.createdBy, actors)))
+    .orderBy(desc(apiKeys.createdAt))
+    .all()
+}
+
+/** Revokes the keys `activeKeysCreatedBy` found, in the batch of the change that ends their creator's role. */
+export function revokeKeysStatement(d1: D1Database, keys: ApiKeyRow[], now: number): D1PreparedStatement[] {
+  if (keys.length === 0) return []
+  const query = getDb(d1)
+    .update(apiKeys)
+    .set({ revokedAt: now })
+    .where(
+      and(
+        inArray(
+          apiKeys.id,
+          keys.map((key) => key.id),
+        ),
+        isNull(apiKeys.revokedAt),
+      ),
+    )
+  const { sql, params } = query.toSQL()
+  return [d1.prepare(sql).bind(...params)]
 }

@@ -4,42 +4,15 @@
  * request, so a role change or a removal takes effect at once. Ops staff
  * are the `tid:oid` pairs of `OPS_ADMINS`.
  */
+export type { Acting, ConsoleSession, Membership, StaffUser } from '../access/membership'
+
 import { and, eq, isNull, or } from 'drizzle-orm'
+import type { Membership, StaffUser } from '../access/membership'
 import type { Person, Principal } from '../access/principal'
 import { reaches } from '../access/scope'
 import type { EntraUserRef } from '../config'
 import { getDb } from '../db/client'
-import { type OrgRow, organizations, type StaffRole, type StaffRow, staff } from '../db/schema'
-
-/** A console user, as their session knows them. */
-export interface StaffUser extends EntraUserRef {
-  upn: string | null
-  name: string | null
-}
-
-/** A signed-in console session (`console/session.ts` keeps it): whose it is, and its CSRF token. */
-export interface ConsoleSession {
-  id: string
-  user: StaffUser
-  csrfToken: string
-  expiresAt: number
-}
-
-/** The organization a console request acts on, and as whom (`console/app.tsx` decides it). */
-export interface Acting {
-  org: OrgRow
-  /** The organization's partner, when the user reaches it too (breadcrumbs); null otherwise. */
-  parent: OrgRow | null
-  principal: Principal
-  role: StaffRole
-}
-
-export interface Membership {
-  /** Null for ops (OPS_ADMINS): every organization. */
-  org: OrgRow | null
-  role: StaffRole
-  principal: Principal
-}
+import { type OrgRow, organizations, type StaffRow, staff } from '../db/schema'
 
 /** What changes are recorded against: the UPN, or the ids when Entra gave none. */
 export function staffLabel(user: StaffUser): string {
@@ -62,16 +35,23 @@ export function namesUser(user: Person) {
   return and(eq(staff.tid, user.tid), whereUser)
 }
 
-/** Every membership of `user`, ops first, then by organization name. */
+/** Whether `user` is one of the `OPS_ADMINS`. */
+export function isOpsAdmin(opsAdmins: readonly EntraUserRef[], user: EntraUserRef): boolean {
+  return opsAdmins.some((ops) => ops.tid === user.tid && ops.oid === user.oid)
+}
+
+/**
+ * Every membership of `user`, by organization name. An ops admin has exactly
+ * one, ops: staff records naming them (which a partner could plant) neither
+ * narrow what they act as nor show up anywhere.
+ */
 export async function membershipsOf(
   d1: D1Database,
   opsAdmins: readonly EntraUserRef[],
   user: StaffUser,
 ): Promise<Membership[]> {
+  if (isOpsAdmin(opsAdmins, user)) return [{ org: null, role: 'admin', principal: principalOf(user, null) }]
   const memberships: Membership[] = []
-  if (opsAdmins.some((ops) => ops.tid === user.tid && ops.oid === user.oid)) {
-    memberships.push({ org: null, role: 'admin', principal: principalOf(user, null) })
-  }
   const rows = await getDb(d1)
     .select({ org: organizations, role: staff.role })
     .from(staff)
@@ -113,13 +93,10 @@ export async function noteStaffSignIn(d1: D1Database, user: StaffUser, now: numb
 /**
  * The membership `user` acts through on `org`: the one that reaches it,
  * admin before viewer, the closest organization first (a customer's own
- * record before its partner's, ops last). Null when none reaches it.
+ * record before its partner's). Null when none reaches it.
  */
 export function membershipFor(memberships: readonly Membership[], org: OrgRow): Membership | null {
   const reaching = memberships.filter((m) => reaches(m.principal, org))
   const rank = (m: Membership) => (m.role === 'admin' ? 0 : 10) + (m.org === null ? 2 : m.org.id === org.id ? 0 : 1)
   return reaching.sort((a, b) => rank(a) - rank(b))[0] ?? null
 }
-
-/** Whether anyone may reach the console at all with these memberships (used to refuse non-staff at sign-in). */
-export const isStaff = (memberships: readonly Membership[]) => memberships.length > 0

@@ -19,6 +19,7 @@ import { AppError } from '../errors'
 import { guid } from '../lib/fields'
 import { newId } from '../lib/ids'
 import { iso, isoOrNull } from '../lib/time'
+import { activeKeysCreatedBy, revokeKeysStatement } from '../orgs/api-keys'
 import { emailLike } from '../sso/list'
 import { isRecordOf, namesUser } from './membership'
 
@@ -170,6 +171,23 @@ async function withOwnAdminKept(work: () => Promise<void>): Promise<void> {
   }
 }
 
+/** The actor names a staff record's person is audited under (`membership.ts` writes them). */
+function actorsOf(row: StaffRow): string[] {
+  return [row.upn ? `staff:${row.upn}` : null, row.oid ? `staff:${row.tid}:${row.oid}` : null].filter(
+    (actor): actor is string => actor !== null,
+  )
+}
+
+/**
+ * The organization's API keys that this staff member created and that are
+ * still active. Ending their admin role (removal, or becoming a viewer)
+ * revokes them in the same batch: a key minted before would otherwise keep
+ * the access that was just taken away.
+ */
+export function keysEndingWith(d1: D1Database, row: StaffRow) {
+  return activeKeysCreatedBy(d1, row.orgId, actorsOf(row))
+}
+
 export async function updateStaffRole(
   d1: D1Database,
   principal: Principal,
@@ -181,6 +199,7 @@ export async function updateStaffRole(
   if (before.role === role) return before
   const after: StaffRow = { ...before, role, updatedAt: now }
   const kept = role === 'admin' ? [] : await ownAdminKept(d1, principal, before)
+  const keys = role === 'admin' ? [] : await keysEndingWith(d1, before)
   await withOwnAdminKept(() =>
     recordChange(
       d1,
@@ -190,10 +209,11 @@ export async function updateStaffRole(
         action: 'staff.update',
         targetType: 'staff',
         targetId: id,
-        summary: { before: staffView(before), after: staffView(after) },
+        summary: { before: staffView(before), after: staffView(after), ...revoked(keys) },
       },
       now,
       ...kept,
+      ...revokeKeysStatement(d1, keys, now),
       getDb(d1).update(staff).set({ role, updatedAt: now }).where(eq(staff.id, id)),
     ),
   )
@@ -203,6 +223,7 @@ export async function updateStaffRole(
 export async function removeStaff(d1: D1Database, principal: Principal, id: string, now: number): Promise<void> {
   const before = await getStaff(d1, principal, id)
   const kept = await ownAdminKept(d1, principal, before)
+  const keys = await keysEndingWith(d1, before)
   await withOwnAdminKept(() =>
     recordChange(
       d1,
@@ -212,11 +233,17 @@ export async function removeStaff(d1: D1Database, principal: Principal, id: stri
         action: 'staff.remove',
         targetType: 'staff',
         targetId: id,
-        summary: { before: staffView(before) },
+        summary: { before: staffView(before), ...revoked(keys) },
       },
       now,
       ...kept,
+      ...revokeKeysStatement(d1, keys, now),
       getDb(d1).delete(staff).where(eq(staff.id, id)),
     ),
   )
+}
+
+/** What the audit row says of the keys a change revoked (their ids and prefixes, never a key). */
+function revoked(keys: Array<{ id: string; prefix: string }>) {
+  return keys.length > 0 ? { revokedApiKeys: keys.map((key) => ({ id: key.id, prefix: key.prefix })) } : {}
 }

@@ -72,6 +72,17 @@ export interface TenantDecision {
 }
 
 /**
+ * Whether the principal may name a phone system's tenant. A customer's staff
+ * may not: a tenant's claim counts for the whole partner subtree, so a
+ * customer naming a tenant its partner already proved (or one a sibling's
+ * administrator will prove) would read that sibling's directory. The partner
+ * or the provider names tenants; a customer's staff then connect and sync.
+ */
+export function mayNameTenants(principal: Principal): boolean {
+  return principal.kind !== 'customer'
+}
+
+/**
  * What naming tenant `tid` for a phone system of `org` means: refused (409
  * `tenant_claimed`) when another partner's subtree holds the tenant; the
  * subtree's own claim if it has one; else, with the ops key, vouched for
@@ -88,6 +99,12 @@ export async function nameTenant(
   tid: string,
   now: number,
 ): Promise<TenantDecision> {
+  if (!mayNameTenants(principal)) {
+    throw new AppError(
+      'forbidden',
+      "Only the partner or the provider names a phone system's Microsoft 365 tenant; ask your partner to add or change it",
+    )
+  }
   const partnerId = partnerIdOf(org)
   const claim = await findClaim(d1, tid)
   if (claim && claim.partnerId !== partnerId) throw tenantClaimed(tid)

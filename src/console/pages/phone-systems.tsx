@@ -24,6 +24,7 @@ import {
 } from '../../phone-systems/service'
 import { getListSizes, getSsoUserCounts, getSsoUsersPage, ssoUserPageQuerySchema } from '../../sso/list'
 import { type SyncActivity, type SyncResult, syncActivity, syncNow } from '../../sync/sync'
+import { mayNameTenants } from '../../tenancy/claims'
 import type { ConsoleContext, ConsoleEnv } from '../context'
 import { type Attempt, attempt, parseForm } from '../forms'
 import { noticeOf, orgPath, renderOrgPage, seeOther } from '../render'
@@ -250,13 +251,18 @@ async function listPage(c: ConsoleContext, problem?: FormProblem, status?: 400 |
           </table>
         </div>
       )}
-      {canChange ? (
+      {canChange && mayNameTenants(c.var.acting.principal) ? (
         <NewPhoneSystemForm
           orgId={org.id}
           csrfToken={c.var.session.csrfToken}
           problem={problem}
           values={problem ? c.var.form : undefined}
         />
+      ) : null}
+      {canChange && !mayNameTenants(c.var.acting.principal) ? (
+        <p class="muted">
+          A new phone system names its Microsoft 365 tenant, which your partner does: ask them to add it.
+        </p>
       ) : null}
     </>,
   )
@@ -476,9 +482,11 @@ function EditForm({
   csrfToken,
   problem,
   values,
+  mayNameTenant,
 }: {
   ps: PhoneSystemRow
   csrfToken: string
+  mayNameTenant: boolean
   problem?: FormProblem
   values?: URLSearchParams
 }) {
@@ -508,14 +516,20 @@ function EditForm({
           error={errorFor(problem, 'handoffUrl')}
           required
         />
-        <Field
-          name="entraTenantId"
-          label="Microsoft 365 tenant id"
-          hint={`${TENANT_HINT} Another tenant starts over: the SSO list and the sync record are emptied, and unless the provider vouches for the new tenant it is not connected (nothing is read, nobody signs in) until one of its administrators connects it.`}
-          value={value('entraTenantId', ps.entraTenantId)}
-          error={errorFor(problem, 'entraTenantId')}
-          required
-        />
+        {mayNameTenant ? (
+          <Field
+            name="entraTenantId"
+            label="Microsoft 365 tenant id"
+            hint={`${TENANT_HINT} Another tenant starts over: the SSO list and the sync record are emptied, and unless the provider vouches for the new tenant it is not connected (nothing is read, nobody signs in) until one of its administrators connects it.`}
+            value={value('entraTenantId', ps.entraTenantId)}
+            error={errorFor(problem, 'entraTenantId')}
+            required
+          />
+        ) : (
+          <p>
+            Microsoft 365 tenant <code>{ps.entraTenantId}</code>: only your partner can change it.
+          </p>
+        )}
         <Select
           name="syncSource"
           label="Sync reads"
@@ -593,6 +607,7 @@ async function detailPage(c: ConsoleContext, outcome?: Outcome, status?: 200 | 4
           <EditForm
             ps={ps}
             csrfToken={csrfToken}
+            mayNameTenant={mayNameTenants(c.var.acting.principal)}
             problem={outcome?.kind === 'edit' ? outcome.problem : undefined}
             values={outcome?.kind === 'edit' ? c.var.form : undefined}
           />
@@ -780,7 +795,11 @@ export function phoneSystemPages(app: Hono<ConsoleEnv>): void {
         c.env.DB,
         c.var.acting.principal,
         ps.id,
-        parseForm(updatePhoneSystemSchema, c.var.form, EDIT_FIELDS),
+        parseForm(
+          updatePhoneSystemSchema,
+          c.var.form,
+          mayNameTenants(c.var.acting.principal) ? EDIT_FIELDS : EDIT_FIELDS.filter((f) => f !== 'entraTenantId'),
+        ),
         Date.now(),
       ),
     )

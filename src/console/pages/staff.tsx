@@ -14,6 +14,7 @@ import {
   addStaff,
   addStaffSchema,
   getStaff,
+  keysEndingWith,
   listStaff,
   removeStaff,
   updateStaffRole,
@@ -277,6 +278,7 @@ async function removePage(c: ConsoleContext) {
   const row = await recordOfOrg(c)
   const listPath = orgPath(org.id, '/staff')
   const yours = isRecordOf(row, c.var.session.user)
+  const keys = await keysEndingWith(c.env.DB, row)
   return renderOrgPage(
     c,
     'staff',
@@ -305,6 +307,12 @@ async function removePage(c: ConsoleContext) {
             {yours ? 'This is your own record. ' : ''}
             Their access to {org.name} through this record ends at their next click. To give it back, add them again.
           </p>
+          {keys.length > 0 ? (
+            <p>
+              The {keys.length === 1 ? 'API key' : `${keys.length} API keys`} they created for {org.name} (
+              {keys.map((key) => key.prefix).join(', ')}) {keys.length === 1 ? 'is' : 'are'} revoked with it.
+            </p>
+          ) : null}
           <div class="actions">
             <button type="submit" class="danger">
               Remove
