@@ -196,7 +196,7 @@ describe('console: staff', () => {
     const own = await recordOf(partner.id, user)
 
     const page = await staffPage(session, partner.id)
-    expect(page).toContain(`aria-label="Make ${user.upn} a viewer"`)
+    expect(page).toContain(`aria-label="Make viewer: ${user.upn}"`)
     const demote = await consolePost(session, `/admin/orgs/${partner.id}/staff/${own.id}/role`, { role: 'viewer' })
     expect(demote.res.status).toBe(409)
     expect(demote.html).toContain('lock you out')

@@ -118,7 +118,7 @@ function StaffTable({
                       csrfToken={actions.csrfToken}
                       fields={{ role: row.role === 'admin' ? 'viewer' : 'admin' }}
                       label={row.role === 'admin' ? 'Make viewer' : 'Make admin'}
-                      accessibleName={`Make ${who(row)} ${row.role === 'admin' ? 'a viewer' : 'an admin'}`}
+                      accessibleName={`${row.role === 'admin' ? 'Make viewer' : 'Make admin'}: ${who(row)}`}
                       variant="small"
                     />
                     <a
