@@ -11,6 +11,7 @@ import { renderPage } from '../http/render'
 import { staffLabel } from '../staff/membership'
 import type { ConsoleContext } from './context'
 import { ConsoleLayout, type Crumb, type Tab } from './layout'
+import { Alert } from './ui'
 
 /** Where an organization's pages live; every link to them is built here. */
 export const orgPath = (orgId: string, page = '') => `/admin/orgs/${encodeURIComponent(orgId)}${page}`
@@ -80,7 +81,7 @@ export function renderOrgPage(
   options: { title: string; status?: ContentfulStatusCode; crumbs?: Crumb[] },
   body: Child,
 ): Promise<Response> {
-  const { org, parent } = c.var.acting
+  const { org, parent, role } = c.var.acting
   return renderConsole(
     c,
     {
@@ -89,7 +90,12 @@ export function renderOrgPage(
       crumbs: orgCrumbs(org, parent, ...(options.crumbs ?? [])),
       tabs: orgTabs(org, tab),
     },
-    body,
+    <>
+      {role === 'viewer' ? (
+        <Alert tone="info">You are a viewer here: you can see everything and change nothing.</Alert>
+      ) : null}
+      {body}
+    </>,
   )
 }
 

@@ -140,9 +140,6 @@ async function keysPage(c: ConsoleContext, problem?: FormProblem, status?: 400 |
     { title: 'API keys', status },
     <>
       {notice ? <Alert tone="ok">{notice}</Alert> : null}
-      {!canChange ? (
-        <Alert tone="info">You are a viewer here: you can see the keys but not create or revoke them.</Alert>
-      ) : null}
       <KeyTable orgId={org.id} orgName={org.name} keys={keys} canChange={canChange} />
       {canChange ? (
         <section class="card" aria-labelledby="new-key">

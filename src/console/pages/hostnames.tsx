@@ -299,7 +299,6 @@ async function listPage(c: ConsoleContext, problem?: FormProblem, status?: Probl
     { title, status, crumbs: [{ label: 'Hostnames' }] },
     <>
       {notice ? <Alert tone="ok">{notice}</Alert> : null}
-      {!canChange ? <Alert tone="info">You are a viewer here: you can see everything and change nothing.</Alert> : null}
       <section class="card" aria-labelledby="about-hostnames">
         <h2 id="about-hostnames">Where users sign in</h2>
         <p>
@@ -759,7 +758,6 @@ async function detailPage(c: ConsoleContext, row: HostnameRow, extra: DetailProb
     },
     <>
       {notice ? <Alert tone="ok">{notice}</Alert> : null}
-      {!canChange ? <Alert tone="info">You are a viewer here: you can see everything and change nothing.</Alert> : null}
       <StatusExplained row={row} config={config} />
       <section class="card" aria-labelledby="facts">
         <h2 id="facts">About</h2>

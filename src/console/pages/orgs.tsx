@@ -369,7 +369,6 @@ async function overview(
     { title: org.name, status },
     <>
       {notice ? <Alert tone="ok">{notice}</Alert> : null}
-      {!canChange ? <Alert tone="info">You are a viewer here: you can see everything and change nothing.</Alert> : null}
       <section class="card" aria-labelledby="facts">
         <h2 id="facts">About</h2>
         <dl class="facts">

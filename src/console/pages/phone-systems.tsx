@@ -205,7 +205,6 @@ async function listPage(c: ConsoleContext, problem?: FormProblem, status?: 400 |
     { title: 'Phone systems', status },
     <>
       {notice ? <Alert tone="ok">{notice}</Alert> : null}
-      {!canChange ? <Alert tone="info">You are a viewer here: you can see everything and change nothing.</Alert> : null}
       <p>
         A phone system's users sign in with their Microsoft 365 account once its tenant is connected and its SSO list is
         synced from Microsoft 365.
@@ -568,7 +567,6 @@ async function detailPage(c: ConsoleContext, outcome?: Outcome, status?: 200 | 4
     { title: ps.name, status, crumbs: [{ label: 'Phone systems', href: psPath(org.id) }, { label: ps.name }] },
     <>
       {notice ? <Alert tone="ok">{notice}</Alert> : null}
-      {!canChange ? <Alert tone="info">You are a viewer here: you can see everything and change nothing.</Alert> : null}
       {outcome?.kind === 'sync' ? <SyncOutcome result={outcome.result} reference={c.var.correlationId} /> : null}
       {outcome?.kind === 'connect' ? <ConnectLinkPanel ps={ps} link={outcome.link} /> : null}
       <section class="card" aria-labelledby="facts">
@@ -659,9 +657,7 @@ async function deletePage(c: ConsoleContext) {
             <a href={psPath(org.id, ps.id)}>Cancel</a>
           </div>
         </form>
-      ) : (
-        <Alert tone="info">You are a viewer here: you can see everything and change nothing.</Alert>
-      )}
+      ) : null}
     </section>,
   )
 }

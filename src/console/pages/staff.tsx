@@ -242,7 +242,6 @@ async function staffPage(c: ConsoleContext, failure?: { form: 'add' | 'row' } & 
     <>
       {notice ? <Alert tone="ok">{notice}</Alert> : null}
       {failure?.form === 'row' ? <Alert tone="error">{failure.problem.message}</Alert> : null}
-      {!canChange ? <Alert tone="info">You are a viewer here: you can see everything and change nothing.</Alert> : null}
       <p>
         Staff sign in to this console with their Microsoft 365 account. Changes apply at their next click; a removed
         person's access ends at once.
