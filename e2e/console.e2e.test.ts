@@ -557,3 +557,51 @@ describe('ops pages', () => {
     await context.close()
   })
 })
+
+describe('confirmation and result pages', () => {
+  it('the pages a change passes through are accessible too: diagnosis, detach, delete, remove, move, release', async () => {
+    const partner = await orgNamed('Demo Partner')
+    const acme = await orgNamed('Acme Corporation')
+    const flat = await api('POST', '/orgs', {
+      name: 'Echo Flat',
+      kind: 'customer',
+      parentId: partner.id,
+      structure: 'flat',
+    })
+    const { hostnames } = await api('GET', `/orgs/${acme.id}/hostnames`)
+    const { phoneSystems } = await api('GET', `/orgs/${acme.id}/phone-systems`)
+    const { admins } = await api('GET', `/orgs/${partner.id}/admins`)
+    const viewerRecord = admins.find((a: { upn: string | null }) => a.upn === VIEWER.upn)
+    const hostnamePage = `/admin/orgs/${acme.id}/hostnames/${hostnames[0].hostname}`
+
+    const context = await newContext()
+    const page = await signIn(context, PARTNER_ADMIN.upn)
+    await page.goto(consoleUrl(hostnamePage))
+    await Promise.all([
+      page.waitForURL(consoleUrl(`${hostnamePage}/diagnose`)),
+      page.click('button:text-is("Diagnose DNS")'),
+    ])
+    expect(await text(page, 'h2#diagnosis')).toBe('Diagnosis')
+    await visited(page, 'hostname-diagnosis')
+    for (const [name, pathname, heading] of [
+      ['hostname-detach', `${hostnamePage}/detach`, 'Detach'],
+      ['phone-system-delete', `/admin/orgs/${acme.id}/phone-systems/${phoneSystems[0].id}/delete`, 'Delete'],
+      ['staff-remove', `/admin/orgs/${partner.id}/staff/${viewerRecord.id}/remove`, 'Remove'],
+      ['flat-customer-move', `/admin/orgs/${flat.id}`, 'Echo Flat'],
+    ] as const) {
+      await page.goto(consoleUrl(pathname))
+      expect(await text(page, 'h1')).toContain(heading)
+      await visited(page, name)
+    }
+    expect(await text(page)).toContain('Move to a portal of its own')
+    await context.close()
+
+    const { tenants } = await api('GET', '/tenants')
+    const ops = await newContext()
+    const opsPage = await signIn(ops, OPS.upn)
+    await opsPage.goto(consoleUrl(`/admin/ops/tenants/${tenants[0].tid}/release`))
+    expect(await text(opsPage, 'h1')).toContain('Release')
+    await visited(opsPage, 'ops-tenant-release')
+    await ops.close()
+  })
+})
