@@ -894,10 +894,10 @@ export const MUTATIONS: Mutation[] = [
   },
   {
     id: 'console/customer-staff-scope',
-    file: 'src/access/scope.ts',
-    find: "  if (principal.kind === 'customer') return org.id === principal.orgId\n",
-    replace: '',
-    why: "a customer's staff reach its partner and every sibling customer",
-    tests: ['test/console/staff-rules.test.ts'],
+    file: 'src/staff/membership.ts',
+    find: ": { kind: 'customer', actor, orgId: org.id, person }",
+    replace: ": { kind: 'partner', actor, orgId: org.id, person }",
+    why: "a customer's staff act as a partner: they create organizations, move their own, name tenants",
+    tests: ['test/console/staff-rules.test.ts', 'test/attacks/review6-console.test.ts'],
   },
 ]

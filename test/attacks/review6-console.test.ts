@@ -3,10 +3,11 @@
  * partner admin, a viewer, a customer's staff, an anonymous visitor and a
  * cross-site attacker.
  *
- * `PoC: currently vulnerable` holds the weaknesses proven on the code as
- * reviewed: each test asserts the secure behaviour, so it FAILS until fixed.
- * `refused (pinned)` holds the attacks that were tried and correctly
- * refused: they pass, and pin the rules.
+ * The first block holds the weaknesses the review proved (each asserts the
+ * secure behaviour, and failed on the code as reviewed): a customer's staff
+ * naming a sibling's tenant, a removed admin's API key, a staff record
+ * planted for the ops admin. `refused (pinned)` holds the attacks that were
+ * tried and refused from the start: they pin the rules.
  */
 import { env, SELF } from 'cloudflare:test'
 import { describe, expect, it } from 'vitest'
@@ -64,7 +65,7 @@ async function psRow(id: string) {
 }
 
 // =====================================================================================================
-describe('PoC: currently vulnerable', () => {
+describe("fixed: the review's proofs of concept", () => {
   /**
    * Tenant claims are kept per PARTNER subtree, and a phone system named by
    * anyone in the subtree inherits the claim's status. Customer staff are a
