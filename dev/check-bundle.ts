@@ -1,15 +1,17 @@
 /**
- * Part of `npm test`: the bundle `wrangler deploy` would upload starts in
- * workerd and works, in production shape (minified, no vitest around it):
- * pages, the neutral 404, and a whole sign-in against the Entra stand-in.
+ * Part of `npm test`: the two bundles `npm run deploy` would upload (the
+ * sign-in Worker at most 80 KiB gzip) start in workerd and work together,
+ * routed as in production (minified, no vitest around it): pages, the neutral
+ * 404, the admin API, and a whole sign-in against the Entra stand-in.
  * Catches what tests inside the vitest pool cannot, such as random values or
  * I/O at global scope, which the real runtime refuses at startup.
  */
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
+import { gzipSync } from 'node:zlib'
 import { startEntraStandIn } from './entra/server.ts'
-import { buildBundle, CLIENT_ID, CLIENT_SECRET, PRIMARY, startWorkerd, TENANT, TENANT_ID } from './workerd.ts'
+import { buildBundles, CLIENT_ID, CLIENT_SECRET, PRIMARY, startWorkerd, TENANT, TENANT_ID } from './workerd.ts'
 
 const outDir = mkdtempSync(path.join(tmpdir(), 'sso-gateway-bundle-'))
 let failures = 0
@@ -29,8 +31,17 @@ const entra = await startEntraStandIn({
   apps: [{ clientId: CLIENT_ID, secret: CLIENT_SECRET, redirectUris: [`http://${PRIMARY}/sso/callback`] }],
   users: [user],
 })
+/** The sign-in Worker's budget (issue 13): what every location loads before a sign-in's first answer. */
+const SIGN_IN_MAX_GZIP = 80 * 1024
+const kib = (bytes: number) => `${(bytes / 1024).toFixed(1)} KiB`
 try {
-  buildBundle(outDir)
+  const bundles = buildBundles(outDir)
+  const signInGzip = gzipSync(bundles.signIn, { level: 9 }).length
+  const adminGzip = gzipSync(bundles.admin, { level: 9 }).length
+  console.log(
+    `bundles: sign-in ${kib(bundles.signIn.length)}, gzip ${kib(signInGzip)}; admin ${kib(bundles.admin.length)}, gzip ${kib(adminGzip)}`,
+  )
+  check(`sign-in bundle at most ${kib(SIGN_IN_MAX_GZIP)} gzip`, signInGzip <= SIGN_IN_MAX_GZIP, kib(signInGzip))
   const { mf, admin, phoneSystemId } = await startWorkerd(outDir, '', { ENTRA_AUTHORITY: entra.base })
   await admin('PUT', `/phone-systems/${phoneSystemId}/sso-users`, {
     users: [{ oid: user.oid, displayName: user.name, extension: '101' }],
@@ -79,6 +90,14 @@ try {
       'handed off with a signed assertion',
       done.status === 200 && page.includes('name="assertion"') && page.includes('Opening HQ'),
       String(done.status),
+    )
+    // The seeding above went through the admin API (/api/v1), which only the admin Worker serves.
+    const consoleStart = await mf.dispatchFetch(`http://${PRIMARY}/admin/login`, { redirect: 'manual' })
+    await consoleStart.text()
+    check(
+      "the console's sign-in answers on the primary host (admin Worker's route)",
+      consoleStart.status === 302,
+      String(consoleStart.status),
     )
     const jwks = (await (await mf.dispatchFetch(`http://${PRIMARY}/.well-known/jwks.json`)).json()) as {
       keys: Array<{ d?: string }>

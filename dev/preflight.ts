@@ -13,7 +13,14 @@
  *   with a database id and this checkout's migrations, the crons, the secrets
  *   in `[env.<env>.secrets] required`, a route serving PRIMARY_HOST; no Worker
  *   name, D1 database or rate-limit namespace shared with another environment;
- * - secrets: every name of src/secrets.ts set on the Worker (`wrangler secret list`);
+ * - the two Workers (ARCHITECTURE §1), told apart by `main`: the sign-in
+ *   Worker (wrangler.toml) requires the secrets of src/secrets.ts
+ *   SIGN_IN_SECRETS and has no cron; the admin Worker (wrangler.admin.toml)
+ *   requires every secret and the crons, its routes are only the primary
+ *   host's /admin*, /api/* and /connect/*, and its vars and D1 database are
+ *   the sign-in Worker's of the same environment (`--sign-in-config`, default
+ *   wrangler.toml);
+ * - secrets: every name the Worker requires set on it (`wrangler secret list`);
  * - migrations: those not yet applied to the remote D1 are listed (`wrangler
  *   d1 migrations list --remote`); not a problem, the deploy applies them first;
  * - bundle: `wrangler deploy --dry-run` builds, and its size.
@@ -32,7 +39,7 @@ import {
   unstable_convertConfigBindingsToStartWorkerBindings,
   unstable_readConfig,
 } from 'wrangler'
-import { SECRET_NAMES } from '../src/secrets.ts'
+import { SECRET_NAMES, SIGN_IN_SECRETS } from '../src/secrets.ts'
 import { newDevSecrets } from './lib.ts'
 import { loadConfigProblems } from './preflight/gateway-config.ts'
 import { findPlaceholders, MARK } from './preflight/placeholders.ts'
@@ -45,6 +52,8 @@ const { values } = parseArgs({
     env: { type: 'string' },
     config: { type: 'string', default: 'wrangler.toml' },
     'no-bundle': { type: 'boolean', default: false },
+    /** For the admin Worker: the sign-in Worker's configuration it must agree with. */
+    'sign-in-config': { type: 'string', default: 'wrangler.toml' },
   },
 })
 const env = values.env
@@ -90,6 +99,7 @@ if (!envNames.includes(env)) {
 /** The fields preflight reads of wrangler's resolved configuration (wrangler ships no types for it). */
 interface WranglerConfig {
   name: string
+  main?: string
   topLevelName?: string
   configPath?: string
   vars?: Record<string, unknown>
@@ -117,6 +127,20 @@ function readOrExit(config: string, environment?: string): WranglerConfig {
   }
 }
 const config = readOrExit(configPath, env)
+/** Which Worker the environment deploys, by its entry (src/sign-in-worker.ts or src/admin-worker.ts). */
+const role = /admin-worker\.ts$/.test(config.main ?? '')
+  ? 'admin'
+  : /sign-in-worker\.ts$/.test(config.main ?? '')
+    ? 'sign-in'
+    : null
+if (role === null) {
+  console.log(
+    `FAIL env.${env}.main = ${JSON.stringify(config.main ?? '')}: not a deployed Worker's entry. Fix: set main to src/sign-in-worker.ts (wrangler.toml) or src/admin-worker.ts (wrangler.admin.toml)`,
+  )
+  process.exit(1)
+}
+/** The secrets this Worker needs (src/secrets.ts). */
+const requiredSecrets: readonly string[] = role === 'admin' ? SECRET_NAMES : SIGN_IN_SECRETS
 /** What the Worker is built with: wrangler.toml's top level (the configuration npm test runs). */
 const reference = readOrExit(path.join(root, 'wrangler.toml'))
 /** The other environments, for what must not be shared (one that wrangler refuses is its own preflight's business). */
@@ -138,7 +162,7 @@ const deployCommand =
       ? '`npm run deploy:staging`'
       : 'the deploy'
 
-console.log(`preflight ${file} --env ${env}: Worker ${config.name}`)
+console.log(`preflight ${file} --env ${env}: ${role} Worker ${config.name}`)
 
 // -- placeholders -------------------------------------------------------------
 const placeholderLines = section()
@@ -172,7 +196,10 @@ for (const name of SECRET_NAMES) {
   }
 }
 const configProblems = await loadConfigProblems()
-const varProblems = configProblems({ ...vars, ...newDevSecrets() }, { deployed: true }).filter((problem) => {
+const varProblems = configProblems(
+  { ...vars, ...newDevSecrets() },
+  { deployed: true, scope: role === 'admin' ? 'whole' : 'sign-in' },
+).filter((problem) => {
   const name = /^[A-Z][A-Z0-9_]*/.exec(problem)?.[0] ?? ''
   return !isPlaceholder(`${at}.vars.${name}`)
 })
@@ -277,7 +304,14 @@ for (const [name, binding] of Object.entries(wanted)) {
   }
 }
 const crons = config.triggers?.crons ?? []
-const missingCrons = (reference.triggers?.crons ?? []).filter((cron) => !crons.includes(cron))
+const missingCrons = role === 'admin' ? (reference.triggers?.crons ?? []).filter((cron) => !crons.includes(cron)) : []
+if (role === 'sign-in' && crons.length > 0) {
+  bindingLines.fail(
+    `${at}.triggers.crons`,
+    `${crons.map((cron) => `"${cron}"`).join(', ')} on the sign-in Worker, which has no scheduled handler (the admin Worker runs the jobs)`,
+    `set [env.${env}.triggers] crons = [] in ${file}`,
+  )
+}
 if (missingCrons.length > 0) {
   bindingLines.fail(
     `${at}.triggers.crons`,
@@ -286,12 +320,12 @@ if (missingCrons.length > 0) {
   )
 }
 const declaredSecrets = config.secrets?.required ?? []
-const undeclared = SECRET_NAMES.filter((name) => !declaredSecrets.includes(name))
+const undeclared = requiredSecrets.filter((name) => !declaredSecrets.includes(name))
 if (undeclared.length > 0) {
   bindingLines.fail(
     `${at}.secrets.required`,
     `lacks ${undeclared.join(', ')} (src/secrets.ts), so wrangler deploy would not refuse to deploy without them`,
-    `add [env.${env}.secrets] required = ${tomlList(SECRET_NAMES)} to ${file}`,
+    `add [env.${env}.secrets] required = ${tomlList(requiredSecrets)} to ${file}`,
   )
 }
 const routes = (config.routes ?? []).map((route) =>
@@ -304,7 +338,62 @@ const serves = (route: { pattern: string; zone?: string }, host: string) => {
   const regex = new RegExp(`^${hostPattern.replace(/[.+?^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*')}$`)
   return regex.test(host) && (!route.zone || host === route.zone || host.endsWith(`.${route.zone}`))
 }
-if (routes.length === 0) {
+/** The admin Worker's routes: the primary host's own surfaces (a route elsewhere would take sign-in traffic). */
+const ADMIN_PATHS = ['/admin*', '/api/*', '/connect/*']
+if (role === 'admin') {
+  const wantedRoutes = primaryHost ? ADMIN_PATHS.map((p) => `${primaryHost}${p}`) : []
+  for (const route of routes) {
+    if (primaryHost && !isPlaceholder(`${at}.vars.PRIMARY_HOST`) && !wantedRoutes.includes(route.pattern)) {
+      bindingLines.fail(
+        `${at}.routes: "${route.pattern}"`,
+        `not one of the primary host's admin surfaces: the admin Worker would take requests meant for sign-in`,
+        `route only ${wantedRoutes.map((r) => `"${r}"`).join(', ')}`,
+      )
+    }
+  }
+  for (const pattern of wantedRoutes.slice(0, 2)) {
+    if (!isPlaceholder(`${at}.vars.PRIMARY_HOST`) && !routes.some((route) => route.pattern === pattern)) {
+      bindingLines.fail(
+        `${at}.routes`,
+        `lacks "${pattern}": the sign-in Worker would answer it with a 404`,
+        `add { pattern = "${pattern}", zone_name = "${vars.PROVIDER_ZONE ?? ''}" }`,
+      )
+    }
+  }
+  // The sign-in Worker of the same environment: one database, one configuration.
+  const pairPath = path.resolve(values['sign-in-config'])
+  let pair: WranglerConfig | null = null
+  try {
+    pair = read(pairPath, env)
+  } catch {
+    bindingLines.fail(
+      `${at}: the sign-in Worker`,
+      `${path.relative(process.cwd(), pairPath)} [env.${env}] cannot be read`,
+      'pass its configuration with --sign-in-config <file>',
+    )
+  }
+  if (pair) {
+    const pairFile = path.relative(process.cwd(), pairPath)
+    const ids = (c: WranglerConfig) =>
+      (c.d1_databases ?? []).map((d) => `${d.binding}=${d.database_id ?? ''}`).join(', ')
+    if (ids(pair) !== ids(config)) {
+      bindingLines.fail(
+        `${at}.d1_databases`,
+        `${ids(config)}, the sign-in Worker (${pairFile}) has ${ids(pair)}: they must share one D1 database`,
+        `copy the sign-in Worker's database_id`,
+      )
+    }
+    for (const name of new Set([...Object.keys(vars), ...Object.keys(pair.vars ?? {})])) {
+      if (vars[name] !== pair.vars?.[name]) {
+        bindingLines.fail(
+          `${at}.vars.${name}`,
+          `${JSON.stringify(vars[name] ?? null)}, the sign-in Worker (${pairFile}) has ${JSON.stringify(pair.vars?.[name] ?? null)}`,
+          'give both Workers the same vars',
+        )
+      }
+    }
+  }
+} else if (routes.length === 0) {
   bindingLines.fail(
     `${at}.routes`,
     'none: the Worker would serve no host',
@@ -334,7 +423,7 @@ if (bindingLines.lines.length === 0) {
     .map(([name, binding]) => `${name} (${binding.type})`)
     .join(', ')
   bindingLines.ok(
-    `bindings: ${kinds}; crons ${crons.join(', ')}; ${declaredSecrets.length} secrets required; ${routes.length} routes`,
+    `bindings: ${kinds}; crons ${crons.join(', ') || 'none'}; ${declaredSecrets.length} secrets required; ${routes.length} routes`,
   )
 }
 
@@ -363,7 +452,7 @@ async function checkSecrets(): Promise<Line[]> {
     lines.fail('secrets', `could not list the secrets of Worker ${config.name}: ${problem}`, fix)
     return lines.lines
   }
-  const missing = SECRET_NAMES.filter((name) => !names.includes(name))
+  const missing = requiredSecrets.filter((name) => !names.includes(name))
   for (const name of missing) {
     lines.fail(
       `secret ${name}`,
@@ -371,7 +460,7 @@ async function checkSecrets(): Promise<Line[]> {
       `\`npx wrangler secret put ${name} --env ${env}${configFlag}\`${workerMissing && name === missing[0] ? ' (the first creates the Worker)' : ''}`,
     )
   }
-  if (missing.length === 0) lines.ok(`secrets: all ${SECRET_NAMES.length} set on Worker ${config.name}`)
+  if (missing.length === 0) lines.ok(`secrets: all ${requiredSecrets.length} set on Worker ${config.name}`)
   return lines.lines
 }
 

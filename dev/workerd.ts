@@ -1,7 +1,9 @@
 /**
- * The deployable bundle under one workerd, through Miniflare's API (no
- * wrangler dev proxy, warn-level logs): the gateway with a real D1 (migrations
- * applied, one tenant seeded through the admin API) beside a reference Worker
+ * The deployable bundles under one workerd, through Miniflare's API (no
+ * wrangler dev proxy, warn-level logs), routed as in production: the sign-in
+ * Worker on every host, the admin Worker on the primary host's /admin*, /api/*
+ * and /connect/* (wrangler.admin.toml), both on one real D1 (migrations
+ * applied, one tenant seeded through the admin API), beside a reference Worker
  * that returns a fixed HTML string. Used by `npm run bench` and by the bundle
  * check in `npm test`.
  */
@@ -41,15 +43,31 @@ const wranglerVars = {
   SIGNING_KEYS: JSON.stringify([newSigningJwk()]),
 }
 
-/** Builds the bundle exactly as `wrangler deploy` would upload it; returns its bytes. */
-export function buildBundle(outDir: string): Buffer {
+/** The two production Workers: their wrangler configuration and entry (wrangler.toml's [env.production] `main`). */
+const WORKERS = {
+  signIn: { config: 'wrangler.toml', entry: 'sign-in-worker' },
+  admin: { config: 'wrangler.admin.toml', entry: 'admin-worker' },
+} as const
+
+export interface Bundles {
+  signIn: Buffer
+  admin: Buffer
+}
+
+/** Builds both production bundles exactly as `npm run deploy` would upload them (into outDir/signIn, outDir/admin); returns their bytes. */
+export function buildBundles(outDir: string): Bundles {
   rmSync(outDir, { recursive: true, force: true })
-  execFileSync(path.join(root, 'node_modules', '.bin', 'wrangler'), ['deploy', '--dry-run', '--outdir', outDir], {
-    cwd: root,
-    env: { ...process.env, WRANGLER_SEND_METRICS: 'false' },
-    stdio: 'ignore',
-  })
-  return readFileSync(path.join(outDir, 'index.js'))
+  const build = (worker: keyof typeof WORKERS) => {
+    const { config, entry } = WORKERS[worker]
+    const dir = path.join(outDir, worker)
+    execFileSync(
+      path.join(root, 'node_modules', '.bin', 'wrangler'),
+      ['deploy', '--dry-run', '--env', 'production', '--config', config, '--outdir', dir],
+      { cwd: root, env: { ...process.env, WRANGLER_SEND_METRICS: 'false' }, stdio: 'ignore' },
+    )
+    return readFileSync(path.join(dir, `${entry}.js`))
+  }
+  return { signIn: build('signIn'), admin: build('admin') }
 }
 
 function referenceScript(html: string): string {
@@ -57,9 +75,10 @@ function referenceScript(html: string): string {
 export default { fetch() { return new Response(HTML, { headers: { 'content-type': 'text/html; charset=utf-8' } }) } }`
 }
 
-/** More options in Miniflare's v4 shape: for the gateway Worker (e.g. `ratelimits`), and for Miniflare itself. */
+/** More options in Miniflare's v4 shape: for the sign-in Worker (`gateway`, e.g. `ratelimits`), the admin Worker, and Miniflare itself. */
 export interface MoreOptions {
   gateway?: Record<string, unknown>
+  admin?: Record<string, unknown>
   miniflare?: Record<string, unknown>
 }
 
@@ -83,17 +102,31 @@ function newMiniflare(
       host: '127.0.0.1',
       port: 0,
       ...more.miniflare,
+      // The first Worker answers every request no route claims: the sign-in Worker, as on `*/*` in production.
       workers: [
         {
           name: 'gateway',
           modules: true,
-          scriptPath: path.join(outDir, 'index.js'),
-          modulesRoot: outDir,
+          scriptPath: path.join(outDir, 'signIn', `${WORKERS.signIn.entry}.js`),
+          modulesRoot: path.join(outDir, 'signIn'),
           compatibilityDate: '2026-08-15',
+          d1Databases: { DB: 'bench-db' },
+          durableObjects: { REDIRECT_URIS: { className: 'EntraAppRegistrar', scriptName: 'admin' } },
+          bindings: { ...wranglerVars, ...bindings },
+          ...more.gateway,
+        },
+        {
+          name: 'admin',
+          modules: true,
+          scriptPath: path.join(outDir, 'admin', `${WORKERS.admin.entry}.js`),
+          modulesRoot: path.join(outDir, 'admin'),
+          compatibilityDate: '2026-08-15',
+          // wrangler.admin.toml's routes, on the local primary host.
+          routes: [`${PRIMARY}/admin*`, `${PRIMARY}/api/*`, `${PRIMARY}/connect/*`],
           d1Databases: { DB: 'bench-db' },
           durableObjects: { REDIRECT_URIS: 'EntraAppRegistrar' },
           bindings: { ...wranglerVars, ...bindings },
-          ...more.gateway,
+          ...more.admin,
         },
         {
           name: 'reference',
@@ -175,4 +208,9 @@ export async function startWorkerd(
     firstGatewayMs,
     firstReferenceMs,
   }
+}
+
+/** Builds both bundles (`buildBundles`); returns the sign-in Worker's bytes, the one every request but the admin surface runs. */
+export function buildBundle(outDir: string): Buffer {
+  return buildBundles(outDir).signIn
 }

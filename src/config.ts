@@ -22,7 +22,7 @@ export interface Config {
   customHostnames: CustomHostnamesMode
   /** Microsoft Graph base URL, e.g. https://graph.microsoft.com */
   graphBase: string
-  /** Cloudflare for SaaS, when CUSTOM_HOSTNAMES is `cloudflare`. */
+  /** Cloudflare for SaaS, when CUSTOM_HOSTNAMES is `cloudflare` (null in the sign-in Worker: `ConfigScope`). */
   cloudflare: CloudflareConfig | null
   /**
    * What a custom domain must be a CNAME to (the SaaS zone's fallback origin,
@@ -97,30 +97,43 @@ export interface EntraConfig {
 const MIN_ADMIN_KEY_LENGTH = 32
 const DEFAULT_HOST_CACHE_TTL_SECONDS = 30
 
-const cache = new WeakMap<Env, Config>()
+/**
+ * Which Worker reads the configuration (ARCHITECTURE §1). `whole`: the admin
+ * Worker and the combined local one, every rule. `sign-in`: the sign-in
+ * Worker, which holds neither admin-only secret (src/secrets.ts
+ * `SIGN_IN_SECRETS`): no ops key (`adminApiKey` undefined) and no Cloudflare
+ * for SaaS client (`cloudflare` null; only the admin Worker changes custom
+ * hostnames). Everything else is checked alike.
+ */
+export type ConfigScope = 'whole' | 'sign-in'
+
+const caches: Record<ConfigScope, WeakMap<Env, Config>> = { whole: new WeakMap(), 'sign-in': new WeakMap() }
 
 /**
  * Reads and validates the configuration. Throws `ConfigError` with a message
  * naming the variable; the caller turns it into a generic 500 for the
  * browser and a precise log line for ops.
  */
-export function getConfig(env: Env): Config {
+export function getConfig(env: Env, scope: ConfigScope = 'whole'): Config {
+  const cache = caches[scope]
   let config = cache.get(env)
   if (!config) {
-    config = parseConfig(env)
+    config = parseConfig(env, scope)
     cache.set(env, config)
   }
   return config
 }
 
 /** Like `getConfig`, uncached: throws the first problem `configProblems` would list. */
-export function parseConfig(env: Env): Config {
-  const { config, problems } = readConfig(env, {})
+export function parseConfig(env: Env, scope: ConfigScope = 'whole'): Config {
+  const { config, problems } = readConfig(env, { scope })
   if (!config) throw problems[0]!
   return config
 }
 
 export interface ConfigCheckOptions {
+  /** Which Worker's configuration (default `whole`). */
+  scope?: ConfigScope
   /**
    * The configuration of a deployed Worker (`npm run preflight`): none of the
    * development switches (a loopback primary host, which allows http and a
@@ -152,6 +165,7 @@ function readConfig(env: Env, options: ConfigCheckOptions): { config: Config | n
     }
   }
   const deployed = options.deployed === true
+  const whole = (options.scope ?? 'whole') === 'whole'
 
   const primaryHost = check(() => requiredHostname(env, 'PRIMARY_HOST'))
   if (primaryHost !== undefined && deployed && isLoopbackHost(primaryHost)) {
@@ -177,6 +191,7 @@ function readConfig(env: Env, options: ConfigCheckOptions): { config: Config | n
   })
 
   const adminApiKey = check(() => {
+    if (!whole) return undefined
     const key = env.ADMIN_API_KEY || undefined
     if (key !== undefined && key.length < MIN_ADMIN_KEY_LENGTH) {
       throw new ConfigError(`ADMIN_API_KEY must be at least ${MIN_ADMIN_KEY_LENGTH} characters long`)
@@ -213,7 +228,7 @@ function readConfig(env: Env, options: ConfigCheckOptions): { config: Config | n
     return days
   })
 
-  const cloudflare = customHostnames === 'cloudflare' ? check(() => parseCloudflare(env, deployed)) : null
+  const cloudflare = customHostnames === 'cloudflare' && whole ? check(() => parseCloudflare(env, deployed)) : null
   const graphBase = check(() => parseGraphBase(env.GRAPH_BASE, deployed))
   const entra = check(() => parseEntra(env, deployed))
   const flowKey = check(() => parseKey('FLOW_KEY', env.FLOW_KEY))

@@ -10,7 +10,7 @@
  * alias says what is wrong.
  */
 import type { Env } from './env'
-import type { SecretName } from './secrets'
+import type { SIGN_IN_SECRETS } from './secrets'
 
 /** Accepts `never` only. */
 type None<T extends never> = T
@@ -36,6 +36,11 @@ export type TypeDiffersFromWranglerToml = None<
  */
 export type RequiredButMissingFromAnEnvironment = None<Exclude<RequiredKeys<Env>, RequiredKeys<WranglerEnv>>>
 
-/** A secret (secrets.ts) that a deploy environment does not declare in `[env.<name>.secrets] required`. */
-export type SecretNotRequiredInProduction = None<Exclude<SecretName, keyof Cloudflare.ProductionEnv>>
-export type SecretNotRequiredInStaging = None<Exclude<SecretName, keyof Cloudflare.StagingEnv>>
+/**
+ * A secret of the sign-in Worker (secrets.ts `SIGN_IN_SECRETS`) that a deploy environment of wrangler.toml
+ * (the sign-in Worker) does not declare in `[env.<name>.secrets] required`. The admin Worker's
+ * (wrangler.admin.toml, every secret) are checked by `npm run preflight`.
+ */
+type SignInSecret = (typeof SIGN_IN_SECRETS)[number]
+export type SecretNotRequiredInProduction = None<Exclude<SignInSecret, keyof Cloudflare.ProductionEnv>>
+export type SecretNotRequiredInStaging = None<Exclude<SignInSecret, keyof Cloudflare.StagingEnv>>

@@ -23,3 +23,15 @@ export const SECRET_NAMES = [
 ] as const
 
 export type SecretName = (typeof SECRET_NAMES)[number]
+
+/**
+ * The secrets the sign-in Worker uses (src/sign-in-worker.ts; config.ts scope
+ * `sign-in`): not the ops key nor the Cloudflare API token, which only the
+ * admin Worker needs. The admin Worker, and the combined local one, need all.
+ */
+export const SIGN_IN_SECRETS = [
+  'ENTRA_CLIENT_SECRET',
+  'FLOW_KEY',
+  'DATA_KEY',
+  'SIGNING_KEYS',
+] as const satisfies readonly SecretName[]

@@ -39,7 +39,10 @@ function registerSrcHooks(): void {
 }
 
 /** `configProblems` of src/config.ts (typed here: tsconfig.node.json does not compile src/). */
-export type ConfigProblems = (env: Record<string, string>, options: { deployed: boolean }) => string[]
+export type ConfigProblems = (
+  env: Record<string, string>,
+  options: { deployed: boolean; scope?: 'whole' | 'sign-in' },
+) => string[]
 
 export async function loadConfigProblems(): Promise<ConfigProblems> {
   registerSrcHooks()

@@ -16,6 +16,7 @@ import { type PreflightStandInOptions, startPreflightStandIn } from './stand-in.
 
 const root = path.resolve(import.meta.dirname, '..', '..')
 const EXAMPLE = 'dev/preflight/example.wrangler.toml'
+const ADMIN_EXAMPLE = 'dev/preflight/example.admin.wrangler.toml'
 
 interface Result {
   code: number | null
@@ -125,7 +126,7 @@ describe('npm run preflight', { concurrency: 3 }, () => {
     for (const line of [
       'ok   placeholders: none left in [env.production]',
       'ok   vars: 13 in [env.production.vars], valid by src/config.ts',
-      'ok   secrets: all 6 set on Worker edge-sso-gateway',
+      'ok   secrets: all 4 set on Worker edge-sso-gateway',
       'ok   migrations: D1 DB (sso-gateway) has every migration of this checkout',
       `preflight passed: ${EXAMPLE} --env production is ready to deploy`,
     ]) {
@@ -150,7 +151,7 @@ describe('npm run preflight', { concurrency: 3 }, () => {
 
   test('fails naming a secret that is not set, with the command that sets it', async () => {
     const result = await onExample({
-      secrets: ['ADMIN_API_KEY', 'ENTRA_CLIENT_SECRET', 'FLOW_KEY', 'DATA_KEY', 'CLOUDFLARE_API_TOKEN'],
+      secrets: ['ENTRA_CLIENT_SECRET', 'FLOW_KEY', 'DATA_KEY'],
     })
     assert.equal(result.code, 1, result.output)
     assert.deepEqual(result.failures, [
@@ -161,10 +162,10 @@ describe('npm run preflight', { concurrency: 3 }, () => {
   test('fails naming every secret when the Worker does not exist yet', async () => {
     const result = await onExample({ secrets: null })
     assert.equal(result.code, 1, result.output)
-    assert.equal(result.failures.length, 6, result.output)
+    assert.equal(result.failures.length, 4, result.output)
     assert.match(
       result.failures[0]!,
-      /^FAIL secret ADMIN_API_KEY: not set on Worker edge-sso-gateway \(the Worker does not exist yet\)\. Fix: .*\(the first creates the Worker\)$/,
+      /^FAIL secret ENTRA_CLIENT_SECRET: not set on Worker edge-sso-gateway \(the Worker does not exist yet\)\. Fix: .*\(the first creates the Worker\)$/,
     )
   })
 
@@ -190,18 +191,56 @@ describe('npm run preflight', { concurrency: 3 }, () => {
     }
   })
 
-  test('fails naming a bad var, a secret written as a var (and not required), a missing binding, a missing cron', async () => {
+  test('passes on the filled admin example, which agrees with the sign-in example', async () => {
+    const result = await onExample({}, ['--no-bundle', '--sign-in-config', EXAMPLE], ADMIN_EXAMPLE)
+    assert.equal(result.code, 0, result.output)
+    assert.ok(result.output.includes('ok   secrets: all 6 set on Worker edge-sso-gateway-admin'), result.output)
+  })
+
+  test('fails an admin Worker routed beyond the primary host, on another database, without its cron', async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'sso-gateway-preflight-test-'))
+    const broken = path.join(dir, 'wrangler.admin.toml')
+    const text = readFileSync(path.join(root, ADMIN_EXAMPLE), 'utf8')
+      .replace('"../../src/admin-worker.ts"', JSON.stringify(path.join(root, 'src', 'admin-worker.ts')))
+      .replace('"../../migrations"', JSON.stringify(path.join(root, 'migrations')))
+      .replace('"login.example.net/api/*"', '"*.example.net/*"')
+      .replace('3fd108e5-15fd-4f4a-ab8a-5b31d8b9b5e1', '3fd108e5-15fd-4f4a-ab8a-5b31d8b9b5e2')
+      .replace('crons = ["*/5 * * * *"]', 'crons = []')
+      .replace('"ADMIN_API_KEY", ', '')
+    writeFileSync(broken, text)
+    try {
+      const result = await onExample({}, ['--no-bundle', '--sign-in-config', EXAMPLE], broken)
+      assert.equal(result.code, 1, result.output)
+      const expected = [
+        /^FAIL env\.production\.routes: "\*\.example\.net\/\*": not one of the primary host's admin surfaces/,
+        /^FAIL env\.production\.routes: lacks "login\.example\.net\/api\/\*"/,
+        /^FAIL env\.production\.d1_databases: .*they must share one D1 database/,
+        /^FAIL env\.production\.triggers\.crons: lacks "\*\/5 \* \* \* \*"/,
+        /^FAIL env\.production\.secrets\.required: lacks ADMIN_API_KEY/,
+      ]
+      assert.equal(result.failures.length, expected.length, result.output)
+      for (const pattern of expected)
+        assert.ok(
+          result.failures.some((line) => pattern.test(line)),
+          `${pattern}\n${result.output}`,
+        )
+    } finally {
+      rmSync(dir, { recursive: true, force: true })
+    }
+  })
+
+  test('fails naming a bad var, a secret written as a var (and not required), a missing binding, a cron on the sign-in Worker', async () => {
     const dir = mkdtempSync(path.join(tmpdir(), 'sso-gateway-preflight-test-'))
     const broken = path.join(dir, 'wrangler.toml')
     const text = readFileSync(path.join(root, EXAMPLE), 'utf8')
-      .replace('"../../src/index.ts"', JSON.stringify(path.join(root, 'src', 'index.ts')))
+      .replace('"../../src/sign-in-worker.ts"', JSON.stringify(path.join(root, 'src', 'sign-in-worker.ts')))
       .replace('"../../migrations"', JSON.stringify(path.join(root, 'migrations')))
       .replace(
         'PRIMARY_HOST = "login.example.net"',
         'PRIMARY_HOST = "login.example.org"\nFLOW_KEY = "committed-by-mistake"',
       )
       .replace(/\[\[env\.production\.ratelimits\]\]\nname = "ADMIN_RATE_LIMIT"\n[^\n]*\n[^\n]*\n/, '')
-      .replace('crons = ["*/5 * * * *"]', 'crons = []')
+      .replace('crons = []', 'crons = ["*/5 * * * *"]')
       .replace('"FLOW_KEY", ', '')
     writeFileSync(broken, text)
     try {
@@ -211,7 +250,7 @@ describe('npm run preflight', { concurrency: 3 }, () => {
         /^FAIL env\.production\.vars\.FLOW_KEY: a secret, written in plain text in the configuration\. Fix: delete it from \[env\.production\.vars\]/,
         /^FAIL env\.production\.vars\.PRIMARY_HOST: PRIMARY_HOST "login\.example\.org" must be inside PROVIDER_ZONE "example\.net"/,
         /^FAIL env\.production: binding ADMIN_RATE_LIMIT: missing .*environments inherit no binding/,
-        /^FAIL env\.production\.triggers\.crons: lacks "\*\/5 \* \* \* \*"/,
+        /^FAIL env\.production\.triggers\.crons: "\*\/5 \* \* \* \*" on the sign-in Worker, which has no scheduled handler/,
         /^FAIL env\.production\.routes: no route serves PRIMARY_HOST login\.example\.org/,
         /^FAIL env\.production\.secrets\.required: lacks FLOW_KEY \(src\/secrets\.ts\)/,
       ]
