@@ -38,6 +38,7 @@ import {
   addSteps,
   type CellSummary,
   countsTable,
+  d1ByStepLines,
   type StandInPerSignIn,
   standInKinds,
   summarize,
@@ -287,6 +288,8 @@ console.log(
   '\nPer sign-in: D1 calls (round trips; a batch is one; seq = on the critical path of its request, summed over the sign-in) and stand-in requests\n',
 )
 console.log(countsTable([...cells, ...delayed]))
+console.log('\nD1 calls per sign-in by step, reads r / writes w (sequential):')
+for (const line of d1ByStepLines(cells.filter((c) => c.concurrency === 1))) console.log(`  ${line}`)
 console.log(
   `\nsign-ins/s at c=8, gateway / peer: central ${ratio.toFixed(2)}x, direct ${ratioDirect.toFixed(2)}x (goal >= 1.5x)`,
 )

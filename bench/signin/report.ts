@@ -41,6 +41,8 @@ export interface CellSummary {
   whole: Percentiles
   steps: Partial<Record<Step, Percentiles>>
   d1?: D1PerSignIn
+  /** D1 calls per sign-in by step (the queue's consumer, if any, under `queue`): reads/writes, sequential ones. */
+  d1ByStep?: Record<string, { reads: number; writes: number; sequential: number }>
   standIn: StandInPerSignIn
 }
 
@@ -93,6 +95,7 @@ export function summarize(
     if (values.length) steps[step] = percentiles(values)
   }
   let d1: D1PerSignIn | undefined
+  let d1ByStep: CellSummary['d1ByStep']
   if (d1Steps) {
     // Every step of the sign-ins and what runs for them off the request path (a queue consumer): not the
     // bench's own requests (seeding, counters), which carry no step.
@@ -106,6 +109,16 @@ export function summarize(
       afterResponse: total((c) => c.read.afterResponse + c.write.afterResponse),
       statements: total((c) => c.read.statements + c.write.statements),
     }
+    d1ByStep = Object.fromEntries(
+      all.map(([step, c]) => [
+        step,
+        {
+          reads: per(c.read.total),
+          writes: per(c.write.total),
+          sequential: per(c.read.sequential + c.write.sequential),
+        },
+      ]),
+    )
   }
   return {
     name,
@@ -118,6 +131,7 @@ export function summarize(
     whole: percentiles(ok.map((r) => r.totalMs)),
     steps,
     d1,
+    d1ByStep,
     standIn: {
       discovery: per(standIn.discovery),
       jwks: per(standIn.jwks),
@@ -184,4 +198,16 @@ export function countsTable(cells: CellSummary[]): string {
       count(c.standIn.token),
     ]),
   )
+}
+
+/** One line per cell: D1 calls per sign-in by step, as reads/writes (sequential). */
+export function d1ByStepLines(cells: CellSummary[]): string[] {
+  return cells
+    .filter((c) => c.d1ByStep)
+    .map(
+      (c) =>
+        `${c.name} c=${c.concurrency}: ${Object.entries(c.d1ByStep!)
+          .map(([step, n]) => `${step} ${count(n.reads)}r/${count(n.writes)}w (${count(n.sequential)} seq)`)
+          .join(', ')}`,
+    )
 }
