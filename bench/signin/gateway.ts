@@ -24,6 +24,8 @@ const root = path.resolve(import.meta.dirname, '..', '..')
 export const GATEWAY = {
   entry: 'bench/signin/worker/entry.ts',
   wranglerConfig: 'wrangler.toml',
+  /** The environment `npm run deploy` deploys: its build settings (the vars come from dev/workerd.ts). */
+  wranglerEnv: 'production',
   miniflare: (): Record<string, unknown> => ({
     // The meter's per-request counts (AsyncLocalStorage): a flag of the bench build only.
     compatibilityFlags: ['nodejs_als'],
@@ -65,6 +67,7 @@ export interface Built {
 /** The gateway's bench entry, bundled by `wrangler deploy --dry-run` with the production config's build settings. */
 export function buildGateway(outDir: string): Built {
   rmSync(outDir, { recursive: true, force: true })
+  // Quiet unless it fails (wrangler warns that environments do not inherit the top level's vars: known here).
   execFileSync(
     path.join(root, 'node_modules', '.bin', 'wrangler'),
     [
@@ -72,13 +75,15 @@ export function buildGateway(outDir: string): Built {
       GATEWAY.entry,
       '--config',
       GATEWAY.wranglerConfig,
+      '--env',
+      GATEWAY.wranglerEnv,
       '--dry-run',
       '--outdir',
       outDir,
       '--compatibility-flags',
       'nodejs_als',
     ],
-    { cwd: root, env: { ...process.env, WRANGLER_SEND_METRICS: 'false' }, stdio: ['ignore', 'ignore', 'inherit'] },
+    { cwd: root, env: { ...process.env, WRANGLER_SEND_METRICS: 'false' }, stdio: 'pipe' },
   )
   const name = readdirSync(outDir).find((f) => f.endsWith('.js'))
   if (!name) throw new Error(`wrangler wrote no script to ${outDir}`)
