@@ -11,7 +11,7 @@ import { execFileSync } from 'node:child_process'
 import { readFileSync, rmSync } from 'node:fs'
 import path from 'node:path'
 import { readD1Migrations } from '@cloudflare/vitest-plugin'
-import { convertV4MiniflareOptions, Log, LogLevel, Miniflare } from 'miniflare'
+import { convertV4MiniflareOptions, Log, LogLevel, Miniflare, type V4WorkerOptions } from 'miniflare'
 import { newSigningJwk } from './lib.ts'
 
 const root = path.resolve(import.meta.dirname, '..')
@@ -75,11 +75,15 @@ function referenceScript(html: string): string {
 export default { fetch() { return new Response(HTML, { headers: { 'content-type': 'text/html; charset=utf-8' } }) } }`
 }
 
-/** More options in Miniflare's v4 shape: for the sign-in Worker (`gateway`, e.g. `ratelimits`), the admin Worker, and Miniflare itself. */
+/**
+ * More options in Miniflare's v4 shape: for the sign-in Worker (`gateway`, e.g. `ratelimits`), the admin Worker,
+ * Miniflare itself, and further Workers in the same workerd (each with `routes` of its own).
+ */
 export interface MoreOptions {
   gateway?: Record<string, unknown>
   admin?: Record<string, unknown>
   miniflare?: Record<string, unknown>
+  workers?: V4WorkerOptions[]
 }
 
 function newMiniflare(
@@ -135,6 +139,7 @@ function newMiniflare(
           compatibilityDate: '2026-08-15',
           routes: [`${REFERENCE}/*`],
         },
+        ...(more.workers ?? []),
       ],
     }),
   )

@@ -1,0 +1,339 @@
+/**
+ * `npm run bench:signin`: whole sign-ins, from the login page to the handoff
+ * page, through the gateway built for production and run under workerd
+ * (dev/workerd.ts), side by side with a peer Worker signing in with
+ * `@hono/oidc-auth`, both against the Entra ID stand-in in a process of its
+ * own. Loaded from this process over keep-alive connections to 127.0.0.1.
+ *
+ * Cells: the gateway's central callback, its direct callback, and the peer,
+ * at 1 and 8 sign-ins at a time, each in two halves, interleaved so that the
+ * machine's drift hits every side. Then the gateway again with every D1 call
+ * delayed (a primary far away) at one sign-in at a time. Per cell: sign-ins
+ * per second, the whole sign-in's and each step's p50/p99, and per sign-in
+ * the D1 calls (bench/signin/worker/d1-meter.ts) and the stand-in's requests
+ * by kind. Also written to bench/out/signin.json.
+ *
+ * BENCH_SECONDS (8) per cell, BENCH_WARMUP_SECONDS (2), BENCH_USERS (500),
+ * BENCH_D1_DELAY_MS (150: the delayed run), BENCH_DELAY_SECONDS (8).
+ */
+import { type ChildProcess, fork } from 'node:child_process'
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs'
+import http from 'node:http'
+import path from 'node:path'
+import { gzipSync } from 'node:zlib'
+import { buildBundles, CLIENT_ID, CLIENT_SECRET, PRIMARY, startWorkerd, TENANT, TENANT_ID } from '../dev/workerd.ts'
+import type { StepCounts } from './signin/counts.ts'
+import {
+  Browser,
+  type CellRun,
+  type GatewaySites,
+  gatewaySignIn,
+  peerSignIn,
+  runCell,
+  type SignInResult,
+  type User,
+} from './signin/driver.ts'
+import { buildGateway, buildPeer, GATEWAY, PEER, peerWorker } from './signin/gateway.ts'
+import {
+  addSteps,
+  type CellSummary,
+  countsTable,
+  d1ByStepLines,
+  type StandInPerSignIn,
+  standInKinds,
+  summarize,
+  timingTable,
+} from './signin/report.ts'
+
+const outDir = path.resolve(import.meta.dirname, 'out')
+const buildDir = path.join(outDir, 'signin-build')
+const SECONDS = Number(process.env.BENCH_SECONDS ?? 8)
+const WARMUP_SECONDS = Number(process.env.BENCH_WARMUP_SECONDS ?? 2)
+const USERS = Number(process.env.BENCH_USERS ?? 500)
+const DELAY_MS = Number(process.env.BENCH_D1_DELAY_MS ?? 150)
+const DELAY_SECONDS = Number(process.env.BENCH_DELAY_SECONDS ?? 8)
+const DIRECT = 'direct.localhost'
+const CONCURRENCIES = [1, 8]
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
+const hex = (n: number, width: number) => n.toString(16).padStart(width, '0')
+
+/** Distinct SSO users, in the phone system's tenant: on its SSO list and in the stand-in's directory. */
+const users: User[] = Array.from({ length: USERS }, (_, i) => ({
+  oid: `be7c${hex(i, 4)}-0000-4000-8000-${hex(i, 12)}`,
+  tid: TENANT_ID,
+  upn: `user${i}@acme.example`,
+  email: `user${i}@acme.example`,
+  name: `User ${i}`,
+}))
+
+// ---------------------------------------------------------------------------------------------
+// The Entra stand-in, in its own process
+
+async function startStandIn(): Promise<{ child: ChildProcess; base: string }> {
+  const child = fork(path.join(import.meta.dirname, 'signin', 'entra-process.ts'), [], {
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+  })
+  const base = await new Promise<string>((resolve, reject) => {
+    child.once('message', (m) => resolve((m as { base: string }).base))
+    child.once('exit', (code) => reject(new Error(`the Entra stand-in exited (${code})`)))
+    child.send({
+      apps: [
+        {
+          clientId: CLIENT_ID,
+          secret: CLIENT_SECRET,
+          redirectUris: [`http://${PRIMARY}/sso/callback`, `http://${DIRECT}/sso/callback`],
+        },
+        { clientId: PEER.clientId, secret: PEER.secret, redirectUris: [`http://${PEER.host}/callback`] },
+      ],
+      users,
+    })
+  })
+  return { child, base }
+}
+
+const standIn = await startStandIn()
+const killStandIn = () => standIn.child.kill()
+process.on('exit', killStandIn)
+const standInUrl = new URL(standIn.base)
+
+// ---------------------------------------------------------------------------------------------
+// The Workers, built and started; the direct host and the SSO list seeded
+
+// The gateway logs a JSON line per request: counted here, warnings and errors kept for the report.
+const logs = { info: 0, warn: 0, error: 0, other: 0, samples: [] as string[] }
+function handleStructuredLogs(log: { level: string; message: string }) {
+  for (const line of log.message.split('\n')) {
+    if (!line.trim()) continue
+    let level = 'other'
+    try {
+      level = (JSON.parse(line) as { level?: string }).level ?? 'other'
+    } catch {
+      // workerd's own lines
+    }
+    const key = level === 'info' || level === 'warn' || level === 'error' ? level : 'other'
+    logs[key]++
+    if (key !== 'info' && logs.samples.length < 5) logs.samples.push(line.slice(0, 300))
+  }
+}
+
+// Both production Workers (the admin Worker serves the seeding API), then the sign-in Worker again, metered.
+const productionDir = path.join(buildDir, 'production')
+buildBundles(productionDir)
+const gatewayBuilt = buildGateway(path.join(buildDir, 'gateway'))
+const peerBuilt = await buildPeer(path.join(buildDir, 'peer'))
+const running = await startWorkerd(
+  productionDir,
+  '<!doctype html><title>reference</title>',
+  { ENTRA_AUTHORITY: standIn.base, BENCH_D1_DELAY_MS: '0' },
+  {
+    gateway: {
+      scriptPath: gatewayBuilt.scriptPath,
+      modulesRoot: path.dirname(gatewayBuilt.scriptPath),
+      ...GATEWAY.miniflare(),
+    },
+    miniflare: { handleStructuredLogs },
+    workers: [peerWorker(peerBuilt, `${standIn.base}/${TENANT_ID}/v2.0`)],
+  },
+)
+const { mf, admin } = running
+
+const phoneSystem = await admin('GET', `/phone-systems/${running.phoneSystemId}`)
+await admin('POST', `/orgs/${phoneSystem.organizationId}/hostnames`, { hostname: DIRECT })
+// Direct mode as after its redirect URI was confirmed on the app (registered on the stand-in above): the
+// registration itself goes through Graph, which this bench does not run.
+const db = await mf.getD1Database('DB', 'gateway')
+await db
+  .prepare(
+    "UPDATE hostnames SET callback_mode = 'direct', redirect_uri_registered = 1, redirect_uri_app_id = ? WHERE hostname = ?",
+  )
+  .bind(CLIENT_ID, DIRECT)
+  .run()
+await admin('PUT', `/phone-systems/${running.phoneSystemId}/sso-users`, {
+  users: users.map((u, i) => ({ oid: u.oid, displayName: u.name, extension: String(1000 + i) })),
+})
+
+// ---------------------------------------------------------------------------------------------
+// Counters: the bench entry's D1 counts, the stand-in's requests
+
+const port = Number(running.port)
+const workerdAgent = new http.Agent({ keepAlive: true, maxSockets: 64 })
+const standInAgent = new http.Agent({ keepAlive: true, maxSockets: 64 })
+const newBrowser = () =>
+  new Browser({ port, agent: workerdAgent }, { port: Number(standInUrl.port), agent: standInAgent, base: standIn.base })
+const control = newBrowser()
+
+async function d1Counts(reset: boolean): Promise<Record<string, StepCounts>> {
+  const res = await control.request(`http://${PRIMARY}/__bench/d1${reset ? '?reset=1' : ''}`)
+  return (JSON.parse(res.body) as { steps: Record<string, StepCounts> }).steps
+}
+
+async function setDelay(ms: number | null): Promise<void> {
+  await control.request(`http://${PRIMARY}/__bench/d1?delay=${ms ?? ''}`, { method: 'POST', body: '' })
+}
+
+async function standInHits(): Promise<Record<string, number>> {
+  return JSON.parse((await control.request(`${standIn.base}/__control/hits`)).body) as Record<string, number>
+}
+
+function hitsSince(before: Record<string, number>, after: Record<string, number>): StandInPerSignIn {
+  const diff: Record<string, number> = {}
+  for (const [key, n] of Object.entries(after)) diff[key] = n - (before[key] ?? 0)
+  return standInKinds(diff)
+}
+
+// ---------------------------------------------------------------------------------------------
+// Cells
+
+type Kind = 'central' | 'direct' | 'peer'
+const sites: Record<Exclude<Kind, 'peer'>, GatewaySites> = {
+  central: { host: TENANT, callbackHost: PRIMARY },
+  direct: { host: DIRECT, callbackHost: DIRECT },
+}
+const signIns: Record<Kind, (browser: Browser, user: User) => Promise<SignInResult>> = {
+  central: (b, u) => gatewaySignIn(b, sites.central, standIn.base, u),
+  direct: (b, u) => gatewaySignIn(b, sites.direct, standIn.base, u),
+  peer: (b, u) => peerSignIn(b, PEER.host, standIn.base, u),
+}
+const LABEL: Record<Kind, string> = {
+  central: `gateway central (${TENANT} -> ${PRIMARY})`,
+  direct: `gateway direct (${DIRECT})`,
+  peer: `peer @hono/oidc-auth (${PEER.host})`,
+}
+let userCursor = 0
+const nextUser = () => userCursor++
+
+interface Measured {
+  runs: CellRun[]
+  d1: Record<string, StepCounts>
+  standIn: StandInPerSignIn
+}
+const measured = new Map<string, Measured>()
+
+async function measure(key: string, kind: Kind, concurrency: number, seconds: number, settleMs = 300) {
+  await d1Counts(true)
+  const hitsBefore = await standInHits()
+  const run = await runCell(concurrency, seconds, users, signIns[kind], newBrowser, nextUser)
+  // Work left for after the responses (waitUntil, a queue's consumer) finishes before the counts are read.
+  await sleep(settleMs)
+  const d1 = await d1Counts(true)
+  const hits = hitsSince(hitsBefore, await standInHits())
+  const into = measured.get(key) ?? {
+    runs: [],
+    d1: {},
+    standIn: { discovery: 0, jwks: 0, authorize: 0, token: 0 },
+  }
+  into.runs.push(run)
+  addSteps(into.d1, d1)
+  for (const k of Object.keys(hits) as Array<keyof StandInPerSignIn>) into.standIn[k] += hits[k]
+  measured.set(key, into)
+  const ok = run.results.filter((r) => r.ok).length
+  console.log(
+    `  ${key}: ${ok} sign-ins in ${run.seconds.toFixed(1)} s${ok < run.results.length ? `, ${run.results.length - ok} failed` : ''}`,
+  )
+}
+
+// One of each first: a broken setup stops here, with what came back.
+for (const kind of ['central', 'direct', 'peer'] as Kind[]) {
+  const result = await signIns[kind](newBrowser(), users[0]!)
+  if (!result.ok) throw new Error(`${LABEL[kind]}: the first sign-in failed: ${result.detail}`)
+}
+
+const kinds: Kind[] = ['central', 'peer', 'direct']
+console.log(`Warm-up: ${WARMUP_SECONDS} s of each at c=8`)
+for (const kind of kinds) await runCell(8, WARMUP_SECONDS, users, signIns[kind], newBrowser, nextUser)
+
+const half = SECONDS / 2
+console.log(`Measuring: ${SECONDS} s per cell, in two halves, interleaved`)
+for (let round = 0; round < 2; round++)
+  for (const concurrency of CONCURRENCIES)
+    for (const kind of kinds) await measure(`${kind} c=${concurrency}`, kind, concurrency, half)
+
+console.log(`Delayed: every D1 call waits ${DELAY_MS} ms, ${DELAY_SECONDS} s per cell at c=1`)
+await setDelay(DELAY_MS)
+for (const kind of ['central', 'direct'] as Kind[])
+  await measure(`${kind} c=1 delayed`, kind, 1, DELAY_SECONDS, DELAY_MS * 4)
+await setDelay(null)
+
+await mf.dispose()
+killStandIn()
+
+// ---------------------------------------------------------------------------------------------
+// Report
+
+function cell(key: string, name: string, concurrency: number, gateway: boolean): CellSummary {
+  const m = measured.get(key)!
+  return summarize(name, concurrency, m.runs, gateway ? m.d1 : undefined, m.standIn)
+}
+
+const cells: CellSummary[] = []
+for (const concurrency of CONCURRENCIES)
+  for (const kind of ['central', 'direct', 'peer'] as Kind[])
+    cells.push(cell(`${kind} c=${concurrency}`, LABEL[kind], concurrency, kind !== 'peer'))
+const delayed = (['central', 'direct'] as Kind[]).map((kind) =>
+  cell(`${kind} c=1 delayed`, `${LABEL[kind]}, D1 +${DELAY_MS} ms`, 1, true),
+)
+
+const find = (name: string, c: number) => cells.find((x) => x.name === name && x.concurrency === c)!
+const ratio = find(LABEL.central, 8).perSecond / find(LABEL.peer, 8).perSecond
+const ratioDirect = find(LABEL.direct, 8).perSecond / find(LABEL.peer, 8).perSecond
+const delayRatios = delayed.map((d, i) => {
+  const kind = (['central', 'direct'] as Kind[])[i]!
+  const base = find(LABEL[kind], 1)
+  return { kind, delayedP50: d.whole.p50, p50: base.whole.p50, ratio: d.whole.p50 / base.whole.p50 }
+})
+
+console.log(
+  `\nWhole sign-ins (login page -> handoff page; the peer: GET / -> its signed-in page), ms; the stand-in in its own process\n`,
+)
+console.log(timingTable([...cells, ...delayed]))
+console.log(
+  '\nPer sign-in: D1 calls (round trips; a batch is one; seq = on the critical path of its request, summed over the sign-in) and stand-in requests\n',
+)
+console.log(countsTable([...cells, ...delayed]))
+console.log('\nD1 calls per sign-in by step, reads r / writes w (sequential):')
+for (const line of d1ByStepLines(cells.filter((c) => c.concurrency === 1))) console.log(`  ${line}`)
+console.log(
+  `\nsign-ins/s at c=8, gateway / peer: central ${ratio.toFixed(2)}x, direct ${ratioDirect.toFixed(2)}x (goal >= 1.5x)`,
+)
+for (const d of delayRatios)
+  console.log(
+    `whole sign-in p50 with D1 +${DELAY_MS} ms, ${d.kind}: ${d.delayedP50.toFixed(0)} ms vs ${d.p50.toFixed(1)} ms = ${d.ratio.toFixed(2)}x (goal <= 1.3x)`,
+  )
+const gzip = (file: string) => gzipSync(readFileSync(file)).length / 1024
+console.log(
+  `bundles: gateway bench entry ${(gatewayBuilt.bytes / 1024).toFixed(1)} KiB (gzip ${gzip(gatewayBuilt.scriptPath).toFixed(1)} KiB), peer ${(peerBuilt.bytes / 1024).toFixed(1)} KiB (gzip ${gzip(peerBuilt.scriptPath).toFixed(1)} KiB); ${USERS} SSO users`,
+)
+console.log(
+  'The peer checks no allow-list, keeps no flow state and writes nothing (its flow lives in cookies); it fetches discovery on every request that needs it and never the JWKS (oauth4webapi trusts the token endpoint over TLS).',
+)
+console.log(`gateway log lines: ${logs.info} info, ${logs.warn} warn, ${logs.error} error, ${logs.other} other`)
+for (const line of logs.samples) console.log(`  ${line}`)
+for (const c of [...cells, ...delayed])
+  if (c.failures)
+    console.error(`${c.name} c=${c.concurrency}: ${c.failures} failed, e.g. ${c.failureSamples.join(' | ')}`)
+
+mkdirSync(outDir, { recursive: true })
+writeFileSync(
+  path.join(outDir, 'signin.json'),
+  `${JSON.stringify(
+    {
+      date: new Date().toISOString(),
+      settings: {
+        seconds: SECONDS,
+        warmupSeconds: WARMUP_SECONDS,
+        users: USERS,
+        delayMs: DELAY_MS,
+        delaySeconds: DELAY_SECONDS,
+      },
+      cells,
+      delayed,
+      ratios: { centralVsPeerC8: ratio, directVsPeerC8: ratioDirect, delayed: delayRatios },
+      bundles: { gatewayBytes: gatewayBuilt.bytes, peerBytes: peerBuilt.bytes },
+    },
+    null,
+    2,
+  )}\n`,
+)
+console.log(`\nwritten: ${path.relative(process.cwd(), path.join(outDir, 'signin.json'))}`)
+if (cells.some((c) => c.failures > 0) || delayed.some((c) => c.failures > 0)) process.exitCode = 1
