@@ -1,3 +1,4 @@
+import type { SignInAttemptRow } from './audit/sign-in-attempts'
 import type { SecretName } from './secrets'
 
 /** The secrets (`secrets.ts`: the one list), each unset until ops set it; `config.ts` says which is missing. */
@@ -46,6 +47,8 @@ export interface Env extends Secrets {
   SIGNIN_RATE_LIMIT: RateLimit
   /** Rate limit on the admin API: per client address, then per organization (`[[ratelimits]]`). */
   ADMIN_RATE_LIMIT: RateLimit
+  /** The sign-in audit queue (`[[queues.producers]]`): steps send their rows, this Worker consumes them (`audit/queue.ts`). */
+  SIGNIN_AUDIT: Queue<SignInAttemptRow>
   /** Workers Analytics Engine dataset (`[[analytics_engine_datasets]]`): sign-ins, syncs, hostname changes. */
   METRICS?: AnalyticsEngineDataset
 }

@@ -1,10 +1,12 @@
 /**
  * Composition: request context, health, host resolution, then the admin API
  * (primary host only), the sign-in routes and the JWKS. Errors of every kind
- * meet in one `onError`; the cron runs `jobs/scheduled.ts`.
+ * meet in one `onError`; the cron runs `jobs/scheduled.ts`, the queue consumer
+ * `audit/queue.ts`.
  */
 import { Hono } from 'hono'
 import { adminApi } from './admin/index'
+import { consumeSignInAudit } from './audit/queue'
 import { getConfig } from './config'
 import { connectRoutes } from './connect/routes'
 import { consoleApp } from './console/app'
@@ -86,4 +88,8 @@ export default {
   scheduled(_controller, env, ctx) {
     runScheduledJobs(env, ctx)
   },
-} satisfies ExportedHandler<AppEnv['Bindings']>
+  // The sign-in audit queue (wrangler.toml [[queues.consumers]]): rows the sign-in steps sent, into D1.
+  queue(batch, env) {
+    return consumeSignInAudit(batch, env)
+  },
+} satisfies ExportedHandler<AppEnv['Bindings'], unknown>
