@@ -92,6 +92,17 @@ function newMiniflare(
           compatibilityDate: '2026-08-15',
           d1Databases: { DB: 'bench-db' },
           durableObjects: { REDIRECT_URIS: 'EntraAppRegistrar' },
+          // The sign-in audit queue, produced and consumed by the gateway itself (wrangler.toml [[queues.*]]);
+          // batches of up to a second, as deployed Workers get them (up to five seconds there).
+          queueProducers: { SIGNIN_AUDIT: { queueName: 'sso-gateway-sign-in-audit' } },
+          queueConsumers: {
+            'sso-gateway-sign-in-audit': {
+              maxBatchSize: 100,
+              maxBatchTimeout: 1,
+              maxRetries: 10,
+              deadLetterQueue: 'sso-gateway-sign-in-audit-dlq',
+            },
+          },
           bindings: { ...wranglerVars, ...bindings },
           ...more.gateway,
         },
