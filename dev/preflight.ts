@@ -11,8 +11,10 @@
  * - bindings: every binding of wrangler.toml's top level (the Worker's, which
  *   `npm run typecheck` ties to src/env.ts) repeated in the environment, D1
  *   with a database id and this checkout's migrations, the crons, the secrets
- *   in `[env.<env>.secrets] required`, a route serving PRIMARY_HOST; no Worker
- *   name, D1 database or rate-limit namespace shared with another environment;
+ *   in `[env.<env>.secrets] required`, a route serving PRIMARY_HOST, a consumer
+ *   (with its dead letter queue) for every queue the top level consumes; no
+ *   Worker name, D1 database, rate-limit namespace or queue shared with another
+ *   environment;
  * - secrets: every name of src/secrets.ts set on the Worker (`wrangler secret list`);
  * - migrations: those not yet applied to the remote D1 are listed (`wrangler
  *   d1 migrations list --remote`); not a problem, the deploy applies them first;
@@ -98,6 +100,10 @@ interface WranglerConfig {
   secrets?: { required?: string[] }
   d1_databases?: Array<{ binding: string; database_name?: string; database_id?: string; migrations_dir?: string }>
   ratelimits?: Array<{ name: string; namespace_id: string }>
+  queues?: {
+    producers?: Array<{ binding: string; queue: string }>
+    consumers?: Array<{ queue: string; dead_letter_queue?: string }>
+  }
 }
 const read = (config: string, environment?: string): WranglerConfig =>
   unstable_readConfig({ config, ...(environment ? { env: environment } : {}) }, { hideWarnings: true })
@@ -274,6 +280,35 @@ for (const [name, binding] of Object.entries(wanted)) {
         'give it a namespace_id no other environment uses',
       )
     }
+  }
+}
+// A queue the top level consumes must be consumed in the environment too (its producer's queue), with a dead
+// letter queue where the top level has one: else rows pile up unwritten, or a poisoned message vanishes.
+for (const producer of reference.queues?.producers ?? []) {
+  const consumed = reference.queues?.consumers?.find((consumer) => consumer.queue === producer.queue)
+  const queue = config.queues?.producers?.find((mine) => mine.binding === producer.binding)?.queue
+  if (!consumed || !queue) continue
+  const consumer = config.queues?.consumers?.find((mine) => mine.queue === queue)
+  if (!consumer) {
+    bindingLines.fail(
+      `${at}: queue ${queue} (binding ${producer.binding})`,
+      'nothing consumes it: the Worker sends to it, and no message would ever be written',
+      `add [[env.${env}.queues.consumers]] queue = "${queue}", as the top level consumes ${producer.queue}`,
+    )
+  } else if (consumed.dead_letter_queue && !consumer.dead_letter_queue) {
+    bindingLines.fail(
+      `${at}: queue ${queue}`,
+      'its consumer has no dead_letter_queue: a message D1 keeps refusing would be dropped after max_retries',
+      `set dead_letter_queue = "${queue}-dlq" in its [[env.${env}.queues.consumers]] (and \`npx wrangler queues create ${queue}-dlq\`)`,
+    )
+  }
+  const sharedWith = others.find((other) => other.config.queues?.producers?.some((theirs) => theirs.queue === queue))
+  if (sharedWith) {
+    bindingLines.fail(
+      `${at}: queue ${queue} (binding ${producer.binding})`,
+      `the same queue as [env.${sharedWith.name}]: one environment's consumer would write the other's messages`,
+      'give each environment its own queue (and dead letter queue)',
+    )
   }
 }
 const crons = config.triggers?.crons ?? []

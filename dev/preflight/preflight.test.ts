@@ -4,7 +4,7 @@
  * which must fail naming every placeholder, and on the filled example
  * (example.wrangler.toml) against the local Cloudflare API stand-in: all set
  * passes; a pending migration is listed; a missing secret, a bad var, a
- * missing binding or a refused token fail, named.
+ * missing binding, a queue nothing consumes or a refused token fail, named.
  */
 import assert from 'node:assert/strict'
 import { spawn } from 'node:child_process'
@@ -187,6 +187,37 @@ describe('npm run preflight', { concurrency: 3 }, () => {
       )
     } finally {
       await running.close()
+    }
+  })
+
+  test('fails naming a queue nothing consumes, and a consumer without a dead letter queue', async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'sso-gateway-preflight-test-'))
+    const text = readFileSync(path.join(root, EXAMPLE), 'utf8')
+      .replace('"../../src/index.ts"', JSON.stringify(path.join(root, 'src', 'index.ts')))
+      .replace('"../../migrations"', JSON.stringify(path.join(root, 'migrations')))
+    const unconsumed = path.join(dir, 'unconsumed.toml')
+    writeFileSync(unconsumed, text.replace(/\[\[env\.production\.queues\.consumers\]\]\n(?:[^\n]+\n)+/, ''))
+    const noDeadLetters = path.join(dir, 'no-dead-letters.toml')
+    writeFileSync(noDeadLetters, text.replace(/dead_letter_queue = [^\n]+\n/, ''))
+    try {
+      const [first, second] = [
+        await onExample({}, ['--no-bundle'], unconsumed),
+        await onExample({}, ['--no-bundle'], noDeadLetters),
+      ]
+      assert.equal(first.code, 1, first.output)
+      assert.equal(first.failures.length, 1, first.output)
+      assert.match(
+        first.failures[0]!,
+        /^FAIL env\.production: queue sso-gateway-sign-in-audit \(binding SIGNIN_AUDIT\): nothing consumes it.*Fix: add \[\[env\.production\.queues\.consumers\]\]/,
+      )
+      assert.equal(second.code, 1, second.output)
+      assert.equal(second.failures.length, 1, second.output)
+      assert.match(
+        second.failures[0]!,
+        /^FAIL env\.production: queue sso-gateway-sign-in-audit: its consumer has no dead_letter_queue/,
+      )
+    } finally {
+      rmSync(dir, { recursive: true, force: true })
     }
   })
 
