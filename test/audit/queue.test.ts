@@ -50,7 +50,7 @@ async function deliver(bodies: unknown[], bindings: Cloudflare.Env = env, ids = 
     bodies.map((body, i) => ({ id: ids[i]!, timestamp: new Date(), attempts: 1, body })),
   )
   const ctx = createExecutionContext()
-  await worker.queue(batch, bindings as never, ctx)
+  await worker.queue(batch, bindings as never)
   return getQueueResult(batch, ctx)
 }
 
