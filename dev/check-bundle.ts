@@ -99,6 +99,14 @@ try {
       consoleStart.status === 302,
       String(consoleStart.status),
     )
+    // The steps' audit rows come through the queue after the answers: the bundle's own consumer writes them.
+    const db = await mf.getD1Database('DB', 'gateway')
+    let stored = 0
+    for (let waited = 0; waited <= 5000 && stored < 2; waited += 50) {
+      stored = (await db.prepare('SELECT COUNT(*) AS n FROM sign_in_attempts').first<{ n: number }>())?.n ?? 0
+      if (stored < 2) await new Promise((resolve) => setTimeout(resolve, 50))
+    }
+    check('the sign-in audit rows land through the queue consumer', stored === 2, `${stored} rows`)
     const jwks = (await (await mf.dispatchFetch(`http://${PRIMARY}/.well-known/jwks.json`)).json()) as {
       keys: Array<{ d?: string }>
     }

@@ -12,14 +12,16 @@
  *   `npm run typecheck` ties to src/env.ts) repeated in the environment, D1
  *   with a database id and this checkout's migrations, the crons, the secrets
  *   in `[env.<env>.secrets] required`, a route serving PRIMARY_HOST; no Worker
- *   name, D1 database or rate-limit namespace shared with another environment;
+ *   name, D1 database, rate-limit namespace or queue shared with another
+ *   environment;
  * - the two Workers (ARCHITECTURE §1), told apart by `main`: the sign-in
  *   Worker (wrangler.toml) requires the secrets of src/secrets.ts
- *   SIGN_IN_SECRETS and has no cron; the admin Worker (wrangler.admin.toml)
- *   requires every secret and the crons, its routes are only the primary
- *   host's /admin*, /api/* and /connect/*, and its vars and D1 database are
- *   the sign-in Worker's of the same environment (`--sign-in-config`, default
- *   wrangler.toml);
+ *   SIGN_IN_SECRETS, has no cron and consumes no queue; the admin Worker
+ *   (wrangler.admin.toml) requires every secret and the crons, consumes (with
+ *   its dead letter queue) every queue the top level consumes, its routes are
+ *   only the primary host's /admin*, /api/* and /connect/*, and its vars and
+ *   D1 database are the sign-in Worker's of the same environment
+ *   (`--sign-in-config`, default wrangler.toml);
  * - secrets: every name the Worker requires set on it (`wrangler secret list`);
  * - migrations: those not yet applied to the remote D1 are listed (`wrangler
  *   d1 migrations list --remote`); not a problem, the deploy applies them first;
@@ -108,6 +110,10 @@ interface WranglerConfig {
   secrets?: { required?: string[] }
   d1_databases?: Array<{ binding: string; database_name?: string; database_id?: string; migrations_dir?: string }>
   ratelimits?: Array<{ name: string; namespace_id: string }>
+  queues?: {
+    producers?: Array<{ binding: string; queue: string }>
+    consumers?: Array<{ queue: string; dead_letter_queue?: string }>
+  }
 }
 const read = (config: string, environment?: string): WranglerConfig =>
   unstable_readConfig({ config, ...(environment ? { env: environment } : {}) }, { hideWarnings: true })
@@ -301,6 +307,44 @@ for (const [name, binding] of Object.entries(wanted)) {
         'give it a namespace_id no other environment uses',
       )
     }
+  }
+}
+// A queue the top level consumes must be consumed in the environment too (its producer's queue), with a dead
+// letter queue where the top level has one: else rows pile up unwritten, or a poisoned message vanishes.
+for (const producer of reference.queues?.producers ?? []) {
+  const consumed = reference.queues?.consumers?.find((consumer) => consumer.queue === producer.queue)
+  const queue = config.queues?.producers?.find((mine) => mine.binding === producer.binding)?.queue
+  if (!consumed || !queue) continue
+  const consumer = config.queues?.consumers?.find((mine) => mine.queue === queue)
+  if (role === 'sign-in') {
+    // A queue has one consumer: the admin Worker's (wrangler.admin.toml), which checks the rest.
+    if (consumer) {
+      bindingLines.fail(
+        `${at}: queue ${queue}`,
+        'consumed by the sign-in Worker, which has no queue handler (the admin Worker consumes it)',
+        `remove [[env.${env}.queues.consumers]] for ${queue} from ${file}; wrangler.admin.toml consumes it`,
+      )
+    }
+  } else if (!consumer) {
+    bindingLines.fail(
+      `${at}: queue ${queue} (binding ${producer.binding})`,
+      'nothing consumes it: the Worker sends to it, and no message would ever be written',
+      `add [[env.${env}.queues.consumers]] queue = "${queue}", as the top level consumes ${producer.queue}`,
+    )
+  } else if (consumed.dead_letter_queue && !consumer.dead_letter_queue) {
+    bindingLines.fail(
+      `${at}: queue ${queue}`,
+      'its consumer has no dead_letter_queue: a message D1 keeps refusing would be dropped after max_retries',
+      `set dead_letter_queue = "${queue}-dlq" in its [[env.${env}.queues.consumers]] (and \`npx wrangler queues create ${queue}-dlq\`)`,
+    )
+  }
+  const sharedWith = others.find((other) => other.config.queues?.producers?.some((theirs) => theirs.queue === queue))
+  if (sharedWith) {
+    bindingLines.fail(
+      `${at}: queue ${queue} (binding ${producer.binding})`,
+      `the same queue as [env.${sharedWith.name}]: one environment's consumer would write the other's messages`,
+      'give each environment its own queue (and dead letter queue)',
+    )
   }
 }
 const crons = config.triggers?.crons ?? []

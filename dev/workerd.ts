@@ -116,6 +116,7 @@ function newMiniflare(
           compatibilityDate: '2026-08-15',
           d1Databases: { DB: 'bench-db' },
           durableObjects: { REDIRECT_URIS: { className: 'EntraAppRegistrar', scriptName: 'admin' } },
+          queueProducers: { SIGNIN_AUDIT: { queueName: 'sso-gateway-sign-in-audit' } },
           bindings: { ...wranglerVars, ...bindings },
           ...more.gateway,
         },
@@ -129,6 +130,17 @@ function newMiniflare(
           routes: [`${PRIMARY}/admin*`, `${PRIMARY}/api/*`, `${PRIMARY}/connect/*`],
           d1Databases: { DB: 'bench-db' },
           durableObjects: { REDIRECT_URIS: 'EntraAppRegistrar' },
+          // The sign-in audit queue: the sign-in Worker sends, this Worker consumes (wrangler.admin.toml);
+          // batches of up to a second, as deployed Workers get them (up to five seconds there).
+          queueProducers: { SIGNIN_AUDIT: { queueName: 'sso-gateway-sign-in-audit' } },
+          queueConsumers: {
+            'sso-gateway-sign-in-audit': {
+              maxBatchSize: 100,
+              maxBatchTimeout: 1,
+              maxRetries: 10,
+              deadLetterQueue: 'sso-gateway-sign-in-audit-dlq',
+            },
+          },
           bindings: { ...wranglerVars, ...bindings },
           ...more.admin,
         },

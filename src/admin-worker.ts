@@ -2,9 +2,11 @@
  * The admin Worker, deployed (wrangler.admin.toml): on the primary host only,
  * `/api/*` (admin API), `/admin*` (console) and `/connect/*` (tenant proof),
  * whose routes are more specific than the sign-in Worker's; the cron; the
+ * sign-in audit queue's consumer; the
  * `EntraAppRegistrar` Durable Object. Locally, src/index.ts runs it together
  * with the sign-in Worker as one.
  */
+import { consumeSignInAudit } from './audit/queue'
 import type { AppEnv } from './http/context'
 import { runScheduledJobs } from './jobs/scheduled'
 import { mountAdmin } from './workers/admin'
@@ -20,4 +22,8 @@ export default {
   scheduled(_controller, env, ctx) {
     runScheduledJobs(env, ctx)
   },
-} satisfies ExportedHandler<AppEnv['Bindings']>
+  // The sign-in audit queue's consumer (wrangler.admin.toml): rows the sign-in Worker's steps sent, into D1.
+  queue(batch, env) {
+    return consumeSignInAudit(batch, env)
+  },
+} satisfies ExportedHandler<AppEnv['Bindings'], unknown>

@@ -46,6 +46,11 @@ export interface Env extends Secrets {
   SIGNIN_RATE_LIMIT: RateLimit
   /** Rate limit on the admin API: per client address, then per organization (`[[ratelimits]]`). */
   ADMIN_RATE_LIMIT: RateLimit
+  /**
+   * The sign-in audit queue (`[[queues.producers]]`): steps send their rows, this Worker consumes them and
+   * checks each (`audit/queue.ts`), so the binding needs no message type.
+   */
+  SIGNIN_AUDIT: Queue
   /** Workers Analytics Engine dataset (`[[analytics_engine_datasets]]`): sign-ins, syncs, hostname changes. */
   METRICS?: AnalyticsEngineDataset
 }

@@ -3,8 +3,10 @@
  * (workers/chain.ts), for everything local: tests (vitest runs wrangler.toml's
  * top-level `main`), `npm start` and the browser tests, one process. Deployed,
  * the same routes run as two Workers: sign-in-worker.ts and admin-worker.ts
- * (ARCHITECTURE §1).
+ * (ARCHITECTURE §1). The cron runs `jobs/scheduled.ts`, the queue consumer
+ * `audit/queue.ts`.
  */
+import { consumeSignInAudit } from './audit/queue'
 import type { AppEnv } from './http/context'
 import { runScheduledJobs } from './jobs/scheduled'
 import { mountAdmin } from './workers/admin'
@@ -22,4 +24,8 @@ export default {
   scheduled(_controller, env, ctx) {
     runScheduledJobs(env, ctx)
   },
-} satisfies ExportedHandler<AppEnv['Bindings']>
+  // The sign-in audit queue (wrangler.toml [[queues.consumers]]): rows the sign-in steps sent, into D1.
+  queue(batch, env) {
+    return consumeSignInAudit(batch, env)
+  },
+} satisfies ExportedHandler<AppEnv['Bindings'], unknown>

@@ -110,6 +110,43 @@ export async function dbAll<T = Record<string, unknown>>(sql: string, ...params:
   return results
 }
 
+/**
+ * Waits until every sign-in audit row sent so far is in D1. Sign-in steps send
+ * their rows to the SIGNIN_AUDIT queue after answering (src/audit/queue.ts), so
+ * a test that reads `sign_in_attempts` right after a request could come too
+ * early. This sends a marker row through the same queue, waits for it (every
+ * 25 ms, up to 5 s; the local queue delivers in order, one batch at a time), and
+ * deletes it: the rows sent before it have landed by then, and a row absent now
+ * was never sent.
+ */
+export async function auditSettled(): Promise<void> {
+  const eventId = `settled-${crypto.randomUUID()}`
+  await env.SIGNIN_AUDIT.send(
+    {
+      eventId,
+      at: Date.now(),
+      result: 'success',
+      reason: 'audit_settled',
+      step: 'callback',
+      hostname: 'audit-settled.invalid',
+      orgId: null,
+      phoneSystemId: null,
+      tid: null,
+      oid: null,
+      account: null,
+      detail: null,
+      correlationId: eventId,
+    },
+    { contentType: 'json' },
+  )
+  const marker = env.DB.prepare('SELECT 1 FROM sign_in_attempts WHERE event_id = ?').bind(eventId)
+  for (let waited = 0; !(await marker.first()); waited += 25) {
+    if (waited >= 5000) throw new Error('the sign-in audit queue delivered nothing within 5 s')
+    await new Promise((resolve) => setTimeout(resolve, 25))
+  }
+  await env.DB.prepare('DELETE FROM sign_in_attempts WHERE event_id = ?').bind(eventId).run()
+}
+
 /** A phone system whose web client and handoff URLs are named after it (`support.pbx.example`), in `tenantId`. */
 export async function phoneSystemNamed(orgId: string, name: string, tenantId: string) {
   return apiJson(

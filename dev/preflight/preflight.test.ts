@@ -4,7 +4,7 @@
  * which must fail naming every placeholder, and on the filled example
  * (example.wrangler.toml) against the local Cloudflare API stand-in: all set
  * passes; a pending migration is listed; a missing secret, a bad var, a
- * missing binding or a refused token fail, named.
+ * missing binding, a queue nothing consumes or a refused token fail, named.
  */
 import assert from 'node:assert/strict'
 import { spawn } from 'node:child_process'
@@ -224,6 +224,51 @@ describe('npm run preflight', { concurrency: 3 }, () => {
           result.failures.some((line) => pattern.test(line)),
           `${pattern}\n${result.output}`,
         )
+    } finally {
+      rmSync(dir, { recursive: true, force: true })
+    }
+  })
+
+  test('fails naming a queue nothing consumes, a consumer without a dead letter queue, a consumer on the sign-in Worker', async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'sso-gateway-preflight-test-'))
+    const absolute = (text: string) =>
+      text
+        .replace('"../../src/admin-worker.ts"', JSON.stringify(path.join(root, 'src', 'admin-worker.ts')))
+        .replace('"../../src/sign-in-worker.ts"', JSON.stringify(path.join(root, 'src', 'sign-in-worker.ts')))
+        .replace('"../../migrations"', JSON.stringify(path.join(root, 'migrations')))
+    const adminText = absolute(readFileSync(path.join(root, ADMIN_EXAMPLE), 'utf8'))
+    const consumerBlock = adminText.match(/\[\[env\.production\.queues\.consumers\]\]\n(?:[^\n]+\n)+/)![0]
+    const unconsumed = path.join(dir, 'unconsumed.toml')
+    writeFileSync(unconsumed, adminText.replace(consumerBlock, ''))
+    const noDeadLetters = path.join(dir, 'no-dead-letters.toml')
+    writeFileSync(noDeadLetters, adminText.replace(/dead_letter_queue = [^\n]+\n/, ''))
+    const signInConsumes = path.join(dir, 'sign-in-consumes.toml')
+    writeFileSync(signInConsumes, `${absolute(readFileSync(path.join(root, EXAMPLE), 'utf8'))}\n${consumerBlock}`)
+    try {
+      const adminArgs = ['--no-bundle', '--sign-in-config', EXAMPLE]
+      const [first, second, third] = [
+        await onExample({}, adminArgs, unconsumed),
+        await onExample({}, adminArgs, noDeadLetters),
+        await onExample({}, ['--no-bundle'], signInConsumes),
+      ]
+      assert.equal(first.code, 1, first.output)
+      assert.equal(first.failures.length, 1, first.output)
+      assert.match(
+        first.failures[0]!,
+        /^FAIL env\.production: queue sso-gateway-sign-in-audit \(binding SIGNIN_AUDIT\): nothing consumes it.*Fix: add \[\[env\.production\.queues\.consumers\]\]/,
+      )
+      assert.equal(second.code, 1, second.output)
+      assert.equal(second.failures.length, 1, second.output)
+      assert.match(
+        second.failures[0]!,
+        /^FAIL env\.production: queue sso-gateway-sign-in-audit: its consumer has no dead_letter_queue/,
+      )
+      assert.equal(third.code, 1, third.output)
+      assert.equal(third.failures.length, 1, third.output)
+      assert.match(
+        third.failures[0]!,
+        /^FAIL env\.production: queue sso-gateway-sign-in-audit: consumed by the sign-in Worker/,
+      )
     } finally {
       rmSync(dir, { recursive: true, force: true })
     }

@@ -4,7 +4,7 @@
  * complete, choose), with its outcome.
  * Identifiers only: never a token, code, cookie or state.
  */
-import { asc, inArray, lt } from 'drizzle-orm'
+import { asc, getTableColumns, inArray, lt } from 'drizzle-orm'
 import { getDb } from '../db/client'
 import { signInAttempts } from '../db/schema'
 
@@ -32,10 +32,33 @@ export interface AttemptFacts {
   reason?: string
 }
 
-export type SignInAttemptRow = typeof signInAttempts.$inferInsert
+/**
+ * One step's row, as the sign-in audit queue carries it (`audit/queue.ts`):
+ * every column but the id D1 numbers rows with, and the event id the step
+ * chose, which makes writing it twice write it once.
+ */
+export type SignInAttemptRow = Omit<typeof signInAttempts.$inferInsert, 'id' | 'eventId'> & { eventId: string }
 
-export async function recordSignInAttempt(d1: D1Database, row: SignInAttemptRow): Promise<void> {
-  await getDb(d1).insert(signInAttempts).values(row)
+/** D1 binds at most 100 parameters per statement: rows per INSERT, each binding every column but the id. */
+const ROWS_PER_STATEMENT = Math.floor(100 / (Object.keys(getTableColumns(signInAttempts)).length - 1))
+
+/**
+ * Writes the rows in one D1 call (a batch, which D1 runs as one transaction:
+ * all or none), a row whose event id is already stored adding nothing.
+ */
+export async function insertSignInAttempts(d1: D1Database, rows: readonly SignInAttemptRow[]): Promise<void> {
+  const db = getDb(d1)
+  const statements = []
+  for (let start = 0; start < rows.length; start += ROWS_PER_STATEMENT) {
+    statements.push(
+      db
+        .insert(signInAttempts)
+        .values(rows.slice(start, start + ROWS_PER_STATEMENT))
+        .onConflictDoNothing({ target: signInAttempts.eventId }),
+    )
+  }
+  const [first, ...rest] = statements
+  if (first) await db.batch([first, ...rest])
 }
 
 /** Deletes up to `limit` attempt rows older than `before` (the retention), oldest first; how many it deleted. */

@@ -263,8 +263,17 @@ export const signInAttempts = sqliteTable(
      */
     detail: text('detail'),
     correlationId: text('correlation_id').notNull(),
+    /**
+     * The step's own id, chosen where it happened (`audit/queue.ts`): a queue delivers at least once, so a
+     * redelivered row finds its id taken and adds nothing. Null for rows older than the queue.
+     */
+    eventId: text('event_id'),
   },
-  (t) => [index('sign_in_attempts_org_idx').on(t.orgId, t.at), index('sign_in_attempts_at_idx').on(t.at)],
+  (t) => [
+    index('sign_in_attempts_org_idx').on(t.orgId, t.at),
+    index('sign_in_attempts_at_idx').on(t.at),
+    uniqueIndex('sign_in_attempts_event_uq').on(t.eventId),
+  ],
 )
 
 /**

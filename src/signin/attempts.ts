@@ -2,10 +2,12 @@
  * Records every sign-in step that reached the callback in the sign-in audit
  * (`audit/sign-in-attempts.ts`): the handler adds facts as it learns them,
  * the outcome comes from how the request ended. Every step is logged; only
- * steps that presented a genuine state, code or token are written to D1.
+ * steps that presented a genuine state, code or token are stored, through the
+ * sign-in audit queue (`audit/queue.ts`) after the answer has left.
  */
 import type { Context, MiddlewareHandler } from 'hono'
-import { type AttemptFacts, recordSignInAttempt } from '../audit/sign-in-attempts'
+import { sendSignInAttempt } from '../audit/queue'
+import type { AttemptFacts } from '../audit/sign-in-attempts'
 import { AppError, errorCodeOf } from '../errors'
 import type { AppEnv } from '../http/context'
 import { log } from '../log'
@@ -74,11 +76,16 @@ export function auditSignIn(step: AttemptFacts['step']): MiddlewareHandler<AppEn
       sinceStartMs: facts.startedAt === undefined ? 0 : now - facts.startedAt,
     })
     if (!facts.authentic) return
-    try {
-      await recordSignInAttempt(c.env.DB, row)
-    } catch (err) {
-      // The answer stands; the lost row is loud in the log.
-      log('error', 'sign-in audit write failed', { correlationId: row.correlationId, error: String(err) })
-    }
+    // Off the request path: the answer leaves now, the row follows through the queue (never throws).
+    background(c, sendSignInAttempt(c.env, { ...row, eventId: crypto.randomUUID() }))
+  }
+}
+
+/** Keeps `work` alive after the answer; a request without an execution context (`app.request` in tests) just lets it run. */
+function background(c: Context<AppEnv>, work: Promise<void>): void {
+  try {
+    c.executionCtx.waitUntil(work)
+  } catch {
+    // Hono throws when there is no execution context; the work is already running.
   }
 }

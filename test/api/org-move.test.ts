@@ -17,6 +17,7 @@ import {
   api,
   apiJson,
   assertionFrom,
+  auditSettled,
   consent,
   createCustomer,
   createPartner,
@@ -80,8 +81,9 @@ async function keptRows(orgId: string, tid: string) {
   }
 }
 
-function attemptsOn(hostname: string) {
-  return dbAll('SELECT * FROM sign_in_attempts WHERE hostname = ? ORDER BY id', hostname)
+async function attemptsOn(hostname: string) {
+  await auditSettled()
+  return dbAll('SELECT * FROM sign_in_attempts WHERE hostname = ? ORDER BY at, id', hostname)
 }
 
 async function expectHandedOffTo(hostname: string, user: Parameters<typeof signIn>[1], phoneSystemId: string) {

@@ -10,6 +10,7 @@ import {
   addEntraUser,
   api,
   apiJson,
+  auditSettled,
   createCustomer,
   createPhoneSystem,
   expectJson,
@@ -55,6 +56,7 @@ async function customerWithSignIns(partnerId: string) {
   await listUsers(phoneSystem.id, [listed])
   expect((await signIn(hostname, stranger)).res.status).toBe(403)
   expect((await signIn(hostname, listed)).res.status).toBe(200)
+  await auditSettled()
   return { customer, hostname, tenantId, phoneSystem, listed, stranger }
 }
 

@@ -17,6 +17,7 @@
 import { env, SELF } from 'cloudflare:test'
 import { describe, expect, it } from 'vitest'
 import {
+  auditSettled,
   FLOW_COOKIE,
   PRIMARY,
   phoneSystemNamed,
@@ -27,7 +28,9 @@ import {
   withCookie,
 } from '../fixtures'
 
+/** The host's sign-in attempt rows, once every row sent so far has landed: a replay's row, if any, is in the count. */
 async function attemptsOf(hostname: string): Promise<number> {
+  await auditSettled()
   const row = await env.DB.prepare('SELECT COUNT(*) AS n FROM sign_in_attempts WHERE hostname = ?')
     .bind(hostname)
     .first<{ n: number }>()

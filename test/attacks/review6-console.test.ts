@@ -25,6 +25,7 @@ import {
   addEntraUser,
   api,
   apiJson,
+  auditSettled,
   consent,
   cookieFrom,
   createCustomer,
@@ -491,6 +492,7 @@ describe('refused (pinned)', () => {
     const stranger = { oid: crypto.randomUUID(), tid: tenant.tenantId, upn: marked, email: marked, name: evil }
     await entraControl('users', stranger)
     await signIn(tenant.hostname, stranger)
+    await auditSettled()
     const ops = await signInToConsole(await opsAdmin())
     const log = await consoleGet(ops, `/admin/orgs/${tenant.orgId}/sign-ins`)
     expect(log.html).toContain('&lt;img src=x onerror=alert(4)&gt;')

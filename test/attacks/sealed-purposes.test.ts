@@ -8,7 +8,7 @@ import { env, SELF } from 'cloudflare:test'
 import { describe, expect, it } from 'vitest'
 import { getConfig } from '../../src/config'
 import { flowFromState, flowIdFromCookie } from '../../src/signin/flow'
-import { FLOW_COOKIE, phoneSystemNamed, putList, seedSignInTenant, signIn, withCookie } from '../fixtures'
+import { auditSettled, FLOW_COOKIE, phoneSystemNamed, putList, seedSignInTenant, signIn, withCookie } from '../fixtures'
 import { d1Digest } from '../fuzz/d1-digest'
 
 describe('a sealed value of one purpose is no value of another', () => {
@@ -29,6 +29,8 @@ describe('a sealed value of one purpose is no value of another', () => {
     const site = { kind: 'primary' as const, hostname: tenant.hostname, branding: {} as never }
     for (const value of [token, code, state]) expect(await flowIdFromCookie(value, site, config.flowKey)).toBeNull()
 
+    // The sign-in's own audit rows land first (they follow its answers through the queue).
+    await auditSettled()
     const before = await d1Digest()
     // The completion endpoint offered every other sealed value as its code.
     for (const value of [token, state, cookie]) {
@@ -71,6 +73,7 @@ describe('a sealed value of one purpose is no value of another', () => {
       expect(res.status).toBe(400)
       await res.text()
     }
+    await auditSettled()
     expect(await d1Digest()).toEqual(before)
     // The genuine token still works: none of the above used it up.
     const chosen = await post(token, cookie)

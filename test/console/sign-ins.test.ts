@@ -9,6 +9,7 @@ import { describe, expect, it } from 'vitest'
 import {
   addEntraUser,
   apiJson,
+  auditSettled,
   createCustomer,
   createPartner,
   createPhoneSystem,
@@ -47,6 +48,7 @@ async function customerWithFailedSignIn(partnerId: string) {
   await listUsers(phoneSystem.id, [listed])
   const refused = await signIn(hostname, stranger)
   expect(refused.res.status).toBe(403)
+  await auditSettled()
   return { customer, hostname, tenantId, phoneSystem, listed, stranger }
 }
 
@@ -86,6 +88,7 @@ describe('the sign-in log page', () => {
     const { customer, hostname, listed } = await customerWithFailedSignIn(partner.id)
     const consent = await signIn(hostname, listed, 'consent_required')
     expect(consent.res.status).toBe(403)
+    await auditSettled()
     const rows = await dbAll<{ reason: string; detail: string | null }>(
       "SELECT reason, detail FROM sign_in_attempts WHERE hostname = ? AND reason LIKE 'entra_%'",
       hostname,
@@ -104,6 +107,7 @@ describe('the sign-in log page', () => {
     const { customer, hostname, listed, stranger } = await customerWithFailedSignIn(partner.id)
     const ok = await signIn(hostname, listed)
     expect(ok.res.status).toBe(200)
+    await auditSettled()
     const session = await signInToConsole(await newStaff(customer.id, 'viewer'))
 
     const everything = await logPage(session, customer.id)

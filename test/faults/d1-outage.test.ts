@@ -17,6 +17,7 @@ import { app } from '../../src/index'
 import { TEST_ADMIN_KEY } from '../bindings'
 import {
   apiJson,
+  auditSettled,
   consent,
   createCustomer,
   createPartner,
@@ -124,7 +125,8 @@ describe('D1 fails during the sign-in callback and completion', () => {
     }
     expect(swept).toBeGreaterThan(2)
     findings.expectNone()
-    // The sign-in audit says what happened (not "internal") wherever its own write got through.
+    // The sign-in audit says what happened (not "internal"): its rows go through the queue, not the failing D1.
+    await auditSettled()
     const reasons = await dbAll<{ reason: string }>(
       "SELECT DISTINCT reason FROM sign_in_attempts WHERE hostname = ? AND result = 'failure'",
       tenant.hostname,

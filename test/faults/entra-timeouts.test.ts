@@ -12,6 +12,7 @@ import { describe, expect, it } from 'vitest'
 import { app } from '../../src/index'
 import { resetEntraCaches } from '../../src/oidc/entra'
 import {
+  auditSettled,
   dbAll,
   entraControl,
   HANDOFF_FIELD,
@@ -60,6 +61,7 @@ async function expectCallbackLeftNothing(hostname: string, reason: string) {
     hostname,
   )
   expect(flows).toEqual([{ consumed: 1, has_result: 0, has_code: 0, completed: 0 }])
+  await auditSettled()
   const attempts = await dbAll<any>(
     'SELECT step, result, reason FROM sign_in_attempts WHERE hostname = ? ORDER BY id',
     hostname,

@@ -6,6 +6,7 @@ import { SELF } from 'cloudflare:test'
 import { describe, expect, it } from 'vitest'
 import {
   assertionFrom,
+  auditSettled,
   dbAll,
   HANDOFF_FIELD,
   phoneSystemNamed,
@@ -56,6 +57,7 @@ describe('the chooser', () => {
     expect(result.html).toContain('>Support<')
     expect(result.html).not.toContain(HANDOFF_FIELD)
     expect(result.res.headers.get('referrer-policy')).toBe('same-origin')
+    await auditSettled()
     const [attempt] = await dbAll<any>(
       "SELECT result, reason FROM sign_in_attempts WHERE hostname = ? AND step = 'complete'",
       tenant.hostname,
