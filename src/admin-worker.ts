@@ -6,7 +6,7 @@
  * `EntraAppRegistrar` Durable Object. Locally, src/index.ts runs it together
  * with the sign-in Worker as one.
  */
-import { consumeSignInAudit } from './audit/queue'
+import { consumeSignInAudit } from './audit/queue-consumer'
 import type { AppEnv } from './http/context'
 import { runScheduledJobs } from './jobs/scheduled'
 import { mountAdmin } from './workers/admin'

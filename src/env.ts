@@ -48,7 +48,7 @@ export interface Env extends Secrets {
   ADMIN_RATE_LIMIT: RateLimit
   /**
    * The sign-in audit queue (`[[queues.producers]]`): steps send their rows, this Worker consumes them and
-   * checks each (`audit/queue.ts`), so the binding needs no message type.
+   * checks each (`audit/queue-consumer.ts`), so the binding needs no message type.
    */
   SIGNIN_AUDIT: Queue
   /** Workers Analytics Engine dataset (`[[analytics_engine_datasets]]`): sign-ins, syncs, hostname changes. */

@@ -4,9 +4,9 @@
  * top-level `main`), `npm start` and the browser tests, one process. Deployed,
  * the same routes run as two Workers: sign-in-worker.ts and admin-worker.ts
  * (ARCHITECTURE §1). The cron runs `jobs/scheduled.ts`, the queue consumer
- * `audit/queue.ts`.
+ * `audit/queue-consumer.ts`.
  */
-import { consumeSignInAudit } from './audit/queue'
+import { consumeSignInAudit } from './audit/queue-consumer'
 import type { AppEnv } from './http/context'
 import { runScheduledJobs } from './jobs/scheduled'
 import { mountAdmin } from './workers/admin'

@@ -1,7 +1,9 @@
 /**
  * The sign-in audit's way to D1, off the request path (ARCHITECTURE §8): a
  * step sends its row to the SIGNIN_AUDIT queue in the background, and this
- * Worker's queue consumer writes each batch in one D1 call.
+ * Worker's queue consumer (`queue-consumer.ts`, the admin Worker's) writes
+ * each batch in one D1 call. Apart, so that the sign-in Worker, which only
+ * sends, bundles none of the consumer's message schema.
  *
  * Delivery is at least once, so every row carries an event id chosen by the
  * step; the insert skips an id already stored: a redelivered batch, or a row
@@ -14,7 +16,6 @@
  * message ops look at in the dashboard's dead letter queue reads as text,
  * where a V8-serialized one would be bytes.
  */
-import * as z from 'zod/mini'
 import type { Env } from '../env'
 import { log } from '../log'
 import { insertSignInAttempts, type SignInAttemptRow } from './sign-in-attempts'
@@ -47,67 +48,4 @@ export async function sendSignInAttempt(env: AuditBindings, row: SignInAttemptRo
       error: String(error),
     })
   }
-}
-
-const text = (max: number) => z.string().check(z.maxLength(max))
-const nullableText = (max: number) => z.nullish(text(max))
-
-/** What a message must hold to be written: the row `sendSignInAttempt` sends, bounded. */
-const messageSchema = z.object({
-  eventId: z.string().check(z.minLength(1), z.maxLength(64)),
-  at: z.int(),
-  result: z.enum(['success', 'failure', 'pending']),
-  reason: text(64),
-  step: z.enum(['callback', 'complete', 'choose']),
-  hostname: nullableText(253),
-  orgId: nullableText(64),
-  phoneSystemId: nullableText(64),
-  tid: nullableText(64),
-  oid: nullableText(64),
-  account: nullableText(320),
-  detail: nullableText(200),
-  correlationId: text(128),
-})
-
-/** Seconds before a refused batch is delivered again: 10, 20, 40, … up to 5 minutes (about half an hour in all). */
-export function retryDelaySeconds(attempts: number): number {
-  return Math.min(300, 10 * 2 ** Math.max(0, attempts - 1))
-}
-
-/** The queue consumer: one D1 call for the batch's well-formed rows; each message acked or retried explicitly. */
-export async function consumeSignInAudit(batch: MessageBatch<unknown>, env: Pick<Env, 'DB'>): Promise<void> {
-  const rows: SignInAttemptRow[] = []
-  const messages: Message<unknown>[] = []
-  for (const message of batch.messages) {
-    const parsed = messageSchema.safeParse(message.body)
-    if (!parsed.success) {
-      // A bug, not an outage: retrying would change nothing. The body stays out of the log (it may name a person).
-      log('error', 'sign-in audit message malformed; dropped', {
-        queue: batch.queue,
-        messageId: message.id,
-        problems: parsed.error.issues.map((issue) => issue.path.join('.') || '(body)'),
-      })
-      message.ack()
-      continue
-    }
-    rows.push(parsed.data)
-    messages.push(message)
-  }
-  if (messages.length === 0) return
-  try {
-    await insertSignInAttempts(env.DB, rows)
-  } catch (error) {
-    const attempts = Math.max(...messages.map((message) => message.attempts))
-    const delaySeconds = retryDelaySeconds(attempts)
-    log('error', 'sign-in audit batch not written; retrying', {
-      queue: batch.queue,
-      messages: messages.length,
-      attempts,
-      delaySeconds,
-      error: String(error),
-    })
-    for (const message of messages) message.retry({ delaySeconds })
-    return
-  }
-  for (const message of messages) message.ack()
 }

@@ -13,7 +13,8 @@ import {
   waitOnExecutionContext,
 } from 'cloudflare:test'
 import { afterEach, describe, expect, it, vi } from 'vitest'
-import { retryDelaySeconds, sendSignInAttempt } from '../../src/audit/queue'
+import { sendSignInAttempt } from '../../src/audit/queue'
+import { retryDelaySeconds } from '../../src/audit/queue-consumer'
 import type { SignInAttemptRow } from '../../src/audit/sign-in-attempts'
 import worker, { app } from '../../src/index'
 import { failingD1 } from '../faults/helpers'
