@@ -5,7 +5,8 @@
  * the chooser's answer. Thin: the protocol is `oidc/`, the flow `flow.ts`,
  * the decision `authz/`, the answer `respond.tsx`.
  */
-import { type Context, Hono } from 'hono'
+import type { Context } from 'hono'
+import { Hono } from 'hono/tiny'
 import { authorize, tenantsServed } from '../authz/decide'
 import { AppError } from '../errors'
 import { resolveHost } from '../hosts/resolve'

@@ -6,7 +6,7 @@
  * Worker (src/index.ts) differ only in what they mount: the combined one is
  * literally both route sets on this chain.
  */
-import { Hono } from 'hono'
+import { Hono } from 'hono/tiny'
 import { type ConfigScope, getConfig } from '../config'
 import { AppError, ConfigError } from '../errors'
 import { knownRequestSite, resolveSite } from '../hosts/middleware'
