@@ -31,8 +31,12 @@ export interface RequestMeter {
 export interface MeterOptions {
   /** The meter of the request making a call (null: a call outside any request, counted nowhere). */
   current(): RequestMeter | null
-  /** Milliseconds each call waits before it reaches D1. */
-  delayMs(): number
+  /**
+   * Milliseconds a call waits before it reaches D1: `primary` for writes and for reads on the binding itself,
+   * `replica` for reads through a `withSession()` session, which D1 read replication may serve from a
+   * replica near the Worker instead of the primary.
+   */
+  delayMs(where: 'primary' | 'replica'): number
 }
 
 const WRITE_VERB = /^(insert|update|delete|replace|create|drop|alter|begin|commit|rollback|savepoint|release|vacuum)\b/i
@@ -50,6 +54,7 @@ async function metered<T>(
   kind: CallKind,
   statements: number,
   call: () => Promise<T>,
+  session = false,
 ): Promise<T> {
   const meter = options.current()
   if (!meter) return call()
@@ -59,7 +64,7 @@ async function metered<T>(
   const onPath = meter.inFlight === 0 && !meter.responded
   meter.inFlight++
   try {
-    const delay = options.delayMs()
+    const delay = options.delayMs(session && kind === 'read' ? 'replica' : 'primary')
     if (delay > 0) await new Promise((resolve) => setTimeout(resolve, delay))
     return await call()
   } finally {
@@ -75,10 +80,11 @@ class MeteredStatement {
     readonly inner: D1PreparedStatement,
     readonly sql: string,
     private readonly options: MeterOptions,
+    private readonly session: boolean,
   ) {}
 
   bind(...values: unknown[]): MeteredStatement {
-    return new MeteredStatement(this.inner.bind(...values), this.sql, this.options)
+    return new MeteredStatement(this.inner.bind(...values), this.sql, this.options, this.session)
   }
 
   private kind(): CallKind {
@@ -86,22 +92,30 @@ class MeteredStatement {
   }
 
   first(column?: string): Promise<unknown> {
-    return metered(this.options, this.kind(), 1, () =>
-      column === undefined ? this.inner.first() : this.inner.first(column),
+    return metered(
+      this.options,
+      this.kind(),
+      1,
+      () => (column === undefined ? this.inner.first() : this.inner.first(column)),
+      this.session,
     )
   }
 
   run(): Promise<D1Result> {
-    return metered(this.options, this.kind(), 1, () => this.inner.run())
+    return metered(this.options, this.kind(), 1, () => this.inner.run(), this.session)
   }
 
   all(): Promise<D1Result> {
-    return metered(this.options, this.kind(), 1, () => this.inner.all())
+    return metered(this.options, this.kind(), 1, () => this.inner.all(), this.session)
   }
 
   raw(rawOptions?: { columnNames?: boolean }): Promise<unknown[]> {
-    return metered(this.options, this.kind(), 1, () =>
-      rawOptions?.columnNames ? this.inner.raw({ columnNames: true }) : this.inner.raw(),
+    return metered(
+      this.options,
+      this.kind(),
+      1,
+      () => (rawOptions?.columnNames ? this.inner.raw({ columnNames: true }) : this.inner.raw()),
+      this.session,
     )
   }
 }
@@ -119,12 +133,13 @@ function unwrap(statements: D1PreparedStatement[]): { inner: D1PreparedStatement
 
 type Preparer = Pick<D1Database, 'prepare' | 'batch'>
 
-function prepareOn(target: Preparer, options: MeterOptions) {
+function prepareOn(target: Preparer, options: MeterOptions, session: boolean) {
   return {
-    prepare: (sql: string) => new MeteredStatement(target.prepare(sql), sql, options) as unknown as D1PreparedStatement,
+    prepare: (sql: string) =>
+      new MeteredStatement(target.prepare(sql), sql, options, session) as unknown as D1PreparedStatement,
     batch: <T = unknown>(statements: D1PreparedStatement[]): Promise<D1Result<T>[]> => {
       const { inner, kind } = unwrap(statements)
-      return metered(options, kind, inner.length, () => target.batch<T>(inner))
+      return metered(options, kind, inner.length, () => target.batch<T>(inner), session)
     },
   }
 }
@@ -132,11 +147,11 @@ function prepareOn(target: Preparer, options: MeterOptions) {
 /** `d1` behind a meter: the same API (D1Database, and the sessions `withSession` opens). */
 export function meterD1(d1: D1Database, options: MeterOptions): D1Database {
   return {
-    ...prepareOn(d1, options),
+    ...prepareOn(d1, options, false),
     exec: (sql: string) => metered(options, writes(sql) ? 'write' : 'read', 1, () => d1.exec(sql)),
     withSession: (constraint?: D1SessionBookmark | D1SessionConstraint) => {
       const session = d1.withSession(constraint)
-      return { ...prepareOn(session, options), getBookmark: () => session.getBookmark() } as D1DatabaseSession
+      return { ...prepareOn(session, options, true), getBookmark: () => session.getBookmark() } as D1DatabaseSession
     },
     dump: () => d1.dump(),
   } as D1Database

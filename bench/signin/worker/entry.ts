@@ -7,8 +7,10 @@
  * Every request is counted under its `x-bench-step` header (the bench's
  * driver names the step of the sign-in); `GET /__bench/d1` on any host
  * answers the counts per step (`?reset=1` starts them again), and
- * `POST /__bench/d1?delay=<ms>` sets how long each D1 call waits
- * (default: the BENCH_D1_DELAY_MS binding).
+ * `POST /__bench/d1?delay=<ms>[&replica=<ms>]` sets how long each D1 call
+ * waits (`replica`: reads through a session, which a read replica near the
+ * Worker may serve; default: the same as `delay`, else the
+ * BENCH_D1_DELAY_MS binding).
  */
 import { AsyncLocalStorage } from 'node:async_hooks'
 // The gateway under test: after the Worker split, the sign-in Worker's entry (both lines).
@@ -24,7 +26,8 @@ type Handler = ExportedHandler<Env>
 
 const current = new AsyncLocalStorage<RequestMeter>()
 const steps = new Map<string, StepCounts>()
-let delayOverride: number | null = null
+/** The delay set at runtime (POST /__bench/d1?delay=&replica=): for the primary, and for session reads. */
+let delayOverride: { primary: number; replica: number } | null = null
 
 function stepCounts(step: string): StepCounts {
   let counts = steps.get(step)
@@ -46,7 +49,7 @@ function meteredEnv(env: Env): Env {
       ...env,
       DB: meterD1(env.DB, {
         current: () => current.getStore() ?? null,
-        delayMs: () => delayOverride ?? fallback,
+        delayMs: (where) => (delayOverride ? delayOverride[where] : fallback),
       }),
     }
     wrapped.set(env, out)
@@ -64,7 +67,11 @@ async function benchRoute(request: Request): Promise<Response> {
   const url = new URL(request.url)
   if (request.method === 'POST') {
     const delay = url.searchParams.get('delay')
-    delayOverride = delay === null || delay === '' ? null : Number(delay)
+    const replica = url.searchParams.get('replica')
+    delayOverride =
+      delay === null || delay === ''
+        ? null
+        : { primary: Number(delay), replica: replica === null || replica === '' ? Number(delay) : Number(replica) }
   }
   const body = JSON.stringify({ delayMs: delayOverride, steps: Object.fromEntries(steps) })
   if (url.searchParams.get('reset') === '1') steps.clear()
