@@ -91,7 +91,7 @@ function newMiniflare(
           modulesRoot: outDir,
           compatibilityDate: '2026-08-15',
           d1Databases: { DB: 'bench-db' },
-          durableObjects: { REDIRECT_URIS: 'EntraAppRegistrar' },
+          durableObjects: { REDIRECT_URIS: 'EntraAppRegistrar', SIGNIN_FLOWS: 'SignInFlow' },
           bindings: { ...wranglerVars, ...bindings },
           ...more.gateway,
         },

@@ -31,7 +31,7 @@ import { noteAttempt } from './attempts'
 import {
   type Choices,
   COMPLETION_TTL_SECONDS,
-  d1FlowStore,
+  durableFlowStore,
   FLOW_TTL_SECONDS,
   type Flow,
   type FlowStore,
@@ -57,7 +57,7 @@ export function flowInvalid(why: string): AppError {
 }
 
 function store(c: FlowContext): FlowStore {
-  return d1FlowStore(c.env.DB, c.var.config.flowKey)
+  return durableFlowStore(c.env.SIGNIN_FLOWS, c.var.config.flowKey)
 }
 
 function orgOf(site: Site): string | null {

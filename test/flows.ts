@@ -1,0 +1,40 @@
+/**
+ * What the sign-in flow objects (`SIGNIN_FLOWS`, one Durable Object per flow)
+ * hold, read from their storage: the tests' view of the flows a sign-in left
+ * behind, as they once read the `sso_flows` table.
+ */
+import { env, listDurableObjectIds, runInDurableObject } from 'cloudflare:test'
+import type { FlowRecord } from '../src/signin/flow-object'
+
+/** The object a flow id names. */
+export function flowObject(flowId: string) {
+  return env.SIGNIN_FLOWS.get(env.SIGNIN_FLOWS.idFromName(flowId))
+}
+
+/** Everything an object keeps (the flow's record, its alarm), read inside it. */
+export function storageOf(stub: DurableObjectStub): Promise<{ keys: string[]; alarm: number | null }> {
+  return runInDurableObject(stub, async (_instance, state) => ({
+    keys: [...state.storage.kv.list()].map(([key]) => key),
+    alarm: await state.storage.getAlarm(),
+  }))
+}
+
+/** The record an object holds, if any. */
+export function recordIn(stub: DurableObjectStub): Promise<FlowRecord | null> {
+  return runInDurableObject(stub, (_instance, state) => state.storage.kv.get<FlowRecord>('flow') ?? null)
+}
+
+/** How many flow objects hold anything: what a request that must write nothing must leave unchanged. */
+export async function flowObjectCount(): Promise<number> {
+  return (await listDurableObjectIds(env.SIGNIN_FLOWS)).length
+}
+
+/** The records of the flows that started on `hostname`, oldest first. */
+export async function flowsOf(hostname: string): Promise<FlowRecord[]> {
+  const records: FlowRecord[] = []
+  for (const id of await listDurableObjectIds(env.SIGNIN_FLOWS)) {
+    const record = await recordIn(env.SIGNIN_FLOWS.get(id))
+    if (record?.flow.hostname === hostname) records.push(record)
+  }
+  return records.sort((a, b) => a.consumedAt - b.consumedAt)
+}
