@@ -24,7 +24,10 @@ export function recordIn(stub: DurableObjectStub): Promise<FlowRecord | null> {
   return runInDurableObject(stub, (_instance, state) => state.storage.kv.get<FlowRecord>('flow') ?? null)
 }
 
-/** How many flow objects hold anything: what a request that must write nothing must leave unchanged. */
+/**
+ * How many flow objects were ever reached (Miniflare lists an object once a call ran in it, even one that
+ * stored nothing): what a request that must not touch any flow leaves unchanged.
+ */
 export async function flowObjectCount(): Promise<number> {
   return (await listDurableObjectIds(env.SIGNIN_FLOWS)).length
 }
