@@ -4,6 +4,8 @@
  * behind, as they once read the `sso_flows` table.
  */
 import { env, listDurableObjectIds, runInDurableObject } from 'cloudflare:test'
+import { getConfig } from '../src/config'
+import { flowFromState } from '../src/signin/flow'
 import type { FlowRecord } from '../src/signin/flow-object'
 
 /** The object a flow id names. */
@@ -40,4 +42,20 @@ export async function flowsOf(hostname: string): Promise<FlowRecord[]> {
     if (record?.flow.hostname === hostname) records.push(record)
   }
   return records.sort((a, b) => a.consumedAt - b.consumedAt)
+}
+
+/** The id of the flow a genuine state carries (what the gateway reads from it). */
+export async function flowIdOfState(state: string): Promise<string> {
+  const flow = await flowFromState(state, getConfig(env as never).flowKey)
+  if (!flow) throw new Error('not a genuine state')
+  return flow.id
+}
+
+/** Rewrites what a flow's object holds (a test standing in for time passing). */
+export function changeRecord(flowId: string, change: (record: FlowRecord) => FlowRecord): Promise<void> {
+  return runInDurableObject(flowObject(flowId), (_instance, state) => {
+    const record = state.storage.kv.get<FlowRecord>('flow')
+    if (!record) throw new Error(`flow ${flowId} holds nothing`)
+    state.storage.kv.put('flow', change(record))
+  })
 }
