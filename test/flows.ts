@@ -6,15 +6,15 @@
 import { env, listDurableObjectIds, runInDurableObject } from 'cloudflare:test'
 import { getConfig } from '../src/config'
 import { flowFromState } from '../src/signin/flow'
-import type { FlowRecord } from '../src/signin/flow-object'
+import type { FlowRecord, SignInFlow } from '../src/signin/flow-object'
 
 /** The object a flow id names. */
-export function flowObject(flowId: string) {
-  return env.SIGNIN_FLOWS.get(env.SIGNIN_FLOWS.idFromName(flowId))
+export function flowObject(flowId: string): DurableObjectStub<SignInFlow> {
+  return env.SIGNIN_FLOWS.get(env.SIGNIN_FLOWS.idFromName(flowId)) as unknown as DurableObjectStub<SignInFlow>
 }
 
 /** Everything an object keeps (the flow's record, its alarm), read inside it. */
-export function storageOf(stub: DurableObjectStub): Promise<{ keys: string[]; alarm: number | null }> {
+export function storageOf(stub: DurableObjectStub<SignInFlow>): Promise<{ keys: string[]; alarm: number | null }> {
   return runInDurableObject(stub, async (_instance, state) => ({
     keys: [...state.storage.kv.list()].map(([key]) => key),
     alarm: await state.storage.getAlarm(),
@@ -22,7 +22,7 @@ export function storageOf(stub: DurableObjectStub): Promise<{ keys: string[]; al
 }
 
 /** The record an object holds, if any. */
-export function recordIn(stub: DurableObjectStub): Promise<FlowRecord | null> {
+export function recordIn(stub: DurableObjectStub<SignInFlow>): Promise<FlowRecord | null> {
   return runInDurableObject(stub, (_instance, state) => state.storage.kv.get<FlowRecord>('flow') ?? null)
 }
 
@@ -38,7 +38,7 @@ export async function flowObjectCount(): Promise<number> {
 export async function flowsOf(hostname: string): Promise<FlowRecord[]> {
   const records: FlowRecord[] = []
   for (const id of await listDurableObjectIds(env.SIGNIN_FLOWS)) {
-    const record = await recordIn(env.SIGNIN_FLOWS.get(id))
+    const record = await recordIn(env.SIGNIN_FLOWS.get(id) as unknown as DurableObjectStub<SignInFlow>)
     if (record?.flow.hostname === hostname) records.push(record)
   }
   return records.sort((a, b) => a.consumedAt - b.consumedAt)

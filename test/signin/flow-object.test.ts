@@ -130,6 +130,12 @@ describe('expiry', () => {
     expect(await store().takeCompletion(flow.id, flow.hostname, 'code-hash', flow.expiresAt - 1)).not.toBeNull()
   })
 
+  it('the object itself records no expired flow, whoever calls it', async () => {
+    const flow = newFlow(Date.now() - FLOW_TTL_SECONDS * 1000 - 1)
+    expect(await flowObject(flow.id).consume(flow, Date.now())).toBe(false)
+    expect(await storageOf(flowObject(flow.id))).toEqual({ keys: [], alarm: null })
+  })
+
   it('an expired flow is refused without creating an object', async () => {
     const before = await flowObjectCount()
     const flow = newFlow(Date.now() - FLOW_TTL_SECONDS * 1000 - 1)
