@@ -91,7 +91,11 @@ function newMiniflare(
           modulesRoot: outDir,
           compatibilityDate: '2026-08-15',
           d1Databases: { DB: 'bench-db' },
-          durableObjects: { REDIRECT_URIS: 'EntraAppRegistrar', SIGNIN_FLOWS: 'SignInFlow' },
+          durableObjects: {
+            REDIRECT_URIS: 'EntraAppRegistrar',
+            // wrangler.toml's `new_sqlite_classes`: the flow object's synchronous storage needs SQLite.
+            SIGNIN_FLOWS: { className: 'SignInFlow', useSQLite: true },
+          },
           bindings: { ...wranglerVars, ...bindings },
           ...more.gateway,
         },
