@@ -105,9 +105,11 @@ describe('D1 fails during the sign-in callback and completion', () => {
       const { res, f } = await withFailingD1(n, (b) => app.request(callbackUrl.href, withCookie(null), b))
       const added = await newFlows(tenant.hostname, before)
       if (!f.fired()) {
-        // Every call succeeded: the normal answer, a 303 to the flow's own host, and the flow's one row.
+        // Every call succeeded: the normal answer, a 303 to the flow's own host, and the flow's one record.
         expect(res.status).toBe(303)
         expect(added).toEqual([{ consumed: 1, completed: 0, has_result: 1, has_code: 1 }])
+        // The flow itself never goes through D1 (its object holds it): what is left to fail is the audit and cache misses.
+        expect(f.calls.filter((call) => /sso_flows/.test(call.sql ?? ''))).toEqual([])
         swept = n - 1
         break
       }
@@ -125,14 +127,15 @@ describe('D1 fails during the sign-in callback and completion', () => {
       if (added.some((row) => row.has_code || row.has_result)) problems.push('left a completion code behind')
       findings.add(where, problems)
     }
-    expect(swept).toBeGreaterThan(2)
+    expect(swept).toBeGreaterThan(0)
     findings.expectNone()
-    // The sign-in audit says what happened (not "internal") wherever its own write got through.
+    // The sign-in audit says what happened (not "internal") wherever its own write got through. (With the flow
+    // in its object, the callback's D1 calls may all be the audit's own: then no failure row is written at all.)
     const reasons = await dbAll<{ reason: string }>(
       "SELECT DISTINCT reason FROM sign_in_attempts WHERE hostname = ? AND result = 'failure'",
       tenant.hostname,
     )
-    expect(reasons).toEqual([{ reason: 'database_unavailable' }])
+    expect(reasons.filter(({ reason }) => reason !== 'database_unavailable')).toEqual([])
     // Starting again works once D1 answers.
     const again = await signIn(tenant.hostname, tenant.user)
     expect(again.res.status).toBe(200)
