@@ -115,7 +115,11 @@ function newMiniflare(
           modulesRoot: path.join(outDir, 'signIn'),
           compatibilityDate: '2026-08-15',
           d1Databases: { DB: 'bench-db' },
-          durableObjects: { REDIRECT_URIS: { className: 'EntraAppRegistrar', scriptName: 'admin' } },
+          durableObjects: {
+            REDIRECT_URIS: { className: 'EntraAppRegistrar', scriptName: 'admin' },
+            // wrangler.toml's `new_sqlite_classes`: the flow object's synchronous storage needs SQLite.
+            SIGNIN_FLOWS: { className: 'SignInFlow', useSQLite: true },
+          },
           queueProducers: { SIGNIN_AUDIT: { queueName: 'sso-gateway-sign-in-audit' } },
           bindings: { ...wranglerVars, ...bindings },
           ...more.gateway,
@@ -129,7 +133,11 @@ function newMiniflare(
           // wrangler.admin.toml's routes, on the local primary host.
           routes: [`${PRIMARY}/admin*`, `${PRIMARY}/api/*`, `${PRIMARY}/connect/*`],
           d1Databases: { DB: 'bench-db' },
-          durableObjects: { REDIRECT_URIS: 'EntraAppRegistrar' },
+          // SIGNIN_FLOWS is the sign-in Worker's (wrangler.admin.toml binds it by script_name; nothing here calls it).
+          durableObjects: {
+            REDIRECT_URIS: 'EntraAppRegistrar',
+            SIGNIN_FLOWS: { className: 'SignInFlow', scriptName: 'gateway', useSQLite: true },
+          },
           // The sign-in audit queue: the sign-in Worker sends, this Worker consumes (wrangler.admin.toml);
           // batches of up to a second, as deployed Workers get them (up to five seconds there).
           queueProducers: { SIGNIN_AUDIT: { queueName: 'sso-gateway-sign-in-audit' } },

@@ -14,6 +14,8 @@ export interface Env extends Secrets {
   DB: D1Database
   /** One Durable Object per Entra app: serializes changes to its redirect URIs (`hostnames/registrar.ts`). */
   REDIRECT_URIS: DurableObjectNamespace
+  /** One Durable Object per sign-in flow past its callback: single-use transitions (`signin/flow-object.ts`). */
+  SIGNIN_FLOWS: DurableObjectNamespace
   PRIMARY_HOST: string
   PROVIDER_ZONE?: string
   PROVIDER_DISPLAY_NAME?: string

@@ -17,6 +17,8 @@ const app = gatewayApp('whole', mountAdmin, mountSignIn)
 
 /** The Durable Object class behind REDIRECT_URIS (wrangler.toml): Workers find it among the main module's exports. */
 export { EntraAppRegistrar } from './hostnames/registrar'
+/** The Durable Object class behind SIGNIN_FLOWS: one sign-in flow each. */
+export { SignInFlow } from './signin/flow-object'
 export { app }
 
 export default {

@@ -13,6 +13,9 @@ import { mountSignIn } from './workers/sign-in'
 
 const app = gatewayApp('sign-in', mountSignIn)
 
+/** The Durable Object class behind SIGNIN_FLOWS (wrangler.toml): one sign-in flow each, this Worker's own. */
+export { SignInFlow } from './signin/flow-object'
+
 export default {
   fetch: app.fetch,
 } satisfies ExportedHandler<AppEnv['Bindings']>

@@ -18,7 +18,11 @@ export interface Mutation {
 }
 
 const ID_TOKEN = ['test/oidc/id-token-layers.test.ts', 'test/journeys/id-token.test.ts']
-const FLOW_STORE = ['test/signin/flow-store.test.ts', 'test/journeys/flow-security.test.ts']
+const FLOW_STORE = [
+  'test/signin/flow-store.test.ts',
+  'test/signin/flow-object.test.ts',
+  'test/journeys/flow-security.test.ts',
+]
 const CHOOSER = ['test/journeys/chooser.test.ts']
 const WHO_PASSES = ['test/journeys/authorize.test.ts', 'test/authz/match.test.ts']
 const SCOPE = ['test/api/scope.test.ts', 'test/api/orgs.test.ts']
@@ -99,13 +103,21 @@ export const MUTATIONS: Mutation[] = [
     why: 'the primary host would admit personal Microsoft accounts',
     tests: ['test/journeys/login.test.ts', 'test/oidc/tenant.test.ts'],
   },
-  // ---------------------------------------------------------------- the flow store
+  // ---------------------------------------------------------------- the flow store and the flow's object
   {
-    id: 'flow-store/state-single-use',
-    file: 'src/signin/flow-store.ts',
-    find: '.onConflictDoNothing()',
-    replace: '.onConflictDoUpdate({ target: ssoFlows.id, set: { consumedAt: now } })',
+    id: 'flow-object/state-single-use',
+    file: 'src/signin/flow-object.ts',
+    find: 'if (flow.expiresAt <= now || this.record) return false',
+    replace: 'if (flow.expiresAt <= now) return false',
     why: 'a state (and with it a callback) can be used twice',
+    tests: FLOW_STORE,
+  },
+  {
+    id: 'flow-object/state-expiry',
+    file: 'src/signin/flow-object.ts',
+    find: 'if (flow.expiresAt <= now || this.record) return false',
+    replace: 'if (this.record) return false',
+    why: 'a flow object records a flow after its 10 minutes',
     tests: FLOW_STORE,
   },
   {
@@ -113,57 +125,92 @@ export const MUTATIONS: Mutation[] = [
     file: 'src/signin/flow-store.ts',
     find: 'if (flow.expiresAt <= now) return false',
     replace: '',
-    why: 'a flow stays usable after its 10 minutes',
+    why: 'an expired state still reaches (and creates) a flow object',
     tests: FLOW_STORE,
   },
   {
-    id: 'flow-store/completion-host',
+    id: 'flow-store/no-secrets-kept',
     file: 'src/signin/flow-store.ts',
-    find: `            eq(ssoFlows.hostname, hostname),
-            eq(ssoFlows.completionCodeHash, codeHash),`,
-    replace: `            eq(ssoFlows.completionCodeHash, codeHash),`,
+    find: 'return object(flow.id).consume(factsOf(flow), now)',
+    replace: 'return object(flow.id).consume(flow, now)',
+    why: "the flow's object keeps the PKCE verifier and nonce of the started flow",
+    tests: FLOW_STORE,
+  },
+  {
+    id: 'flow-object/deleted-after-expiry',
+    file: 'src/signin/flow-object.ts',
+    find: 'await this.ctx.storage.setAlarm(flow.expiresAt + FLOW_GRACE_MS)',
+    replace: '',
+    why: 'flow objects are never deleted: they accumulate',
+    tests: FLOW_STORE,
+  },
+  {
+    id: 'flow-object/alarm-deletes',
+    file: 'src/signin/flow-object.ts',
+    find: 'await this.ctx.storage.deleteAll()',
+    replace: '',
+    why: "a flow's object keeps its sealed identity and hashes after the flow is over",
+    tests: FLOW_STORE,
+  },
+  {
+    id: 'flow-object/completion-host',
+    file: 'src/signin/flow-object.ts',
+    find: `      record.flow.hostname !== hostname ||
+      record.completionCodeHash !== codeHash ||`,
+    replace: `      record.completionCodeHash !== codeHash ||`,
     why: "a completion code finishes on a host other than the flow's own",
     tests: FLOW_STORE,
   },
   {
-    id: 'flow-store/completion-expiry',
-    file: 'src/signin/flow-store.ts',
-    find: 'gt(ssoFlows.completionExpiresAt, now),',
+    id: 'flow-object/completion-expiry',
+    file: 'src/signin/flow-object.ts',
+    find: '(record.completionExpiresAt ?? 0) <= now ||',
     replace: '',
     why: 'a completion code lives longer than 60 s',
     tests: FLOW_STORE,
   },
   {
-    id: 'flow-store/completion-single-use',
-    file: 'src/signin/flow-store.ts',
-    find: 'isNull(ssoFlows.completedAt),',
-    replace: '',
+    id: 'flow-object/completion-flow-expiry',
+    file: 'src/signin/flow-object.ts',
+    find: `      (record.completionExpiresAt ?? 0) <= now ||
+      record.flow.expiresAt <= now ||`,
+    replace: `      (record.completionExpiresAt ?? 0) <= now ||`,
+    why: 'a completion code handed out at the end of a flow outlives the flow',
+    tests: FLOW_STORE,
+  },
+  {
+    id: 'flow-object/completion-single-use',
+    file: 'src/signin/flow-object.ts',
+    find: `      record.flow.expiresAt <= now ||
+      record.completedAt !== null`,
+    replace: `      record.flow.expiresAt <= now`,
     why: 'a completion code can be used twice',
     tests: FLOW_STORE,
   },
   {
-    id: 'flow-store/choice-host',
-    file: 'src/signin/flow-store.ts',
-    find: `            eq(ssoFlows.hostname, hostname),
-            eq(ssoFlows.choiceTokenHash, tokenHash),`,
-    replace: `            eq(ssoFlows.choiceTokenHash, tokenHash),`,
+    id: 'flow-object/choice-host',
+    file: 'src/signin/flow-object.ts',
+    find: `      record.flow.hostname !== hostname ||
+      record.choiceTokenHash !== tokenHash ||`,
+    replace: `      record.choiceTokenHash !== tokenHash ||`,
     why: "a chooser token is taken on a host other than the flow's own",
     tests: FLOW_STORE,
   },
   {
-    id: 'flow-store/choice-single-use',
-    file: 'src/signin/flow-store.ts',
-    find: 'isNull(ssoFlows.chosenAt),',
-    replace: '',
+    id: 'flow-object/choice-single-use',
+    file: 'src/signin/flow-object.ts',
+    find: `      record.chosenAt !== null ||
+      record.flow.expiresAt <= now`,
+    replace: `      record.flow.expiresAt <= now`,
     why: 'a chooser token can be used twice',
     tests: [...FLOW_STORE, ...CHOOSER],
   },
   {
-    id: 'flow-store/choice-expiry',
-    file: 'src/signin/flow-store.ts',
-    find: `            isNull(ssoFlows.chosenAt),
-            gt(ssoFlows.expiresAt, now),`,
-    replace: `            isNull(ssoFlows.chosenAt),`,
+    id: 'flow-object/choice-expiry',
+    file: 'src/signin/flow-object.ts',
+    find: `      record.chosenAt !== null ||
+      record.flow.expiresAt <= now`,
+    replace: `      record.chosenAt !== null`,
     why: 'a chooser token works after the flow expired',
     tests: FLOW_STORE,
   },
@@ -180,7 +227,7 @@ export const MUTATIONS: Mutation[] = [
     file: 'src/signin/flow.ts',
     find: 'expiresAt: payload.exp * 1000,',
     replace: 'expiresAt: Date.now() + 600_000,',
-    why: 'a state replayed after its 10 minutes (its flow row long deleted) starts a sign-in again',
+    why: 'a state replayed after its 10 minutes (its flow object long deleted) starts a sign-in again',
     tests: ['test/journeys/login.test.ts', 'test/journeys/flow-security.test.ts'],
   },
   {
@@ -188,7 +235,7 @@ export const MUTATIONS: Mutation[] = [
     file: 'src/signin/flow.ts',
     find: '  if ((await flowOfOneTime(c, value, audience)) !== flowId)\n    throw flowInvalid(`${what} forged, expired or for another flow`)\n',
     replace: '',
-    why: 'a forged completion code or chooser token reaches the flow store in D1',
+    why: "a forged completion code or chooser token reaches the flow's object",
     tests: ['test/attacks/anonymous-writes.test.ts'],
   },
   {

@@ -212,11 +212,10 @@ export const batchGuard = sqliteTable(
 )
 
 /**
- * Sign-in flows past their callback: a row is written when a callback brings
- * back a genuine state (the flow itself started sealed in that state, with
- * no row), so the state is used once; for the central callback it is then
- * completed once on the host the login started on. Expired rows are deleted
- * by the scheduled handler.
+ * Legacy: sign-in flows past their callback, as the previous version kept
+ * them. Flows now live in a Durable Object each (`signin/flow-object.ts`);
+ * nothing writes this table, and the scheduled handler drains its expired
+ * rows (`signin/legacy-flows.ts`) until a migration drops it.
  */
 export const ssoFlows = sqliteTable(
   'sso_flows',

@@ -21,7 +21,7 @@ import { refreshDueHostnames, releaseStalePending } from '../hostnames/service'
 import { log } from '../log'
 import { clientSecretHealth } from '../ops/client-secret'
 import { type JobOutcome, recordJobRun } from '../ops/job-runs'
-import { d1FlowStore } from '../signin/flow-store'
+import { deleteLegacyFlows } from '../signin/legacy-flows'
 import { syncDuePhoneSystems } from '../sync/sync'
 
 /** What every job gets: the database, the configuration, and the per-app registrars of redirect URIs. */
@@ -59,8 +59,10 @@ async function deleteInBatches(deleteBatch: (limit: number) => Promise<number>):
 
 export const JOBS: Job[] = [
   {
+    // Flows now live in Durable Objects that delete themselves; this drains the rows D1 kept before (same name, so
+    // job_runs and the health view carry on).
     name: 'expired sign-in flows deleted',
-    run: ({ d1, config, now }) => deleteInBatches((limit) => d1FlowStore(d1, config.flowKey).deleteExpired(now, limit)),
+    run: ({ d1, now }) => deleteInBatches((limit) => deleteLegacyFlows(d1, now, limit)),
   },
   {
     name: 'sign-in attempts past their retention deleted',

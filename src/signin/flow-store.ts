@@ -1,20 +1,21 @@
 /**
  * Where sign-in flows live between requests (ARCHITECTURE §3, 4, 8). A flow is not
  * stored when it starts: `/sso/login` seals it into the `state` it sends to
- * Entra (see `flow.ts`), so an anonymous request writes nothing. Its first
- * row is written by the callback that brings that state back, and every
- * transition is one conditional INSERT or UPDATE … RETURNING, so a state, a
- * completion code or a chooser token can be used once, even by two requests
- * racing each other. What is secret (the verified identity, the offered
- * choices) is sealed under FLOW_KEY and bound to its flow, so D1 never holds
- * it readable and a value copied to another flow does not open.
+ * Entra (see `flow.ts`), so an anonymous request writes nothing. The callback
+ * that brings that state back creates the flow's own Durable Object
+ * (`flow-object.ts`), and every transition is one call to it that checks and
+ * records in one step, so a state, a completion code or a chooser token can be
+ * used once, even by two requests racing each other. What is secret (the
+ * verified identity, the offered choices) is sealed here under FLOW_KEY and
+ * bound to its flow before it leaves the Worker, so the object never holds it
+ * readable and a value copied to another flow does not open.
  */
-import { and, eq, gt, inArray, isNull, lt } from 'drizzle-orm'
 import type { JWTPayload } from 'jose'
-import { getDb } from '../db/client'
-import { type FlowRow, ssoFlows } from '../db/schema'
 import { seal, unseal } from '../lib/crypto'
 import { type Identity, signedIn } from '../oidc/identity'
+import type { Flow, SignInFlow } from './flow-object'
+
+export type { Flow } from './flow-object'
 
 /** How long a started sign-in may take, end to end (ARCHITECTURE §3.3: at most 10 minutes). */
 export const FLOW_TTL_SECONDS = 600
@@ -24,22 +25,6 @@ export const COMPLETION_TTL_SECONDS = 60
 export interface FlowSecrets {
   verifier: string
   nonce: string
-}
-
-/** A sign-in as `/sso/login` starts it. */
-export interface Flow {
-  id: string
-  /** The host the sign-in started on, and must finish on. */
-  hostname: string
-  /** The host's organization when it started (null on the primary host). */
-  orgId: string | null
-  /** Whose Entra app signs in: the portal's integration, or null for the provider's app. */
-  clientOrgId: string | null
-  redirectUri: string
-  /** The Entra authority tenant (a GUID or `organizations`). */
-  tenant: string
-  createdAt: number
-  expiresAt: number
 }
 
 /** A flow with the secrets of its authorization request, as its sealed state carries it to the callback. */
@@ -81,11 +66,6 @@ export interface FlowStore {
     tokenHash: string,
     now: number,
   ): Promise<{ flow: Flow; choices: Choices } | null>
-  /**
-   * Deletes up to `limit` flows that expired more than an hour ago (kept that
-   * long for support questions); how many it deleted.
-   */
-  deleteExpired(now: number, limit: number): Promise<number>
 }
 
 const audience = {
@@ -93,76 +73,39 @@ const audience = {
   choices: (flowId: string) => `flow-choices:${flowId}`,
 }
 
-function toFlow(row: FlowRow): Flow {
-  return {
-    id: row.id,
-    hostname: row.hostname,
-    orgId: row.orgId,
-    clientOrgId: row.clientOrgId,
-    redirectUri: row.redirectUri,
-    tenant: row.tenant,
-    createdAt: row.createdAt,
-    expiresAt: row.expiresAt,
-  }
+/** What the object keeps of a flow: its public facts, never the PKCE verifier or nonce a started flow carries. */
+function factsOf(flow: Flow): Flow {
+  const { id, hostname, orgId, clientOrgId, redirectUri, tenant, createdAt, expiresAt } = flow
+  return { id, hostname, orgId, clientOrgId, redirectUri, tenant, createdAt, expiresAt }
 }
 
-/** The D1 flow store; `flowKey` seals what it keeps of a flow's result. */
-export function d1FlowStore(d1: D1Database, flowKey: Uint8Array): FlowStore {
-  const db = getDb(d1)
+/** The flow store on `SIGNIN_FLOWS`, one object per flow; `flowKey` seals what it keeps of a flow's result. */
+export function durableFlowStore(namespace: DurableObjectNamespace, flowKey: Uint8Array): FlowStore {
+  const object = (flowId: string) =>
+    namespace.get(namespace.idFromName(flowId)) as unknown as DurableObjectStub<SignInFlow>
 
   return {
     async consume(flow, now) {
+      // An expired flow is refused before it costs an object.
       if (flow.expiresAt <= now) return false
-      const row = await db
-        .insert(ssoFlows)
-        .values({
-          id: flow.id,
-          hostname: flow.hostname,
-          orgId: flow.orgId,
-          clientOrgId: flow.clientOrgId,
-          redirectUri: flow.redirectUri,
-          tenant: flow.tenant,
-          createdAt: flow.createdAt,
-          expiresAt: flow.expiresAt,
-          consumedAt: now,
-        })
-        .onConflictDoNothing()
-        .returning({ id: ssoFlows.id })
-        .get()
-      return row !== undefined
+      return object(flow.id).consume(factsOf(flow), now)
     },
 
     async putCompletion(flow, identity, codeHash, now) {
       const result = await seal({ ...signedIn(identity) }, flowKey, audience.result(flow.id), COMPLETION_TTL_SECONDS)
-      await db
-        .update(ssoFlows)
-        .set({ result, completionCodeHash: codeHash, completionExpiresAt: now + COMPLETION_TTL_SECONDS * 1000 })
-        .where(eq(ssoFlows.id, flow.id))
+      await object(flow.id).putCompletion(result, codeHash, now + COMPLETION_TTL_SECONDS * 1000)
     },
 
     async takeCompletion(flowId, hostname, codeHash, now) {
-      const row = await db
-        .update(ssoFlows)
-        .set({ completedAt: now })
-        .where(
-          and(
-            eq(ssoFlows.id, flowId),
-            eq(ssoFlows.hostname, hostname),
-            eq(ssoFlows.completionCodeHash, codeHash),
-            gt(ssoFlows.completionExpiresAt, now),
-            isNull(ssoFlows.completedAt),
-          ),
-        )
-        .returning()
-        .get()
-      if (!row?.result) return null
-      const identity = await unseal<Identity & JWTPayload>(row.result, flowKey, audience.result(row.id))
+      const taken = await object(flowId).takeCompletion(hostname, codeHash, now)
+      if (!taken) return null
+      const identity = await unseal<Identity & JWTPayload>(taken.result, flowKey, audience.result(flowId))
       if (!identity) return null
-      return { flow: toFlow(row), identity: signedIn(identity) }
+      return { flow: taken.flow, identity: signedIn(identity) }
     },
 
     async markCompleted(flowId, now) {
-      await db.update(ssoFlows).set({ completedAt: now }).where(eq(ssoFlows.id, flowId))
+      await object(flowId).markCompleted(now)
     },
 
     async putChoices(flowId, choices, tokenHash) {
@@ -172,38 +115,15 @@ export function d1FlowStore(d1: D1Database, flowKey: Uint8Array): FlowStore {
         audience.choices(flowId),
         FLOW_TTL_SECONDS,
       )
-      await db.update(ssoFlows).set({ choices: sealed, choiceTokenHash: tokenHash }).where(eq(ssoFlows.id, flowId))
+      await object(flowId).putChoices(sealed, tokenHash)
     },
 
     async takeChoice(flowId, hostname, tokenHash, now) {
-      const row = await db
-        .update(ssoFlows)
-        .set({ chosenAt: now })
-        .where(
-          and(
-            eq(ssoFlows.id, flowId),
-            eq(ssoFlows.hostname, hostname),
-            eq(ssoFlows.choiceTokenHash, tokenHash),
-            isNull(ssoFlows.chosenAt),
-            gt(ssoFlows.expiresAt, now),
-          ),
-        )
-        .returning()
-        .get()
-      if (!row?.choices) return null
-      const sealed = await unseal<Choices & JWTPayload>(row.choices, flowKey, audience.choices(row.id))
+      const taken = await object(flowId).takeChoice(hostname, tokenHash, now)
+      if (!taken) return null
+      const sealed = await unseal<Choices & JWTPayload>(taken.choices, flowKey, audience.choices(flowId))
       if (!sealed) return null
-      return { flow: toFlow(row), choices: { identity: sealed.identity, phoneSystemIds: sealed.phoneSystemIds } }
-    },
-
-    async deleteExpired(now, limit) {
-      const expired = db
-        .select({ id: ssoFlows.id })
-        .from(ssoFlows)
-        .where(lt(ssoFlows.expiresAt, now - 3600_000))
-        .limit(limit)
-      const result = await db.delete(ssoFlows).where(inArray(ssoFlows.id, expired)).run()
-      return result.meta.changes ?? 0
+      return { flow: taken.flow, choices: { identity: sealed.identity, phoneSystemIds: sealed.phoneSystemIds } }
     },
   }
 }

@@ -10,14 +10,14 @@
  * whose cookie names the flow) -> offer choices -> take a choice
  * (`/sso/choose`, once).
  *
- * Nothing anonymous reaches D1 (ARCHITECTURE §8): the flow starts sealed in the
- * `state` sent to Entra (encrypted and authenticated under FLOW_KEY, so its
- * PKCE verifier and nonce stay as secret as they would in D1), and the
+ * Nothing anonymous reaches D1 or a flow object (ARCHITECTURE §8): the flow
+ * starts sealed in the `state` sent to Entra (encrypted and authenticated
+ * under FLOW_KEY, so its PKCE verifier and nonce stay secret), and the
  * completion code and chooser token are sealed too. A value that does not
- * open is refused before any query; the first write is the callback's
- * single-use record of a genuine state, and an attempt is stored in the
- * audit only once its state, code or token has been used up by it (a replay
- * is only logged).
+ * open is refused before any lookup; the first write is the callback's
+ * single-use record of a genuine state, in the flow's own Durable Object
+ * (`flow-object.ts`), and an attempt is stored in the audit only once its
+ * state, code or token has been used up by it (a replay is only logged).
  */
 import type { Context } from 'hono'
 import { deleteCookie, getCookie, setCookie } from 'hono/cookie'
@@ -31,7 +31,7 @@ import { noteAttempt } from './attempts'
 import {
   type Choices,
   COMPLETION_TTL_SECONDS,
-  d1FlowStore,
+  durableFlowStore,
   FLOW_TTL_SECONDS,
   type Flow,
   type FlowStore,
@@ -57,7 +57,7 @@ export function flowInvalid(why: string): AppError {
 }
 
 function store(c: FlowContext): FlowStore {
-  return d1FlowStore(c.env.DB, c.var.config.flowKey)
+  return durableFlowStore(c.env.SIGNIN_FLOWS, c.var.config.flowKey)
 }
 
 function orgOf(site: Site): string | null {

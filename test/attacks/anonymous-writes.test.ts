@@ -1,21 +1,24 @@
 /**
  * The review's reproduction, as a regression test (ARCHITECTURE §8): anonymous
- * requests, however many, write nothing to D1. Before: 100 GETs of
- * /sso/callback left 100 sign_in_attempts rows and every /sso/login a flow
- * row. Every table's row count and content is compared before and after.
+ * requests, however many, write nothing to D1 and reach no sign-in flow
+ * object. Before: 100 GETs of /sso/callback left 100 sign_in_attempts rows
+ * and every /sso/login a flow row. Every table's row count and content is
+ * compared before and after, and the flow objects are counted.
  */
 import { env, SELF } from 'cloudflare:test'
 import { describe, expect, it } from 'vitest'
 import { app } from '../../src/index'
 import { auditSettled, HANDOFF_FIELD, PRIMARY, seedSignInTenant, signIn, startLogin, withCookie } from '../fixtures'
+import { flowObjectCount } from '../flows'
 import { d1Digest } from '../fuzz/d1-digest'
 
 describe('anonymous requests write nothing', () => {
-  it('100 forged callbacks, 100 logins, forged completions and choices leave D1 exactly as it was', async () => {
+  it('100 forged callbacks, 100 logins, forged completions and choices leave D1 and the flow objects exactly as they were', async () => {
     const tenant = await seedSignInTenant()
     // Warm the tenant's discovery document, as any earlier visitor would have.
     expect((await SELF.fetch(`https://${tenant.hostname}/sso/login`, { redirect: 'manual' })).status).toBe(302)
     const before = await d1Digest()
+    const objects = await flowObjectCount()
     const forged = 'eyJhbGciOiJkaXIiLCJlbmMiOiJBMjU2R0NNIn0..AAAAAAAAAAAAAAAA.AAAA.AAAAAAAAAAAAAAAAAAAAAA'
     const requests: (() => Promise<Response>)[] = []
     for (let i = 0; i < 100; i++) {
@@ -49,12 +52,14 @@ describe('anonymous requests write nothing', () => {
     // A sign-in attempt row would come through the queue after the answer: wait for everything sent so far.
     await auditSettled()
     expect(await d1Digest()).toEqual(before)
+    expect(await flowObjectCount()).toBe(objects)
   }, 120_000)
 
   it('a genuine flow cookie (anyone can get one) with forged completion codes and chooser tokens writes nothing', async () => {
     const tenant = await seedSignInTenant()
     const { cookie } = await startLogin(tenant.hostname)
     const before = await d1Digest()
+    const objects = await flowObjectCount()
     const other = await startLogin(tenant.hostname)
     // A sealed value that is genuine but of another purpose and another flow: the other browser's state.
     const foreign = other.authorizeUrl.searchParams.get('state')!
@@ -78,9 +83,10 @@ describe('anonymous requests write nothing', () => {
     }
     await auditSettled()
     expect(await d1Digest()).toEqual(before)
+    expect(await flowObjectCount()).toBe(objects)
   })
 
-  it('a forged completion code or chooser token with a genuine cookie is refused before any flow query', async () => {
+  it('a forged completion code or chooser token with a genuine cookie is refused before any flow is looked up', async () => {
     const tenant = await seedSignInTenant()
     const { cookie } = await startLogin(tenant.hostname)
     const statements: string[] = []
@@ -96,7 +102,19 @@ describe('anonymous requests write nothing', () => {
         return typeof value === 'function' ? value.bind(target) : value
       },
     })
-    const bindings = { ...env, DB }
+    // Every way to an object of the flow namespace is recorded: a refused value must not reach one.
+    const reached: string[] = []
+    const SIGNIN_FLOWS = new Proxy(env.SIGNIN_FLOWS, {
+      get(target, prop) {
+        const value = Reflect.get(target, prop, target)
+        if (typeof value !== 'function') return value
+        return (...args: unknown[]) => {
+          reached.push(String(prop))
+          return value.apply(target, args)
+        }
+      },
+    })
+    const bindings = { ...env, DB, SIGNIN_FLOWS }
     const complete = await app.request(
       `https://${tenant.hostname}/sso/complete?code=forged`,
       withCookie(cookie),
@@ -119,6 +137,7 @@ describe('anonymous requests write nothing', () => {
     )
     expect(choose.status).toBe(400)
     expect(statements.filter((sql) => /sso_flows/.test(sql))).toEqual([])
+    expect(reached).toEqual([])
   })
 
   it('a real sign-in finishes while forged callbacks flood in', async () => {

@@ -27,6 +27,7 @@ import {
   startLogin,
   withCookie,
 } from '../fixtures'
+import { flowIdOfState, flowObject, flowObjectCount, recordIn } from '../flows'
 
 /** The host's sign-in attempt rows, once every row sent so far has landed: a replay's row, if any, is in the count. */
 async function attemptsOf(hostname: string): Promise<number> {
@@ -37,8 +38,9 @@ async function attemptsOf(hostname: string): Promise<number> {
   return row!.n
 }
 
-async function flowRows(): Promise<number> {
-  return (await env.DB.prepare('SELECT COUNT(*) AS n FROM sso_flows').first<{ n: number }>())!.n
+/** The flow objects there are, and what the used state's own object holds: what a replay must leave as it is. */
+async function flowState(flowId: string) {
+  return { objects: await flowObjectCount(), record: await recordIn(flowObject(flowId)) }
 }
 
 describe('replays of genuine one-time values write nothing', () => {
@@ -47,17 +49,19 @@ describe('replays of genuine one-time values write nothing', () => {
     const { authorizeUrl } = await startLogin(tenant.hostname)
     const state = authorizeUrl.searchParams.get('state')!
     const callback = `https://${PRIMARY}/sso/callback?error=access_denied&state=${encodeURIComponent(state)}`
-    // The first use is genuine: its flow row and its attempt row are the design's.
+    const flowId = await flowIdOfState(state)
+    // The first use is genuine: its flow object and its attempt row are the design's.
     expect((await SELF.fetch(callback)).status).toBeGreaterThanOrEqual(400)
     const attempts = await attemptsOf(tenant.hostname)
-    const flows = await flowRows()
+    const flows = await flowState(flowId)
+    expect(flows.record?.consumedAt).toEqual(expect.any(Number))
     expect(attempts).toBe(1)
     const replays = await Promise.all(Array.from({ length: 20 }, () => SELF.fetch(callback)))
     for (const res of replays) {
       expect(res.status).toBe(400)
       await res.text()
     }
-    expect(await flowRows()).toBe(flows)
+    expect(await flowState(flowId)).toEqual(flows)
     expect(await attemptsOf(tenant.hostname)).toBe(attempts)
   })
 

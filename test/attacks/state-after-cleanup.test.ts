@@ -1,29 +1,26 @@
 /**
- * (holds): the state is the only record of a flow until its callback;
- * the callback's INSERT … ON CONFLICT DO NOTHING makes it single-use, and the
- * cleanup deletes flow rows an hour after they expired. A replay after the
- * row is gone would be a fresh INSERT: it must be refused by the state's own
- * expiry. Checked at the boundaries: the last millisecond the row is kept,
- * the first one it may be deleted, and a replay from then on.
+ * (holds): the state is the only record of a flow until its callback; the
+ * callback creates the flow's object, which makes the state single-use, and
+ * the object's alarm deletes it a little after the flow expired. A replay
+ * after the deletion would find an empty object: it must be refused by the
+ * state's own expiry. Checked at the boundaries: the last millisecond the
+ * state opens, the alarm's time, and a replay from then on.
  */
-import { createExecutionContext, env, SELF, waitOnExecutionContext } from 'cloudflare:test'
+import { env, runDurableObjectAlarm, SELF } from 'cloudflare:test'
 import { afterEach, describe, expect, it, vi } from 'vitest'
 import { getConfig } from '../../src/config'
-import { runScheduledJobs } from '../../src/jobs/scheduled'
 import { flowFromState } from '../../src/signin/flow'
-import { d1FlowStore } from '../../src/signin/flow-store'
-import { PRIMARY, seedSignInTenant, startLogin } from '../fixtures'
+import { FLOW_GRACE_MS } from '../../src/signin/flow-object'
+import { durableFlowStore } from '../../src/signin/flow-store'
+import { PRIMARY, runCron, seedSignInTenant, startLogin } from '../fixtures'
+import { flowObject, recordIn, storageOf } from '../flows'
 
 afterEach(() => {
   vi.useRealTimers()
 })
 
-async function flowRow(id: string) {
-  return env.DB.prepare('SELECT id FROM sso_flows WHERE id = ?').bind(id).first()
-}
-
-describe('a state cannot outlive its flow row', () => {
-  it('the cleanup deletes a used flow only after its state stopped opening; a replay then is refused and writes nothing', async () => {
+describe('a state cannot outlive its flow object', () => {
+  it('the alarm deletes a used flow only after its state stopped opening; a replay then is refused and writes nothing', async () => {
     const config = getConfig(env as never)
     const tenant = await seedSignInTenant()
     const { authorizeUrl } = await startLogin(tenant.hostname)
@@ -34,26 +31,44 @@ describe('a state cannot outlive its flow row', () => {
       `https://${PRIMARY}/sso/callback?error=access_denied&state=${encodeURIComponent(state)}`,
     )
     await used.text()
-    expect(await flowRow(flow.id)).not.toBeNull()
+    const object = flowObject(flow.id)
+    expect(await recordIn(object)).toMatchObject({ flow: { id: flow.id } })
 
-    const store = d1FlowStore(env.DB, config.flowKey)
-    // The state stops opening at its own expiry, the row's.
+    // The state stops opening at its own expiry; the object is deleted only after that.
     vi.useFakeTimers({ toFake: ['Date'], now: flow.expiresAt - 1 })
     expect(await flowFromState(state, config.flowKey)).not.toBeNull()
     vi.setSystemTime(flow.expiresAt)
     expect(await flowFromState(state, config.flowKey)).toBeNull()
-    // Kept for the hour after expiry, deleted from then on.
-    expect(await store.deleteExpired(flow.expiresAt + 3600_000, 500)).toBeGreaterThanOrEqual(0)
-    expect(await flowRow(flow.id)).not.toBeNull()
-    vi.setSystemTime(flow.expiresAt + 3600_001)
-    const ctx = createExecutionContext()
-    runScheduledJobs(env as never, ctx, flow.expiresAt + 3600_001)
-    await waitOnExecutionContext(ctx)
-    expect(await flowRow(flow.id)).toBeNull()
-    // A replay now: refused before any write (the state no longer opens, and consume checks the expiry too).
-    expect(await flowFromState(state, config.flowKey)).toBeNull()
-    expect(await store.consume(flow, flow.expiresAt + 3600_001)).toBe(false)
     vi.useRealTimers()
-    expect(await flowRow(flow.id)).toBeNull()
+    expect((await storageOf(object)).alarm).toBe(flow.expiresAt + FLOW_GRACE_MS)
+    expect(await runDurableObjectAlarm(object)).toBe(true)
+    expect(await storageOf(object)).toEqual({ keys: [], alarm: null })
+
+    // A replay now: refused before any write (the state no longer opens, and consume checks the expiry too).
+    vi.useFakeTimers({ toFake: ['Date'], now: flow.expiresAt + FLOW_GRACE_MS })
+    expect(await flowFromState(state, config.flowKey)).toBeNull()
+    const store = durableFlowStore(env.SIGNIN_FLOWS, config.flowKey)
+    expect(await store.consume(flow, flow.expiresAt + FLOW_GRACE_MS)).toBe(false)
+    vi.useRealTimers()
+    expect(await storageOf(object)).toEqual({ keys: [], alarm: null })
+  })
+})
+
+describe('flows left in D1 from before flow objects', () => {
+  it('the cron deletes the legacy rows of expired flows, and only those', async () => {
+    const now = Date.now()
+    const insert = (id: string, expiresAt: number) =>
+      env.DB.prepare(
+        `INSERT INTO sso_flows (id, hostname, redirect_uri, tenant, created_at, expires_at, consumed_at)
+         VALUES (?, 'legacy.localhost', ?, 'organizations', ?, ?, ?)`,
+      )
+        .bind(id, `https://${PRIMARY}/sso/callback`, expiresAt - 600_000, expiresAt, expiresAt - 500_000)
+        .run()
+    const [expired, live] = [crypto.randomUUID(), crypto.randomUUID()]
+    await insert(expired, now - 1000)
+    await insert(live, now + 300_000)
+    await runCron()
+    const left = await env.DB.prepare('SELECT id FROM sso_flows WHERE id IN (?, ?)').bind(expired, live).all()
+    expect(left.results).toEqual([{ id: live }])
   })
 })

@@ -21,7 +21,6 @@ import {
   PRIMARY,
   runCron,
   seedSignInTenant,
-  startLogin,
   uniqueLabel,
 } from '../fixtures'
 import { cloudflareControl, REFUSED_BASE } from './helpers'
@@ -182,12 +181,22 @@ describe('Cloudflare does not answer at all (the gateway gives up after its 10 s
 })
 
 describe('Cloudflare down during the scheduled run', () => {
-  /** Everything the other jobs have to do: an expired sign-in flow, a phone system due for Sync. */
+  /** Everything the other jobs have to do: an expired sign-in flow left in D1 from before flow objects, a phone system due for Sync. */
   async function otherWork() {
     const tenant = await seedSignInTenant({ listed: false })
-    await startLogin(tenant.hostname)
-    await env.DB.prepare('UPDATE sso_flows SET expires_at = ? WHERE hostname = ?')
-      .bind(Date.now() - 2 * 3600_000, tenant.hostname)
+    const expired = Date.now() - 2 * 3600_000
+    await env.DB.prepare(
+      `INSERT INTO sso_flows (id, hostname, redirect_uri, tenant, created_at, expires_at, consumed_at)
+       VALUES (?, ?, ?, 'organizations', ?, ?, ?)`,
+    )
+      .bind(
+        crypto.randomUUID(),
+        tenant.hostname,
+        `https://${PRIMARY}/sso/callback`,
+        expired - 600_000,
+        expired,
+        expired,
+      )
       .run()
 
     const tid = crypto.randomUUID()

@@ -1,7 +1,8 @@
 import { SELF } from 'cloudflare:test'
 import { describe, expect, it } from 'vitest'
 import { aadstsCode, entraErrorCode, entraErrorDetail } from '../../src/oidc/entra-errors'
-import { dbAll, HANDOFF_FIELD, seedSignInTenant, signIn, startLogin, withCookie } from '../fixtures'
+import { HANDOFF_FIELD, seedSignInTenant, signIn, startLogin, withCookie } from '../fixtures'
+import { flowsOf } from '../flows'
 
 describe("Entra's error answers at the callback", () => {
   it.each([
@@ -22,9 +23,9 @@ describe("Entra's error answers at the callback", () => {
     expect(result.html).toContain(`href="https://${tenant.hostname}/"`)
     expect(result.html).not.toContain('Trace ID')
     expect(result.res.headers.get('cache-control')).toBe('no-store')
-    const [flow] = await dbAll<any>('SELECT consumed_at, result FROM sso_flows WHERE hostname = ?', tenant.hostname)
-    expect(flow.consumed_at).not.toBeNull()
-    expect(flow.result).toBeNull()
+    const [flow] = await flowsOf(tenant.hostname)
+    expect(flow!.consumedAt).toEqual(expect.any(Number))
+    expect(flow!.result).toBeNull()
   })
 })
 

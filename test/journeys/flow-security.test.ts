@@ -3,7 +3,7 @@
  * swapping cookies, finishing a sign-in on another host or in another
  * browser, using stale states and codes.
  */
-import { env, SELF } from 'cloudflare:test'
+import { SELF } from 'cloudflare:test'
 import { base64url, EncryptJWT, jwtDecrypt } from 'jose'
 import { describe, expect, it } from 'vitest'
 import { TEST_FLOW_KEY } from '../bindings'
@@ -11,7 +11,6 @@ import {
   api,
   apiJson,
   cookieFrom,
-  dbAll,
   entraControl,
   FLOW_COOKIE,
   HANDOFF_FIELD,
@@ -22,6 +21,7 @@ import {
   startLogin,
   withCookie,
 } from '../fixtures'
+import { changeRecord, flowsOf } from '../flows'
 
 async function expectRefused(res: Response, status = 400) {
   const html = await res.text()
@@ -176,7 +176,7 @@ describe('stale and malformed answers', () => {
     const res = await SELF.fetch(callback, withCookie(null))
     expect(res.status).toBe(502)
     expect(await res.text()).toContain('Your sign-in could not be verified')
-    expect(await dbAll('SELECT result FROM sso_flows WHERE hostname = ?', tenant.hostname)).toEqual([{ result: null }])
+    expect((await flowsOf(tenant.hostname)).map((flow) => flow.result)).toEqual([null])
     void cookie
   })
 
@@ -197,20 +197,15 @@ describe('stale and malformed answers', () => {
         .encrypt(key),
     )
     await expectRefused(await SELF.fetch(callback, withCookie(null)))
-    expect(await dbAll('SELECT id FROM sso_flows WHERE hostname = ?', tenant.hostname)).toEqual([])
+    expect(await flowsOf(tenant.hostname)).toEqual([])
   })
 
   it('a completion code older than 60 seconds is refused', async () => {
     const tenant = await seedSignInTenant()
     const { cookie, completeUrl } = await centralUpToComplete(tenant.hostname, tenant.user)
-    const [flow] = await dbAll<any>(
-      'SELECT completion_expires_at, consumed_at FROM sso_flows WHERE hostname = ?',
-      tenant.hostname,
-    )
-    expect(flow.completion_expires_at - flow.consumed_at).toBeLessThanOrEqual(60_000)
-    await env.DB.prepare('UPDATE sso_flows SET completion_expires_at = ? WHERE hostname = ?')
-      .bind(Date.now() - 1, tenant.hostname)
-      .run()
+    const [flow] = await flowsOf(tenant.hostname)
+    expect(flow!.completionExpiresAt! - flow!.consumedAt).toBeLessThanOrEqual(60_000)
+    await changeRecord(flow!.flow.id, (record) => ({ ...record, completionExpiresAt: Date.now() - 1 }))
     await expectRefused(await SELF.fetch(completeUrl, withCookie(cookie)))
   })
 

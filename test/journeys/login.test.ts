@@ -7,7 +7,6 @@ import {
   addEntraUser,
   apiJson,
   CookieJar,
-  dbAll,
   entraBase,
   entraControl,
   FLOW_COOKIE,
@@ -20,6 +19,7 @@ import {
   startLogin,
   withCookie,
 } from '../fixtures'
+import { flowObject, flowObjectCount, flowsOf, storageOf } from '../flows'
 
 describe('GET /sso/login', () => {
   it("redirects (302) to the discovered authorize endpoint of the host's one tenant, with PKCE S256, state and nonce", async () => {
@@ -76,9 +76,9 @@ describe('GET /sso/login', () => {
     expect(maxAge).toBeLessThanOrEqual(600)
   })
 
-  it('keeps the flow secret and writes nothing: the cookie and the state are JWEs, and D1 holds no row yet', async () => {
+  it('keeps the flow secret and writes nothing: the cookie and the state are JWEs, and no flow object exists yet', async () => {
     const tenant = await seedSignInTenant()
-    const before = await dbAll('SELECT count(*) AS n FROM sso_flows')
+    const before = await flowObjectCount()
     const { cookie, authorizeUrl } = await startLogin(tenant.hostname)
     const state = authorizeUrl.searchParams.get('state')!
     expect(cookie.split('.')).toHaveLength(5)
@@ -90,7 +90,8 @@ describe('GET /sso/login', () => {
     const opened = await flowFromState(state, base64url.decode(TEST_FLOW_KEY))
     expect(opened).toMatchObject({ hostname: tenant.hostname, tenant: tenant.tenantId })
     expect(opened!.expiresAt - opened!.createdAt).toBeLessThanOrEqual(600_000)
-    expect(await dbAll('SELECT count(*) AS n FROM sso_flows')).toEqual(before)
+    expect(await flowObjectCount()).toBe(before)
+    expect(await storageOf(flowObject(opened!.id))).toEqual({ keys: [], alarm: null })
   })
 
   it('opens no state sealed under another key, for another purpose, or tampered with', async () => {
@@ -134,17 +135,15 @@ describe('GET /sso/login', () => {
     }
   })
 
-  it("the flow row's expiry is the state's own: ten minutes from the login, not from the callback", async () => {
+  it("the flow object's expiry is the state's own: ten minutes from the login, not from the callback", async () => {
     const tenant = await seedSignInTenant()
     const result = await signIn(tenant.hostname, tenant.user)
     expect(result.res.status).toBe(200)
-    const [row] = await dbAll<{ created_at: number; expires_at: number }>(
-      'SELECT created_at, expires_at FROM sso_flows WHERE hostname = ?',
-      tenant.hostname,
-    )
+    const [record] = await flowsOf(tenant.hostname)
+    const { createdAt, expiresAt } = record!.flow
     // jose seals whole seconds: the expiry is at most the login plus 600 s, and no earlier than a second before.
-    expect(row!.expires_at).toBeLessThanOrEqual(row!.created_at + 600_000)
-    expect(row!.expires_at).toBeGreaterThan(row!.created_at + 599_000)
+    expect(expiresAt).toBeLessThanOrEqual(createdAt + 600_000)
+    expect(expiresAt).toBeGreaterThan(createdAt + 599_000)
   })
 
   it('lets no query parameter or forwarding header choose where the user ends up', async () => {

@@ -1,16 +1,16 @@
 /**
- * The flow store on its own (D1). End to end the flow cookie's audience and
+ * The flow store on its own (one Durable Object per flow). End to end the flow cookie's audience and
  * the sealed codes already bind a flow to its host, which hides whether the
  * store checks the host too; here every condition of every transition is
  * pinned by itself.
  */
 import { env } from 'cloudflare:test'
 import { describe, expect, it } from 'vitest'
-import { d1FlowStore, FLOW_TTL_SECONDS, type Flow } from '../../src/signin/flow-store'
-import { dbAll } from '../fixtures'
+import { durableFlowStore, FLOW_TTL_SECONDS, type Flow } from '../../src/signin/flow-store'
+import { flowObject, recordIn } from '../flows'
 
 const KEY = new Uint8Array(32).fill(3)
-const store = () => d1FlowStore(env.DB, KEY)
+const store = () => durableFlowStore(env.SIGNIN_FLOWS, KEY)
 const identity = {
   tid: '11111111-1111-4111-8111-111111111111',
   oid: '0a0a0000-0000-4000-8000-000000000001',
@@ -40,15 +40,13 @@ describe('consume', () => {
     const results = await Promise.all(Array.from({ length: 8 }, () => store().consume(flow, Date.now())))
     expect(results.filter(Boolean)).toHaveLength(1)
     expect(await store().consume(flow, Date.now())).toBe(false)
-    expect(await dbAll('SELECT id, hostname FROM sso_flows WHERE id = ?', flow.id)).toEqual([
-      { id: flow.id, hostname: flow.hostname },
-    ])
+    expect((await recordIn(flowObject(flow.id)))?.flow).toEqual(flow)
   })
 
   it('records nothing for an expired flow', async () => {
     const flow = newFlow(Date.now() - 700_000)
     expect(await store().consume(flow, Date.now())).toBe(false)
-    expect(await dbAll('SELECT id FROM sso_flows WHERE id = ?', flow.id)).toEqual([])
+    expect(await recordIn(flowObject(flow.id))).toBeNull()
   })
 })
 
@@ -108,23 +106,5 @@ describe('takeChoice', () => {
   it('gives nothing once the flow has expired', async () => {
     const flow = await offered(Date.now() - 500_000)
     expect(await store().takeChoice(flow.id, flow.hostname, 'token-hash', Date.now() + 200_000)).toBeNull()
-  })
-})
-
-describe('deleteExpired', () => {
-  it('deletes flows an hour past their expiry, at most `limit` per call, and keeps younger ones', async () => {
-    const now = Date.now()
-    const old = [newFlow(now - 3 * 3600_000), newFlow(now - 3 * 3600_000), newFlow(now - 3 * 3600_000)]
-    const young = newFlow(now - 30 * 60_000)
-    for (const flow of [...old, young]) await store().consume(flow, flow.createdAt + 1000)
-    const ids = [...old, young].map((f) => f.id)
-    const left = () => dbAll<any>(`SELECT id FROM sso_flows WHERE id IN (${ids.map(() => '?').join(',')})`, ...ids)
-    await env.DB.prepare('DELETE FROM sso_flows WHERE expires_at < ? AND id NOT IN (?, ?, ?, ?)')
-      .bind(now - 3600_000, ...ids)
-      .run()
-    expect(await store().deleteExpired(now, 2)).toBe(2)
-    expect(await left()).toHaveLength(2)
-    expect(await store().deleteExpired(now, 2)).toBe(1)
-    expect(await left()).toEqual([{ id: young.id }])
   })
 })
