@@ -475,6 +475,9 @@ export const ERRORS = {
   misconfigured: { status: 500, log: 'error', page: UNAVAILABLE },
   // D1 failed mid-request (see isDatabaseOutage): answered with Retry-After; a sign-in offers "Start again".
   database_unavailable: { status: 503, log: 'error', page: { ...UNAVAILABLE, retry: true } },
+  // A sign-in flow's Durable Object did not answer (overloaded, reset, its location unreachable): Cloudflare marks
+  // such errors retryable; the flow is unchanged, so starting again works.
+  flow_store_unavailable: { status: 503, log: 'error', page: { ...UNAVAILABLE, retry: true } },
   internal: {
     status: 500,
     log: 'error',

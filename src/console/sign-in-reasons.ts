@@ -73,6 +73,7 @@ const FAILURES: Partial<Record<ErrorCode, Known>> = {
   id_token_invalid: { label: "Microsoft's answer failed the gateway's checks" },
   rate_limited: { label: "Too many requests from the user's network" },
   database_unavailable: { label: "The gateway's database did not answer" },
+  flow_store_unavailable: { label: "The sign-in's flow store did not answer" },
   internal: { label: 'The gateway failed unexpectedly' },
 }
 

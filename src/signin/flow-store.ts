@@ -11,6 +11,7 @@
  * readable and a value copied to another flow does not open.
  */
 import type { JWTPayload } from 'jose'
+import { AppError } from '../errors'
 import { seal, unseal } from '../lib/crypto'
 import { type Identity, signedIn } from '../oidc/identity'
 import type { Flow, SignInFlow } from './flow-object'
@@ -79,6 +80,29 @@ function factsOf(flow: Flow): Flow {
   return { id, hostname, orgId, clientOrgId, redirectUri, tenant, createdAt, expiresAt }
 }
 
+/**
+ * Whether a Durable Object call failed on the platform's side (the object overloaded, reset, or unreachable):
+ * Cloudflare marks those `retryable` or `overloaded`. An error the object's own code threw is a bug, and stays one.
+ */
+function objectUnavailable(error: unknown): boolean {
+  if (typeof error !== 'object' || error === null) return false
+  const flags = error as { retryable?: unknown; overloaded?: unknown }
+  return flags.retryable === true || flags.overloaded === true
+}
+
+/** A flow object's call; its outage is a 503 to start again (the flow is unchanged), not an internal error. */
+async function reach<T>(call: () => Promise<T>): Promise<T> {
+  try {
+    return await call()
+  } catch (error) {
+    if (!objectUnavailable(error)) throw error
+    throw new AppError('flow_store_unavailable', 'The sign-in flow store did not answer', {
+      cause: error,
+      headers: { 'Retry-After': '5' },
+    })
+  }
+}
+
 /** The flow store on `SIGNIN_FLOWS`, one object per flow; `flowKey` seals what it keeps of a flow's result. */
 export function durableFlowStore(namespace: DurableObjectNamespace, flowKey: Uint8Array): FlowStore {
   const object = (flowId: string) =>
@@ -88,16 +112,16 @@ export function durableFlowStore(namespace: DurableObjectNamespace, flowKey: Uin
     async consume(flow, now) {
       // An expired flow is refused before it costs an object.
       if (flow.expiresAt <= now) return false
-      return object(flow.id).consume(factsOf(flow), now)
+      return reach(() => object(flow.id).consume(factsOf(flow), now))
     },
 
     async putCompletion(flow, identity, codeHash, now) {
       const result = await seal({ ...signedIn(identity) }, flowKey, audience.result(flow.id), COMPLETION_TTL_SECONDS)
-      await object(flow.id).putCompletion(result, codeHash, now + COMPLETION_TTL_SECONDS * 1000)
+      await reach(() => object(flow.id).putCompletion(result, codeHash, now + COMPLETION_TTL_SECONDS * 1000))
     },
 
     async takeCompletion(flowId, hostname, codeHash, now) {
-      const taken = await object(flowId).takeCompletion(hostname, codeHash, now)
+      const taken = await reach(() => object(flowId).takeCompletion(hostname, codeHash, now))
       if (!taken) return null
       const identity = await unseal<Identity & JWTPayload>(taken.result, flowKey, audience.result(flowId))
       if (!identity) return null
@@ -105,7 +129,7 @@ export function durableFlowStore(namespace: DurableObjectNamespace, flowKey: Uin
     },
 
     async markCompleted(flowId, now) {
-      await object(flowId).markCompleted(now)
+      await reach(() => object(flowId).markCompleted(now))
     },
 
     async putChoices(flowId, choices, tokenHash) {
@@ -115,11 +139,11 @@ export function durableFlowStore(namespace: DurableObjectNamespace, flowKey: Uin
         audience.choices(flowId),
         FLOW_TTL_SECONDS,
       )
-      await object(flowId).putChoices(sealed, tokenHash)
+      await reach(() => object(flowId).putChoices(sealed, tokenHash))
     },
 
     async takeChoice(flowId, hostname, tokenHash, now) {
-      const taken = await object(flowId).takeChoice(hostname, tokenHash, now)
+      const taken = await reach(() => object(flowId).takeChoice(hostname, tokenHash, now))
       if (!taken) return null
       const sealed = await unseal<Choices & JWTPayload>(taken.choices, flowKey, audience.choices(flowId))
       if (!sealed) return null

@@ -7,6 +7,7 @@
  */
 import { env, evictDurableObject, runDurableObjectAlarm, runInDurableObject, SELF } from 'cloudflare:test'
 import { describe, expect, it } from 'vitest'
+import { app } from '../../src/index'
 import { FLOW_GRACE_MS, type FlowRecord } from '../../src/signin/flow-object'
 import { durableFlowStore, FLOW_TTL_SECONDS, type Flow, type StartedFlow } from '../../src/signin/flow-store'
 import {
@@ -213,5 +214,43 @@ describe('what the object holds, and for whom', () => {
     expect(await store().takeCompletion(flow.id, flow.hostname, 'code-hash', Date.now())).toBeNull()
     expect(await store().takeChoice(flow.id, flow.hostname, 'token-hash', Date.now())).toBeNull()
     expect(await storageOf(flowObject(flow.id))).toEqual({ keys: [], alarm: null })
+  })
+})
+
+describe('a flow object that does not answer', () => {
+  /** SIGNIN_FLOWS whose every object fails the way the platform fails a call (or the way a bug would). */
+  function failingFlows(error: Error): DurableObjectNamespace {
+    const failing = () => Promise.reject(error)
+    return {
+      idFromName: (name: string) => env.SIGNIN_FLOWS.idFromName(name),
+      get: () => ({ consume: failing, putCompletion: failing, takeCompletion: failing, markCompleted: failing }),
+    } as unknown as DurableObjectNamespace
+  }
+
+  async function callbackWith(error: Error) {
+    const tenant = await seedSignInTenant()
+    const { authorizeUrl } = await startLogin(tenant.hostname)
+    const callbackUrl = await pickAccount(authorizeUrl, tenant.user)
+    const res = await app.request(callbackUrl.href, withCookie(null), { ...env, SIGNIN_FLOWS: failingFlows(error) })
+    return { res, html: await res.text(), tenant }
+  }
+
+  it('overloaded or reset (the platform marks it): a 503 page to start again, with Retry-After, nothing handed out', async () => {
+    for (const error of [
+      Object.assign(new Error('Durable Object is overloaded. Too many requests queued.'), { overloaded: true }),
+      Object.assign(new Error('Network connection lost.'), { retryable: true }),
+    ]) {
+      const { res, html, tenant } = await callbackWith(error)
+      expect(res.status).toBe(503)
+      expect(res.headers.get('retry-after')).toBe('5')
+      expect(html).toContain(`href="https://${tenant.hostname}/"`)
+      expect(html).not.toContain(HANDOFF_FIELD)
+      expect(res.headers.get('location')).toBeNull()
+    }
+  })
+
+  it('an error of its own code (a bug) stays a 500', async () => {
+    const { res } = await callbackWith(new TypeError('x is not a function'))
+    expect(res.status).toBe(500)
   })
 })
