@@ -12,15 +12,18 @@ import { app } from '../../src/index'
 import { forgetCachedReads } from '../../src/lib/ttl-cache'
 import {
   addEntraUser,
+  cookieFrom,
   createPartner,
   createPhoneSystem,
   HANDOFF_FIELD,
   listUsers,
   newTenantId,
+  pickAccount,
   type SignInTenant,
   seedSignInTenant,
   signIn,
   uniqueLabel,
+  withCookie,
   ZONE,
 } from '../fixtures'
 
@@ -162,5 +165,26 @@ describe('the read session', () => {
     expect(calls.primary.filter((sql) => /from "(hostnames|phone_systems|microsoft_integrations)"/i.test(sql))).toEqual(
       [],
     )
+  })
+  it('a whole sign-in with warm caches reads D1 through the session once: the SSO list at completion', async () => {
+    const tenant = await warmSignIn()
+    const { d1, calls } = recordingD1(env.DB)
+    const bindings = { ...env, DB: d1 }
+    const login = await app.request(`https://${tenant.hostname}/sso/login`, { redirect: 'manual' }, bindings)
+    expect(login.status).toBe(302)
+    const cookie = cookieFrom(login)
+    const callbackUrl = await pickAccount(new URL(login.headers.get('location')!), tenant.user)
+    const central = await app.request(callbackUrl.href, withCookie(null), bindings)
+    expect(central.status).toBe(303)
+    const complete = await app.request(central.headers.get('location')!, withCookie(cookie), bindings)
+    const html = await complete.text()
+    expect(complete.status, html.slice(0, 300)).toBe(200)
+    expect(html).toContain(HANDOFF_FIELD)
+    expect(calls.sessions).toHaveLength(1)
+    expect(calls.sessions[0]).toContain('sso_users')
+    // Nothing the caches hold is read from the primary either (the flow store's own reads and writes go there).
+    expect(
+      calls.primary.filter((sql) => /from "?(hostnames|phone_systems|microsoft_integrations|sso_users)/i.test(sql)),
+    ).toEqual([])
   })
 })
