@@ -96,11 +96,11 @@ function newMiniflare(
   return new Miniflare(
     convertV4MiniflareOptions({
       log: new Log(LogLevel.WARN),
-      // The gateway logs a JSON line per request (what Workers Logs would collect): read and dropped here,
-      // so a bench's hundred thousand requests do not flood the terminal; warnings and errors still show.
-      handleRuntimeStdio(stdout: NodeJS.ReadableStream, stderr: NodeJS.ReadableStream) {
-        stdout.resume()
-        stderr.pipe(process.stderr)
+      // The gateway logs a JSON line per request (what Workers Logs would collect): dropped here, so a bench's
+      // hundred thousand requests neither flood the terminal nor spend the load generator's CPU on printing;
+      // warnings and errors still show. (Miniflare 5 hands workerd's output over as structured logs.)
+      handleStructuredLogs({ level, message }: { level: string; message: string }) {
+        if (level === 'warn' || level === 'error') process.stderr.write(`${message}\n`)
       },
       cf: false,
       host: '127.0.0.1',
@@ -157,7 +157,8 @@ function newMiniflare(
           modules: true,
           script: referenceScript(referenceHtml),
           compatibilityDate: '2026-08-15',
-          routes: [`${REFERENCE}/*`],
+          // The bench loads it across many names, as it loads the gateway across many login hosts.
+          routes: [`${REFERENCE}/*`, `*.${REFERENCE}/*`],
         },
         ...(more.workers ?? []),
       ],
@@ -169,6 +170,45 @@ async function timed<T>(fn: () => Promise<T>): Promise<[T, number]> {
   const start = performance.now()
   const value = await fn()
   return [value, performance.now() - start]
+}
+
+/** The login hosts `seedHostnames` adds: `h0.bench.localhost` ... (so a bench spreads its load over many sites). */
+export function benchHostname(i: number): string {
+  return `h${i}.bench.localhost`
+}
+
+/**
+ * Adds `count` active login hosts straight into D1 (one partner portal with its own branding per ten hosts), in
+ * a few batches: seeding a thousand hosts through the admin API would take longer than the bench itself.
+ */
+export async function seedHostnames(mf: Miniflare, count: number): Promise<string[]> {
+  const db = await mf.getD1Database('DB', 'gateway')
+  const now = Date.now()
+  const statements: ReturnType<typeof db.prepare>[] = []
+  const hosts: string[] = []
+  for (let i = 0; i < count; i++) {
+    const orgId = `bench-portal-${Math.floor(i / 10)}`
+    if (i % 10 === 0) {
+      statements.push(
+        db
+          .prepare(
+            "INSERT INTO organizations (id, kind, name, display_name, accent_color, created_at, updated_at) VALUES (?, 'partner', ?, ?, ?, ?, ?)",
+          )
+          .bind(orgId, `Portal ${i / 10}`, `Portal ${i / 10} Communications`, '#0f6cbd', now, now),
+      )
+    }
+    const hostname = benchHostname(i)
+    hosts.push(hostname)
+    statements.push(
+      db
+        .prepare(
+          "INSERT INTO hostnames (hostname, org_id, kind, status, callback_mode, created_at, updated_at) VALUES (?, ?, 'subdomain', 'active', 'central', ?, ?)",
+        )
+        .bind(hostname, orgId, now, now),
+    )
+  }
+  for (let i = 0; i < statements.length; i += 200) await db.batch(statements.slice(i, i + 200))
+  return hosts
 }
 
 export interface Running {

@@ -9,6 +9,7 @@ import { type Actor, actorName } from '../access/principal'
 import { getDb } from '../db/client'
 import { auditLog } from '../db/schema'
 import { type ToSql, toStatement } from '../db/statements'
+import { forgetCachedReads } from '../lib/ttl-cache'
 
 export interface AuditEntry {
   orgId: string | null
@@ -51,4 +52,6 @@ export async function recordChange(
     ...changes.map((change) => ('toSQL' in change ? toStatement(d1, change) : change)),
     auditStatement(d1, actor, entry, now),
   ])
+  // A recorded change may change what a portal reaches or signs in with: this isolate reads it again at once.
+  forgetCachedReads()
 }

@@ -4,11 +4,13 @@
  * their one phone system, or they choose among several.
  */
 
+import type { Config } from '../config'
+import type { D1Reader } from '../db/client'
 import { AppError } from '../errors'
 import { allowsTenant, type EntraClient } from '../oidc/clients'
 import type { Identity } from '../oidc/identity'
 import type { Site } from '../tenancy/site'
-import { type Candidate, findCandidates, reachesTenant, reachOf, tenantsOf } from './candidates'
+import { type Candidate, cachedReachOf, findCandidates, reachesTenant, tenantsOf } from './candidates'
 
 export type Decision =
   | { kind: 'tenant_not_allowed' }
@@ -23,15 +25,21 @@ export function decide(candidates: readonly Candidate[]): Decision {
   return { kind: 'choose', candidates: [...candidates] }
 }
 
-/** The decision for a verified identity on a site, from what D1 says now (the reach read once). */
+/**
+ * The decision for a verified identity on a site. The client and the reach may come from the
+ * isolate's caches (a few seconds stale: they only refuse early); the SSO list, and on a portal's host
+ * the phone systems and allowed tenants with it, are read from D1 now (`findCandidates`), as is, on
+ * the primary host, whether any proven phone system has the user's tenant.
+ */
 export async function authorize(
-  d1: D1Database,
+  d1: D1Reader,
+  config: Config,
   site: Site,
   client: EntraClient,
   identity: Identity,
 ): Promise<Decision> {
   if (!allowsTenant(client.allowedTenantIds, identity.tid)) return { kind: 'tenant_not_allowed' }
-  const reach = await reachOf(d1, site)
+  const reach = await cachedReachOf(d1, config, site)
   if (!(await reachesTenant(d1, reach, identity.tid))) return { kind: 'tenant_not_allowed' }
   return decide(await findCandidates(d1, reach, identity))
 }
@@ -43,8 +51,13 @@ export async function authorize(
  * system). None at all is a page that says why: no phone system yet, or
  * none whose Microsoft 365 an administrator has connected.
  */
-export async function tenantsServed(d1: D1Database, site: Site, client: EntraClient): Promise<string[] | null> {
-  const reach = await reachOf(d1, site)
+export async function tenantsServed(
+  d1: D1Reader,
+  config: Config,
+  site: Site,
+  client: EntraClient,
+): Promise<string[] | null> {
+  const reach = await cachedReachOf(d1, config, site)
   if (reach.kind === 'all') return null
   const tenants = tenantsOf(reach).filter((tid) => allowsTenant(client.allowedTenantIds, tid))
   if (tenants.length > 0) return tenants

@@ -3,13 +3,21 @@ import * as schema from './schema'
 
 export type Db = DrizzleD1Database<typeof schema>
 
-const clients = new WeakMap<D1Database, Db>()
+/**
+ * Where reads may go: the binding itself (the primary), or a D1 Sessions API session
+ * (`withSession`), whose reads a nearby replica may serve. Both offer `prepare` and `batch`,
+ * all that drizzle's D1 driver calls.
+ */
+export type D1Reader = D1Database | D1DatabaseSession
 
-/** The drizzle client over a D1 binding, one per binding. */
-export function getDb(d1: D1Database): Db {
+const clients = new WeakMap<D1Reader, Db>()
+
+/** The drizzle client over a D1 binding or session, one per binding or session. */
+export function getDb(d1: D1Reader): Db {
   let db = clients.get(d1)
   if (!db) {
-    db = drizzle(d1, { schema })
+    // drizzle's types name only D1Database; a session answers the same two calls it makes.
+    db = drizzle(d1 as D1Database, { schema })
     clients.set(d1, db)
   }
   return db

@@ -1,6 +1,7 @@
 import type { Context, MiddlewareHandler } from 'hono'
 import { AppError } from '../errors'
 import type { AppEnv } from '../http/context'
+import { readDb } from '../http/read-session'
 import { normalizeRequestHost } from '../lib/hostname'
 import type { Site } from '../tenancy/site'
 import { knownSite, resolveHost } from './resolve'
@@ -14,9 +15,10 @@ export const resolveSite: MiddlewareHandler<AppEnv> = async (c, next) => {
   const hostname = normalizeRequestHost(new URL(c.req.url).host)
   if (hostname === null) throw new AppError('host_invalid', 'Invalid host')
 
-  let site: Site | null
+  // What the isolate knows first: a cached host opens no read session at all (the login page's hot path).
+  let site: Site | null | undefined = knownSite(c.var.config, hostname)
   try {
-    site = await resolveHost(c.env.DB, c.var.config, hostname)
+    if (site === undefined) site = await resolveHost(readDb(c), c.var.config, hostname)
   } catch (error) {
     throw new AppError('database_unavailable', 'Host lookup failed', { cause: error, headers: { 'Retry-After': '30' } })
   }

@@ -5,11 +5,11 @@
  */
 import { eq } from 'drizzle-orm'
 import type { Config } from '../config'
-import { getDb } from '../db/client'
+import { type D1Reader, getDb } from '../db/client'
 import { hostnames, organizations } from '../db/schema'
+import { IsolateCache, type TtlCache } from '../lib/ttl-cache'
 import { brandingOf, providerBranding } from '../tenancy/branding'
 import type { PrimarySite, Site, TenantSite } from '../tenancy/site'
-import { TtlCache } from './cache'
 
 const primarySites = new WeakMap<Config, PrimarySite>()
 
@@ -27,17 +27,11 @@ function primarySite(config: Config): PrimarySite {
   return site
 }
 
-let sharedCache: { ttlMs: number; cache: TtlCache<TenantSite> } | undefined
+const sites = new IsolateCache<TenantSite>({ maxEntries: 10_000, maxNegativeEntries: 1_000 })
 
 /** The isolate's host cache (one per isolate; rebuilt if the TTL setting changes). */
 export function hostCache(config: Config): TtlCache<TenantSite> {
-  if (!sharedCache || sharedCache.ttlMs !== config.hostCacheTtlMs) {
-    sharedCache = {
-      ttlMs: config.hostCacheTtlMs,
-      cache: new TtlCache<TenantSite>({ ttlMs: config.hostCacheTtlMs, maxEntries: 10_000, maxNegativeEntries: 1_000 }),
-    }
-  }
-  return sharedCache.cache
+  return sites.with(config.hostCacheTtlMs)
 }
 
 /** What the isolate already knows of `hostname`, without asking D1 (undefined: nothing). */
@@ -54,7 +48,7 @@ export function knownSite(config: Config, hostname: string): Site | null | undef
  * answers included.
  */
 export async function resolveHost(
-  d1: D1Database,
+  d1: D1Reader,
   config: Config,
   hostname: string,
   cache: TtlCache<TenantSite> = hostCache(config),
@@ -68,7 +62,7 @@ export async function resolveHost(
   return site
 }
 
-export async function loadTenantSite(d1: D1Database, hostname: string): Promise<TenantSite | null> {
+export async function loadTenantSite(d1: D1Reader, hostname: string): Promise<TenantSite | null> {
   const row = await getDb(d1)
     .select({ host: hostnames, org: organizations })
     .from(hostnames)

@@ -29,25 +29,29 @@ export interface PagePolicy {
  * theirs, and we must not pin HTTPS on names below it that we do not serve.
  */
 export function pageHeaders(policy: PagePolicy): Record<string, string> {
+  return pageHeadersFor(policy)(policy.nonce)
+}
+
+/**
+ * `pageHeaders` with everything but the nonce worked out once: what a page served many times
+ * (the login page) keeps, so that each answer only puts its fresh nonce into the CSP.
+ */
+export function pageHeadersFor(policy: Omit<PagePolicy, 'nonce'>): (nonce: string) => Record<string, string> {
   const img = policy.imageOrigins && policy.imageOrigins.length > 0 ? policy.imageOrigins.join(' ') : "'none'"
   const formAction = policy.formAction ? policy.formAction.join(' ') : "'self'"
-  return {
+  const cacheControl = policy.cache ?? 'no-store'
+  const rest = `img-src ${img}; form-action ${formAction}; base-uri 'none'; frame-ancestors 'none'`
+  return (nonce) => ({
     'Content-Type': 'text/html; charset=utf-8',
-    'Content-Security-Policy': [
-      "default-src 'none'",
-      `style-src 'nonce-${policy.nonce}'`,
-      ...(policy.script ? [`script-src 'nonce-${policy.nonce}'`] : []),
-      `img-src ${img}`,
-      `form-action ${formAction}`,
-      "base-uri 'none'",
-      "frame-ancestors 'none'",
-    ].join('; '),
+    'Content-Security-Policy': policy.script
+      ? `default-src 'none'; style-src 'nonce-${nonce}'; script-src 'nonce-${nonce}'; ${rest}`
+      : `default-src 'none'; style-src 'nonce-${nonce}'; ${rest}`,
     'Referrer-Policy': 'no-referrer',
     'X-Content-Type-Options': 'nosniff',
     'X-Frame-Options': 'DENY',
     'Strict-Transport-Security': 'max-age=31536000',
-    'Cache-Control': policy.cache ?? 'no-store',
-  }
+    'Cache-Control': cacheControl,
+  })
 }
 
 /** Headers for JSON answers (admin API, health). */

@@ -2,11 +2,12 @@
  * Which Entra app a sign-in uses: the portal's own Microsoft integration when
  * the host's organization has one, else the provider's multi-tenant app.
  */
-import { eq, sql } from 'drizzle-orm'
+import { eq, type SQL, type SQLWrapper, sql } from 'drizzle-orm'
 import type { Config } from '../config'
-import { getDb } from '../db/client'
+import { type D1Reader, getDb } from '../db/client'
 import { microsoftIntegrations } from '../db/schema'
 import { decryptSecret } from '../lib/crypto'
+import { IsolateCache } from '../lib/ttl-cache'
 
 export interface EntraClient {
   clientId: string
@@ -32,7 +33,7 @@ export function providerClient(config: Config): EntraClient {
 export const secretContext = (orgId: string, clientId: string) => `microsoft-integration:${orgId}:${clientId}`
 
 /** The client of a portal (an organization owning hosts), or the provider's when it has no integration. */
-export async function clientForOrg(d1: D1Database, config: Config, orgId: string | null): Promise<EntraClient> {
+export async function clientForOrg(d1: D1Reader, config: Config, orgId: string | null): Promise<EntraClient> {
   if (orgId === null) return providerClient(config)
   const row = await getDb(d1).select().from(microsoftIntegrations).where(eq(microsoftIntegrations.orgId, orgId)).get()
   if (!row) return providerClient(config)
@@ -46,6 +47,29 @@ export async function clientForOrg(d1: D1Database, config: Config, orgId: string
 }
 
 /**
+ * The isolate's sign-in clients, by portal: the integration read and its secret decrypted once per
+ * TTL (in memory only; `null`: the portal has none, the provider's app signs in).
+ *
+ * Why a few seconds of staleness lets nobody in: a client decides only which app Entra signs the user
+ * in with (a stale secret fails the code redemption, a refusal), and its allowed tenants are a first,
+ * early refusal: `findCandidates` checks the portal's allowed tenants again against what D1 says now
+ * (`allowedByPortalSql`), so a narrowed list refuses at once. Writes in this isolate empty the cache
+ * (`forgetCachedReads`). Sign-in only: connect, sync and the redirect URI jobs read `clientForOrg`.
+ */
+const signInClients = new IsolateCache<EntraClient>({ maxEntries: 10_000, maxNegativeEntries: 1_000 })
+
+/** `clientForOrg` through the isolate's cache (sign-in's hot path). */
+export async function signInClient(d1: D1Reader, config: Config, orgId: string | null): Promise<EntraClient> {
+  if (orgId === null) return providerClient(config)
+  const cache = signInClients.with(config.hostCacheTtlMs)
+  const cached = cache.get(orgId)
+  if (cached.hit) return cached.value ?? providerClient(config)
+  const client = await clientForOrg(d1, config, orgId)
+  cache.set(orgId, client.orgId === null ? null : client)
+  return client
+}
+
+/**
  * Whether a portal's integration lets users of tenant `tid` sign in: its
  * allowed tenants, when it lists any. The one rule, for the portal's own
  * hosts (its client) and the primary host (each candidate's portal).
@@ -54,8 +78,16 @@ export function allowsTenant(allowedTenantIds: readonly string[] | null, tid: st
   return allowedTenantIds === null || allowedTenantIds.length === 0 || allowedTenantIds.includes(tid)
 }
 
+/**
+ * SQL: `allowsTenant` for the integration of portal `portalOrgId`, from what D1 holds now (no
+ * integration, or one listing no tenant, allows any).
+ */
+export function allowedByPortalSql(portalOrgId: string, tidColumn: SQLWrapper): SQL {
+  return sql`NOT EXISTS (SELECT 1 FROM ${microsoftIntegrations} WHERE ${microsoftIntegrations.orgId} = ${portalOrgId} AND json_array_length(${microsoftIntegrations.allowedTenantIds}) > 0 AND NOT EXISTS (SELECT 1 FROM json_each(${microsoftIntegrations.allowedTenantIds}) WHERE value = ${tidColumn}))`
+}
+
 /** The allowed tenants of each portal that has an integration (the others allow any tenant). */
-export async function allowedTenantsOf(d1: D1Database, portalIds: readonly string[]): Promise<Map<string, string[]>> {
+export async function allowedTenantsOf(d1: D1Reader, portalIds: readonly string[]): Promise<Map<string, string[]>> {
   if (portalIds.length === 0) return new Map()
   const rows = await getDb(d1)
     .select({ orgId: microsoftIntegrations.orgId, allowed: microsoftIntegrations.allowedTenantIds })

@@ -1,6 +1,6 @@
 import type { Context } from 'hono'
 import type { AppEnv } from '../http/context'
-import { newNonce, pageHeaders } from '../http/headers'
+import { newNonce, pageHeadersFor } from '../http/headers'
 import { LoginPage } from '../pages/login'
 import { logoOrigins } from '../tenancy/branding'
 import type { Site } from '../tenancy/site'
@@ -8,21 +8,33 @@ import type { Site } from '../tenancy/site'
 /**
  * The login page (`GET /`, `GET /sso/webclient`) is the hot path: it is
  * rendered once per cached site object (so at most once per host per cache
- * TTL) with a placeholder where the CSP nonce goes, and each request only
- * swaps in a fresh nonce. The placeholder is random per isolate, so tenant
- * text can never contain it.
+ * TTL) with a placeholder where the CSP nonce goes, split there, and each
+ * request only joins the two halves around a fresh nonce and puts the same
+ * nonce in the CSP. The placeholder is random per isolate, so tenant text
+ * can never contain it.
  */
 let nonceSlot: string | undefined // random values are not allowed at global scope in Workers
-const rendered = new WeakMap<Site, { html: string; imageOrigins: string[] }>()
 
-async function loginTemplate(site: Site): Promise<{ html: string; imageOrigins: string[] }> {
+interface LoginTemplate {
+  /** The page before and after the nonce (the slot occurs once, in the <style> tag of <head>). */
+  before: string
+  after: string
+  headers: (nonce: string) => Record<string, string>
+}
+
+const rendered = new WeakMap<Site, LoginTemplate>()
+
+async function loginTemplate(site: Site): Promise<LoginTemplate> {
   let template = rendered.get(site)
   if (!template) {
     nonceSlot ??= `nonce-slot-${crypto.randomUUID()}`
     const page = <LoginPage nonce={nonceSlot} branding={site.branding} primary={site.kind === 'primary'} />
+    const html = `<!doctype html>${await page.toString()}`
+    const at = html.indexOf(nonceSlot)
     template = {
-      html: `<!doctype html>${await page.toString()}`,
-      imageOrigins: logoOrigins(site.branding),
+      before: html.slice(0, at),
+      after: html.slice(at + nonceSlot.length),
+      headers: pageHeadersFor({ imageOrigins: logoOrigins(site.branding), cache: 'no-cache' }),
     }
     rendered.set(site, template)
   }
@@ -30,12 +42,8 @@ async function loginTemplate(site: Site): Promise<{ html: string; imageOrigins: 
 }
 
 export async function showLogin(c: Context<AppEnv>): Promise<Response> {
-  const template = await loginTemplate(c.var.site)
+  const template = rendered.get(c.var.site) ?? (await loginTemplate(c.var.site))
   const nonce = newNonce()
-  // The slot occurs once, in the <style> tag of <head>.
-  return c.body(
-    template.html.replace(nonceSlot!, nonce),
-    200,
-    pageHeaders({ nonce, imageOrigins: template.imageOrigins, cache: 'no-cache' }),
-  )
+  // A plain Response: the page has nothing of Hono's context to merge (no cookie, no header set before).
+  return new Response(template.before + nonce + template.after, { status: 200, headers: template.headers(nonce) })
 }

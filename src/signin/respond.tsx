@@ -10,6 +10,7 @@ import { AppError } from '../errors'
 import { signAssertion } from '../handoff/assertion'
 import type { AppEnv } from '../http/context'
 import { newNonce } from '../http/headers'
+import { readDb } from '../http/read-session'
 import { renderPage } from '../http/render'
 import type { EntraClient } from '../oidc/clients'
 import { accountLabel, type Identity } from '../oidc/identity'
@@ -30,7 +31,7 @@ export async function respondToSignIn(
   flow: Pick<Flow, 'id'>,
 ): Promise<Response> {
   noteAttempt(c, { tid: identity.tid, oid: identity.oid, account: identity.upn })
-  const decision = await authorize(c.env.DB, site, client, identity)
+  const decision = await authorize(readDb(c), c.var.config, site, client, identity)
   switch (decision.kind) {
     case 'tenant_not_allowed':
       throw new AppError('tenant_not_allowed', `Tenant ${identity.tid} not served on ${site.hostname}`)

@@ -13,8 +13,9 @@ import { resolveHost } from '../hosts/resolve'
 import { readBodyText } from '../http/body'
 import type { AppEnv } from '../http/context'
 import { NO_STORE_REDIRECT } from '../http/headers'
+import { readDb } from '../http/read-session'
 import { sameOriginForms } from '../http/same-origin'
-import { clientForOrg } from '../oidc/clients'
+import { signInClient } from '../oidc/clients'
 import { authorizationUrl, discover, redeemCode } from '../oidc/entra'
 import { entraErrorCode, entraErrorDetail } from '../oidc/entra-errors'
 import type { Identity } from '../oidc/identity'
@@ -55,8 +56,9 @@ export function signInRoutes(hooks: SignInHooks): Hono<AppEnv> {
    */
   signIn.get('/sso/login', async (c) => {
     const { config, site } = c.var
-    const client = await clientForOrg(c.env.DB, config, site.kind === 'tenant' ? site.org.id : null)
-    const tenants = await tenantsServed(c.env.DB, site, client)
+    const reads = readDb(c)
+    const client = await signInClient(reads, config, site.kind === 'tenant' ? site.org.id : null)
+    const tenants = await tenantsServed(reads, config, site, client)
     const tenant = tenants === null ? MULTI_TENANT : authorityTenant(tenants)
     const as = await discover(config, tenant)
     const { redirectUri } = callbackRoute(config, site)
@@ -73,7 +75,6 @@ export function signInRoutes(hooks: SignInHooks): Hono<AppEnv> {
    */
   signIn.get('/sso/callback', auditSignIn('callback'), async (c) => {
     const { config } = c.var
-    const d1 = c.env.DB
     const url = new URL(c.req.url)
     const now = Date.now()
     const { flow, finishesHere } = await takeCallback(c, url, now)
@@ -86,7 +87,7 @@ export function signInRoutes(hooks: SignInHooks): Hono<AppEnv> {
       })
     }
 
-    const client = await clientForOrg(d1, config, flow.clientOrgId)
+    const client = await signInClient(readDb(c), config, flow.clientOrgId)
     const identity = await redeemCode(config, client, {
       tenant: flow.tenant,
       callbackUrl: url,
@@ -103,7 +104,7 @@ export function signInRoutes(hooks: SignInHooks): Hono<AppEnv> {
       return respondToSignIn(c, c.var.site, client, identity, flow)
     }
     // The flow's host must still be serving: a host detached or suspended mid-flow gets no result.
-    const origin = await resolveHost(d1, config, flow.hostname)
+    const origin = await resolveHost(readDb(c), config, flow.hostname)
     if (!origin || (origin.kind === 'tenant' && origin.status !== 'active')) throw flowInvalid('origin host gone')
     const location = await handBack(c, flow, identity, now)
     noteAttempt(c, { result: 'pending', reason: 'central_callback' })
@@ -114,7 +115,7 @@ export function signInRoutes(hooks: SignInHooks): Hono<AppEnv> {
   signIn.get('/sso/complete', auditSignIn('complete'), async (c) => {
     startAgainOn(c, c.var.site.hostname)
     const { flow, identity } = await takeCompletion(c, new URL(c.req.url).searchParams.get('code'))
-    const client = await clientForOrg(c.env.DB, c.var.config, flow.clientOrgId)
+    const client = await signInClient(readDb(c), c.var.config, flow.clientOrgId)
     return respondToSignIn(c, c.var.site, client, identity, flow)
   })
 
@@ -148,8 +149,8 @@ export function signInRoutes(hooks: SignInHooks): Hono<AppEnv> {
         throw new AppError('choice_invalid', 'Chosen phone system was not offered')
       }
       // The list may have changed since the chooser was shown: decide on what D1 says now.
-      const client = await clientForOrg(c.env.DB, c.var.config, flow.clientOrgId)
-      const decision = await authorize(c.env.DB, site, client, identity)
+      const client = await signInClient(readDb(c), c.var.config, flow.clientOrgId)
+      const decision = await authorize(readDb(c), c.var.config, site, client, identity)
       const candidates =
         decision.kind === 'handoff' ? [decision.candidate] : decision.kind === 'choose' ? decision.candidates : []
       const candidate = candidates.find((cand) => cand.phoneSystem.id === phoneSystemId)

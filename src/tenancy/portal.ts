@@ -13,7 +13,7 @@
  * SQL fragment.
  */
 import { asc, eq, type SQL, type SQLWrapper, sql } from 'drizzle-orm'
-import { getDb } from '../db/client'
+import { type D1Reader, getDb } from '../db/client'
 import { microsoftIntegrations, type OrgRow, organizations, type PhoneSystemRow, phoneSystems } from '../db/schema'
 import { AppError } from '../errors'
 
@@ -92,7 +92,7 @@ export async function appPortalOf(d1: D1Database, orgId: string, now: number): P
 
 /** The phone systems a portal serves at `now`. */
 export async function phoneSystemsOfPortal(
-  d1: D1Database,
+  d1: D1Reader,
   portalOrgId: string,
   now: number = Date.now(),
 ): Promise<PhoneSystemRow[]> {

@@ -98,7 +98,21 @@ export function failingD1(base: D1Database, options: FailingD1Options): FailingD
       return base.exec(query)
     },
     dump: () => base.dump(),
-    withSession: (constraint?: string) => base.withSession(constraint as never),
+    // The sign-in's reads go through a session (http/read-session.ts): its calls count and fail like the binding's.
+    withSession: (constraint?: string) => {
+      const session = base.withSession(constraint as never)
+      return {
+        prepare: (query: string) => {
+          tick('prepare', query)
+          return wrap(session.prepare(query), query)
+        },
+        batch: async (statements: D1PreparedStatement[]) => {
+          tick('batch', statements.length ? `batch of ${statements.length}` : 'empty batch')
+          return session.batch(statements.map((s) => real.get(s as object) ?? s))
+        },
+        getBookmark: () => session.getBookmark(),
+      }
+    },
   } as unknown as D1Database
   return { d1, calls, fired: () => fired }
 }

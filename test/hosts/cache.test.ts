@@ -1,8 +1,8 @@
 import { env } from 'cloudflare:test'
 import { describe, expect, it } from 'vitest'
 import { parseConfig } from '../../src/config'
-import { TtlCache } from '../../src/hosts/cache'
 import { resolveHost } from '../../src/hosts/resolve'
+import { TtlCache } from '../../src/lib/ttl-cache'
 import type { TenantSite } from '../../src/tenancy/site'
 import { createCustomer, createPartner, uniqueLabel, ZONE } from '../fixtures'
 

@@ -81,3 +81,41 @@ export class TtlCache<V> {
     return this.found.size + this.missing.size
   }
 }
+
+const isolateCaches = new Set<IsolateCache<unknown>>()
+
+/**
+ * One of the isolate's caches of sign-in reads (hosts, Entra clients, reach): a `TtlCache` with the
+ * configured TTL (`config.hostCacheTtlMs`), rebuilt if that setting changes, and emptied with all the
+ * others by `forgetCachedReads`.
+ */
+export class IsolateCache<V> {
+  private current: { ttlMs: number; cache: TtlCache<V> } | undefined
+  private readonly bounds: Pick<TtlCacheOptions, 'maxEntries' | 'maxNegativeEntries'>
+
+  constructor(bounds: Pick<TtlCacheOptions, 'maxEntries' | 'maxNegativeEntries'>) {
+    this.bounds = bounds
+    isolateCaches.add(this as IsolateCache<unknown>)
+  }
+
+  /** The cache for this TTL. */
+  with(ttlMs: number): TtlCache<V> {
+    if (!this.current || this.current.ttlMs !== ttlMs) {
+      this.current = { ttlMs, cache: new TtlCache<V>({ ttlMs, ...this.bounds }) }
+    }
+    return this.current.cache
+  }
+
+  clear(): void {
+    this.current?.cache.clear()
+  }
+}
+
+/**
+ * Empties every cache of sign-in reads in this isolate: after a write that changes what a portal
+ * reaches or which app it signs in with (phone systems, tenant claims, integrations, moves), so that
+ * this isolate sees it at once; other isolates see it within the TTL. Tests call it too.
+ */
+export function forgetCachedReads(): void {
+  for (const cache of isolateCaches) cache.clear()
+}
