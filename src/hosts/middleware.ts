@@ -2,6 +2,7 @@ import type { Context, MiddlewareHandler } from 'hono'
 import { AppError } from '../errors'
 import type { AppEnv } from '../http/context'
 import { readDb } from '../http/read-session'
+import { startAgainOn } from '../http/render'
 import { normalizeRequestHost } from '../lib/hostname'
 import type { Site } from '../tenancy/site'
 import { knownSite, resolveHost } from './resolve'
@@ -20,6 +21,8 @@ export const resolveSite: MiddlewareHandler<AppEnv> = async (c, next) => {
   try {
     if (site === undefined) site = await resolveHost(readDb(c), c.var.config, hostname)
   } catch (error) {
+    // The host is the request's own: trying again means its login page, once D1 answers.
+    startAgainOn(c, hostname)
     throw new AppError('database_unavailable', 'Host lookup failed', { cause: error, headers: { 'Retry-After': '30' } })
   }
   if (site === null || (site.kind === 'tenant' && site.status === 'moved')) {

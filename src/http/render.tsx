@@ -14,6 +14,11 @@ import { StatusPage } from '../pages/status'
 import type { AppEnv } from './context'
 import { JSON_HEADERS, newNonce, type PagePolicy, pageHeaders } from './headers'
 
+/** From here on, an error page's "Start again" leads to the login page of `hostname`. */
+export function startAgainOn(c: Context<AppEnv>, hostname: string): void {
+  c.set('retryHref', `${c.var.config.origin(hostname)}/`)
+}
+
 /** Renders a JSX page with its doctype and the security headers. */
 export async function renderPage(
   c: Context,

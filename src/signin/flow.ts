@@ -24,6 +24,7 @@ import { deleteCookie, getCookie, setCookie } from 'hono/cookie'
 import * as oauth from 'oauth4webapi'
 import { AppError } from '../errors'
 import type { AppEnv } from '../http/context'
+import { startAgainOn } from '../http/render'
 import { randomToken, seal, sha256, unseal } from '../lib/crypto'
 import type { Identity } from '../oidc/identity'
 import type { Site } from '../tenancy/site'
@@ -88,11 +89,6 @@ export async function flowIdFromCookie(
 
 function cookieFlowId(c: FlowContext): Promise<string | null> {
   return flowIdFromCookie(getCookie(c, FLOW_COOKIE, 'host'), c.var.site, c.var.config.flowKey)
-}
-
-/** From here on, an error page's "Start again" leads to the login page of `hostname`. */
-export function startAgainOn(c: FlowContext, hostname: string): void {
-  c.set('retryHref', `${c.var.config.origin(hostname)}/`)
 }
 
 export function clearFlowCookie(c: FlowContext): void {

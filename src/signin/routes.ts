@@ -14,6 +14,7 @@ import { readBodyText } from '../http/body'
 import type { AppEnv } from '../http/context'
 import { NO_STORE_REDIRECT } from '../http/headers'
 import { readDb } from '../http/read-session'
+import { startAgainOn } from '../http/render'
 import { sameOriginForms } from '../http/same-origin'
 import { signInClient } from '../oidc/clients'
 import { authorizationUrl, discover, redeemCode } from '../oidc/entra'
@@ -22,16 +23,7 @@ import type { Identity } from '../oidc/identity'
 import { authorityTenant, MULTI_TENANT } from '../oidc/tenant'
 import { auditSignIn, noteAttempt } from './attempts'
 import { callbackRoute } from './callback-uri'
-import {
-  finishFlow,
-  flowInvalid,
-  handBack,
-  startAgainOn,
-  startFlow,
-  takeCallback,
-  takeChoice,
-  takeCompletion,
-} from './flow'
+import { finishFlow, flowInvalid, handBack, startFlow, takeCallback, takeChoice, takeCompletion } from './flow'
 import { showLogin } from './login-page'
 import { handOff, respondToSignIn } from './respond'
 

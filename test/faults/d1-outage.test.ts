@@ -14,6 +14,7 @@
 import { env, SELF } from 'cloudflare:test'
 import { describe, expect, it } from 'vitest'
 import { app } from '../../src/index'
+import { forgetCachedReads } from '../../src/lib/ttl-cache'
 import { TEST_ADMIN_KEY } from '../bindings'
 import {
   apiJson,
@@ -103,6 +104,8 @@ describe('D1 fails during the sign-in callback and completion', () => {
       const callbackUrl = await pickAccount(authorizeUrl, tenant.user)
       expect(callbackUrl.hostname).toBe(PRIMARY)
       const before = await flowsOf(tenant.hostname)
+      // A cold isolate: every read the callback may make (client, origin host) goes to D1 and can fail.
+      forgetCachedReads()
       const { res, f } = await withFailingD1(n, (b) => app.request(callbackUrl.href, withCookie(null), b))
       const added = await newFlows(tenant.hostname, before)
       if (!f.fired()) {
@@ -153,6 +156,8 @@ describe('D1 fails during the sign-in callback and completion', () => {
       const central = await SELF.fetch(callbackUrl, withCookie(null))
       expect(central.status).toBe(303)
       const completeUrl = central.headers.get('location')!
+      // A cold isolate: host, client, reach and the SSO list all come from D1, and each can fail.
+      forgetCachedReads()
       const { res, f } = await withFailingD1(n, (b) => app.request(completeUrl, withCookie(cookie), b))
       if (!f.fired()) {
         expect(res.status).toBe(200)
