@@ -29,7 +29,10 @@ export const GATEWAY = {
   miniflare: (): Record<string, unknown> => ({
     // The meter's per-request counts (AsyncLocalStorage): a flag of the bench build only.
     compatibilityFlags: ['nodejs_als'],
-    durableObjects: { REDIRECT_URIS: { className: 'EntraAppRegistrar', scriptName: 'admin' } },
+    durableObjects: {
+      REDIRECT_URIS: { className: 'EntraAppRegistrar', scriptName: 'admin' },
+      SIGNIN_FLOWS: { className: 'SignInFlow', useSQLite: true },
+    },
     // The rate limits of wrangler.toml, set out of the way: every sign-in comes from one address.
     ratelimits: rateLimitsAt(1e9),
   }),
