@@ -11,7 +11,7 @@ import * as z from 'zod/mini'
 import { type Actor, type Principal, SYSTEM_ACTOR } from '../access/principal'
 import { asNotFound, notFound, orgInScope } from '../access/scope'
 import { recordChange } from '../audit/write'
-import type { Config } from '../config'
+import type { CloudflareConfig, Config } from '../config'
 import { getDb } from '../db/client'
 import { CALLBACK_MODES, type HostnameRow, type HostnameStatus, hostnames } from '../db/schema'
 import { isGuardFailure, isUniqueViolation } from '../db/statements'
@@ -150,6 +150,21 @@ function hostnameTaken(hostname: string): AppError {
   })
 }
 
+/**
+ * The Cloudflare for SaaS client custom domains go through, or null when CUSTOM_HOSTNAMES is "local"
+ * (tests: no verification at all). A configuration read without it (the sign-in Worker's scope,
+ * src/config.ts `ConfigScope`) is refused, never taken for "local": a custom domain attached without
+ * Cloudflare would be active at once, unverified.
+ */
+function customHostnameClient(config: Config): CloudflareConfig | null {
+  if (config.cloudflare) return config.cloudflare
+  if (config.customHostnames === 'local') return null
+  throw new AppError(
+    'cloudflare_unavailable',
+    'Custom domains go through Cloudflare, but this Worker has no Cloudflare client; nothing was changed',
+  )
+}
+
 export async function attachHostname(
   d1: D1Database,
   config: Config,
@@ -186,7 +201,7 @@ export async function attachHostname(
     createdAt: now,
     updatedAt: now,
   }
-  const cloudflare = kind === 'custom' ? config.cloudflare : null
+  const cloudflare = kind === 'custom' ? customHostnameClient(config) : null
   if (cloudflare) {
     // Cloudflare first: if it refuses, nothing is stored.
     const created = await createCustomHostname(cloudflare, hostname)

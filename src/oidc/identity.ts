@@ -23,9 +23,15 @@ export interface Identity {
   directoryRoles?: string[]
 }
 
-/** Text claims are optional and bounded: a missing or absurd value is no value. */
-function text(value: unknown): string | null {
-  return typeof value === 'string' && value.length > 0 && value.length <= 256 ? value : null
+/**
+ * Text claims are optional and bounded: a missing or absurd value is no value. The bound applies to
+ * what is kept (`lower` first): lowercasing may lengthen a string (U+0130 becomes two code units), and
+ * what is kept goes into the sign-in audit, whose consumer refuses anything longer (audit/queue-consumer.ts).
+ */
+function text(value: unknown, lower = false): string | null {
+  if (typeof value !== 'string') return null
+  const kept = lower ? value.toLowerCase() : value
+  return kept.length > 0 && kept.length <= 256 ? kept : null
 }
 
 /** The identity in verified ID-token claims, or null when `tid` or `oid` is not a GUID. */
@@ -35,8 +41,8 @@ export function identityFromClaims(claims: Record<string, unknown>): Identity | 
     tid: claims.tid,
     oid: claims.oid,
     sub: String(claims.sub),
-    upn: text(claims.preferred_username)?.toLowerCase() ?? null,
-    email: text(claims.email)?.toLowerCase() ?? null,
+    upn: text(claims.preferred_username, true),
+    email: text(claims.email, true),
     name: text(claims.name),
     directoryRoles: Array.isArray(claims.wids) ? claims.wids.filter(isGuid) : [],
   }
