@@ -6,10 +6,8 @@
  * `EntraAppRegistrar` Durable Object. Locally, src/index.ts runs it together
  * with the sign-in Worker as one.
  */
-import { consumeSignInAudit } from './audit/queue-consumer'
 import type { AppEnv } from './http/context'
-import { runScheduledJobs } from './jobs/scheduled'
-import { mountAdmin } from './workers/admin'
+import { adminBackground, mountAdmin } from './workers/admin'
 import { gatewayApp } from './workers/chain'
 
 const app = gatewayApp('whole', mountAdmin)
@@ -19,11 +17,5 @@ export { EntraAppRegistrar } from './hostnames/registrar'
 
 export default {
   fetch: app.fetch,
-  scheduled(_controller, env, ctx) {
-    runScheduledJobs(env, ctx)
-  },
-  // The sign-in audit queue's consumer (wrangler.admin.toml): rows the sign-in Worker's steps sent, into D1.
-  queue(batch, env) {
-    return consumeSignInAudit(batch, env)
-  },
+  ...adminBackground,
 } satisfies ExportedHandler<AppEnv['Bindings'], unknown>

@@ -6,10 +6,8 @@
  * (ARCHITECTURE §1). The cron runs `jobs/scheduled.ts`, the queue consumer
  * `audit/queue-consumer.ts`.
  */
-import { consumeSignInAudit } from './audit/queue-consumer'
 import type { AppEnv } from './http/context'
-import { runScheduledJobs } from './jobs/scheduled'
-import { mountAdmin } from './workers/admin'
+import { adminBackground, mountAdmin } from './workers/admin'
 import { gatewayApp } from './workers/chain'
 import { mountSignIn } from './workers/sign-in'
 
@@ -23,11 +21,5 @@ export { app }
 
 export default {
   fetch: app.fetch,
-  scheduled(_controller, env, ctx) {
-    runScheduledJobs(env, ctx)
-  },
-  // The sign-in audit queue (wrangler.toml [[queues.consumers]]): rows the sign-in steps sent, into D1.
-  queue(batch, env) {
-    return consumeSignInAudit(batch, env)
-  },
+  ...adminBackground,
 } satisfies ExportedHandler<AppEnv['Bindings'], unknown>

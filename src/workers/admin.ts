@@ -1,12 +1,16 @@
 /**
  * The admin Worker's routes (ARCHITECTURE §1), all on the primary host: the
  * admin API (`/api/v1`), the console (`/admin`) and the tenant proof
- * (`/connect/*`). Its scheduled jobs and the `EntraAppRegistrar` Durable
- * Object are exported by the entries (admin-worker.ts, index.ts).
+ * (`/connect/*`); its handlers beyond fetch (the cron, the sign-in audit
+ * queue's consumer). The `EntraAppRegistrar` Durable Object is exported by
+ * the entries (admin-worker.ts, index.ts).
  */
 import { adminApi } from '../admin/index'
+import { consumeSignInAudit } from '../audit/queue-consumer'
 import { connectRoutes } from '../connect/routes'
 import { consoleApp } from '../console/app'
+import type { AppEnv } from '../http/context'
+import { runScheduledJobs } from '../jobs/scheduled'
 import type { Mount } from './chain'
 
 export const mountAdmin: Mount = (app) => {
@@ -14,3 +18,13 @@ export const mountAdmin: Mount = (app) => {
   app.route('/admin', consoleApp)
   app.route('/', connectRoutes)
 }
+
+/** What the admin Worker runs besides requests: the cron's jobs, and the sign-in audit queue into D1. */
+export const adminBackground = {
+  scheduled(_controller, env, ctx) {
+    runScheduledJobs(env, ctx)
+  },
+  queue(batch, env) {
+    return consumeSignInAudit(batch, env)
+  },
+} satisfies Pick<ExportedHandler<AppEnv['Bindings'], unknown>, 'scheduled' | 'queue'>
