@@ -45,6 +45,10 @@ export function knownRequestSite(c: Context<AppEnv>): Site | null | undefined {
 
 /** What the isolate already knows of `url`'s host (memory only: never D1); undefined for nothing, or no hostname. */
 export function knownSiteOf(config: Config, url: URL): Site | null | undefined {
+  // The isolate only holds normalized names, and normalizing a normalized name changes nothing: a hit on the
+  // hostname as the URL parser left it is what normalizing would have found, without the work (the login page's hot path).
+  const known = knownSite(config, url.hostname)
+  if (known !== undefined) return known
   const hostname = normalizeRequestHost(url.host)
-  return hostname === null ? undefined : knownSite(config, hostname)
+  return hostname === null || hostname === url.hostname ? undefined : knownSite(config, hostname)
 }
