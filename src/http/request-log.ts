@@ -5,6 +5,14 @@
  * duration and outcome (`ok`, or the error code the request ended with).
  * Only the route's pattern is logged, never the path or query as sent: a
  * query carries codes, states and tokens; headers and cookies are never read.
+ *
+ * One exception (`logMemoryPage`): a login page the chain's shortcut answered
+ * from memory with 200 gets no line of its own. Workers Logs records every
+ * invocation by itself (its invocation log: method, URL, status, outcome, wall
+ * and CPU time, Ray ID), and such a view has nothing to add to that but a
+ * correlation id that no one is ever shown (only error pages show it); the line
+ * was a large part of what the page cost (ARCHITECTURE §9). Every error, every 4xx and 5xx, every
+ * `/sso/*` request and everything the chain answers keeps its line.
  */
 import type { MiddlewareHandler } from 'hono'
 import { routePath } from 'hono/route'
@@ -42,6 +50,11 @@ export function logRequest(facts: RequestFacts): void {
     outcome: facts.outcome ?? (status >= 400 ? `http_${status}` : 'ok'),
     orgId: facts.orgId,
   })
+}
+
+/** The line of a page answered from memory (workers/chain.ts): none for a plain 200, the full line otherwise. */
+export function logMemoryPage(facts: RequestFacts): void {
+  if (facts.status !== 200) logRequest(facts)
 }
 
 export const requestLog: MiddlewareHandler<AppEnv> = async (c, next) => {

@@ -9,7 +9,8 @@
  * One shortcut in front of it (`fromMemory`): a mount's memory page (the
  * login page, `GET /`) on a host the isolate already knows is answered
  * before Hono runs, through the same rules the chain applies (configuration,
- * the https rule, host resolution's cache and refusals, the request log):
+ * the https rule, host resolution's cache and refusals, the correlation id
+ * and the request log's rule for such pages, http/request-log.ts):
  * everything else, and every case the shortcut is not sure of, takes the
  * chain. The page is the hot path, and the chain's dispatch costs more than
  * the page itself (ARCHITECTURE §9).
@@ -23,7 +24,7 @@ import type { AppEnv } from '../http/context'
 import { JSON_HEADERS } from '../http/headers'
 import { limitPerClientIp } from '../http/rate-limit'
 import { renderError } from '../http/render'
-import { CORRELATION_HEADER, logRequest, requestLog } from '../http/request-log'
+import { CORRELATION_HEADER, logMemoryPage, requestLog } from '../http/request-log'
 import { isLoopbackHost } from '../lib/net'
 import type { Site } from '../tenancy/site'
 
@@ -120,7 +121,8 @@ export function gatewayApp(scope: ConfigScope, ...mounts: Mount[]): Hono<AppEnv>
 /**
  * The shortcut: a memory page's answer when every rule of the chain lets it through without a read, or
  * undefined (the chain answers: errors, redirects, unknown or pending hosts, a page not rendered yet
- * that fails to render). Same correlation id header and request log line as through the chain.
+ * that fails to render). The same correlation id header as through the chain; the request log's own rule
+ * decides its line.
  */
 function fromMemory(
   request: Request,
@@ -146,7 +148,7 @@ function fromMemory(
   const correlationId = crypto.randomUUID()
   const answered = (res: Response) => {
     res.headers.set(CORRELATION_HEADER, correlationId)
-    logRequest({
+    logMemoryPage({
       correlationId,
       method: request.method,
       hostname: url.hostname,
