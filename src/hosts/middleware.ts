@@ -1,4 +1,5 @@
 import type { Context, MiddlewareHandler } from 'hono'
+import type { Config } from '../config'
 import { AppError } from '../errors'
 import type { AppEnv } from '../http/context'
 import { readDb } from '../http/read-session'
@@ -29,14 +30,28 @@ export const resolveSite: MiddlewareHandler<AppEnv> = async (c, next) => {
     throw new AppError('host_not_found', 'Unknown host')
   }
   c.set('site', site)
-  if (site.kind === 'tenant' && site.status !== 'active') {
+  if (!siteIsOpen(site)) {
     throw new AppError('host_not_ready', 'Host not active yet', { headers: { 'Retry-After': '300' } })
   }
   await next()
 }
 
+/** Whether a site's routes run: the primary host, or a tenant's host once active (moved and pending ones are refused above). */
+export function siteIsOpen(site: Site): boolean {
+  return site.kind === 'primary' || site.status === 'active'
+}
+
 /** What the isolate already knows of the request's host (memory only: never D1). */
 export function knownRequestSite(c: Context<AppEnv>): Site | null | undefined {
-  const hostname = normalizeRequestHost(new URL(c.req.url).host)
-  return hostname === null ? undefined : knownSite(c.var.config, hostname)
+  return knownSiteOf(c.var.config, new URL(c.req.url))
+}
+
+/** What the isolate already knows of `url`'s host (memory only: never D1); undefined for nothing, or no hostname. */
+export function knownSiteOf(config: Config, url: URL): Site | null | undefined {
+  // The isolate only holds normalized names, and normalizing a normalized name changes nothing: a hit on the
+  // hostname as the URL parser left it is what normalizing would have found, without the work (the login page's hot path).
+  const known = knownSite(config, url.hostname)
+  if (known !== undefined) return known
+  const hostname = normalizeRequestHost(url.host)
+  return hostname === null || hostname === url.hostname ? undefined : knownSite(config, hostname)
 }

@@ -41,9 +41,23 @@ async function loginTemplate(site: Site): Promise<LoginTemplate> {
   return template
 }
 
-export async function showLogin(c: Context<AppEnv>): Promise<Response> {
-  const template = rendered.get(c.var.site) ?? (await loginTemplate(c.var.site))
+/** The route (`GET /`, `GET /sso/webclient`). */
+export function showLogin(c: Context<AppEnv>): Response | Promise<Response> {
+  return loginAnswer(c.var.site)
+}
+
+/**
+ * The login page of an open site, with a fresh nonce: what the route answers, and what the chain's
+ * shortcut answers for `GET /` on a host the isolate knows (workers/chain.ts). Synchronous once the
+ * site's page is rendered. A plain Response: the page has nothing of Hono's context to merge (no cookie,
+ * no header set before).
+ */
+export function loginAnswer(site: Site): Response | Promise<Response> {
+  const template = rendered.get(site)
+  return template ? answer(template) : loginTemplate(site).then(answer)
+}
+
+function answer(template: LoginTemplate): Response {
   const nonce = newNonce()
-  // A plain Response: the page has nothing of Hono's context to merge (no cookie, no header set before).
   return new Response(template.before + nonce + template.after, { status: 200, headers: template.headers(nonce) })
 }

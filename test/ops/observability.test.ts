@@ -69,7 +69,7 @@ function named(point: AnalyticsEngineDataPoint): Record<string, unknown> {
 
 describe('the request log', () => {
   it('one line per request, with the correlation id the answer carries, the route pattern and the outcome', async () => {
-    const res = await SELF.fetch(`https://login.localhost/`)
+    const res = await SELF.fetch(`https://login.localhost/sso/webclient`)
     expect(res.status).toBe(200)
     const [line, ...more] = requestLines()
     expect(more).toEqual([])
@@ -77,12 +77,26 @@ describe('the request log', () => {
       level: 'info',
       method: 'GET',
       host: 'login.localhost',
-      route: '/',
+      route: '/sso/webclient',
       status: 200,
       outcome: 'ok',
       correlationId: res.headers.get('x-correlation-id'),
     })
     expect(line!.durationMs).toEqual(expect.any(Number))
+  })
+
+  it('a login page answered from memory has its correlation id but no line of its own (Workers Logs records the invocation)', async () => {
+    const first = await SELF.fetch('https://login.localhost/')
+    expect(first.status).toBe(200)
+    lines.length = 0
+    const res = await SELF.fetch('https://login.localhost/')
+    expect(res.status).toBe(200)
+    expect(res.headers.get('x-correlation-id')).toMatch(/^[0-9a-f-]{36}$/)
+    expect(requestLines()).toEqual([])
+    // The same page on a host not yet known, or refused, is logged as ever.
+    const unknown = await SELF.fetch(`https://${uniqueLabel()}.nobody.example/`)
+    expect(unknown.status).toBe(404)
+    expect(requestLines()).toEqual([expect.objectContaining({ status: 404, outcome: 'host_not_found' })])
   })
 
   it('a failed request logs the error code it ended with, and its error page shows the same reference', async () => {
