@@ -103,11 +103,24 @@ const standInUrl = new URL(standIn.base)
 // ---------------------------------------------------------------------------------------------
 // The Workers, built and started; the direct host and the SSO list seeded
 
-// The gateway logs a JSON line per request: counted here, warnings and errors kept for the report.
+// The gateway logs a JSON line per request: counted here, warnings and errors kept for the report. This runs in
+// the driver's own process, for every line workerd writes, so it must cost next to nothing: the gateway's
+// log() writes `{"level":"…"` first, so a prefix tells an info line, and only the rare others are parsed. (The
+// peer logs nothing: parsing every line here would load the driver for the gateway's cells only.)
 const logs = { info: 0, warn: 0, error: 0, other: 0, samples: [] as string[] }
+const INFO_PREFIX = '{"level":"info"'
 function handleStructuredLogs(log: { level: string; message: string }) {
-  for (const line of log.message.split('\n')) {
+  const message = log.message
+  if (message.startsWith(INFO_PREFIX) && message.indexOf('\n') === -1) {
+    logs.info++
+    return
+  }
+  for (const line of message.split('\n')) {
     if (!line.trim()) continue
+    if (line.startsWith(INFO_PREFIX)) {
+      logs.info++
+      continue
+    }
     let level = 'other'
     try {
       level = (JSON.parse(line) as { level?: string }).level ?? 'other'

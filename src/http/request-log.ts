@@ -32,5 +32,6 @@ export const requestLog: MiddlewareHandler<AppEnv> = async (c, next) => {
     durationMs: Date.now() - receivedAt,
     outcome: c.get('outcome') ?? (status >= 400 ? `http_${status}` : 'ok'),
     orgId: site?.kind === 'tenant' ? site.org.id : null,
+    ...c.get('logFields'),
   })
 }
