@@ -3,7 +3,7 @@
  * page, through the gateway built for production and run under workerd
  * (dev/workerd.ts), side by side with a peer Worker signing in with
  * `@hono/oidc-auth`, both against the Entra ID stand-in in a process of its
- * own. Loaded from this process over keep-alive connections to 127.0.0.1.
+ * own. Loaded over keep-alive connections to 127.0.0.1.
  *
  * Cells: the gateway's central callback, its direct callback, and the peer,
  * at 1 and 8 sign-ins at a time, each in two halves, interleaved so that the
@@ -14,7 +14,9 @@
  * every D1 call far (no replica near either). Per cell: sign-ins
  * per second, the whole sign-in's and each step's p50/p99, and per sign-in
  * the D1 calls (bench/signin/worker/d1-meter.ts) and the stand-in's requests
- * by kind. Also written to bench/out/signin.json.
+ * by kind. Also written to bench/out/signin.json. The browsers run on a worker
+ * thread (bench/signin/lanes.ts), apart from Miniflare's handling of workerd's
+ * log lines on this one.
  *
  * BENCH_SECONDS (8) per cell, BENCH_WARMUP_SECONDS (2), BENCH_USERS (500),
  * BENCH_D1_DELAY_MS (150: the delayed run), BENCH_DELAY_SECONDS (8).
@@ -32,11 +34,11 @@ import {
   type GatewaySites,
   gatewaySignIn,
   peerSignIn,
-  runCell,
   type SignInResult,
   type User,
 } from './signin/driver.ts'
 import { buildGateway, buildPeer, GATEWAY, PEER, peerWorker } from './signin/gateway.ts'
+import { startLanes } from './signin/lanes.ts'
 import {
   addSteps,
   type CellSummary,
@@ -220,7 +222,13 @@ const LABEL: Record<Kind, string> = {
   peer: `peer @hono/oidc-auth (${PEER.host})`,
 }
 let userCursor = 0
-const nextUser = () => userCursor++
+// The browsers run on a thread of their own (lanes.ts): this one drains workerd's log lines.
+const lanes = startLanes({ port, standInBase: standIn.base, users, sites, peerHost: PEER.host })
+async function runLanes(kind: Kind, concurrency: number, seconds: number): Promise<CellRun> {
+  const { run, usersTaken } = await lanes.run({ kind, concurrency, seconds, firstUser: userCursor })
+  userCursor += usersTaken
+  return run
+}
 
 interface Measured {
   runs: CellRun[]
@@ -232,7 +240,7 @@ const measured = new Map<string, Measured>()
 async function measure(key: string, kind: Kind, concurrency: number, seconds: number, settleMs = 300) {
   await d1Counts(true)
   const hitsBefore = await standInHits()
-  const run = await runCell(concurrency, seconds, users, signIns[kind], newBrowser, nextUser)
+  const run = await runLanes(kind, concurrency, seconds)
   // Work left for after the responses (waitUntil, a queue's consumer) finishes before the counts are read.
   await sleep(settleMs)
   const d1 = await d1Counts(true)
@@ -260,7 +268,7 @@ for (const kind of ['central', 'direct', 'peer'] as Kind[]) {
 
 const kinds: Kind[] = ['central', 'peer', 'direct']
 console.log(`Warm-up: ${WARMUP_SECONDS} s of each at c=8`)
-for (const kind of kinds) await runCell(8, WARMUP_SECONDS, users, signIns[kind], newBrowser, nextUser)
+for (const kind of kinds) await runLanes(kind, 8, WARMUP_SECONDS)
 
 const half = SECONDS / 2
 console.log(`Measuring: ${SECONDS} s per cell, in two halves, interleaved`)
@@ -281,6 +289,7 @@ for (const scenario of SCENARIOS) {
 }
 await setDelay(null)
 
+await lanes.stop()
 await mf.dispose()
 killStandIn()
 
