@@ -19,6 +19,8 @@ export interface AppVariables {
   receivedAt: number
   /** The error code a failed request ended with (`http/render.tsx`), for the request log. */
   outcome: string
+  /** More fields for the request's log line (the sign-in step's, `signin/attempts.ts`). */
+  logFields: Record<string, unknown>
   /** The request's D1 read session, once `http/read-session.ts` opened it (reads only). */
   readSession: D1DatabaseSession
   /** The host's site, once `hosts/middleware.ts` resolved it. */

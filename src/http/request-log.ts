@@ -74,5 +74,6 @@ export const requestLog: MiddlewareHandler<AppEnv> = async (c, next) => {
     receivedAt,
     outcome: c.get('outcome'),
     orgId: site?.kind === 'tenant' ? site.org.id : null,
+    ...c.get('logFields'),
   })
 }

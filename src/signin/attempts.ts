@@ -1,16 +1,16 @@
 /**
  * Records every sign-in step that reached the callback in the sign-in audit
  * (`audit/sign-in-attempts.ts`): the handler adds facts as it learns them,
- * the outcome comes from how the request ended. Every step is logged; only
- * steps that presented a genuine state, code or token are stored, through the
- * sign-in audit queue (`audit/queue.ts`) after the answer has left.
+ * the outcome comes from how the request ended. Every step is logged, on its
+ * request's log line (`signIn`); only steps that presented a genuine state,
+ * code or token are stored, through the sign-in audit queue
+ * (`audit/queue.ts`) after the answer has left.
  */
 import type { Context, MiddlewareHandler } from 'hono'
 import { sendSignInAttempt } from '../audit/queue'
 import type { AttemptFacts } from '../audit/sign-in-attempts'
 import { AppError, errorCodeOf } from '../errors'
 import type { AppEnv } from '../http/context'
-import { log } from '../log'
 import { metrics } from '../observe/metrics'
 
 /** Adds facts as the handler learns them (host of the flow, identity, phone system, outcome). */
@@ -53,16 +53,18 @@ export function auditSignIn(step: AttemptFacts['step']): MiddlewareHandler<AppEn
       detail: entraDetail(error),
       correlationId: c.var.correlationId,
     } as const
-    log('info', 'sign-in attempt', {
-      stored: facts.authentic === true,
-      result,
-      reason,
-      step: row.step,
-      hostname: row.hostname,
-      orgId: row.orgId,
-      phoneSystemId: row.phoneSystemId,
-      // No tid, oid or account: personal data stays in the D1 row (stored steps), which the correlation id finds.
-      correlationId: row.correlationId,
+    // On the request's own log line (http/request-log.ts), not a line of its own: one line per request.
+    c.set('logFields', {
+      signIn: {
+        stored: facts.authentic === true,
+        result,
+        reason,
+        step: row.step,
+        hostname: row.hostname,
+        orgId: row.orgId,
+        phoneSystemId: row.phoneSystemId,
+        // No tid, oid or account: personal data stays in the D1 row (stored steps), which the correlation id finds.
+      },
     })
     const now = Date.now()
     metrics.signIn(c.var.config.metrics, {

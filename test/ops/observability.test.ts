@@ -158,6 +158,14 @@ describe('the request log', () => {
       '/sso/complete',
       '/sso/complete',
     ])
+    // One line per request: a sign-in step's audit facts ride on its request's line, not on a line of their own.
+    expect(lines).toHaveLength(4)
+    expect(requestLines().map((line) => line.signIn)).toEqual([
+      undefined,
+      expect.objectContaining({ step: 'callback', stored: true, result: 'pending', reason: 'central_callback' }),
+      expect.objectContaining({ step: 'complete', stored: true, result: 'success', reason: 'handoff' }),
+      expect.objectContaining({ step: 'complete', stored: false, result: 'failure', reason: 'flow_invalid' }),
+    ])
   })
 })
 
