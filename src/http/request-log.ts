@@ -34,6 +34,8 @@ export interface RequestFacts {
   /** The error code the request ended with, if one was set. */
   outcome: string | undefined
   orgId: string | null
+  /** What a route adds to its request's line (a sign-in step's facts, under `signIn`). */
+  fields?: Record<string, unknown>
 }
 
 /** The request's line: the one place its fields and level are decided (the chain's shortcut writes it too). */
@@ -49,6 +51,7 @@ export function logRequest(facts: RequestFacts): void {
     durationMs: Date.now() - facts.receivedAt,
     outcome: facts.outcome ?? (status >= 400 ? `http_${status}` : 'ok'),
     orgId: facts.orgId,
+    ...facts.fields,
   })
 }
 
@@ -74,6 +77,6 @@ export const requestLog: MiddlewareHandler<AppEnv> = async (c, next) => {
     receivedAt,
     outcome: c.get('outcome'),
     orgId: site?.kind === 'tenant' ? site.org.id : null,
-    ...c.get('logFields'),
+    fields: c.get('logFields'),
   })
 }
