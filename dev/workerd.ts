@@ -70,9 +70,11 @@ export function buildBundles(outDir: string): Bundles {
   return { signIn: build('signIn'), admin: build('admin') }
 }
 
-function referenceScript(html: string): string {
+/** The reference Worker: a fixed string with fixed headers (by default a content type only). */
+function referenceScript(html: string, headers: Record<string, string>): string {
   return `const HTML = ${JSON.stringify(html)};
-export default { fetch() { return new Response(HTML, { headers: { 'content-type': 'text/html; charset=utf-8' } }) } }`
+const HEADERS = ${JSON.stringify(headers)};
+export default { fetch() { return new Response(HTML, { headers: HEADERS }) } }`
 }
 
 /**
@@ -84,6 +86,8 @@ export interface MoreOptions {
   admin?: Record<string, unknown>
   miniflare?: Record<string, unknown>
   workers?: V4WorkerOptions[]
+  /** The reference Worker's response headers (default: a content type only). */
+  referenceHeaders?: Record<string, string>
 }
 
 function newMiniflare(
@@ -155,7 +159,10 @@ function newMiniflare(
         {
           name: 'reference',
           modules: true,
-          script: referenceScript(referenceHtml),
+          script: referenceScript(
+            referenceHtml,
+            more.referenceHeaders ?? { 'content-type': 'text/html; charset=utf-8' },
+          ),
           compatibilityDate: '2026-08-15',
           // The bench loads it across many names, as it loads the gateway across many login hosts.
           routes: [`${REFERENCE}/*`, `*.${REFERENCE}/*`],
