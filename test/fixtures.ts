@@ -526,6 +526,22 @@ export async function upToConsentAnswer(connectUrl: string, admin: TestUser): Pr
  * and is about to write, held while the test changes things under it.
  * `atBatch` resolves when the first batch arrives.
  */
+/** `env.DB` that records the SQL of every statement prepared through it (in `statements`). */
+export function recordingD1(statements: string[]): D1Database {
+  return new Proxy(env.DB, {
+    get(target, prop) {
+      if (prop === 'prepare') {
+        return (sql: string) => {
+          statements.push(sql)
+          return target.prepare(sql)
+        }
+      }
+      const value = Reflect.get(target, prop, target)
+      return typeof value === 'function' ? value.bind(target) : value
+    },
+  })
+}
+
 export function slowD1(): { d1: D1Database; atBatch: Promise<void>; open: () => void } {
   let reached!: () => void
   let release!: () => void

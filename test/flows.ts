@@ -7,6 +7,7 @@ import { env, listDurableObjectIds, runInDurableObject } from 'cloudflare:test'
 import { getConfig } from '../src/config'
 import { flowFromState } from '../src/signin/flow'
 import type { FlowRecord, SignInFlow } from '../src/signin/flow-object'
+import { FLOW_TTL_SECONDS, type Flow } from '../src/signin/flow-store'
 
 /** The object a flow id names. */
 export function flowObject(flowId: string): DurableObjectStub<SignInFlow> {
@@ -58,4 +59,19 @@ export function changeRecord(flowId: string, change: (record: FlowRecord) => Flo
     if (!record) throw new Error(`flow ${flowId} holds nothing`)
     state.storage.kv.put('flow', change(record))
   })
+}
+
+/** A flow as the callback records it, for tests of the store and the object: `over` sets what a test needs. */
+export function newFlow(tenant: string, now = Date.now(), over: Partial<Flow> = {}): Flow {
+  return {
+    id: crypto.randomUUID(),
+    hostname: 'acme.localhost',
+    orgId: 'org_1',
+    clientOrgId: null,
+    redirectUri: 'https://login.localhost/sso/callback',
+    tenant,
+    createdAt: now,
+    expiresAt: now + FLOW_TTL_SECONDS * 1000,
+    ...over,
+  }
 }

@@ -8,7 +8,16 @@
 import { env, SELF } from 'cloudflare:test'
 import { describe, expect, it } from 'vitest'
 import { app } from '../../src/index'
-import { auditSettled, HANDOFF_FIELD, PRIMARY, seedSignInTenant, signIn, startLogin, withCookie } from '../fixtures'
+import {
+  auditSettled,
+  HANDOFF_FIELD,
+  PRIMARY,
+  recordingD1,
+  seedSignInTenant,
+  signIn,
+  startLogin,
+  withCookie,
+} from '../fixtures'
 import { flowObjectCount } from '../flows'
 import { d1Digest } from '../fuzz/d1-digest'
 
@@ -90,18 +99,7 @@ describe('anonymous requests write nothing', () => {
     const tenant = await seedSignInTenant()
     const { cookie } = await startLogin(tenant.hostname)
     const statements: string[] = []
-    const DB = new Proxy(env.DB, {
-      get(target, prop) {
-        if (prop === 'prepare') {
-          return (sql: string) => {
-            statements.push(sql)
-            return target.prepare(sql)
-          }
-        }
-        const value = Reflect.get(target, prop, target)
-        return typeof value === 'function' ? value.bind(target) : value
-      },
-    })
+    const DB = recordingD1(statements)
     // Every way to an object of the flow namespace is recorded: a refused value must not reach one.
     const reached: string[] = []
     const SIGNIN_FLOWS = new Proxy(env.SIGNIN_FLOWS, {

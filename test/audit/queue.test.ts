@@ -18,7 +18,16 @@ import { retryDelaySeconds } from '../../src/audit/queue-consumer'
 import type { SignInAttemptRow } from '../../src/audit/sign-in-attempts'
 import worker, { app } from '../../src/index'
 import { failingD1 } from '../faults/helpers'
-import { auditSettled, dbAll, PRIMARY, pickAccount, seedSignInTenant, startLogin, withCookie } from '../fixtures'
+import {
+  auditSettled,
+  dbAll,
+  PRIMARY,
+  pickAccount,
+  recordingD1,
+  seedSignInTenant,
+  startLogin,
+  withCookie,
+} from '../fixtures'
 
 const QUEUE = 'sso-gateway-sign-in-audit'
 
@@ -79,18 +88,7 @@ describe('the sign-in audit consumer', () => {
     const hostname = host()
     const rows = Array.from({ length: 100 }, () => attemptRow(hostname))
     const prepared: string[] = []
-    const DB = new Proxy(env.DB, {
-      get(target, prop) {
-        if (prop === 'prepare') {
-          return (sql: string) => {
-            prepared.push(sql)
-            return target.prepare(sql)
-          }
-        }
-        const value = Reflect.get(target, prop, target)
-        return typeof value === 'function' ? value.bind(target) : value
-      },
-    })
+    const DB = recordingD1(prepared)
     const result = await deliver(rows, { ...env, DB })
     expect(result.explicitAcks).toHaveLength(100)
     for (const sql of prepared) expect(sql.split('?').length - 1).toBeLessThanOrEqual(100)
@@ -236,18 +234,7 @@ describe('a sign-in step', () => {
       },
     } as unknown as Queue<SignInAttemptRow>
     const statements: string[] = []
-    const DB = new Proxy(env.DB, {
-      get(target, prop) {
-        if (prop === 'prepare') {
-          return (sql: string) => {
-            statements.push(sql)
-            return target.prepare(sql)
-          }
-        }
-        const value = Reflect.get(target, prop, target)
-        return typeof value === 'function' ? value.bind(target) : value
-      },
-    })
+    const DB = recordingD1(statements)
     const ctx = createExecutionContext()
     // The answer arrives while the send is still held: had the step awaited it, this would never resolve.
     const res = await app.request(callbackUrl.href, withCookie(null), { ...env, DB, SIGNIN_AUDIT }, ctx)

@@ -21,7 +21,7 @@ import {
   startLogin,
   withCookie,
 } from '../fixtures'
-import { flowObject, flowObjectCount, recordIn, storageOf } from '../flows'
+import { newFlow as flowFor, flowObject, flowObjectCount, recordIn, storageOf } from '../flows'
 
 const KEY = new Uint8Array(32).fill(5)
 const store = () => durableFlowStore(env.SIGNIN_FLOWS, KEY)
@@ -35,19 +35,8 @@ const identity = {
 }
 const RACERS = 10
 
-function newFlow(now = Date.now(), over: Partial<Flow> = {}): Flow {
-  return {
-    id: crypto.randomUUID(),
-    hostname: 'fabrikam.localhost',
-    orgId: 'org_2',
-    clientOrgId: null,
-    redirectUri: 'https://login.localhost/sso/callback',
-    tenant: identity.tid,
-    createdAt: now,
-    expiresAt: now + FLOW_TTL_SECONDS * 1000,
-    ...over,
-  }
-}
+const newFlow = (now = Date.now(), over: Partial<Flow> = {}) =>
+  flowFor(identity.tid, now, { hostname: 'fabrikam.localhost', orgId: 'org_2', ...over })
 
 const race = <T>(attempt: () => Promise<T>) => Promise.all(Array.from({ length: RACERS }, attempt))
 

@@ -6,8 +6,8 @@
  */
 import { env } from 'cloudflare:test'
 import { describe, expect, it } from 'vitest'
-import { durableFlowStore, FLOW_TTL_SECONDS, type Flow } from '../../src/signin/flow-store'
-import { flowObject, recordIn } from '../flows'
+import { durableFlowStore, type Flow } from '../../src/signin/flow-store'
+import { newFlow as flowFor, flowObject, recordIn } from '../flows'
 
 const KEY = new Uint8Array(32).fill(3)
 const store = () => durableFlowStore(env.SIGNIN_FLOWS, KEY)
@@ -20,19 +20,7 @@ const identity = {
   name: 'Ann',
 }
 
-function newFlow(now = Date.now(), over: Partial<Flow> = {}): Flow {
-  return {
-    id: crypto.randomUUID(),
-    hostname: 'acme.localhost',
-    orgId: 'org_1',
-    clientOrgId: null,
-    redirectUri: 'https://login.localhost/sso/callback',
-    tenant: identity.tid,
-    createdAt: now,
-    expiresAt: now + FLOW_TTL_SECONDS * 1000,
-    ...over,
-  }
-}
+const newFlow = (now = Date.now(), over: Partial<Flow> = {}) => flowFor(identity.tid, now, over)
 
 describe('consume', () => {
   it('records a flow once: the first callback of a state wins, every later one (or a concurrent one) loses', async () => {
