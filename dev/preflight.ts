@@ -234,8 +234,24 @@ const have = bindingsOf(config)
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i
 /** The D1 databases whose migrations can be asked for: binding -> database. */
 const remoteDatabases: Array<{ binding: string; name: string }> = []
+/**
+ * The sign-in Worker's own Durable Objects: the admin Worker never calls them and must not bind them, since
+ * Cloudflare refuses a binding to a class its script does not implement yet (code 10061), and the admin
+ * Worker deploys first.
+ */
+const SIGN_IN_ONLY = new Set(['SIGNIN_FLOWS'])
 for (const [name, binding] of Object.entries(wanted)) {
   const mine = have[name]
+  if (role === 'admin' && SIGN_IN_ONLY.has(name)) {
+    if (mine) {
+      bindingLines.fail(
+        `${at}: binding ${name}`,
+        "the sign-in Worker's own Durable Object, bound by the admin Worker: the first deploy (admin first) fails, since the class does not exist yet",
+        `remove [[env.${env}.durable_objects.bindings]] ${name} from ${file}`,
+      )
+    }
+    continue
+  }
   if (!mine) {
     bindingLines.fail(
       `${at}: binding ${name}`,

@@ -137,11 +137,8 @@ function newMiniflare(
           // wrangler.admin.toml's routes, on the local primary host.
           routes: [`${PRIMARY}/admin*`, `${PRIMARY}/api/*`, `${PRIMARY}/connect/*`],
           d1Databases: { DB: 'bench-db' },
-          // SIGNIN_FLOWS is the sign-in Worker's (wrangler.admin.toml binds it by script_name; nothing here calls it).
-          durableObjects: {
-            REDIRECT_URIS: 'EntraAppRegistrar',
-            SIGNIN_FLOWS: { className: 'SignInFlow', scriptName: 'gateway', useSQLite: true },
-          },
+          // Not SIGNIN_FLOWS: the sign-in Worker's own, which this Worker never calls (wrangler.admin.toml).
+          durableObjects: { REDIRECT_URIS: 'EntraAppRegistrar' },
           // The sign-in audit queue: the sign-in Worker sends, this Worker consumes (wrangler.admin.toml);
           // batches of up to a second, as deployed Workers get them (up to five seconds there).
           queueProducers: { SIGNIN_AUDIT: { queueName: 'sso-gateway-sign-in-audit' } },

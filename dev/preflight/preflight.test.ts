@@ -197,7 +197,7 @@ describe('npm run preflight', { concurrency: 3 }, () => {
     assert.ok(result.output.includes('ok   secrets: all 6 set on Worker edge-sso-gateway-admin'), result.output)
   })
 
-  test('fails an admin Worker routed beyond the primary host, on another database, without its cron', async () => {
+  test('fails an admin Worker routed beyond the primary host, on another database, without its cron, binding the flow objects', async () => {
     const dir = mkdtempSync(path.join(tmpdir(), 'sso-gateway-preflight-test-'))
     const broken = path.join(dir, 'wrangler.admin.toml')
     const text = readFileSync(path.join(root, ADMIN_EXAMPLE), 'utf8')
@@ -207,7 +207,11 @@ describe('npm run preflight', { concurrency: 3 }, () => {
       .replace('3fd108e5-15fd-4f4a-ab8a-5b31d8b9b5e1', '3fd108e5-15fd-4f4a-ab8a-5b31d8b9b5e2')
       .replace('crons = ["*/5 * * * *"]', 'crons = []')
       .replace('"ADMIN_API_KEY", ', '')
-    writeFileSync(broken, text)
+    // The sign-in Worker's own flow objects, bound by the admin Worker: its first deploy would fail.
+    writeFileSync(
+      broken,
+      `${text}\n[[env.production.durable_objects.bindings]]\nname = "SIGNIN_FLOWS"\nclass_name = "SignInFlow"\nscript_name = "edge-sso-gateway"\n`,
+    )
     try {
       const result = await onExample({}, ['--no-bundle', '--sign-in-config', EXAMPLE], broken)
       assert.equal(result.code, 1, result.output)
@@ -217,6 +221,7 @@ describe('npm run preflight', { concurrency: 3 }, () => {
         /^FAIL env\.production\.d1_databases: .*they must share one D1 database/,
         /^FAIL env\.production\.triggers\.crons: lacks "\*\/5 \* \* \* \*"/,
         /^FAIL env\.production\.secrets\.required: lacks ADMIN_API_KEY/,
+        /^FAIL env\.production: binding SIGNIN_FLOWS: the sign-in Worker's own Durable Object/,
       ]
       assert.equal(result.failures.length, expected.length, result.output)
       for (const pattern of expected)
