@@ -95,22 +95,23 @@ type CandidateRow = SsoUserRow & {
   ps_handoff_url: string
 }
 
-function byIdentity(columns: string, from: string, narrow: string): string {
-  return `
-    SELECT ${columns} ${from} WHERE u.tid = ?1 AND u.oid = ?2 ${narrow}
-    UNION ALL
-    SELECT ${columns} ${from} WHERE u.tid = ?1 AND u.oid IS NULL AND u.upn = ?3 ${narrow}
-    UNION ALL
-    SELECT ${columns} ${from} WHERE u.tid = ?1 AND u.oid IS NULL AND u.email = ?4 ${narrow}`
-}
-
-/** `byIdentity` as a drizzle query, for a narrowing written with the SQL helpers of other modules. */
-function byIdentitySql(columns: string, from: string, identity: Identity, narrow: () => SQL): SQL {
+/**
+ * The SSO records of `identity` in `from`, narrowed: by (tid, oid), else by (tid, upn) or (tid, email)
+ * for records Sync stored without an oid, each branch on its own index.
+ */
+function byIdentity(columns: string, from: string, identity: Identity, narrow: () => SQL): SQL {
   const branch = (match: SQL) => sql`SELECT ${sql.raw(columns)} ${sql.raw(from)} WHERE ${match} AND ${narrow()}`
   return sql`${branch(sql`u.tid = ${identity.tid} AND u.oid = ${identity.oid}`)}
     UNION ALL ${branch(sql`u.tid = ${identity.tid} AND u.oid IS NULL AND u.upn = ${identity.upn ?? null}`)}
     UNION ALL ${branch(sql`u.tid = ${identity.tid} AND u.oid IS NULL AND u.email = ${identity.email ?? null}`)}`
 }
+
+/** The phone system columns a candidate row carries, besides the SSO record's own. */
+const PHONE_SYSTEM_COLUMNS = `ps.org_id AS ps_org_id, ps.name AS ps_name,
+  ps.web_client_url AS ps_web_client_url, ps.handoff_url AS ps_handoff_url`
+
+/** A record counts only on a proven phone system of its own tenant (a list left from another tenant never does). */
+const PROVEN_OF_OWN_TENANT = "ps.tenant_status != 'unverified' AND u.tid = ps.entra_tenant_id"
 
 type PortalCandidateRow = SsoUserRow &
   Pick<CandidateRow, 'ps_org_id' | 'ps_name' | 'ps_web_client_url' | 'ps_handoff_url'>
@@ -127,32 +128,25 @@ export async function findCandidates(
   identity: Identity,
   now: number = Date.now(),
 ): Promise<Candidate[]> {
-  const params: unknown[] = [identity.tid, identity.oid, identity.upn ?? null, identity.email ?? null]
   let rows: Array<{ record: SsoUser; phoneSystem: PhoneSystemRef | undefined }>
   if (reach.kind === 'portal') {
-    const columns = `${ssoUserColumns('u')}, ps.org_id AS ps_org_id, ps.name AS ps_name,
-      ps.web_client_url AS ps_web_client_url, ps.handoff_url AS ps_handoff_url`
+    const columns = `${ssoUserColumns('u')}, ${PHONE_SYSTEM_COLUMNS}`
     const from = 'FROM sso_users u JOIN phone_systems ps ON ps.id = u.phone_system_id'
     const narrow = () =>
-      sql`ps.tenant_status != 'unverified' AND u.tid = ps.entra_tenant_id AND ${servedByPortal(sql.raw('ps.org_id'), reach.portalId, now)} AND ${allowedByPortalSql(reach.portalId, sql.raw('u.tid'))}`
+      sql`${sql.raw(PROVEN_OF_OWN_TENANT)} AND ${servedByPortal(sql.raw('ps.org_id'), reach.portalId, now)} AND ${allowedByPortalSql(reach.portalId, sql.raw('u.tid'))}`
     const results = await getDb(d1).all<PortalCandidateRow>(
-      sql`${byIdentitySql(columns, from, identity, narrow)} ORDER BY phone_system_id`,
+      sql`${byIdentity(columns, from, identity, narrow)} ORDER BY phone_system_id`,
     )
     rows = results.map((row) => ({ record: fromRow(row), phoneSystem: phoneSystemOfRow(row) }))
   } else {
-    const columns = `${ssoUserColumns('u')}, ps.org_id AS ps_org_id, ps.name AS ps_name,
-      ps.web_client_url AS ps_web_client_url, ps.handoff_url AS ps_handoff_url,
+    const columns = `${ssoUserColumns('u')}, ${PHONE_SYSTEM_COLUMNS},
       o.kind AS org_kind, o.structure AS org_structure, o.parent_id AS org_parent_id,
       o.partner_hosts_until AS org_partner_hosts_until`
     const from = `FROM sso_users u JOIN phone_systems ps ON ps.id = u.phone_system_id
       JOIN organizations o ON o.id = ps.org_id`
-    const { results } = await d1
-      .prepare(
-        // A record counts only on a proven phone system of its own tenant (a list left from another tenant never does).
-        byIdentity(columns, from, "AND ps.tenant_status != 'unverified' AND u.tid = ps.entra_tenant_id"),
-      )
-      .bind(...params)
-      .all<CandidateRow>()
+    const results = await getDb(d1).all<CandidateRow>(
+      byIdentity(columns, from, identity, () => sql.raw(PROVEN_OF_OWN_TENANT)),
+    )
     // A portal's allowed tenants apply on the primary host as on the portal's own hosts: those of the
     // portal whose app the phone system uses (a moved customer's partner's, until it has its own).
     const orgOfRow = (row: CandidateRow) => ({
