@@ -48,10 +48,12 @@ export const FLOW_GRACE_MS = 5 * 60_000
 export interface FlowRecord {
   flow: Flow
   consumedAt: number
-  /** Central callback only: the verified identity, sealed, for `/sso/complete` on the flow's host. */
-  result: string | null
-  completionCodeHash: string | null
-  completionExpiresAt: number | null
+  /**
+   * Whether the flow ends on its own callback (direct mode, the primary host): such a flow is never
+   * completed through `/sso/complete`, whatever code is shown.
+   */
+  finishesOnCallback: boolean
+  /** When `/sso/complete` finished a central flow: once. */
   completedAt: number | null
   /** Chooser only: the identity and the phone systems offered, sealed. */
   choices: string | null
@@ -71,14 +73,12 @@ export class SignInFlow extends DurableObject<Env> {
   }
 
   /** The callback: records the flow; false when it already was (a replayed state) or has expired. */
-  async consume(flow: Flow, now: number): Promise<boolean> {
+  async consume(flow: Flow, finishesOnCallback: boolean, now: number): Promise<boolean> {
     if (flow.expiresAt <= now || this.record) return false
     this.save({
       flow,
       consumedAt: now,
-      result: null,
-      completionCodeHash: null,
-      completionExpiresAt: null,
+      finishesOnCallback,
       completedAt: null,
       choices: null,
       choiceTokenHash: null,
@@ -88,31 +88,23 @@ export class SignInFlow extends DurableObject<Env> {
     return true
   }
 
-  /** Leaves the sealed identity behind a one-time code's hash. A flow never called back gets nothing. */
-  putCompletion(result: string, codeHash: string, expiresAt: number): void {
-    const record = this.record
-    if (record) this.save({ ...record, result, completionCodeHash: codeHash, completionExpiresAt: expiresAt })
-  }
-
-  /** The sealed identity, once: this host, this code, unexpired, not completed yet. */
-  takeCompletion(hostname: string, codeHash: string, now: number): { flow: Flow; result: string } | null {
+  /**
+   * `/sso/complete` of a central flow, once: this host, unexpired, called back centrally, not completed yet.
+   * The identity travels sealed in the completion code itself (`flow-store.ts`); what makes the code single-use
+   * is this record.
+   */
+  complete(hostname: string, now: number): Flow | null {
     const record = this.record
     if (
-      !record?.result ||
+      !record ||
+      record.finishesOnCallback ||
       record.flow.hostname !== hostname ||
-      record.completionCodeHash !== codeHash ||
-      (record.completionExpiresAt ?? 0) <= now ||
       record.flow.expiresAt <= now ||
       record.completedAt !== null
     )
       return null
     this.save({ ...record, completedAt: now })
-    return { flow: record.flow, result: record.result }
-  }
-
-  markCompleted(now: number): void {
-    const record = this.record
-    if (record) this.save({ ...record, completedAt: now })
+    return record.flow
   }
 
   putChoices(choices: string, tokenHash: string): void {

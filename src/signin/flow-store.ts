@@ -5,10 +5,12 @@
  * that brings that state back creates the flow's own Durable Object
  * (`flow-object.ts`), and every transition is one call to it that checks and
  * records in one step, so a state, a completion code or a chooser token can be
- * used once, even by two requests racing each other. What is secret (the
- * verified identity, the offered choices) is sealed here under FLOW_KEY and
- * bound to its flow before it leaves the Worker, so the object never holds it
- * readable and a value copied to another flow does not open.
+ * used once, even by two requests racing each other. The offered choices
+ * are sealed here under FLOW_KEY and bound to their flow before they leave
+ * the Worker, so the object never holds them readable and a value copied to
+ * another flow does not open. A central callback's verified identity is not
+ * stored at all: it travels sealed in the completion code (`flow.ts`), and
+ * the object only records that the flow was completed, once.
  */
 import type { JWTPayload } from 'jose'
 import { AppError } from '../errors'
@@ -46,19 +48,14 @@ export interface Choices {
  * an expired flow or a value for another flow or host answers null.
  */
 export interface FlowStore {
-  /** The callback: records the flow as called back; false when it already was (a replayed state). */
-  consume(flow: Flow, now: number): Promise<boolean>
-  /** The central callback hands the verified identity to the flow's own host, behind a one-time code. */
-  putCompletion(flow: Flow, identity: Identity, codeHash: string, now: number): Promise<void>
-  /** `/sso/complete`: the flow in this browser's cookie, on this host, with this code, unexpired, not completed. */
-  takeCompletion(
-    flowId: string,
-    hostname: string,
-    codeHash: string,
-    now: number,
-  ): Promise<{ flow: Flow; identity: Identity } | null>
-  /** A flow finished on its callback itself (direct mode, primary host). */
-  markCompleted(flowId: string, now: number): Promise<void>
+  /**
+   * The callback: records the flow as called back; false when it already was (a replayed state).
+   * `finishesOnCallback`: the flow ends on this callback (direct mode, the primary host), so it can never be
+   * completed through `/sso/complete`.
+   */
+  consume(flow: Flow, finishesOnCallback: boolean, now: number): Promise<boolean>
+  /** `/sso/complete`: the flow in this browser's cookie, on this host, called back centrally, unexpired, once. */
+  complete(flowId: string, hostname: string, now: number): Promise<Flow | null>
   putChoices(flowId: string, choices: Choices, tokenHash: string): Promise<void>
   /** `/sso/choose`: this browser's flow, this host, this token, not chosen yet, not expired. */
   takeChoice(
@@ -70,7 +67,6 @@ export interface FlowStore {
 }
 
 const audience = {
-  result: (flowId: string) => `flow-result:${flowId}`,
   choices: (flowId: string) => `flow-choices:${flowId}`,
 }
 
@@ -109,27 +105,14 @@ export function durableFlowStore(namespace: DurableObjectNamespace, flowKey: Uin
     namespace.get(namespace.idFromName(flowId)) as unknown as DurableObjectStub<SignInFlow>
 
   return {
-    async consume(flow, now) {
+    async consume(flow, finishesOnCallback, now) {
       // An expired flow is refused before it costs an object.
       if (flow.expiresAt <= now) return false
-      return reach(() => object(flow.id).consume(factsOf(flow), now))
+      return reach(() => object(flow.id).consume(factsOf(flow), finishesOnCallback, now))
     },
 
-    async putCompletion(flow, identity, codeHash, now) {
-      const result = await seal({ ...signedIn(identity) }, flowKey, audience.result(flow.id), COMPLETION_TTL_SECONDS)
-      await reach(() => object(flow.id).putCompletion(result, codeHash, now + COMPLETION_TTL_SECONDS * 1000))
-    },
-
-    async takeCompletion(flowId, hostname, codeHash, now) {
-      const taken = await reach(() => object(flowId).takeCompletion(hostname, codeHash, now))
-      if (!taken) return null
-      const identity = await unseal<Identity & JWTPayload>(taken.result, flowKey, audience.result(flowId))
-      if (!identity) return null
-      return { flow: taken.flow, identity: signedIn(identity) }
-    },
-
-    async markCompleted(flowId, now) {
-      await reach(() => object(flowId).markCompleted(now))
+    complete(flowId, hostname, now) {
+      return reach(() => object(flowId).complete(hostname, now))
     },
 
     async putChoices(flowId, choices, tokenHash) {

@@ -26,7 +26,7 @@ import { AppError } from '../errors'
 import type { AppEnv } from '../http/context'
 import { startAgainOn } from '../http/render'
 import { randomToken, seal, sha256, unseal } from '../lib/crypto'
-import type { Identity } from '../oidc/identity'
+import { type Identity, signedIn } from '../oidc/identity'
 import type { Site } from '../tenancy/site'
 import { noteAttempt } from './attempts'
 import {
@@ -131,6 +131,22 @@ interface SealedOneTime {
   f: string
   x: string
 }
+
+/**
+ * A central callback's completion code: the flow it belongs to and the verified identity itself, so the
+ * callback stores nothing for `/sso/complete` (its flow object makes it single-use).
+ */
+interface SealedCompletion {
+  f: string
+  i: Identity
+}
+
+/**
+ * The longest completion code: the identity's text claims are at most 256 UTF-16 units each
+ * (`oidc/identity.ts`), which sealed comes to about 3.5 KB at worst; a URL this long is well within what
+ * browsers and Cloudflare carry.
+ */
+const MAX_COMPLETION_LENGTH = 8192
 
 function isSealedState(value: Partial<SealedState>): value is SealedState {
   return (
@@ -271,7 +287,7 @@ export async function takeCallback(
   }
   const finishesHere = flow.hostname === here
   if (finishesHere) await requireOwnFlow(c, flow)
-  if (!(await store(c).consume(flow, now))) throw flowInvalid('state already used')
+  if (!(await store(c).consume(flow, finishesHere, now))) throw flowInvalid('state already used')
   noteAttempt(c, { authentic: true })
   return { flow, finishesHere }
 }
@@ -290,17 +306,17 @@ async function requireOwnFlow(c: FlowContext, flow: Flow): Promise<void> {
 }
 
 /** A flow that finished on its own callback (direct mode, the primary host). */
-export async function finishFlow(c: FlowContext, flow: Flow, now: number): Promise<void> {
-  await store(c).markCompleted(flow.id, now)
-}
-
 /**
  * The central callback hands the verified identity back to the flow's own
  * host: the URL of `/sso/complete` there, with a one-time code.
  */
-export async function handBack(c: FlowContext, flow: Flow, identity: Identity, now: number): Promise<string> {
-  const code = await sealOneTime(c, flow.id, sealedAudience.completion(flow.hostname), COMPLETION_TTL_SECONDS)
-  await store(c).putCompletion(flow, identity, await sha256(code), now)
+export async function handBack(c: FlowContext, flow: Flow, identity: Identity): Promise<string> {
+  const code = await seal(
+    { f: flow.id, i: signedIn(identity) } satisfies SealedCompletion,
+    c.var.config.flowKey,
+    sealedAudience.completion(flow.hostname),
+    COMPLETION_TTL_SECONDS,
+  )
   return `${c.var.config.origin(flow.hostname)}/sso/complete?code=${encodeURIComponent(code)}`
 }
 
@@ -311,11 +327,24 @@ export async function handBack(c: FlowContext, flow: Flow, identity: Identity, n
  */
 export async function takeCompletion(c: FlowContext, code: string | null): Promise<{ flow: Flow; identity: Identity }> {
   const hostname = c.var.site.hostname
-  const flowId = await ownFlowOf(c, code, sealedAudience.completion(hostname), 'code')
-  const taken = await store(c).takeCompletion(flowId, hostname, await sha256(code!), Date.now())
-  if (!taken) throw flowInvalid('code used or expired')
-  noteAttempt(c, { ...flowFacts(c, taken.flow), authentic: true })
-  return taken
+  const flowId = await cookieFlowId(c)
+  if (!code || !flowId) throw flowInvalid('no code or no flow cookie')
+  const sealed =
+    code.length > MAX_COMPLETION_LENGTH
+      ? null
+      : await unseal<Partial<SealedCompletion>>(code, c.var.config.flowKey, sealedAudience.completion(hostname))
+  if (sealed?.f !== flowId || !isSealedIdentity(sealed.i)) throw flowInvalid('code forged, expired or for another flow')
+  const flow = await store(c).complete(flowId, hostname, Date.now())
+  if (!flow) throw flowInvalid('code used or expired')
+  noteAttempt(c, { ...flowFacts(c, flow), authentic: true })
+  return { flow, identity: signedIn(sealed.i) }
+}
+
+/** What `handBack` sealed (the seal is authenticated under FLOW_KEY: this only guards against a change of shape). */
+function isSealedIdentity(value: unknown): value is Identity {
+  if (typeof value !== 'object' || value === null) return false
+  const { tid, oid, sub } = value as Partial<Identity>
+  return typeof tid === 'string' && typeof oid === 'string' && typeof sub === 'string'
 }
 
 /** Offers the chooser: the choices sealed with the flow, and the one-time token its form carries. */

@@ -23,7 +23,7 @@ import type { Identity } from '../oidc/identity'
 import { authorityTenant, MULTI_TENANT } from '../oidc/tenant'
 import { auditSignIn, noteAttempt } from './attempts'
 import { callbackRoute } from './callback-uri'
-import { finishFlow, flowInvalid, handBack, startFlow, takeCallback, takeChoice, takeCompletion } from './flow'
+import { flowInvalid, handBack, startFlow, takeCallback, takeChoice, takeCompletion } from './flow'
 import { showLogin } from './login-page'
 import { handOff, respondToSignIn } from './respond'
 
@@ -90,7 +90,6 @@ export function signInRoutes(hooks: SignInHooks): Hono<AppEnv> {
     noteAttempt(c, { tid: identity.tid, oid: identity.oid, account: identity.upn })
 
     if (finishesHere) {
-      await finishFlow(c, flow, now)
       // A staff sign-in to the console (started at /admin/login, primary host only) ends in a console session.
       if (flow.purpose === 'console') return hooks.consoleSignedIn(c, identity)
       return respondToSignIn(c, c.var.site, client, identity, flow)
@@ -98,7 +97,7 @@ export function signInRoutes(hooks: SignInHooks): Hono<AppEnv> {
     // The flow's host must still be serving: a host detached or suspended mid-flow gets no result.
     const origin = await resolveHost(readDb(c), config, flow.hostname)
     if (!origin || (origin.kind === 'tenant' && origin.status !== 'active')) throw flowInvalid('origin host gone')
-    const location = await handBack(c, flow, identity, now)
+    const location = await handBack(c, flow, identity)
     noteAttempt(c, { result: 'pending', reason: 'central_callback' })
     return c.body(null, 303, { ...NO_STORE_REDIRECT, Location: location })
   })

@@ -48,7 +48,7 @@ describe('a state cannot outlive its flow object', () => {
     vi.useFakeTimers({ toFake: ['Date'], now: flow.expiresAt + FLOW_GRACE_MS })
     expect(await flowFromState(state, config.flowKey)).toBeNull()
     const store = durableFlowStore(env.SIGNIN_FLOWS, config.flowKey)
-    expect(await store.consume(flow, flow.expiresAt + FLOW_GRACE_MS)).toBe(false)
+    expect(await store.consume(flow, false, flow.expiresAt + FLOW_GRACE_MS)).toBe(false)
     vi.useRealTimers()
     expect(await storageOf(object)).toEqual({ keys: [], alarm: null })
   })

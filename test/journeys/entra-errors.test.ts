@@ -25,7 +25,7 @@ describe("Entra's error answers at the callback", () => {
     expect(result.res.headers.get('cache-control')).toBe('no-store')
     const [flow] = await flowsOf(tenant.hostname)
     expect(flow!.consumedAt).toEqual(expect.any(Number))
-    expect(flow!.result).toBeNull()
+    expect(flow!.completedAt).toBeNull()
   })
 })
 

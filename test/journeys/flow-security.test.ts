@@ -5,7 +5,7 @@
  */
 import { SELF } from 'cloudflare:test'
 import { base64url, EncryptJWT, jwtDecrypt } from 'jose'
-import { describe, expect, it } from 'vitest'
+import { describe, expect, it, vi } from 'vitest'
 import { TEST_FLOW_KEY } from '../bindings'
 import {
   api,
@@ -21,7 +21,7 @@ import {
   startLogin,
   withCookie,
 } from '../fixtures'
-import { changeRecord, flowsOf } from '../flows'
+import { flowsOf } from '../flows'
 
 async function expectRefused(res: Response, status = 400) {
   const html = await res.text()
@@ -39,6 +39,12 @@ async function centralUpToComplete(hostname: string, user: Parameters<typeof pic
   expect(central.headers.get('cache-control')).toBe('no-store')
   expect(central.headers.get('referrer-policy')).toBe('no-referrer')
   return { cookie, callbackUrl, completeUrl: new URL(central.headers.get('location')!) }
+}
+
+function withCode(url: URL, code: string): URL {
+  const changed = new URL(url)
+  changed.searchParams.set('code', code)
+  return changed
 }
 
 describe('replays', () => {
@@ -81,6 +87,25 @@ describe('replays', () => {
     const { cookie, completeUrl } = await centralUpToComplete(tenant.hostname, tenant.user)
     expect((await SELF.fetch(completeUrl, withCookie(cookie))).status).toBe(200)
     await expectRefused(await SELF.fetch(completeUrl, withCookie(cookie)))
+  })
+
+  it('a completion code is sealed to its flow and identity: one re-sealed for another user, or without one, is refused', async () => {
+    const tenant = await seedSignInTenant()
+    const { cookie, completeUrl } = await centralUpToComplete(tenant.hostname, tenant.user)
+    const key = base64url.decode(TEST_FLOW_KEY)
+    const code = completeUrl.searchParams.get('code')!
+    const { payload } = await jwtDecrypt(code, key, { audience: `flow-completion:${tenant.hostname}` })
+    // Only FLOW_KEY can seal a code (this test holds it); without it, a code cannot be changed in place.
+    const flipped = `${code.slice(0, -3)}${code.at(-3) === 'A' ? 'B' : 'A'}${code.slice(-2)}`
+    await expectRefused(await SELF.fetch(withCode(completeUrl, flipped), withCookie(cookie)))
+    // A code in the shape of the previous release (flow id and randomness, no identity), as during a deploy.
+    const { i: _identity, ...withoutIdentity } = payload as { i: unknown }
+    const reSealed = await new EncryptJWT({ ...withoutIdentity })
+      .setProtectedHeader({ alg: 'dir', enc: 'A256GCM' })
+      .encrypt(key)
+    await expectRefused(await SELF.fetch(withCode(completeUrl, reSealed), withCookie(cookie)))
+    // Neither refusal used the flow up: the genuine code still finishes it, once.
+    expect((await SELF.fetch(completeUrl, withCookie(cookie))).status).toBe(200)
   })
 
   it('the final answer deletes the flow cookie', async () => {
@@ -176,7 +201,7 @@ describe('stale and malformed answers', () => {
     const res = await SELF.fetch(callback, withCookie(null))
     expect(res.status).toBe(502)
     expect(await res.text()).toContain('Your sign-in could not be verified')
-    expect((await flowsOf(tenant.hostname)).map((flow) => flow.result)).toEqual([null])
+    expect((await flowsOf(tenant.hostname)).map((flow) => flow.completedAt)).toEqual([null])
     void cookie
   })
 
@@ -203,10 +228,15 @@ describe('stale and malformed answers', () => {
   it('a completion code older than 60 seconds is refused', async () => {
     const tenant = await seedSignInTenant()
     const { cookie, completeUrl } = await centralUpToComplete(tenant.hostname, tenant.user)
-    const [flow] = await flowsOf(tenant.hostname)
-    expect(flow!.completionExpiresAt! - flow!.consumedAt).toBeLessThanOrEqual(60_000)
-    await changeRecord(flow!.flow.id, (record) => ({ ...record, completionExpiresAt: Date.now() - 1 }))
-    await expectRefused(await SELF.fetch(completeUrl, withCookie(cookie)))
+    // The code carries its own expiry (sealed, 60 s); the flow itself is still young.
+    vi.useFakeTimers({ toFake: ['Date'], now: Date.now() + 61_000 })
+    try {
+      await expectRefused(await SELF.fetch(completeUrl, withCookie(cookie)))
+    } finally {
+      vi.useRealTimers()
+    }
+    // Refused because of its age alone: in time, the same code still completes.
+    expect((await SELF.fetch(completeUrl, withCookie(cookie))).status).toBe(200)
   })
 
   it.each([
@@ -222,6 +252,7 @@ describe('stale and malformed answers', () => {
   it.each([
     ['no code', '/sso/complete'],
     ['a made-up code', '/sso/complete?code=made-up'],
+    ['a code over 8 KiB', `/sso/complete?code=${'x'.repeat(8193)}`],
   ])('/sso/complete with %s is refused', async (_name, path) => {
     const tenant = await seedSignInTenant()
     const { cookie } = await startLogin(tenant.hostname)

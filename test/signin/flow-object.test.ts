@@ -1,6 +1,6 @@
 /**
  * The sign-in flow's Durable Object (`SIGNIN_FLOWS`): each state, completion
- * code and chooser token works once even when many requests race for it;
+ * and chooser token works once even when many requests race for it;
  * nothing outlives the flow; state survives the object being evicted; the
  * object never holds a secret readable, and a sealed value moved to another
  * flow does not open.
@@ -21,7 +21,7 @@ import {
   startLogin,
   withCookie,
 } from '../fixtures'
-import { newFlow as flowFor, flowObject, flowObjectCount, recordIn, storageOf } from '../flows'
+import { newFlow as flowFor, flowObject, flowObjectCount, flowsOf, recordIn, storageOf } from '../flows'
 
 const KEY = new Uint8Array(32).fill(5)
 const store = () => durableFlowStore(env.SIGNIN_FLOWS, KEY)
@@ -43,21 +43,26 @@ const race = <T>(attempt: () => Promise<T>) => Promise.all(Array.from({ length: 
 describe('single use under concurrent requests', () => {
   it(`${RACERS} concurrent consumes of one flow: exactly one wins`, async () => {
     const flow = newFlow()
-    const results = await race(() => store().consume(flow, Date.now()))
+    const results = await race(() => store().consume(flow, false, Date.now()))
     expect(results.filter(Boolean)).toHaveLength(1)
   })
 
-  it(`${RACERS} concurrent takes of one completion code: exactly one gets the identity`, async () => {
+  it(`${RACERS} concurrent completions of one central flow: exactly one gets the flow`, async () => {
     const flow = newFlow()
-    await store().consume(flow, Date.now())
-    await store().putCompletion(flow, identity, 'code-hash', Date.now())
-    const results = await race(() => store().takeCompletion(flow.id, flow.hostname, 'code-hash', Date.now()))
-    expect(results.filter((r) => r !== null)).toEqual([{ flow, identity }])
+    await store().consume(flow, false, Date.now())
+    const results = await race(() => store().complete(flow.id, flow.hostname, Date.now()))
+    expect(results.filter((r) => r !== null)).toEqual([flow])
+  })
+
+  it('a flow that finished on its own callback (direct mode) is never completed', async () => {
+    const flow = newFlow()
+    await store().consume(flow, true, Date.now())
+    expect(await store().complete(flow.id, flow.hostname, Date.now())).toBeNull()
   })
 
   it(`${RACERS} concurrent takes of one chooser token: exactly one gets the choices`, async () => {
     const flow = newFlow()
-    await store().consume(flow, Date.now())
+    await store().consume(flow, false, Date.now())
     await store().putChoices(flow.id, { identity, phoneSystemIds: ['ps_1'] }, 'token-hash')
     const results = await race(() => store().takeChoice(flow.id, flow.hostname, 'token-hash', Date.now()))
     expect(results.filter((r) => r !== null)).toEqual([{ flow, choices: { identity, phoneSystemIds: ['ps_1'] } }])
@@ -108,67 +113,62 @@ describe('expiry', () => {
   it('every transition of an expired flow fails, before the alarm has run', async () => {
     const start = Date.now()
     const flow = newFlow(start)
-    await store().consume(flow, start)
-    // A completion code handed out in the flow's last 30 seconds outlives the flow: the flow's end still counts.
-    await store().putCompletion(flow, identity, 'code-hash', flow.expiresAt - 30_000)
+    await store().consume(flow, false, start)
     await store().putChoices(flow.id, { identity, phoneSystemIds: ['ps_1'] }, 'token-hash')
-    expect(await store().takeCompletion(flow.id, flow.hostname, 'code-hash', flow.expiresAt)).toBeNull()
+    expect(await store().complete(flow.id, flow.hostname, flow.expiresAt)).toBeNull()
     expect(await store().takeChoice(flow.id, flow.hostname, 'token-hash', flow.expiresAt)).toBeNull()
-    expect(await store().consume(flow, flow.expiresAt)).toBe(false)
+    expect(await store().consume(flow, false, flow.expiresAt)).toBe(false)
     // Refusals changed nothing: before the end, the same values still work (once).
     expect(await store().takeChoice(flow.id, flow.hostname, 'token-hash', flow.expiresAt - 1)).not.toBeNull()
-    expect(await store().takeCompletion(flow.id, flow.hostname, 'code-hash', flow.expiresAt - 1)).not.toBeNull()
+    expect(await store().complete(flow.id, flow.hostname, flow.expiresAt - 1)).not.toBeNull()
   })
 
   it('the object itself records no expired flow, whoever calls it', async () => {
     const flow = newFlow(Date.now() - FLOW_TTL_SECONDS * 1000 - 1)
-    expect(await flowObject(flow.id).consume(flow, Date.now())).toBe(false)
+    expect(await flowObject(flow.id).consume(flow, false, Date.now())).toBe(false)
     expect(await storageOf(flowObject(flow.id))).toEqual({ keys: [], alarm: null })
   })
 
   it('an expired flow is refused without creating an object', async () => {
     const before = await flowObjectCount()
     const flow = newFlow(Date.now() - FLOW_TTL_SECONDS * 1000 - 1)
-    expect(await store().consume(flow, Date.now())).toBe(false)
+    expect(await store().consume(flow, false, Date.now())).toBe(false)
     expect(await flowObjectCount()).toBe(before)
     expect(await storageOf(flowObject(flow.id))).toEqual({ keys: [], alarm: null })
   })
 
   it('the alarm, set at the flow expiry plus the grace, deletes everything the object held; a replay then is refused', async () => {
     const flow = newFlow()
-    await store().consume(flow, Date.now())
-    await store().putCompletion(flow, identity, 'code-hash', Date.now())
+    await store().consume(flow, false, Date.now())
     const stub = flowObject(flow.id)
     expect(await storageOf(stub)).toEqual({ keys: ['flow'], alarm: flow.expiresAt + FLOW_GRACE_MS })
     expect(await runDurableObjectAlarm(stub)).toBe(true)
     expect(await storageOf(stub)).toEqual({ keys: [], alarm: null })
     // After the deletion the state has expired (it no longer opens), and consume refuses an expired flow too.
-    expect(await store().consume(flow, flow.expiresAt + FLOW_GRACE_MS)).toBe(false)
+    expect(await store().consume(flow, false, flow.expiresAt + FLOW_GRACE_MS)).toBe(false)
     expect(await storageOf(stub)).toEqual({ keys: [], alarm: null })
-    expect(await store().takeCompletion(flow.id, flow.hostname, 'code-hash', Date.now())).toBeNull()
+    expect(await store().complete(flow.id, flow.hostname, Date.now())).toBeNull()
   })
 })
 
 describe('eviction', () => {
   it('what a flow has used up stays used up when its object is evicted and started again', async () => {
     const flow = newFlow()
-    await store().consume(flow, Date.now())
-    await store().putCompletion(flow, identity, 'code-hash', Date.now())
+    await store().consume(flow, false, Date.now())
     const stub = flowObject(flow.id)
     await evictDurableObject(stub)
-    expect(await store().consume(flow, Date.now())).toBe(false)
-    expect(await store().takeCompletion(flow.id, flow.hostname, 'code-hash', Date.now())).toMatchObject({ identity })
+    expect(await store().consume(flow, false, Date.now())).toBe(false)
+    expect(await store().complete(flow.id, flow.hostname, Date.now())).toEqual(flow)
     await evictDurableObject(stub)
-    expect(await store().takeCompletion(flow.id, flow.hostname, 'code-hash', Date.now())).toBeNull()
+    expect(await store().complete(flow.id, flow.hostname, Date.now())).toBeNull()
     expect(await storageOf(flowObject(flow.id))).toMatchObject({ keys: ['flow'] })
   })
 })
 
 describe('what the object holds, and for whom', () => {
-  it('keeps no PKCE secret and no readable identity: the result and choices are sealed', async () => {
+  it('keeps no PKCE secret and no readable identity: the choices are sealed', async () => {
     const flow: StartedFlow = { ...newFlow(), secrets: { verifier: 'the-verifier', nonce: 'the-nonce' } }
-    await store().consume(flow, Date.now())
-    await store().putCompletion(flow, identity, 'code-hash', Date.now())
+    await store().consume(flow, false, Date.now())
     await store().putChoices(flow.id, { identity, phoneSystemIds: ['ps_1'] }, 'token-hash')
     const held = JSON.stringify(await recordIn(flowObject(flow.id)))
     for (const secret of ['the-verifier', 'the-nonce', identity.upn, identity.oid, 'ps_1']) {
@@ -176,12 +176,25 @@ describe('what the object holds, and for whom', () => {
     }
   })
 
+  it('a central sign-in leaves no identity in its object: it travels sealed in the completion code', async () => {
+    const tenant = await seedSignInTenant()
+    const { cookie, authorizeUrl } = await startLogin(tenant.hostname)
+    const callbackUrl = await pickAccount(authorizeUrl, tenant.user)
+    const central = await SELF.fetch(callbackUrl, withCookie(null))
+    const complete = central.headers.get('location')!
+    expect(decodeURIComponent(complete)).not.toContain(tenant.user.oid)
+    expect(decodeURIComponent(complete)).not.toContain(tenant.user.upn)
+    const flowId = (await flowsOf(tenant.hostname))[0]!.flow.id
+    const held = JSON.stringify(await recordIn(flowObject(flowId)))
+    for (const secret of [tenant.user.oid, tenant.user.upn]) expect(held).not.toContain(secret)
+    expect((await SELF.fetch(complete, withCookie(cookie))).status).toBe(200)
+  })
+
   it('answers nothing for another host, and a value sealed for one flow does not open in another', async () => {
     const [a, b] = [newFlow(), newFlow()]
-    for (const flow of [a, b]) await store().consume(flow, Date.now())
-    await store().putCompletion(a, identity, 'code-hash', Date.now())
+    for (const flow of [a, b]) await store().consume(flow, false, Date.now())
     await store().putChoices(a.id, { identity, phoneSystemIds: ['ps_1'] }, 'token-hash')
-    expect(await store().takeCompletion(a.id, 'evil.localhost', 'code-hash', Date.now())).toBeNull()
+    expect(await store().complete(a.id, 'evil.localhost', Date.now())).toBeNull()
     expect(await store().takeChoice(a.id, 'evil.localhost', 'token-hash', Date.now())).toBeNull()
     // An attacker able to write flow b's object copies flow a's sealed values and hashes into it.
     const copied = (await recordIn(flowObject(a.id)))!
@@ -189,18 +202,17 @@ describe('what the object holds, and for whom', () => {
       const record = state.storage.kv.get<FlowRecord>('flow')!
       state.storage.kv.put('flow', { ...copied, flow: record.flow })
     })
-    expect(await store().takeCompletion(b.id, b.hostname, 'code-hash', Date.now())).toBeNull()
     expect(await store().takeChoice(b.id, b.hostname, 'token-hash', Date.now())).toBeNull()
     // Flow a's own values still work in flow a.
-    expect(await store().takeCompletion(a.id, a.hostname, 'code-hash', Date.now())).toMatchObject({ identity })
+    expect(await store().takeChoice(a.id, a.hostname, 'token-hash', Date.now())).toMatchObject({
+      choices: { identity },
+    })
   })
 
   it('a transition on a flow never called back stores nothing', async () => {
     const flow = newFlow()
-    await store().putCompletion(flow, identity, 'code-hash', Date.now())
     await store().putChoices(flow.id, { identity, phoneSystemIds: ['ps_1'] }, 'token-hash')
-    await store().markCompleted(flow.id, Date.now())
-    expect(await store().takeCompletion(flow.id, flow.hostname, 'code-hash', Date.now())).toBeNull()
+    expect(await store().complete(flow.id, flow.hostname, Date.now())).toBeNull()
     expect(await store().takeChoice(flow.id, flow.hostname, 'token-hash', Date.now())).toBeNull()
     expect(await storageOf(flowObject(flow.id))).toEqual({ keys: [], alarm: null })
   })
@@ -212,7 +224,7 @@ describe('a flow object that does not answer', () => {
     const failing = () => Promise.reject(error)
     return {
       idFromName: (name: string) => env.SIGNIN_FLOWS.idFromName(name),
-      get: () => ({ consume: failing, putCompletion: failing, takeCompletion: failing, markCompleted: failing }),
+      get: () => ({ consume: failing, complete: failing, putChoices: failing, takeChoice: failing }),
     } as unknown as DurableObjectNamespace
   }
 

@@ -25,54 +25,52 @@ const newFlow = (now = Date.now(), over: Partial<Flow> = {}) => flowFor(identity
 describe('consume', () => {
   it('records a flow once: the first callback of a state wins, every later one (or a concurrent one) loses', async () => {
     const flow = newFlow()
-    const results = await Promise.all(Array.from({ length: 8 }, () => store().consume(flow, Date.now())))
+    const results = await Promise.all(Array.from({ length: 8 }, () => store().consume(flow, false, Date.now())))
     expect(results.filter(Boolean)).toHaveLength(1)
-    expect(await store().consume(flow, Date.now())).toBe(false)
+    expect(await store().consume(flow, false, Date.now())).toBe(false)
     expect((await recordIn(flowObject(flow.id)))?.flow).toEqual(flow)
   })
 
   it('records nothing for an expired flow', async () => {
     const flow = newFlow(Date.now() - 700_000)
-    expect(await store().consume(flow, Date.now())).toBe(false)
+    expect(await store().consume(flow, false, Date.now())).toBe(false)
     expect(await recordIn(flowObject(flow.id))).toBeNull()
   })
 })
 
-describe('takeCompletion', () => {
-  async function handedBack(now = Date.now()) {
+describe('complete', () => {
+  async function calledBackCentrally(now = Date.now()) {
     const flow = newFlow(now)
-    await store().consume(flow, now)
-    await store().putCompletion(flow, identity, 'code-hash', now)
+    await store().consume(flow, false, now)
     return flow
   }
 
-  it('gives the identity once, on the flow host, for the right code', async () => {
-    const flow = await handedBack()
-    expect(await store().takeCompletion(flow.id, flow.hostname, 'code-hash', Date.now())).toMatchObject({
-      flow: { id: flow.id },
-      identity,
-    })
-    expect(await store().takeCompletion(flow.id, flow.hostname, 'code-hash', Date.now())).toBeNull()
+  it('completes a central flow once, on the flow host', async () => {
+    const flow = await calledBackCentrally()
+    expect(await store().complete(flow.id, flow.hostname, Date.now())).toEqual(flow)
+    expect(await store().complete(flow.id, flow.hostname, Date.now())).toBeNull()
   })
 
-  it('gives nothing on another host, even with the flow id and the code', async () => {
-    const flow = await handedBack()
-    expect(await store().takeCompletion(flow.id, 'evil.localhost', 'code-hash', Date.now())).toBeNull()
+  it('completes nothing on another host, even with the flow id', async () => {
+    const flow = await calledBackCentrally()
+    expect(await store().complete(flow.id, 'evil.localhost', Date.now())).toBeNull()
     // Still usable by its own host afterwards: the refusal changed nothing.
-    expect(await store().takeCompletion(flow.id, flow.hostname, 'code-hash', Date.now())).not.toBeNull()
+    expect(await store().complete(flow.id, flow.hostname, Date.now())).not.toBeNull()
   })
 
-  it('gives nothing for another code, or once the 60 seconds are over', async () => {
-    const flow = await handedBack()
-    expect(await store().takeCompletion(flow.id, flow.hostname, 'other-hash', Date.now())).toBeNull()
-    expect(await store().takeCompletion(flow.id, flow.hostname, 'code-hash', Date.now() + 61_000)).toBeNull()
+  it('completes nothing once the flow has expired, nor a flow that finished on its callback', async () => {
+    const flow = await calledBackCentrally(Date.now() - 500_000)
+    expect(await store().complete(flow.id, flow.hostname, Date.now() + 200_000)).toBeNull()
+    const direct = newFlow()
+    await store().consume(direct, true, Date.now())
+    expect(await store().complete(direct.id, direct.hostname, Date.now())).toBeNull()
   })
 })
 
 describe('takeChoice', () => {
   async function offered(now = Date.now()) {
     const flow = newFlow(now)
-    await store().consume(flow, now)
+    await store().consume(flow, false, now)
     await store().putChoices(flow.id, { identity, phoneSystemIds: ['ps_a', 'ps_b'] }, 'token-hash')
     return flow
   }
