@@ -36,6 +36,12 @@ export const FLEET = {
   sendBatchMax: 100,
   /** How often the cron runs (wrangler.admin.toml `[triggers]`). */
   cronPeriodMs: 5 * 60 * 1000,
+  /**
+   * A run is behind when it leaves a phone system due this long ago unsent. A few left for the next run
+   * (minutes late) are the normal ripple of phone systems synced together before; a backlog this old
+   * means the fleet is not keeping up (or is draining an outage): the log line and metric say so.
+   */
+  behindAfterMs: 15 * 60 * 1000,
 } as const
 
 /** What one Worker invocation may do (Workers limits, paid plan): the consumer plans its syncs inside these. */
@@ -84,7 +90,7 @@ export interface PlanReport {
   sent: number
   /** Due and left for the next runs. */
   backlog: number
-  /** How late the oldest due phone system is (0 when none is due). */
+  /** How late the oldest phone system left for the next runs is (0 when none is left). */
   lateMs: number
   /** Phone systems due but held back by a tenant's backoff. */
   backedOff: number
@@ -95,6 +101,7 @@ export interface PlanReport {
 export function planReport(input: {
   due: number
   sent: number
+  /** The oldest next sync among those left unsent (null when none is). */
   oldestDueAt: number | null
   backedOff: number
   limit: number
@@ -108,7 +115,7 @@ export function planReport(input: {
     lateMs: input.oldestDueAt === null ? 0 : Math.max(0, input.now - input.oldestDueAt),
     backedOff: input.backedOff,
     limit: input.limit,
-    behind: backlog > 0,
+    behind: backlog > 0 && input.now - (input.oldestDueAt ?? input.now) >= FLEET.behindAfterMs,
   }
 }
 
@@ -149,8 +156,10 @@ export interface RunRecord {
 
 export interface FleetResult {
   runs: RunRecord[]
-  /** Per phone system: the longest time between two successful syncs (or from the start to the first). */
+  /** The longest time between two successful syncs of a phone system (or from its last to the end). */
   maxGapMs: number
+  /** The same, per phone system, and each one's tenant (phone system i is in tenant i % tenants). */
+  gaps: number[]
   /** Messages whose phone system was synced since they were sent: skipped by the claim's `dueBy`. */
   skipped: number
   syncs: number
@@ -212,7 +221,7 @@ export function simulateFleet(scenario: FleetScenario): FleetResult {
       // The planner's query: due, tenant not backed off, oldest first, limited.
       const due = order.filter((ps) => next[ps]! <= now)
       const sendable = due.filter((ps) => !blocked(ps)).sort((a, b) => next[a]! - next[b]!)
-      const oldest = sendable.length ? next[sendable[0]!]! : null
+      const oldest = sendable.length > limit ? next[sendable[limit]!]! : null
       const sent = sendable.slice(0, limit)
       for (const ps of sent) {
         next[ps] = now + FLEET.leaseMs
@@ -270,7 +279,6 @@ export function simulateFleet(scenario: FleetScenario): FleetResult {
   }
   // A phone system not synced lately counts its wait so far.
   const end = scenario.runs * period
-  let maxGapMs = 0
-  for (let i = 0; i < n; i++) maxGapMs = Math.max(maxGapMs, maxGap[i]!, Math.min(end, next[i]!) - lastSynced[i]!)
-  return { runs, maxGapMs, skipped, syncs, failures }
+  const gaps = Array.from({ length: n }, (_, i) => Math.max(maxGap[i]!, Math.min(end, next[i]!) - lastSynced[i]!))
+  return { runs, maxGapMs: gaps.reduce((a, b) => Math.max(a, b), 0), gaps, skipped, syncs, failures }
 }
