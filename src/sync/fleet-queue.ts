@@ -161,7 +161,10 @@ export interface ConsumeResult {
   synced: number
   failed: number
   skipped: number
+  /** Held back by its tenant's backoff: due again when it ends. */
   deferred: number
+  /** Left for a later invocation: this one could not hold another sync's reserve. */
+  retried: number
   throttled: number
   d1Queries: number
   subrequests: number
@@ -188,6 +191,7 @@ export async function consumeSyncJobs(
     failed: 0,
     skipped: 0,
     deferred: 0,
+    retried: 0,
     throttled: 0,
     d1Queries: 0,
     subrequests: 0,
@@ -204,7 +208,7 @@ export async function consumeSyncJobs(
       result.subrequests + SYNC_RESERVE.subrequests > INVOCATION_LIMITS.subrequests ||
       count.queries + SYNC_RESERVE.d1Queries > INVOCATION_LIMITS.d1Queries
     ) {
-      result.deferred++
+      result.retried++
       message.retry({ delaySeconds: 1 })
       continue
     }
