@@ -16,7 +16,8 @@
  *   environment;
  * - the two Workers (ARCHITECTURE §1), told apart by `main`: the sign-in
  *   Worker (wrangler.toml) requires the secrets of src/secrets.ts
- *   SIGN_IN_SECRETS, has no cron and consumes no queue; the admin Worker
+ *   SIGN_IN_SECRETS, has no cron, consumes no queue and does not bind the
+ *   admin Worker's SYNC_JOBS; the admin Worker
  *   (wrangler.admin.toml) requires every secret and the crons, consumes (with
  *   its dead letter queue) every queue the top level consumes, its routes are
  *   only the primary host's /admin*, /api/* and /connect/*, and its vars and
@@ -240,8 +241,23 @@ const remoteDatabases: Array<{ binding: string; name: string }> = []
  * Worker deploys first.
  */
 const SIGN_IN_ONLY = new Set(['SIGNIN_FLOWS'])
+/**
+ * The admin Worker's own: the queue of scheduled syncs, which its cron sends and its consumer reads
+ * (src/sync/fleet-queue.ts). The sign-in Worker has no cron: bound there, it is a second producer nobody planned.
+ */
+const ADMIN_ONLY = new Set(['SYNC_JOBS'])
 for (const [name, binding] of Object.entries(wanted)) {
   const mine = have[name]
+  if (role === 'sign-in' && ADMIN_ONLY.has(name)) {
+    if (mine) {
+      bindingLines.fail(
+        `${at}: binding ${name}`,
+        "the admin Worker's own queue of scheduled syncs, bound by the sign-in Worker, which has no cron to send to it",
+        `remove the [[env.${env}.queues.producers]] binding ${name} from ${file} (wrangler.admin.toml binds it)`,
+      )
+    }
+    continue
+  }
   if (role === 'admin' && SIGN_IN_ONLY.has(name)) {
     if (mine) {
       bindingLines.fail(
