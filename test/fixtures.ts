@@ -245,7 +245,8 @@ export async function drainSyncJobs(
       const result = await getQueueResult(batch, ctx)
       const retried = new Set(result.retryMessages.map((m) => m.msgId))
       invocations.push({ messages: part.length, acked: result.explicitAcks.length, retried: retried.size })
-      for (const m of part) if (retried.has(m.id) && m.attempts < maxAttempts) next.push({ ...m, attempts: m.attempts + 1 })
+      for (const m of part)
+        if (retried.has(m.id) && m.attempts < maxAttempts) next.push({ ...m, attempts: m.attempts + 1 })
     }
     pending = next
   }

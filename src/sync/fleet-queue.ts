@@ -257,7 +257,11 @@ async function syncJob(
   }
   const { phoneSystem, backoff } = row
   // Synced since it was sent (by the button, or a duplicate of this message), or no longer scheduled.
-  if (phoneSystem.nextSyncAt === null || phoneSystem.nextSyncAt > job.dueBy || phoneSystem.tenantStatus === 'unverified') {
+  if (
+    phoneSystem.nextSyncAt === null ||
+    phoneSystem.nextSyncAt > job.dueBy ||
+    phoneSystem.tenantStatus === 'unverified'
+  ) {
     return { kind: 'skipped', subrequests: 0 }
   }
   if (backoff && backoff.until > now) {

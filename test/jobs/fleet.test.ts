@@ -9,7 +9,13 @@
  * per invocation stay far inside the limits; a phone system deleted while
  * queued, a duplicate delivery and a malformed message change nothing.
  */
-import { createExecutionContext, createMessageBatch, env, getQueueResult, waitOnExecutionContext } from 'cloudflare:test'
+import {
+  createExecutionContext,
+  createMessageBatch,
+  env,
+  getQueueResult,
+  waitOnExecutionContext,
+} from 'cloudflare:test'
 import { afterEach, describe, expect, it, vi } from 'vitest'
 import { getConfig } from '../../src/config'
 import worker from '../../src/index'
@@ -52,7 +58,12 @@ async function fleetOf(tenants: number, count: number) {
       const ps = await apiJson(
         'POST',
         `/orgs/${customer.id}/phone-systems`,
-        { name: `PBX ${t}-${i}`, webClientUrl: 'https://pbx.example/', handoffUrl: 'https://pbx.example/h', entraTenantId: tid },
+        {
+          name: `PBX ${t}-${i}`,
+          webClientUrl: 'https://pbx.example/',
+          handoffUrl: 'https://pbx.example/h',
+          entraTenantId: tid,
+        },
         201,
       )
       ids.push(ps.id as string)
@@ -266,7 +277,10 @@ describe('the sync planner and its queue', () => {
     expect(result.explicitAcks.sort()).toEqual(['j0', 'j1', 'j2'])
     expect(result.retryMessages).toEqual([{ msgId: 'j3' }, { msgId: 'j4' }])
     for (const job of jobs.slice(3)) await invoke([job], [])
-    const [app] = await dbAll<any>('SELECT strikes, until FROM graph_tenant_backoff WHERE tenant_id = ?', APP_WIDE.tenantId)
+    const [app] = await dbAll<any>(
+      'SELECT strikes, until FROM graph_tenant_backoff WHERE tenant_id = ?',
+      APP_WIDE.tenantId,
+    )
     expect(app.strikes).toBe(1)
     expect(app.until).toBeGreaterThan(Date.now())
     expect(errors.mock.calls.map(([line]) => JSON.parse(String(line)).message)).toContain(

@@ -89,9 +89,9 @@ describe('a run', () => {
       behind: true,
     })
     // A few left for the next run, minutes late: the ripple of a busy period, not a fleet behind.
-    expect(planReport({ due: 610, sent: 600, oldestDueAt: now - 4 * MIN, backedOff: 0, limit: 600, now })).toMatchObject(
-      { backlog: 10, lateMs: 4 * MIN, behind: false },
-    )
+    expect(
+      planReport({ due: 610, sent: 600, oldestDueAt: now - 4 * MIN, backedOff: 0, limit: 600, now }),
+    ).toMatchObject({ backlog: 10, lateMs: 4 * MIN, behind: false })
     expect(planReport({ due: 20, sent: 20, oldestDueAt: null, backedOff: 0, limit: 600, now })).toMatchObject({
       backlog: 0,
       lateMs: 0,
