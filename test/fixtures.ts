@@ -240,7 +240,7 @@ export async function drainSyncJobs(
         part.map((m) => ({ id: m.id, timestamp: new Date(), attempts: m.attempts, body: m.body })),
       )
       const ctx = createExecutionContext()
-      await worker.queue(batch, bindings as never, ctx)
+      await worker.queue(batch, bindings as never)
       await waitOnExecutionContext(ctx)
       const result = await getQueueResult(batch, ctx)
       const retried = new Set(result.retryMessages.map((m) => m.msgId))

@@ -110,7 +110,7 @@ async function invoke(bodies: unknown[], tids: string[], ids = bodies.map(() => 
     bodies.map((body, i) => ({ id: ids[i]!, timestamp: new Date(), attempts: 1, body })),
   )
   const ctx = createExecutionContext()
-  await worker.queue(batch, { ...env, DB: recordingD1(statements) } as never, ctx)
+  await worker.queue(batch, { ...env, DB: recordingD1(statements) } as never)
   await waitOnExecutionContext(ctx)
   const result = await getQueueResult(batch, ctx)
   return { result, d1: statements.length, graph: (await graphRequests(tids)) - before }
