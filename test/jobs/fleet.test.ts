@@ -291,3 +291,29 @@ describe('the sync planner and its queue', () => {
     for (const { tid } of fleet) await graphControl(`tenants/${tid}`, { throttleFor: { seconds: 0 } })
   })
 })
+
+describe("the planner's queries", () => {
+  it('walk indexes: the due phone systems through phone_systems_sync_due_idx, backoffs by tenant id', async () => {
+    const plan = async (sql: string, ...params: unknown[]) =>
+      (
+        await env.DB.prepare(`EXPLAIN QUERY PLAN ${sql}`)
+          .bind(...params)
+          .all<{ detail: string }>()
+      ).results.map((row) => row.detail)
+    const pick = await plan(
+      `SELECT id FROM phone_systems
+       WHERE next_sync_at <= ?1 AND tenant_status != 'unverified'
+         AND entra_tenant_id NOT IN (SELECT tenant_id FROM graph_tenant_backoff WHERE until > ?1)
+       ORDER BY next_sync_at LIMIT ?2`,
+      Date.now(),
+      600,
+    )
+    expect(pick.some((d) => d.includes('USING INDEX phone_systems_sync_due_idx (next_sync_at<?)'))).toBe(true)
+    expect(pick.some((d) => /SCAN phone_systems(?! USING)/.test(d))).toBe(false)
+    expect(pick.some((d) => /USE TEMP B-TREE FOR ORDER BY/.test(d))).toBe(false)
+    const backoff = await plan('SELECT strikes, until FROM graph_tenant_backoff WHERE tenant_id = ?', APP_WIDE.tenantId)
+    expect(backoff.some((d) => d.includes('USING INDEX sqlite_autoindex_graph_tenant_backoff_1 (tenant_id=?)'))).toBe(
+      true,
+    )
+  })
+})
