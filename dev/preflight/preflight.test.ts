@@ -256,15 +256,41 @@ describe('npm run preflight', { concurrency: 3 }, () => {
     writeFileSync(signInSyncs, `${absolute(readFileSync(path.join(root, EXAMPLE), 'utf8'))}\n${syncProducer}`)
     const adminWithoutSyncs = path.join(dir, 'admin-without-syncs.toml')
     writeFileSync(adminWithoutSyncs, adminText.replace(syncProducer, ''))
+    // Renamed (the handler would give its messages to the audit's consumer), and consumed in bigger batches.
+    const adminRenamedSyncs = path.join(dir, 'admin-renamed-syncs.toml')
+    writeFileSync(
+      adminRenamedSyncs,
+      adminText
+        .replaceAll('"sso-gateway-sync"', '"sso-gateway-sync-eu"')
+        .replace('max_batch_size = 5', 'max_batch_size = 50'),
+    )
     try {
       const adminArgs = ['--no-bundle', '--sign-in-config', EXAMPLE]
-      const [first, second, third, fourth, fifth] = [
+      const [first, second, third, fourth, fifth, sixth] = [
         await onExample({}, adminArgs, unconsumed),
         await onExample({}, adminArgs, noDeadLetters),
         await onExample({}, ['--no-bundle'], signInConsumes),
         await onExample({}, ['--no-bundle'], signInSyncs),
         await onExample({}, adminArgs, adminWithoutSyncs),
+        await onExample({}, adminArgs, adminRenamedSyncs),
       ]
+      assert.equal(sixth.code, 1, sixth.output)
+      assert.ok(
+        sixth.failures.some((line) =>
+          /^FAIL env\.production: queue sso-gateway-sync-eu \(binding SYNC_JOBS\): not a name the admin Worker reads as sync jobs/.test(
+            line,
+          ),
+        ),
+        sixth.output,
+      )
+      assert.ok(
+        sixth.failures.some((line) =>
+          /^FAIL env\.production: queue sso-gateway-sync-eu: its consumer takes max_batch_size = 50, max_concurrency = 10; the sync planner counts on 5 and 10/.test(
+            line,
+          ),
+        ),
+        sixth.output,
+      )
       assert.equal(fourth.code, 1, fourth.output)
       assert.equal(fourth.failures.length, 1, fourth.output)
       assert.match(

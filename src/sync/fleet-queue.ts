@@ -23,11 +23,11 @@ import type { RedirectUris } from '../hostnames/redirect-uris'
 import { log } from '../log'
 import { metrics } from '../observe/metrics'
 import { APP_WIDE, backoffMs, chunks, FLEET, INVOCATION_LIMITS, type PlanReport, planReport, runLimit } from './fleet'
+
+export { SYNC_QUEUES } from './fleet'
+
 import { MAX_REQUESTS_PER_PULL } from './pull'
 import { syncNow } from './sync'
-
-/** The queues the consumer reads as sync jobs (wrangler.admin.toml: production's, staging's; locally the first). */
-export const SYNC_QUEUES: readonly string[] = ['sso-gateway-sync', 'sso-gateway-sync-staging']
 
 /** One message: sync this phone system if it is still due by `dueBy` (the lease the planner gave it). */
 export interface SyncJob {

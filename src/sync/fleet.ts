@@ -15,6 +15,12 @@
  * @see https://learn.microsoft.com/graph/throttling
  */
 
+/**
+ * The queues the admin Worker's queue handler reads as sync jobs (wrangler.admin.toml: production's,
+ * staging's; locally the first); every other queue is the sign-in audit's. `npm run preflight` checks it.
+ */
+export const SYNC_QUEUES: readonly string[] = ['sso-gateway-sync', 'sso-gateway-sync-staging']
+
 /** The queue and its consumer (wrangler.admin.toml `[[queues.consumers]]` of sso-gateway-sync): keep them in step. */
 export const FLEET = {
   /** Messages per consumer invocation (`max_batch_size`): each a whole sync, so few. */
