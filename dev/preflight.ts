@@ -16,7 +16,8 @@
  *   environment;
  * - the two Workers (ARCHITECTURE §1), told apart by `main`: the sign-in
  *   Worker (wrangler.toml) requires the secrets of src/secrets.ts
- *   SIGN_IN_SECRETS, has no cron and consumes no queue; the admin Worker
+ *   SIGN_IN_SECRETS, has no cron, consumes no queue and does not bind the
+ *   admin Worker's SYNC_JOBS; the admin Worker
  *   (wrangler.admin.toml) requires every secret and the crons, consumes (with
  *   its dead letter queue) every queue the top level consumes, its routes are
  *   only the primary host's /admin*, /api/* and /connect/*, and its vars and
@@ -42,6 +43,7 @@ import {
   unstable_readConfig,
 } from 'wrangler'
 import { SECRET_NAMES, SIGN_IN_SECRETS } from '../src/secrets.ts'
+import { FLEET, SYNC_QUEUES } from '../src/sync/fleet.ts'
 import { newDevSecrets } from './lib.ts'
 import { loadConfigProblems } from './preflight/gateway-config.ts'
 import { findPlaceholders, MARK } from './preflight/placeholders.ts'
@@ -112,7 +114,12 @@ interface WranglerConfig {
   ratelimits?: Array<{ name: string; namespace_id: string }>
   queues?: {
     producers?: Array<{ binding: string; queue: string }>
-    consumers?: Array<{ queue: string; dead_letter_queue?: string }>
+    consumers?: Array<{
+      queue: string
+      dead_letter_queue?: string
+      max_batch_size?: number
+      max_concurrency?: number
+    }>
   }
 }
 const read = (config: string, environment?: string): WranglerConfig =>
@@ -240,8 +247,23 @@ const remoteDatabases: Array<{ binding: string; name: string }> = []
  * Worker deploys first.
  */
 const SIGN_IN_ONLY = new Set(['SIGNIN_FLOWS'])
+/**
+ * The admin Worker's own: the queue of scheduled syncs, which its cron sends and its consumer reads
+ * (src/sync/fleet-queue.ts). The sign-in Worker has no cron: bound there, it is a second producer nobody planned.
+ */
+const ADMIN_ONLY = new Set(['SYNC_JOBS'])
 for (const [name, binding] of Object.entries(wanted)) {
   const mine = have[name]
+  if (role === 'sign-in' && ADMIN_ONLY.has(name)) {
+    if (mine) {
+      bindingLines.fail(
+        `${at}: binding ${name}`,
+        "the admin Worker's own queue of scheduled syncs, bound by the sign-in Worker, which has no cron to send to it",
+        `remove the [[env.${env}.queues.producers]] binding ${name} from ${file} (wrangler.admin.toml binds it)`,
+      )
+    }
+    continue
+  }
   if (role === 'admin' && SIGN_IN_ONLY.has(name)) {
     if (mine) {
       bindingLines.fail(
@@ -362,6 +384,27 @@ for (const producer of reference.queues?.producers ?? []) {
       'give each environment its own queue (and dead letter queue)',
     )
   }
+}
+// The sync queue: under a name the admin Worker's queue handler reads as sync jobs (else its messages would
+// reach the sign-in audit's consumer), consumed as the planner counts on (src/sync/fleet.ts FLEET).
+const syncQueue = role === 'admin' ? config.queues?.producers?.find((p) => p.binding === 'SYNC_JOBS')?.queue : undefined
+if (syncQueue && !SYNC_QUEUES.includes(syncQueue)) {
+  bindingLines.fail(
+    `${at}: queue ${syncQueue} (binding SYNC_JOBS)`,
+    "not a name the admin Worker reads as sync jobs: its messages would go to the sign-in audit's consumer",
+    `name it ${SYNC_QUEUES.map((name) => `"${name}"`).join(' or ')}, or add its name to SYNC_QUEUES in src/sync/fleet.ts`,
+  )
+}
+const syncConsumer = syncQueue ? config.queues?.consumers?.find((mine) => mine.queue === syncQueue) : undefined
+if (
+  syncConsumer &&
+  (syncConsumer.max_batch_size !== FLEET.batchSize || syncConsumer.max_concurrency !== FLEET.concurrency)
+) {
+  bindingLines.fail(
+    `${at}: queue ${syncQueue}`,
+    `its consumer takes max_batch_size = ${syncConsumer.max_batch_size ?? '(default 10)'}, max_concurrency = ${syncConsumer.max_concurrency ?? '(unbounded)'}; the sync planner counts on ${FLEET.batchSize} and ${FLEET.concurrency} (src/sync/fleet.ts FLEET)`,
+    `set max_batch_size = ${FLEET.batchSize} and max_concurrency = ${FLEET.concurrency} in its [[env.${env}.queues.consumers]], or change FLEET with them`,
+  )
 }
 const crons = config.triggers?.crons ?? []
 const missingCrons = role === 'admin' ? (reference.triggers?.crons ?? []).filter((cron) => !crons.includes(cron)) : []

@@ -141,13 +141,23 @@ function newMiniflare(
           durableObjects: { REDIRECT_URIS: 'EntraAppRegistrar' },
           // The sign-in audit queue: the sign-in Worker sends, this Worker consumes (wrangler.admin.toml);
           // batches of up to a second, as deployed Workers get them (up to five seconds there).
-          queueProducers: { SIGNIN_AUDIT: { queueName: 'sso-gateway-sign-in-audit' } },
+          queueProducers: {
+            SIGNIN_AUDIT: { queueName: 'sso-gateway-sign-in-audit' },
+            // Scheduled syncs: this Worker's cron sends, this Worker consumes (wrangler.admin.toml).
+            SYNC_JOBS: { queueName: 'sso-gateway-sync' },
+          },
           queueConsumers: {
             'sso-gateway-sign-in-audit': {
               maxBatchSize: 100,
               maxBatchTimeout: 1,
               maxRetries: 10,
               deadLetterQueue: 'sso-gateway-sign-in-audit-dlq',
+            },
+            'sso-gateway-sync': {
+              maxBatchSize: 5,
+              maxBatchTimeout: 1,
+              maxRetries: 5,
+              deadLetterQueue: 'sso-gateway-sync-dlq',
             },
           },
           bindings: { ...wranglerVars, ...bindings },

@@ -2,7 +2,7 @@
  * The admin Worker, deployed (wrangler.admin.toml): on the primary host only,
  * `/api/*` (admin API), `/admin*` (console) and `/connect/*` (tenant proof),
  * whose routes are more specific than the sign-in Worker's; the cron; the
- * sign-in audit queue's consumer; the
+ * consumers of the sign-in audit queue and of the sync queue (SYNC_JOBS); the
  * `EntraAppRegistrar` Durable Object. Locally, src/index.ts runs it together
  * with the sign-in Worker as one.
  */

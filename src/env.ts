@@ -53,6 +53,11 @@ export interface Env extends Secrets {
    * checks each (`audit/queue-consumer.ts`), so the binding needs no message type.
    */
   SIGNIN_AUDIT: Queue
+  /**
+   * Scheduled syncs (`sync/fleet-queue.ts`): the cron sends one message per due phone system, the
+   * admin Worker's consumer syncs them. Only the admin Worker binds it (the sign-in Worker has no cron).
+   */
+  SYNC_JOBS?: Queue
   /** Workers Analytics Engine dataset (`[[analytics_engine_datasets]]`): sign-ins, syncs, hostname changes. */
   METRICS?: AnalyticsEngineDataset
 }

@@ -3,8 +3,8 @@
  * (workers/chain.ts), for everything local: tests (vitest runs wrangler.toml's
  * top-level `main`), `npm start` and the browser tests, one process. Deployed,
  * the same routes run as two Workers: sign-in-worker.ts and admin-worker.ts
- * (ARCHITECTURE §1). The cron runs `jobs/scheduled.ts`, the queue consumer
- * `audit/queue-consumer.ts`.
+ * (ARCHITECTURE §1). The cron runs `jobs/scheduled.ts`, the queue consumers
+ * `audit/queue-consumer.ts` and `sync/fleet-queue.ts`.
  */
 import type { AppEnv } from './http/context'
 import { adminBackground, mountAdmin } from './workers/admin'

@@ -4,9 +4,18 @@
  * browser's sign-in journey (login, account picker, callback, completion).
  * Tests never share tenants, hostnames or Entra users, so they run in any order.
  */
-import { createExecutionContext, createScheduledController, env, SELF, waitOnExecutionContext } from 'cloudflare:test'
+import {
+  createExecutionContext,
+  createMessageBatch,
+  createScheduledController,
+  env,
+  getQueueResult,
+  SELF,
+  waitOnExecutionContext,
+} from 'cloudflare:test'
 import { expect } from 'vitest'
 import worker from '../src/index'
+import { FLEET } from '../src/sync/fleet'
 import { TEST_ADMIN_KEY, TEST_CLIENT_ID } from './bindings'
 
 // ---------------------------------------------------------------- the admin API and seeded organizations
@@ -174,11 +183,74 @@ export async function partnerWithKey(name = 'Partner'): Promise<{ partner: any; 
   return { partner, key }
 }
 
-/** Runs the scheduled handler as the cron would, and waits for every job (optionally with other bindings). */
+/**
+ * Runs the scheduled handler as the cron would, and waits for every job (optionally with other
+ * bindings); then delivers the sync jobs it sent to the queue consumer, as the queue would
+ * (`drainSyncJobs`), so a test sees the scheduled syncs done when this returns.
+ */
 export async function runCron(bindings: Cloudflare.Env = env): Promise<void> {
+  const queue = capturingQueue()
   const ctx = createExecutionContext()
-  await worker.scheduled(createScheduledController({ cron: '*/5 * * * *' }), bindings as never, ctx)
+  await worker.scheduled(
+    createScheduledController({ cron: '*/5 * * * *' }),
+    { ...bindings, SYNC_JOBS: queue.binding } as never,
+    ctx,
+  )
   await waitOnExecutionContext(ctx)
+  await drainSyncJobs(queue.sent, bindings)
+}
+
+/** A SYNC_JOBS producer that keeps what is sent, for the test to deliver (instead of the local queue, on its own time). */
+export function capturingQueue(): { binding: Queue; sent: unknown[]; sendBatches: number[] } {
+  const sent: unknown[] = []
+  const sendBatches: number[] = []
+  const binding = {
+    send: async (body: unknown) => {
+      sent.push(body)
+    },
+    sendBatch: async (messages: Iterable<MessageSendRequest>) => {
+      const bodies = [...messages].map((message) => message.body)
+      sendBatches.push(bodies.length)
+      sent.push(...bodies)
+    },
+  } as unknown as Queue
+  return { binding, sent, sendBatches }
+}
+
+export const SYNC_QUEUE = 'sso-gateway-sync'
+
+/**
+ * Delivers sync job messages to the Worker's queue handler in batches of the consumer's
+ * `max_batch_size`, as the queue does, redelivering what the consumer retried (up to `maxAttempts`).
+ * Answers each invocation's outcome.
+ */
+export async function drainSyncJobs(
+  bodies: unknown[],
+  bindings: Cloudflare.Env = env,
+  maxAttempts = 3,
+): Promise<Array<{ messages: number; acked: number; retried: number }>> {
+  let pending = bodies.map((body, i) => ({ id: `sync-${i}`, body, attempts: 1 }))
+  const invocations: Array<{ messages: number; acked: number; retried: number }> = []
+  while (pending.length > 0) {
+    const next: typeof pending = []
+    for (let i = 0; i < pending.length; i += FLEET.batchSize) {
+      const part = pending.slice(i, i + FLEET.batchSize)
+      const batch = createMessageBatch(
+        SYNC_QUEUE,
+        part.map((m) => ({ id: m.id, timestamp: new Date(), attempts: m.attempts, body: m.body })),
+      )
+      const ctx = createExecutionContext()
+      await worker.queue(batch, bindings as never)
+      await waitOnExecutionContext(ctx)
+      const result = await getQueueResult(batch, ctx)
+      const retried = new Set(result.retryMessages.map((m) => m.msgId))
+      invocations.push({ messages: part.length, acked: result.explicitAcks.length, retried: retried.size })
+      for (const m of part)
+        if (retried.has(m.id) && m.attempts < maxAttempts) next.push({ ...m, attempts: m.attempts + 1 })
+    }
+    pending = next
+  }
+  return invocations
 }
 
 // ---------------------------------------------------------------- Entra stand-in and sign-in journeys

@@ -234,7 +234,7 @@ describe('npm run preflight', { concurrency: 3 }, () => {
     }
   })
 
-  test('fails naming a queue nothing consumes, a consumer without a dead letter queue, a consumer on the sign-in Worker', async () => {
+  test('fails naming a queue nothing consumes, a consumer without a dead letter queue, a consumer on the sign-in Worker, SYNC_JOBS on the wrong Worker', async () => {
     const dir = mkdtempSync(path.join(tmpdir(), 'sso-gateway-preflight-test-'))
     const absolute = (text: string) =>
       text
@@ -249,13 +249,59 @@ describe('npm run preflight', { concurrency: 3 }, () => {
     writeFileSync(noDeadLetters, adminText.replace(/dead_letter_queue = [^\n]+\n/, ''))
     const signInConsumes = path.join(dir, 'sign-in-consumes.toml')
     writeFileSync(signInConsumes, `${absolute(readFileSync(path.join(root, EXAMPLE), 'utf8'))}\n${consumerBlock}`)
+    // The admin Worker's queue of scheduled syncs: bound by the sign-in Worker, or missing from the admin Worker.
+    const syncProducer = '[[env.production.queues.producers]]\nbinding = "SYNC_JOBS"\nqueue = "sso-gateway-sync"\n'
+    assert.ok(adminText.includes(syncProducer))
+    const signInSyncs = path.join(dir, 'sign-in-syncs.toml')
+    writeFileSync(signInSyncs, `${absolute(readFileSync(path.join(root, EXAMPLE), 'utf8'))}\n${syncProducer}`)
+    const adminWithoutSyncs = path.join(dir, 'admin-without-syncs.toml')
+    writeFileSync(adminWithoutSyncs, adminText.replace(syncProducer, ''))
+    // Renamed (the handler would give its messages to the audit's consumer), and consumed in bigger batches.
+    const adminRenamedSyncs = path.join(dir, 'admin-renamed-syncs.toml')
+    writeFileSync(
+      adminRenamedSyncs,
+      adminText
+        .replaceAll('"sso-gateway-sync"', '"sso-gateway-sync-eu"')
+        .replace('max_batch_size = 5', 'max_batch_size = 50'),
+    )
     try {
       const adminArgs = ['--no-bundle', '--sign-in-config', EXAMPLE]
-      const [first, second, third] = [
+      const [first, second, third, fourth, fifth, sixth] = [
         await onExample({}, adminArgs, unconsumed),
         await onExample({}, adminArgs, noDeadLetters),
         await onExample({}, ['--no-bundle'], signInConsumes),
+        await onExample({}, ['--no-bundle'], signInSyncs),
+        await onExample({}, adminArgs, adminWithoutSyncs),
+        await onExample({}, adminArgs, adminRenamedSyncs),
       ]
+      assert.equal(sixth.code, 1, sixth.output)
+      assert.ok(
+        sixth.failures.some((line) =>
+          /^FAIL env\.production: queue sso-gateway-sync-eu \(binding SYNC_JOBS\): not a name the admin Worker reads as sync jobs/.test(
+            line,
+          ),
+        ),
+        sixth.output,
+      )
+      assert.ok(
+        sixth.failures.some((line) =>
+          /^FAIL env\.production: queue sso-gateway-sync-eu: its consumer takes max_batch_size = 50, max_concurrency = 10; the sync planner counts on 5 and 10/.test(
+            line,
+          ),
+        ),
+        sixth.output,
+      )
+      assert.equal(fourth.code, 1, fourth.output)
+      assert.equal(fourth.failures.length, 1, fourth.output)
+      assert.match(
+        fourth.failures[0]!,
+        /^FAIL env\.production: binding SYNC_JOBS: the admin Worker's own queue of scheduled syncs, bound by the sign-in Worker/,
+      )
+      assert.equal(fifth.code, 1, fifth.output)
+      assert.ok(
+        fifth.failures.some((line) => /^FAIL env\.production: binding SYNC_JOBS: missing/.test(line)),
+        fifth.output,
+      )
       assert.equal(first.code, 1, first.output)
       assert.equal(first.failures.length, 1, first.output)
       assert.match(

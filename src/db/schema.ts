@@ -446,6 +446,23 @@ export const consoleSessions = sqliteTable(
   (t) => [index('console_sessions_user_idx').on(t.tid, t.oid), index('console_sessions_expires_idx').on(t.expiresAt)],
 )
 
+/**
+ * Microsoft Graph throttling a tenant (src/sync/fleet.ts): the schedule sends
+ * none of its phone systems before `until`; `strikes` grows the next backoff,
+ * a successful sync deletes the row. The row `*` is the app-wide backoff
+ * (Graph throttling the provider's app across tenants), which slows the whole planner.
+ */
+export const graphTenantBackoff = sqliteTable(
+  'graph_tenant_backoff',
+  {
+    tenantId: text('tenant_id').primaryKey(),
+    until: integer('until').notNull(),
+    strikes: integer('strikes').notNull(),
+    throttledAt: integer('throttled_at').notNull(),
+  },
+  (t) => [index('graph_tenant_backoff_throttled_idx').on(t.throttledAt)],
+)
+
 /** One row type per table, for every module that reads them. */
 export type OrgRow = typeof organizations.$inferSelect
 export type HostnameRow = typeof hostnames.$inferSelect
@@ -461,3 +478,4 @@ export type SyncRunRow = typeof syncRuns.$inferSelect
 export type JobRunRow = typeof jobRuns.$inferSelect
 export type StaffRow = typeof staff.$inferSelect
 export type ConsoleSessionRow = typeof consoleSessions.$inferSelect
+export type GraphTenantBackoffRow = typeof graphTenantBackoff.$inferSelect

@@ -22,11 +22,12 @@ import { log } from '../log'
 import { clientSecretHealth } from '../ops/client-secret'
 import { type JobOutcome, recordJobRun } from '../ops/job-runs'
 import { deleteLegacyFlows } from '../signin/legacy-flows'
-import { syncDuePhoneSystems } from '../sync/sync'
+import { planDueSyncs } from '../sync/fleet-queue'
 
-/** What every job gets: the database, the configuration, and the per-app registrars of redirect URIs. */
+/** What every job gets: the database, the configuration, the per-app registrars of redirect URIs, the queue of syncs. */
 interface JobContext {
   d1: D1Database
+  syncJobs: Queue | undefined
   config: Config
   uris: RedirectUris
   now: number
@@ -78,8 +79,12 @@ export const JOBS: Job[] = [
     run: ({ d1, now }) => deleteInBatches((limit) => deleteEndedSessions(d1, now, limit)),
   },
   {
+    // Plans only: the due phone systems go to the SYNC_JOBS queue, whose consumer syncs them (sync/fleet-queue.ts).
     name: 'scheduled syncs',
-    run: ({ d1, config, uris, now }) => syncDuePhoneSystems(d1, config, uris, SYSTEM_ACTOR, now),
+    run: async ({ d1, syncJobs, config, now }) => {
+      const { behind, ...report } = await planDueSyncs(d1, syncJobs, config, now)
+      return { ...report, behind: behind ? 1 : 0 }
+    },
   },
   {
     name: 'custom hostnames refreshed',
@@ -135,7 +140,13 @@ async function runJob(job: Job, env: Env, now: number): Promise<void> {
   const startedAt = Date.now()
   let outcome: JobOutcome
   try {
-    const result = await job.run({ d1: env.DB, config: getConfig(env), uris: redirectUrisOf(env), now })
+    const result = await job.run({
+      d1: env.DB,
+      syncJobs: env.SYNC_JOBS,
+      config: getConfig(env),
+      uris: redirectUrisOf(env),
+      now,
+    })
     log('info', job.name, result)
     outcome = { ok: true, result }
   } catch (error) {

@@ -49,6 +49,18 @@ export interface SyncPoint {
   graphRequests: number
 }
 
+/** One per cron run that plans scheduled syncs (`sync/fleet-queue.ts`): is the fleet keeping up? */
+export interface SyncPlanPoint {
+  /** `behind` when due phone systems were left for later runs, else `ok`. */
+  state: 'ok' | 'behind'
+  due: number
+  sent: number
+  backlog: number
+  lateMs: number
+  backedOff: number
+  limit: number
+}
+
 export interface HostnameStatusPoint {
   hostname: string
   orgId: string
@@ -73,10 +85,20 @@ export const LAYOUT = {
     blobs: ['from', 'to', 'orgId', 'hostname'],
     doubles: [],
   },
+  sync_plan: {
+    blobs: ['state'],
+    doubles: ['due', 'sent', 'backlog', 'lateMs', 'backedOff', 'limit'],
+  },
 } as const
 
 type Event = keyof typeof LAYOUT
-type PointOf<E extends Event> = E extends 'sign_in' ? SignInPoint : E extends 'sync' ? SyncPoint : HostnameStatusPoint
+type PointOf<E extends Event> = E extends 'sign_in'
+  ? SignInPoint
+  : E extends 'sync'
+    ? SyncPoint
+    : E extends 'sync_plan'
+      ? SyncPlanPoint
+      : HostnameStatusPoint
 
 /** The data point of an event, as Analytics Engine stores it (pure: the tests read it). */
 export function dataPoint<E extends Event>(
@@ -107,4 +129,5 @@ export const metrics = {
   signIn: (sink: MetricsSink, point: SignInPoint) => write(sink, 'sign_in', point, point.orgId),
   sync: (sink: MetricsSink, point: SyncPoint) => write(sink, 'sync', point, point.orgId),
   hostnameStatus: (sink: MetricsSink, point: HostnameStatusPoint) => write(sink, 'hostname_status', point, point.orgId),
+  syncPlan: (sink: MetricsSink, point: SyncPlanPoint) => write(sink, 'sync_plan', point, null),
 }

@@ -6,7 +6,7 @@
  * outcome, reason, counts) is recorded on the phone system, by the run that
  * holds the claim only.
  */
-import { and, asc, eq, lte, ne } from 'drizzle-orm'
+import { eq } from 'drizzle-orm'
 import * as z from 'zod/mini'
 import { type Actor, SYSTEM_ACTOR } from '../access/principal'
 import { auditStatement } from '../audit/write'
@@ -23,7 +23,8 @@ import type { ReplaceCounts } from '../sso/plan'
 import { replaceSsoList } from '../sso/store'
 import { appPortalOf, portalOf } from '../tenancy/portal'
 import { claimSync, heldGuard, releaseStatement, SYNC_RETRY_AFTER_MS, type SyncClaim, syncUnderWaySince } from './claim'
-import { MAX_REQUESTS_PER_PULL, type PullStats, pullSsoList } from './pull'
+import { scheduledAfter } from './fleet'
+import { type PullStats, pullSsoList } from './pull'
 
 export interface SyncOutcome extends ReplaceCounts {
   source: PhoneSystemRow['syncSource']
@@ -52,9 +53,9 @@ export const syncResultSchema = z.object({
 
 export type SyncResult = z.output<typeof syncResultSchema>
 
+/** The next scheduled sync after one at `now`: the interval plus jitter (`fleet.ts` scheduledAfter). */
 export function nextScheduledSync(config: Config, now: number, random = Math.random): number {
-  // Jitter spreads phone systems synced together apart, so one cron run never meets them all at once.
-  return now + config.syncIntervalMs + Math.floor(random() * config.syncIntervalMs * 0.2)
+  return scheduledAfter(config.syncIntervalMs, now, random)
 }
 
 export interface SyncOptions {
@@ -236,55 +237,4 @@ export async function syncActivity(d1: D1Database, phoneSystem: PhoneSystemRow, 
       : null,
   ])
   return { lastSyncedBy: audit?.actor ?? null, underWaySince }
-}
-
-/**
- * What one scheduled run may spend: a Worker invocation may make 1,000
- * subrequests (Graph) and 1,000 D1 queries. A run stops starting syncs when
- * the next one could take it past the budget; the rest are due next run.
- */
-export const RUN_BUDGET = { phoneSystems: 10, requests: 800 }
-
-export async function syncDuePhoneSystems(
-  d1: D1Database,
-  config: Config,
-  uris: RedirectUris,
-  actor: Actor,
-  now: number,
-): Promise<{ synced: number; failed: number; skipped: number; deferred: number }> {
-  const due = await getDb(d1)
-    .select()
-    .from(phoneSystems)
-    .where(and(lte(phoneSystems.nextSyncAt, now), ne(phoneSystems.tenantStatus, 'unverified')))
-    .orderBy(asc(phoneSystems.nextSyncAt))
-    .limit(RUN_BUDGET.phoneSystems)
-    .all()
-  let used = 0
-  let synced = 0
-  let failed = 0
-  let skipped = 0
-  let deferred = 0
-  for (const ps of due) {
-    // Start a sync only if the most it may spend still fits: one pull is bounded, the run's total too.
-    if (used + MAX_REQUESTS_PER_PULL > RUN_BUDGET.requests) {
-      deferred++
-      continue
-    }
-    // Each phone system on its own: one failing (or synced meanwhile by someone else) never stops the next.
-    try {
-      const result = await syncNow(d1, config, uris, actor, ps, now, { dueBy: now })
-      // Each redirect URI registered or retried costs a read and a write at Graph.
-      const redirectUriRequests = (result.redirectUris.registered + result.redirectUris.pending) * 2
-      used += result.graphRequests + result.d1Statements + redirectUriRequests
-      synced++
-    } catch (error) {
-      if (error instanceof AppError && error.code === 'sync_in_progress') {
-        skipped++
-        continue
-      }
-      used += MAX_REQUESTS_PER_PULL
-      failed++
-    }
-  }
-  return { synced, failed, skipped, deferred }
 }

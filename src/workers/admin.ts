@@ -7,10 +7,13 @@
  */
 import { adminApi } from '../admin/index'
 import { consumeSignInAudit } from '../audit/queue-consumer'
+import { getConfig } from '../config'
 import { connectRoutes } from '../connect/routes'
 import { consoleApp } from '../console/app'
+import { redirectUrisOf } from '../hostnames/redirect-uris'
 import type { AppEnv } from '../http/context'
 import { runScheduledJobs } from '../jobs/scheduled'
+import { consumeSyncJobs, SYNC_QUEUES } from '../sync/fleet-queue'
 import type { Mount } from './chain'
 
 export const mountAdmin: Mount = (app) => {
@@ -19,12 +22,19 @@ export const mountAdmin: Mount = (app) => {
   app.route('/', connectRoutes)
 }
 
-/** What the admin Worker runs besides requests: the cron's jobs, and the sign-in audit queue into D1. */
+/**
+ * What the admin Worker runs besides requests: the cron's jobs, and its two queues' consumers, told
+ * apart by the queue's name: scheduled syncs (SYNC_JOBS) and the sign-in audit into D1.
+ */
 export const adminBackground = {
   scheduled(_controller, env, ctx) {
     runScheduledJobs(env, ctx)
   },
-  queue(batch, env) {
+  async queue(batch, env) {
+    if (SYNC_QUEUES.includes(batch.queue)) {
+      await consumeSyncJobs(batch, env, getConfig(env), redirectUrisOf(env))
+      return
+    }
     return consumeSignInAudit(batch, env)
   },
 } satisfies Pick<ExportedHandler<AppEnv['Bindings'], unknown>, 'scheduled' | 'queue'>
