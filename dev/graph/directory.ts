@@ -281,7 +281,12 @@ export class GraphDirectoryStandIn extends GraphStandIn {
    * One page of `users/delta` or `groups/delta` (see delta.ts): a new round
    * (query parameters, or `$deltatoken=latest`), or a link's token.
    */
-  private delta(res: http.ServerResponse, url: URL, dir: TenantDirectory, kind: 'users' | 'groups'): void {
+  private async delta(
+    res: http.ServerResponse,
+    url: URL,
+    dir: TenantDirectory,
+    kind: 'users' | 'groups',
+  ): Promise<void> {
     const log = dir.changes
     const now = Date.now()
     const raw = url.searchParams.get('$skiptoken') ?? url.searchParams.get('$deltatoken')
