@@ -380,7 +380,9 @@ export class GraphDirectoryStandIn extends GraphStandIn {
         entry = { id: groupId, displayName: dir.groups.get(groupId)?.displayName ?? null }
         groups.push(entry)
       }
-      if ('id' in link) ((entry['members@delta'] ??= []) as unknown[]).push(link)
+      if (!('id' in link)) continue
+      if (!entry['members@delta']) entry['members@delta'] = []
+      ;(entry['members@delta'] as unknown[]).push(link)
     }
     const more = offset + MEMBERS_DELTA_PAGE < links.length
     return this.deltaPage(res, groups, { ...token, u: upTo }, more ? offset + MEMBERS_DELTA_PAGE : undefined)
