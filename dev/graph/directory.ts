@@ -64,6 +64,8 @@ export interface TenantDirectory {
   hold?: { released: Promise<void>; release: () => void; ms: number; taken: boolean }
   /** Requests made in this tenant (directory calls), for tests. */
   requests: number
+  /** The next request to this path (e.g. `/v1.0/users/delta`) answers 500, once. */
+  failOnPath?: string
   /** Change tracking (`users/delta`, `groups/delta`); changes made through the methods and control routes are recorded. */
   changes: ChangeLog
 }
@@ -195,6 +197,10 @@ export class GraphDirectoryStandIn extends GraphStandIn {
       return sendJson(res, 429, graphError('TooManyRequests', 'Too many requests.'), { 'retry-after': '1' })
     }
     if (this.fault(res, caller.tid)) return
+    if (dir.failOnPath === path) {
+      dir.failOnPath = undefined
+      return sendJson(res, 500, graphError('generalException', 'An internal server error occurred.'))
+    }
     const select = (url.searchParams.get('$select') ?? '').split(',').filter(Boolean)
     const pick = (obj: Record<string, unknown>) =>
       select.length ? Object.fromEntries(select.map((k) => [k, obj[k] ?? null])) : obj
@@ -419,6 +425,7 @@ export class GraphDirectoryStandIn extends GraphStandIn {
         groups?: DirectoryGroup[]
         servicePrincipals?: Array<{ appId: string; id?: string; assignments: Assignment[] }>
         failOnPage?: number
+        failOnPath?: string
         throttle?: number
         /** Every request answers 429 for this long; Retry-After `retryAfter` s, else the time left. */
         throttleFor?: { seconds: number; retryAfter?: number }
@@ -503,6 +510,7 @@ export class GraphDirectoryStandIn extends GraphStandIn {
         dir.changes.expiredCode = how.code
       }
       if (body.failOnPage !== undefined) dir.failOnPage = body.failOnPage
+      if (body.failOnPath !== undefined) dir.failOnPath = body.failOnPath
       if (body.throttle !== undefined) dir.throttle = body.throttle
       return sendJson(res, 200, { users: dir.users.size, groups: dir.groups.size, requests: dir.requests })
     }
