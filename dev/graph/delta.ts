@@ -36,7 +36,7 @@ export const MAX_DELTA_FILTER_IDS = 50
 export interface DeltaToken {
   /** Which collection. */
   k: 'users' | 'groups'
-  /** Changes after this version (0: the initial round, everything). */
+  /** Changes after this version (-1: the initial round, everything there is). */
   v: number
   /** Up to this version (the round's snapshot; set once the round started). */
   u?: number

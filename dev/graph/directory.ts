@@ -319,7 +319,7 @@ export class GraphDirectoryStandIn extends GraphStandIn {
           )
         ids = parsed
       }
-      token = { k: kind, v: 0, t: now, s: url.searchParams.get('$select') ?? undefined, f: ids }
+      token = { k: kind, v: -1, t: now, s: url.searchParams.get('$select') ?? undefined, f: ids }
       if (raw === 'latest') {
         // "Sync from now": no data, a link from the current state.
         return this.deltaPage(res, [], { ...token, v: log.version }, undefined)
@@ -331,7 +331,7 @@ export class GraphDirectoryStandIn extends GraphStandIn {
     if (kind === 'users') {
       const changed: Array<Record<string, unknown>> = []
       const entries: Array<[string, number, boolean]> = []
-      if (token.v === 0) for (const id of dir.users.keys()) entries.push([id, 0, false])
+      if (token.v < 0) for (const id of dir.users.keys()) entries.push([id, 0, false])
       else {
         for (const [id, version] of log.users)
           if (version > token.v && version <= upTo) entries.push([id, version, false])
@@ -364,7 +364,7 @@ export class GraphDirectoryStandIn extends GraphStandIn {
       const group = dir.groups.get(groupId)
       if (!group) continue
       const typeOf = (id: string) => (dir.groups.has(id) ? '#microsoft.graph.group' : '#microsoft.graph.user')
-      if (token.v === 0) {
+      if (token.v < 0) {
         for (const id of group.members) links.push([groupId, { '@odata.type': typeOf(id), id }])
         if (group.members.length === 0) links.push([groupId, {}])
       } else {
