@@ -10,17 +10,17 @@ CREATE TABLE `sync_delta_state` (
 --> statement-breakpoint
 CREATE TABLE `sync_delta_members` (
 	`phone_system_id` text NOT NULL,
-	`group_id` text NOT NULL,
 	`user_id` text NOT NULL,
-	PRIMARY KEY(`phone_system_id`, `group_id`, `user_id`),
+	`group_id` text NOT NULL,
+	PRIMARY KEY(`phone_system_id`, `user_id`, `group_id`),
 	FOREIGN KEY (`phone_system_id`) REFERENCES `phone_systems`(`id`) ON UPDATE no action ON DELETE cascade
-);
+) WITHOUT ROWID;
 --> statement-breakpoint
-CREATE INDEX `sync_delta_members_user_idx` ON `sync_delta_members` (`phone_system_id`,`user_id`);
+CREATE INDEX `sync_delta_members_direct_idx` ON `sync_delta_members` (`phone_system_id`,`user_id`) WHERE `group_id` = '';
 --> statement-breakpoint
 CREATE TABLE `sync_delta_disabled` (
 	`phone_system_id` text NOT NULL,
 	`user_id` text NOT NULL,
 	PRIMARY KEY(`phone_system_id`, `user_id`),
 	FOREIGN KEY (`phone_system_id`) REFERENCES `phone_systems`(`id`) ON UPDATE no action ON DELETE cascade
-);
+) WITHOUT ROWID;

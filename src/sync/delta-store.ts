@@ -239,8 +239,8 @@ export async function deltaStateStatements(
     statements.push(
       d1
         .prepare(
-          `DELETE FROM sync_delta_members WHERE phone_system_id = ?1 AND (group_id, user_id) IN
-           (SELECT json_extract(value, '$[0]'), json_extract(value, '$[1]') FROM json_each(?2))`,
+          `DELETE FROM sync_delta_members WHERE phone_system_id = ?1 AND (user_id, group_id) IN
+           (SELECT json_extract(value, '$[1]'), json_extract(value, '$[0]') FROM json_each(?2))`,
         )
         .bind(phoneSystemId, chunk),
     )
