@@ -14,7 +14,7 @@ CREATE TABLE `sync_delta_members` (
 	`group_id` text NOT NULL,
 	PRIMARY KEY(`phone_system_id`, `user_id`, `group_id`),
 	FOREIGN KEY (`phone_system_id`) REFERENCES `phone_systems`(`id`) ON UPDATE no action ON DELETE cascade
-) WITHOUT ROWID;
+);
 --> statement-breakpoint
 CREATE INDEX `sync_delta_members_direct_idx` ON `sync_delta_members` (`phone_system_id`,`user_id`) WHERE `group_id` = '';
 --> statement-breakpoint
@@ -23,4 +23,4 @@ CREATE TABLE `sync_delta_disabled` (
 	`user_id` text NOT NULL,
 	PRIMARY KEY(`phone_system_id`, `user_id`),
 	FOREIGN KEY (`phone_system_id`) REFERENCES `phone_systems`(`id`) ON UPDATE no action ON DELETE cascade
-) WITHOUT ROWID;
+);

@@ -420,8 +420,7 @@ export const syncDeltaState = sqliteTable('sync_delta_state', {
 /**
  * The direct user members of the groups a phone system syncs from (`group_id`
  * '' for users assigned directly), keyed by user first: a delta sync looks its
- * candidates up by user. `WITHOUT ROWID` in the SQL (drizzle has no word for
- * it): the key is the table, one b-tree for 50,000 rows, not two.
+ * candidates up by user.
  */
 export const syncDeltaMembers = sqliteTable(
   'sync_delta_members',
