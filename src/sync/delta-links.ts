@@ -74,13 +74,17 @@ async function round<T>(
 ): Promise<string> {
   let next: string | undefined = first
   for (let n = 0; next; n++) {
-    if (n >= 5_000) throw new AppError('graph_unavailable', 'Microsoft Graph kept paging a delta round; nothing was changed')
+    if (n >= 5_000)
+      throw new AppError('graph_unavailable', 'Microsoft Graph kept paging a delta round; nothing was changed')
     const page: DeltaPage<T> | null = await graph.page<DeltaPage<T>>(next, permission)
     onPage(page?.value ?? [])
     if (page?.['@odata.deltaLink']) return page['@odata.deltaLink']
     next = page?.['@odata.nextLink']
   }
-  throw new AppError('graph_unavailable', 'Microsoft Graph ended a delta round without a delta link; nothing was changed')
+  throw new AppError(
+    'graph_unavailable',
+    'Microsoft Graph ended a delta round without a delta link; nothing was changed',
+  )
 }
 
 /** Links from now on ("sync from now": no data read), for the users and the given groups. */
@@ -124,23 +128,21 @@ export async function readMemberChanges(
   const next: string[] = []
   for (const link of links) {
     next.push(
-      await round<{ id: string; 'members@delta'?: Array<{ '@odata.type'?: string; id: string; '@removed'?: unknown }> }>(
-        graph,
-        link,
-        'GroupMember.Read.All',
-        (groups) => {
-          for (const group of groups) {
-            for (const member of group['members@delta'] ?? []) {
-              if (member['@odata.type'] !== '#microsoft.graph.user' || typeof member.id !== 'string') continue
-              changes.push({
-                groupId: group.id.toLowerCase(),
-                userId: member.id.toLowerCase(),
-                removed: member['@removed'] !== undefined,
-              })
-            }
+      await round<{
+        id: string
+        'members@delta'?: Array<{ '@odata.type'?: string; id: string; '@removed'?: unknown }>
+      }>(graph, link, 'GroupMember.Read.All', (groups) => {
+        for (const group of groups) {
+          for (const member of group['members@delta'] ?? []) {
+            if (member['@odata.type'] !== '#microsoft.graph.user' || typeof member.id !== 'string') continue
+            changes.push({
+              groupId: group.id.toLowerCase(),
+              userId: member.id.toLowerCase(),
+              removed: member['@removed'] !== undefined,
+            })
           }
-        },
-      ),
+        }
+      }),
     )
   }
   return { changes, links: next }

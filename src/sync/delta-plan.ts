@@ -108,8 +108,7 @@ export function decide(changes: DeltaChanges, stored: StoredFacts, candidates: r
     }
     const listed = stored.listed.get(id)
     if (change?.user) {
-      const enabled =
-        change.user.accountEnabled ?? (stored.disabled.has(id) ? false : listed ? true : undefined)
+      const enabled = change.user.accountEnabled ?? (stored.disabled.has(id) ? false : listed ? true : undefined)
       if (enabled === false) standing.set(id, { kind: 'disabled' })
       else if (enabled === undefined || (!listed && change.user.userPrincipalName === undefined))
         standing.set(id, { kind: 'unknown' })

@@ -36,7 +36,11 @@ export function sameScope(a: DeltaScope, b: DeltaScope): boolean {
 }
 
 /** The phone system's stored state, or null (none, or unreadable: a full pull starts it again). */
-export async function readDeltaState(d1: D1Database, config: Config, phoneSystemId: string): Promise<DeltaState | null> {
+export async function readDeltaState(
+  d1: D1Database,
+  config: Config,
+  phoneSystemId: string,
+): Promise<DeltaState | null> {
   const row = await d1
     .prepare('SELECT scope, links, links_at, list_version FROM sync_delta_state WHERE phone_system_id = ?')
     .bind(phoneSystemId)
@@ -133,7 +137,9 @@ export async function readTakenAddresses(
   for (const upns of jsonChunks(addresses.upns))
     statements.push(
       d1
-        .prepare('SELECT oid, upn FROM sso_users WHERE phone_system_id = ?1 AND upn IN (SELECT value FROM json_each(?2))')
+        .prepare(
+          'SELECT oid, upn FROM sso_users WHERE phone_system_id = ?1 AND upn IN (SELECT value FROM json_each(?2))',
+        )
         .bind(phoneSystemId, upns),
     )
   const upnStatements = statements.length

@@ -95,7 +95,10 @@ export function whyFullBefore(state: DeltaState | null, ps: SyncedPhoneSystem, n
   if (state.listVersion !== ps.ssoListVersion) return 'list_changed'
   if (now - state.linksAt > DELTA_LINK_LIFETIME_MS - LINK_MARGIN_MS) return 'links_expired'
   if (state.scope.source !== ps.syncSource) return 'source_changed'
-  if (ps.syncSource === 'group' && !sameScope(state.scope, { source: 'group', groups: [String(ps.syncGroupId).toLowerCase()] }))
+  if (
+    ps.syncSource === 'group' &&
+    !sameScope(state.scope, { source: 'group', groups: [String(ps.syncGroupId).toLowerCase()] })
+  )
     return 'source_changed'
   return null
 }

@@ -62,7 +62,11 @@ describe('candidatesOf', () => {
 
 describe('decide', () => {
   it('a member leaving one group stays while another group or the assignment grants them', () => {
-    const c = changes({ direct: new Set(['b']), storedDirect: new Set(['b']), members: [member('a', true), member('b', true)] })
+    const c = changes({
+      direct: new Set(['b']),
+      storedDirect: new Set(['b']),
+      members: [member('a', true), member('b', true)],
+    })
     const d = decide(
       c,
       facts({
@@ -108,7 +112,11 @@ describe('decide', () => {
 
   it('a deleted user loses every membership, direct included, whatever the assignment read said', () => {
     const d = decide(
-      changes({ direct: new Set(['a']), storedDirect: new Set(['a']), users: new Map([['a', { id: 'a', removed: true }]]) }),
+      changes({
+        direct: new Set(['a']),
+        storedDirect: new Set(['a']),
+        users: new Map([['a', { id: 'a', removed: true }]]),
+      }),
       facts({ memberships: new Map([['a', new Set([G, DIRECT])]]), listed: new Map([['a', listed('a')]]) }),
       ['a'],
     )
@@ -145,7 +153,13 @@ describe('decide', () => {
     expect(d.standing.get('a')).toEqual({
       kind: 'listed',
       changed: true,
-      fields: { oid: 'a', upn: 'a@contoso.example', email: 'a@contoso.example', displayName: 'New name', extension: null },
+      fields: {
+        oid: 'a',
+        upn: 'a@contoso.example',
+        email: 'a@contoso.example',
+        displayName: 'New name',
+        extension: null,
+      },
     })
   })
 

@@ -105,7 +105,9 @@ describe('incremental sync', () => {
   })
 
   it('renames, disables, deletions, removals from the group and additions to it each land after one delta sync', async () => {
-    const [renamed, disabled, deleted, leaving, directAndGrouped, stays] = Array.from({ length: 6 }, (_, i) => dirUser(i))
+    const [renamed, disabled, deleted, leaving, directAndGrouped, stays] = Array.from({ length: 6 }, (_, i) =>
+      dirUser(i),
+    )
     const newcomer = dirUser(10)
     const { tid, groupId, ps } = await tenantWith({
       direct: [directAndGrouped!],
@@ -185,22 +187,25 @@ describe('incremental sync', () => {
     [410, 'syncStateNotFound'],
     [400, 'syncStateNotFound'],
     [410, 'resyncRequired'],
-  ])('Graph answering %s %s to a stored link: the sync pulls in full by itself and the list is right', async (status, code) => {
-    const [a, b] = [dirUser(1), dirUser(2)]
-    const { tid, ps } = await tenantWith({ grouped: [a!, b!] })
-    await sync(ps.id)
-    await graphControl(`tenants/${tid}`, {
-      expireDeltaLinks: { status, code },
-      updateUsers: [{ id: a!.id, displayName: 'Renamed while expired' }],
-      removeUsers: [b!.id],
-    })
-    expect(await sync(ps.id)).toMatchObject({ mode: 'full', fullReason: 'resync_required', updated: 1, removed: 1 })
-    expect(await listOf(ps.id)).toEqual([
-      expect.objectContaining({ oid: a!.id, display_name: 'Renamed while expired' }),
-    ])
-    // The new links work.
-    expect(await sync(ps.id)).toMatchObject({ mode: 'delta', total: 1 })
-  })
+  ])(
+    'Graph answering %s %s to a stored link: the sync pulls in full by itself and the list is right',
+    async (status, code) => {
+      const [a, b] = [dirUser(1), dirUser(2)]
+      const { tid, ps } = await tenantWith({ grouped: [a!, b!] })
+      await sync(ps.id)
+      await graphControl(`tenants/${tid}`, {
+        expireDeltaLinks: { status, code },
+        updateUsers: [{ id: a!.id, displayName: 'Renamed while expired' }],
+        removeUsers: [b!.id],
+      })
+      expect(await sync(ps.id)).toMatchObject({ mode: 'full', fullReason: 'resync_required', updated: 1, removed: 1 })
+      expect(await listOf(ps.id)).toEqual([
+        expect.objectContaining({ oid: a!.id, display_name: 'Renamed while expired' }),
+      ])
+      // The new links work.
+      expect(await sync(ps.id)).toMatchObject({ mode: 'delta', total: 1 })
+    },
+  )
 
   it('links older than their seven days are not even tried: a full pull takes new ones', async () => {
     const { tid, ps } = await tenantWith({ grouped: [dirUser(1)] })
