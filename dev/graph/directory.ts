@@ -440,6 +440,8 @@ export class GraphDirectoryStandIn extends GraphStandIn {
         enableUsers?: string[]
         /** Renames and other property changes, recorded for users/delta. */
         updateUsers?: Array<{ id: string } & Partial<Omit<DirectoryUser, 'id'>>>
+        /** Renames every user of the tenant (a suffix on the display name): a day of many changes. */
+        renameAllUsers?: string
         addMembers?: Array<{ groupId: string; ids: string[] }>
         removeMembers?: Array<{ groupId: string; ids: string[] }>
         /** Expires every delta token issued so far: answered with `status` (410) and `code` (syncStateNotFound). */
@@ -488,6 +490,9 @@ export class GraphDirectoryStandIn extends GraphStandIn {
       for (const id of body.disableUsers ?? []) this.updateUser(tid, id, { accountEnabled: false })
       for (const id of body.enableUsers ?? []) this.updateUser(tid, id, { accountEnabled: true })
       for (const { id, ...patch } of body.updateUsers ?? []) this.updateUser(tid, id, patch)
+      if (body.renameAllUsers)
+        for (const user of [...dir.users.values()])
+          this.updateUser(tid, user.id, { displayName: `${user.displayName}${body.renameAllUsers}` })
       for (const { groupId, ids } of body.addMembers ?? []) {
         const group = dir.groups.get(groupId.toLowerCase())
         if (group) this.setMembers(tid, group.id, [...group.members, ...ids.map((i) => i.toLowerCase())])

@@ -16,9 +16,10 @@ import type { DeltaLinks } from './delta-links'
 import { DIRECT, type StoredFacts } from './delta-plan'
 import type { PulledSources } from './pull'
 
-/** What the links were taken for: the source, and the groups read. */
+/** What the links were taken for: the source, the app that took them, and the groups read. */
 export interface DeltaScope {
   source: 'app_assignments' | 'group'
+  app: string
   groups: string[]
 }
 
@@ -32,7 +33,12 @@ export interface DeltaState {
 const linkContext = (phoneSystemId: string) => `sync-delta-links|${phoneSystemId}`
 
 export function sameScope(a: DeltaScope, b: DeltaScope): boolean {
-  return a.source === b.source && a.groups.length === b.groups.length && a.groups.every((g, i) => g === b.groups[i])
+  return (
+    a.source === b.source &&
+    a.app === b.app &&
+    a.groups.length === b.groups.length &&
+    a.groups.every((g, i) => g === b.groups[i])
+  )
 }
 
 /** The phone system's stored state, or null (none, or unreadable: a full pull starts it again). */

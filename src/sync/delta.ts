@@ -27,7 +27,14 @@ import { MAX_SSO_USERS } from '../sso/list'
 import { planReplace, type ReplacePlan } from '../sso/plan'
 import { readSsoList } from '../sso/store'
 import { GraphResyncRequired } from '../upstream/graph'
-import { DELTA_LINK_LIFETIME_MS, type DeltaLinks, latestLinks, readMemberChanges, readUserChanges } from './delta-links'
+import {
+  DELTA_LINK_LIFETIME_MS,
+  type DeltaLinks,
+  DeltaTooLong,
+  latestLinks,
+  readMemberChanges,
+  readUserChanges,
+} from './delta-links'
 import { candidatesOf, decide, disabledChanges, incomingOf, settle } from './delta-plan'
 import {
   type DeltaScope,
@@ -64,6 +71,7 @@ export const FULL_REASONS = [
   'groups_changed',
   'resync_required',
   'many_new_users',
+  'many_changes',
 ] as const
 export type FullReason = (typeof FULL_REASONS)[number]
 
@@ -90,14 +98,20 @@ interface SyncedPhoneSystem {
 }
 
 /** Why the stored state cannot be used before asking Graph anything (null: try a delta sync). */
-export function whyFullBefore(state: DeltaState | null, ps: SyncedPhoneSystem, now: number): FullReason | null {
+export function whyFullBefore(
+  state: DeltaState | null,
+  ps: SyncedPhoneSystem,
+  clientId: string,
+  now: number,
+): FullReason | null {
   if (!state) return 'first'
   if (state.listVersion !== ps.ssoListVersion) return 'list_changed'
   if (now - state.linksAt > DELTA_LINK_LIFETIME_MS - LINK_MARGIN_MS) return 'links_expired'
-  if (state.scope.source !== ps.syncSource) return 'source_changed'
+  // Links taken by another app (the portal's app changed, an organization moved) are not this app's to follow.
+  if (state.scope.source !== ps.syncSource || state.scope.app !== clientId) return 'source_changed'
   if (
     ps.syncSource === 'group' &&
-    !sameScope(state.scope, { source: 'group', groups: [String(ps.syncGroupId).toLowerCase()] })
+    !sameScope(state.scope, { source: 'group', app: clientId, groups: [String(ps.syncGroupId).toLowerCase()] })
   )
     return 'source_changed'
   return null
@@ -112,7 +126,7 @@ export async function pullListUpdate(
   options: PullOptions = {},
 ): Promise<ListUpdate> {
   const state = await readDeltaState(d1, config, ps.id)
-  let reason = whyFullBefore(state, ps, now)
+  let reason = whyFullBefore(state, ps, client.clientId, now)
   const graph = await openGraph(config, client, ps.entraTenantId, options)
   if (reason === null && state) {
     try {
@@ -120,8 +134,9 @@ export async function pullListUpdate(
       if (typeof update !== 'string') return { ...update, reads: update.reads + 1 }
       reason = update
     } catch (error) {
-      if (!(error instanceof GraphResyncRequired)) throw error
-      reason = 'resync_required'
+      if (error instanceof GraphResyncRequired) reason = 'resync_required'
+      else if (error instanceof DeltaTooLong) reason = 'many_changes'
+      else throw error
     }
   }
   const update = await fullUpdate(d1, config, client, ps, graph, now, reason ?? 'first')
@@ -152,7 +167,7 @@ async function fullUpdate(
       },
     },
   )
-  const scope: DeltaScope = { source: ps.syncSource, groups: pulled.sources.groupIds }
+  const scope: DeltaScope = { source: ps.syncSource, app: client.clientId, groups: pulled.sources.groupIds }
   const existing = await readSsoList(d1, ps.id)
   const plan = planReplace(existing, pulled.users, () => newId('usr'), now, { keepStoredExtension: true })
   return {
@@ -180,7 +195,8 @@ async function deltaUpdate(
   if (ps.syncSource === 'app_assignments') {
     const assigned = await readAssignments(graph, client, ps.entraTenantId)
     // A group newly assigned (or unassigned) has no link of its own: its members are read whole.
-    if (!sameScope(state.scope, { source: 'app_assignments', groups: assigned.groupIds })) return 'groups_changed'
+    if (!sameScope(state.scope, { source: 'app_assignments', app: client.clientId, groups: assigned.groupIds }))
+      return 'groups_changed'
     direct = assigned.userIds
   }
   const members = await readMemberChanges(graph, state.links.groups)

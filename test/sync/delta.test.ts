@@ -299,6 +299,47 @@ describe('incremental sync', () => {
     expect(await sync(ps.id)).toMatchObject({ mode: 'delta', added: 200, total: 201, graphRequests: 4 })
   })
 
+  it('a day of more changes than a full read costs (over 100 pages of them) pulls in full, within the request cap', async () => {
+    const tid = newTenantId()
+    await consent(tid)
+    const groupId = crypto.randomUUID()
+    await graphControl(`tenants/${tid}`, {
+      bulkGroup: { id: groupId, count: 20_100 },
+      servicePrincipals: [{ appId: TEST_CLIENT_ID, assignments: [{ principalId: groupId, principalType: 'Group' }] }],
+    })
+    const partner = await createPartner()
+    const customer = await createCustomer(partner.id)
+    const ps = await apiJson(
+      'POST',
+      `/orgs/${customer.id}/phone-systems`,
+      { name: 'Big', webClientUrl: 'https://pbx.example/', handoffUrl: 'https://pbx.example/h', entraTenantId: tid },
+      201,
+    )
+    await sync(ps.id)
+    await graphControl(`tenants/${tid}`, { renameAllUsers: ' (renamed)' })
+    const outcome = await sync(ps.id)
+    expect(outcome).toMatchObject({ mode: 'full', fullReason: 'many_changes', updated: 20_100 })
+    // Four requests, 100 pages of changes given up on, then the full read: assignments, links, 21 pages of members.
+    expect(outcome.graphRequests).toBeLessThanOrEqual(300)
+    const [row] = await dbAll<any>(
+      "SELECT COUNT(*) AS n FROM sso_users WHERE phone_system_id = ? AND display_name LIKE '% (renamed)'",
+      ps.id,
+    )
+    expect(row.n).toBe(20_100)
+  }, 120_000)
+
+  it('deleting the phone system deletes its links, memberships and disabled marks', async () => {
+    const { ps } = await tenantWith({ grouped: [dirUser(1), dirUser(2, undefined, false)] })
+    await sync(ps.id)
+    expect(await dbAll('SELECT COUNT(*) AS n FROM sync_delta_disabled WHERE phone_system_id = ?', ps.id)).toEqual([
+      { n: 1 },
+    ])
+    const res = await api('DELETE', `/phone-systems/${ps.id}`)
+    expect(res.status).toBe(204)
+    for (const table of ['sync_delta_state', 'sync_delta_members', 'sync_delta_disabled'])
+      expect(await dbAll(`SELECT * FROM ${table} WHERE phone_system_id = ?`, ps.id)).toEqual([])
+  })
+
   it('a rename onto an address another listed user holds leaves the address with its holder', async () => {
     const [a, b] = [dirUser(1), dirUser(2)]
     const { tid, ps } = await tenantWith({ grouped: [a!, b!] })
