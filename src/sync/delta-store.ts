@@ -30,6 +30,27 @@ export interface DeltaState {
   listVersion: number
 }
 
+/**
+ * Every read of a delta sync, by what it reads; each is answered from an
+ * index (test/sync/delta-query-plans.test.ts asserts it with EXPLAIN QUERY
+ * PLAN). JSON arrays of ids are bound as one parameter and expanded with
+ * `json_each`. The direct assignments' `group_id = ''` is written out, not
+ * bound: only then may SQLite use the partial index made for them.
+ */
+export const DELTA_READS = {
+  state: 'SELECT scope, links, links_at, list_version FROM sync_delta_state WHERE phone_system_id = ?',
+  direct: "SELECT user_id FROM sync_delta_members WHERE phone_system_id = ? AND group_id = ''",
+  size: 'SELECT COUNT(*) AS n FROM sso_users WHERE phone_system_id = ?',
+  memberships:
+    'SELECT group_id, user_id FROM sync_delta_members WHERE phone_system_id = ?1 AND user_id IN (SELECT value FROM json_each(?2))',
+  listed: `SELECT id, oid, upn, email, display_name, extension, created_at FROM sso_users
+           WHERE phone_system_id = ?1 AND tid = ?2 AND oid IN (SELECT value FROM json_each(?3))`,
+  disabled:
+    'SELECT user_id FROM sync_delta_disabled WHERE phone_system_id = ?1 AND user_id IN (SELECT value FROM json_each(?2))',
+  upns: 'SELECT oid, upn FROM sso_users WHERE phone_system_id = ?1 AND upn IN (SELECT value FROM json_each(?2))',
+  emails: 'SELECT oid, email FROM sso_users WHERE phone_system_id = ?1 AND email IN (SELECT value FROM json_each(?2))',
+} as const
+
 const linkContext = (phoneSystemId: string) => `sync-delta-links|${phoneSystemId}`
 
 export function sameScope(a: DeltaScope, b: DeltaScope): boolean {
@@ -48,7 +69,7 @@ export async function readDeltaState(
   phoneSystemId: string,
 ): Promise<DeltaState | null> {
   const row = await d1
-    .prepare('SELECT scope, links, links_at, list_version FROM sync_delta_state WHERE phone_system_id = ?')
+    .prepare(DELTA_READS.state)
     .bind(phoneSystemId)
     .first<{ scope: string; links: string; links_at: number; list_version: number }>()
   if (!row) return null
@@ -64,10 +85,7 @@ export async function readDeltaState(
 
 /** Users assigned directly at the last sync. */
 export async function readStoredDirect(d1: D1Database, phoneSystemId: string): Promise<Set<string>> {
-  const { results } = await d1
-    .prepare('SELECT user_id FROM sync_delta_members WHERE phone_system_id = ? AND group_id = ?')
-    .bind(phoneSystemId, DIRECT)
-    .all<{ user_id: string }>()
+  const { results } = await d1.prepare(DELTA_READS.direct).bind(phoneSystemId).all<{ user_id: string }>()
   return new Set(results.map((r) => r.user_id))
 }
 
@@ -82,27 +100,12 @@ export async function readStoredFacts(
 ): Promise<StoredFacts & { size: number; statements: number }> {
   const ps = phoneSystem.id
   const chunks = jsonChunks(candidates)
-  const statements: D1PreparedStatement[] = [
-    d1.prepare('SELECT COUNT(*) AS n FROM sso_users WHERE phone_system_id = ?').bind(ps),
-  ]
+  const statements: D1PreparedStatement[] = [d1.prepare(DELTA_READS.size).bind(ps)]
   for (const ids of chunks) {
     statements.push(
-      d1
-        .prepare(
-          'SELECT group_id, user_id FROM sync_delta_members WHERE phone_system_id = ?1 AND user_id IN (SELECT value FROM json_each(?2))',
-        )
-        .bind(ps, ids),
-      d1
-        .prepare(
-          `SELECT id, oid, upn, email, display_name, extension, created_at FROM sso_users
-           WHERE phone_system_id = ?1 AND tid = ?2 AND oid IN (SELECT value FROM json_each(?3))`,
-        )
-        .bind(ps, phoneSystem.entraTenantId, ids),
-      d1
-        .prepare(
-          'SELECT user_id FROM sync_delta_disabled WHERE phone_system_id = ?1 AND user_id IN (SELECT value FROM json_each(?2))',
-        )
-        .bind(ps, ids),
+      d1.prepare(DELTA_READS.memberships).bind(ps, ids),
+      d1.prepare(DELTA_READS.listed).bind(ps, phoneSystem.entraTenantId, ids),
+      d1.prepare(DELTA_READS.disabled).bind(ps, ids),
     )
   }
   const results = await d1.batch<Record<string, unknown>>(statements)
@@ -150,13 +153,7 @@ export async function readTakenAddresses(
     )
   const upnStatements = statements.length
   for (const emails of jsonChunks(addresses.emails))
-    statements.push(
-      d1
-        .prepare(
-          'SELECT oid, email FROM sso_users WHERE phone_system_id = ?1 AND email IN (SELECT value FROM json_each(?2))',
-        )
-        .bind(phoneSystemId, emails),
-    )
+    statements.push(d1.prepare(DELTA_READS.emails).bind(phoneSystemId, emails))
   const taken = { upns: new Set<string>(), emails: new Set<string>(), statements: statements.length }
   if (statements.length === 0) return taken
   const candidateSet = new Set(candidates)
