@@ -205,7 +205,8 @@ export async function fullStateStatements(
     d1.prepare('DELETE FROM sync_delta_disabled WHERE phone_system_id = ?').bind(phoneSystemId),
   ]
   const insertMembers = (groupId: string, ids: readonly string[]) => {
-    for (const chunk of jsonChunks(ids))
+    // In key order: appended to the table's b-tree rather than scattered through it.
+    for (const chunk of jsonChunks([...ids].sort()))
       statements.push(
         d1
           .prepare(
@@ -216,7 +217,7 @@ export async function fullStateStatements(
   }
   insertMembers(DIRECT, sources.direct)
   for (const [groupId, ids] of sources.members) insertMembers(groupId, ids)
-  for (const chunk of jsonChunks(sources.disabled))
+  for (const chunk of jsonChunks([...sources.disabled].sort()))
     statements.push(
       d1
         .prepare(
