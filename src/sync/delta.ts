@@ -126,12 +126,14 @@ export async function pullListUpdate(
   options: PullOptions = {},
 ): Promise<ListUpdate> {
   const state = await readDeltaState(d1, config, ps.id)
+  // D1 statements read so far, a delta attempt given up on included.
+  const reads = { n: 1 }
   let reason = whyFullBefore(state, ps, client.clientId, now)
   const graph = await openGraph(config, client, ps.entraTenantId, options)
   if (reason === null && state) {
     try {
-      const update = await deltaUpdate(d1, config, client, ps, state, graph, now)
-      if (typeof update !== 'string') return { ...update, reads: update.reads + 1 }
+      const update = await deltaUpdate(d1, config, client, ps, state, graph, now, reads)
+      if (typeof update !== 'string') return update
       reason = update
     } catch (error) {
       if (error instanceof GraphResyncRequired) reason = 'resync_required'
@@ -139,8 +141,7 @@ export async function pullListUpdate(
       else throw error
     }
   }
-  const update = await fullUpdate(d1, config, client, ps, graph, now, reason ?? 'first')
-  return { ...update, reads: update.reads + 1 }
+  return fullUpdate(d1, config, client, ps, graph, now, reason ?? 'first', reads)
 }
 
 async function fullUpdate(
@@ -151,6 +152,7 @@ async function fullUpdate(
   graph: GraphSession,
   now: number,
   reason: FullReason,
+  reads: { n: number },
 ): Promise<ListUpdate> {
   let links: DeltaLinks = { users: '', groups: [] }
   const linksAt = Date.now()
@@ -176,7 +178,7 @@ async function fullUpdate(
     plan,
     stateStatements: await fullStateStatements(d1, config, ps.id, scope, links, linksAt, pulled.sources),
     stats: pulled.stats,
-    reads: 1,
+    reads: reads.n + 1,
   }
 }
 
@@ -189,6 +191,7 @@ async function deltaUpdate(
   state: DeltaState,
   graph: GraphSession,
   now: number,
+  reads: { n: number },
 ): Promise<ListUpdate | FullReason> {
   const linksAt = Date.now()
   let direct = new Set<string>()
@@ -202,12 +205,12 @@ async function deltaUpdate(
   const members = await readMemberChanges(graph, state.links.groups)
   const users = await readUserChanges(graph, state.links.users)
   const storedDirect = ps.syncSource === 'app_assignments' ? await readStoredDirect(d1, ps.id) : new Set<string>()
-  let reads = ps.syncSource === 'app_assignments' ? 1 : 0
+  if (ps.syncSource === 'app_assignments') reads.n++
 
   const changes = { direct, storedDirect, members: members.changes, users: users.changes }
   const candidates = candidatesOf(changes)
   const facts = await readStoredFacts(d1, ps, candidates)
-  reads += facts.statements
+  reads.n += facts.statements
   const decisions = decide(changes, facts, candidates)
 
   const unknown = [...decisions.standing].filter(([, s]) => s.kind === 'unknown').map(([id]) => id)
@@ -226,7 +229,7 @@ async function deltaUpdate(
     if (standing.fields.email) emails.push(standing.fields.email)
   }
   const taken = await readTakenAddresses(d1, ps.id, candidates, { upns, emails })
-  reads += taken.statements
+  reads.n += taken.statements
   const incoming = incomingOf(decisions, taken)
   const plan = planReplace([...facts.listed.values()], incoming, () => newId('usr'), now, {
     keepStoredExtension: true,
@@ -263,6 +266,6 @@ async function deltaUpdate(
       },
     ),
     stats: graph.stats,
-    reads,
+    reads: reads.n,
   }
 }
