@@ -3,8 +3,10 @@
  * from the Microsoft Graph stand-in into D1, through the deployable bundle
  * under one workerd (dev/workerd.ts), and prints for each run the wall time,
  * Graph requests, D1 statements, and workerd's memory (peak RSS) before and
- * after. Three runs: the first sync (all new), a repeat (nothing changed),
- * and one after 10% of the users changed (a realistic day). Then the JS heap
+ * after. Four runs: the first sync (all new: a full pull, delta links
+ * taken), a repeat (nothing changed: a delta sync), one after 10% of the
+ * users were renamed (a realistic day: a delta sync), and one after Graph
+ * expired the delta links (a full pull again, by itself). Then the JS heap
  * of the sync's in-memory half (bench/heap-probe.ts).
  */
 import { execFileSync } from 'node:child_process'
@@ -65,6 +67,7 @@ const { mf, admin, phoneSystemId } = await startWorkerd(outDir, '', {
 
 interface Row {
   run: string
+  mode: string
   seconds: number
   added: number
   removed: number
@@ -90,9 +93,12 @@ try {
   await run('repeat (nothing changed)')
   for (let i = 0; i < USERS; i += 10) {
     const user = directory.users.get(ids[i]!)!
-    user.displayName = `${user.displayName} (renamed)`
+    // Through the stand-in, so users/delta reports it as Graph would.
+    graph.updateUser(TENANT_ID, user.id, { displayName: `${user.displayName} (renamed)` })
   }
   await run('after 10% renamed')
+  directory.changes.expiredBefore = Date.now() + 1
+  await run('expired delta link')
 } finally {
   await mf.dispose()
   await graph.close()
@@ -105,11 +111,11 @@ console.log(
   `workerd before the first sync: RSS ${baseline.rssMb.toFixed(0)} MB (peak ${baseline.peakMb.toFixed(0)} MB)\n`,
 )
 console.log(
-  `${'run'.padEnd(30)}${pad('seconds', 9)}${pad('added', 8)}${pad('removed', 8)}${pad('updated', 8)}${pad('same', 8)}${pad('Graph req', 10)}${pad('D1 stmts', 9)}${pad('RSS MB', 8)}${pad('peak MB', 9)}`,
+  `${'run'.padEnd(30)}${'mode'.padEnd(6)}${pad('seconds', 9)}${pad('added', 8)}${pad('removed', 8)}${pad('updated', 8)}${pad('same', 8)}${pad('Graph req', 10)}${pad('D1 stmts', 9)}${pad('RSS MB', 8)}${pad('peak MB', 9)}`,
 )
 for (const r of rows) {
   console.log(
-    `${r.run.padEnd(30)}${pad(r.seconds.toFixed(2), 9)}${pad(r.added, 8)}${pad(r.removed, 8)}${pad(r.updated, 8)}${pad(r.unchanged, 8)}${pad(r.graphRequests, 10)}${pad(r.d1Statements, 9)}${pad(r.rssMb.toFixed(0), 8)}${pad(r.peakMb.toFixed(0), 9)}`,
+    `${r.run.padEnd(30)}${r.mode.padEnd(6)}${pad(r.seconds.toFixed(2), 9)}${pad(r.added, 8)}${pad(r.removed, 8)}${pad(r.updated, 8)}${pad(r.unchanged, 8)}${pad(r.graphRequests, 10)}${pad(r.d1Statements, 9)}${pad(r.rssMb.toFixed(0), 8)}${pad(r.peakMb.toFixed(0), 9)}`,
   )
 }
 // The Worker's own share: the in-memory half of a sync, measured on the same code in Node.

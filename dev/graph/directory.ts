@@ -11,6 +11,22 @@ import { randomUUID } from 'node:crypto'
 import type http from 'node:http'
 import type { EntraStandIn } from '../entra/server.ts'
 import { readBody, sendJson } from '../http.ts'
+import {
+  type ChangeLog,
+  type DeltaToken,
+  decodeToken,
+  EXPIRED_MESSAGE,
+  encodeToken,
+  MAX_DELTA_FILTER_IDS,
+  MEMBERS_DELTA_PAGE,
+  newChangeLog,
+  parseIdFilter,
+  recordMembers,
+  recordUser,
+  recordUserDeleted,
+  tokenProblem,
+  USERS_DELTA_PAGE,
+} from './delta.ts'
 import { type GraphCaller, GraphStandIn, graphError } from './server.ts'
 
 export interface DirectoryUser {
@@ -48,6 +64,10 @@ export interface TenantDirectory {
   hold?: { released: Promise<void>; release: () => void; ms: number; taken: boolean }
   /** Requests made in this tenant (directory calls), for tests. */
   requests: number
+  /** The next request to this path (e.g. `/v1.0/users/delta`) answers 500, once. */
+  failOnPath?: string
+  /** Change tracking (`users/delta`, `groups/delta`); changes made through the methods and control routes are recorded. */
+  changes: ChangeLog
 }
 
 const MAX_PAGE = 999
@@ -65,10 +85,56 @@ export class GraphDirectoryStandIn extends GraphStandIn {
   directory(tid: string): TenantDirectory {
     let dir = this.tenants.get(tid)
     if (!dir) {
-      dir = { users: new Map(), groups: new Map(), servicePrincipals: new Map(), requests: 0 }
+      dir = { users: new Map(), groups: new Map(), servicePrincipals: new Map(), requests: 0, changes: newChangeLog() }
       this.tenants.set(tid, dir)
     }
     return dir
+  }
+
+  /** Creates or replaces a user, recorded for `users/delta` when it is new or differs. */
+  putUser(tid: string, user: DirectoryUser): void {
+    const dir = this.directory(tid)
+    const id = user.id.toLowerCase()
+    const before = dir.users.get(id)
+    const after = { ...user, id }
+    dir.users.set(id, after)
+    if (!before || JSON.stringify(before) !== JSON.stringify(after)) recordUser(dir.changes, id)
+  }
+
+  /** Changes some of a user's properties (a rename, a disable), recorded for `users/delta`. */
+  updateUser(tid: string, id: string, patch: Partial<Omit<DirectoryUser, 'id'>>): void {
+    const user = this.directory(tid).users.get(id.toLowerCase())
+    if (user) this.putUser(tid, { ...user, ...patch })
+  }
+
+  /** Deletes a user (soft, as the portal does): out of every group and assignment; `@removed` in `users/delta`. */
+  deleteUser(tid: string, id: string): void {
+    const dir = this.directory(tid)
+    if (!dir.users.delete(id)) return
+    recordUserDeleted(dir.changes, id)
+    for (const group of dir.groups.values())
+      if (group.members.includes(id))
+        this.setMembers(
+          tid,
+          group.id,
+          group.members.filter((m) => m !== id),
+        )
+    for (const sp of dir.servicePrincipals.values()) sp.assignments = sp.assignments.filter((a) => a.principalId !== id)
+  }
+
+  /** Sets a group (its members), recorded for `groups/delta` member by member. */
+  putGroup(tid: string, group: DirectoryGroup): void {
+    const dir = this.directory(tid)
+    const id = group.id.toLowerCase()
+    const members = group.members.map((m) => m.toLowerCase())
+    const before = dir.groups.get(id)?.members ?? []
+    dir.groups.set(id, { ...group, id, members })
+    recordMembers(dir.changes, id, before, members)
+  }
+
+  setMembers(tid: string, groupId: string, members: string[]): void {
+    const group = this.directory(tid).groups.get(groupId.toLowerCase())
+    if (group) this.putGroup(tid, { ...group, members })
   }
 
   private page<T>(
@@ -131,6 +197,10 @@ export class GraphDirectoryStandIn extends GraphStandIn {
       return sendJson(res, 429, graphError('TooManyRequests', 'Too many requests.'), { 'retry-after': '1' })
     }
     if (this.fault(res, caller.tid)) return
+    if (dir.failOnPath === path) {
+      dir.failOnPath = undefined
+      return sendJson(res, 500, graphError('generalException', 'An internal server error occurred.'))
+    }
     const select = (url.searchParams.get('$select') ?? '').split(',').filter(Boolean)
     const pick = (obj: Record<string, unknown>) =>
       select.length ? Object.fromEntries(select.map((k) => [k, obj[k] ?? null])) : obj
@@ -179,6 +249,12 @@ export class GraphDirectoryStandIn extends GraphStandIn {
       const members = group.members.map((id) => dir.users.get(id)).filter((u): u is DirectoryUser => u !== undefined)
       return this.page(res, url, members, (u) => pick({ ...u }), dir)
     }
+    if ((path === '/v1.0/users/delta' || path === '/v1.0/groups/delta') && req.method === 'GET') {
+      const kind = path === '/v1.0/users/delta' ? 'users' : 'groups'
+      if (!this.allowed(caller, kind === 'users' ? PERMISSIONS.users : PERMISSIONS.groups))
+        return denied(kind === 'users' ? 'User.Read.All' : 'GroupMember.Read.All')
+      return this.delta(res, url, dir, kind)
+    }
     if (path === '/v1.0/users' && req.method === 'GET') {
       if (!this.allowed(caller, PERMISSIONS.users)) return denied('User.Read.All')
       let users = [...dir.users.values()]
@@ -207,6 +283,136 @@ export class GraphDirectoryStandIn extends GraphStandIn {
     )
   }
 
+  /**
+   * One page of `users/delta` or `groups/delta` (see delta.ts): a new round
+   * (query parameters, or `$deltatoken=latest`), or a link's token.
+   */
+  private async delta(
+    res: http.ServerResponse,
+    url: URL,
+    dir: TenantDirectory,
+    kind: 'users' | 'groups',
+  ): Promise<void> {
+    const log = dir.changes
+    const now = Date.now()
+    const raw = url.searchParams.get('$skiptoken') ?? url.searchParams.get('$deltatoken')
+    let token: DeltaToken
+    if (raw !== null && raw !== 'latest') {
+      const decoded = decodeToken(raw)
+      if (!decoded || decoded.k !== kind)
+        return sendJson(res, 400, graphError('Request_BadRequest', 'The delta token is not valid.'))
+      const problem = tokenProblem(log, decoded, now)
+      if (problem) return sendJson(res, problem.status, graphError(problem.code, EXPIRED_MESSAGE))
+      token = decoded
+    } else {
+      const filter = url.searchParams.get('$filter')
+      let ids: string[] | undefined
+      if (filter !== null) {
+        if (kind === 'users') return sendJson(res, 400, graphError('Request_UnsupportedQuery', 'Unsupported Query.'))
+        const parsed = parseIdFilter(filter)
+        if (!parsed) return sendJson(res, 400, graphError('Request_UnsupportedQuery', 'Unsupported Query.'))
+        if (parsed.length > MAX_DELTA_FILTER_IDS)
+          return sendJson(
+            res,
+            400,
+            graphError('Request_UnsupportedQuery', `There is a limit of ${MAX_DELTA_FILTER_IDS} filtered objects.`),
+          )
+        ids = parsed
+      }
+      token = { k: kind, v: -1, t: now, s: url.searchParams.get('$select') ?? undefined, f: ids }
+      if (raw === 'latest') {
+        // "Sync from now": no data, a link from the current state.
+        return this.deltaPage(res, [], { ...token, v: log.version }, undefined)
+      }
+    }
+    const upTo = token.u ?? log.version
+    const offset = token.o ?? 0
+    const select = (token.s ?? '').split(',').filter(Boolean)
+    if (kind === 'users') {
+      const changed: Array<Record<string, unknown>> = []
+      const entries: Array<[string, number, boolean]> = []
+      if (token.v < 0) for (const id of dir.users.keys()) entries.push([id, 0, false])
+      else {
+        for (const [id, version] of log.users)
+          if (version > token.v && version <= upTo) entries.push([id, version, false])
+        for (const [id, version] of log.deletedUsers)
+          if (version > token.v && version <= upTo) entries.push([id, version, true])
+      }
+      entries.sort((a, b) => a[1] - b[1] || a[0].localeCompare(b[0]))
+      for (const [id, , removed] of entries.slice(offset, offset + USERS_DELTA_PAGE)) {
+        const user = dir.users.get(id)
+        if (removed || !user) changed.push({ id, '@removed': { reason: 'changed' } })
+        else
+          changed.push(
+            select.length
+              ? {
+                  id,
+                  ...Object.fromEntries(
+                    select.map((k) => [k, (user as unknown as Record<string, unknown>)[k] ?? null]),
+                  ),
+                }
+              : { ...user },
+          )
+      }
+      const more = offset + USERS_DELTA_PAGE < entries.length
+      return this.deltaPage(res, changed, { ...token, u: upTo }, more ? offset + USERS_DELTA_PAGE : undefined)
+    }
+    // groups: membership changes of the groups in scope, as members@delta links, paged by link.
+    const scope = token.f ?? [...dir.groups.keys()]
+    const links: Array<[string, Record<string, unknown>]> = []
+    for (const groupId of [...scope].sort()) {
+      const group = dir.groups.get(groupId)
+      if (!group) continue
+      const typeOf = (id: string) => (dir.groups.has(id) ? '#microsoft.graph.group' : '#microsoft.graph.user')
+      if (token.v < 0) {
+        for (const id of group.members) links.push([groupId, { '@odata.type': typeOf(id), id }])
+        if (group.members.length === 0) links.push([groupId, {}])
+      } else {
+        const changes = [...(log.members.get(groupId) ?? new Map()).entries()]
+          .filter(([, c]) => c.version > token.v && c.version <= upTo)
+          .sort((a, b) => a[1].version - b[1].version)
+        for (const [id, c] of changes)
+          links.push([
+            groupId,
+            { '@odata.type': typeOf(id), id, ...(c.removed ? { '@removed': { reason: 'deleted' } } : {}) },
+          ])
+      }
+    }
+    const pageLinks = links.slice(offset, offset + MEMBERS_DELTA_PAGE)
+    const groups: Array<Record<string, unknown>> = []
+    for (const [groupId, link] of pageLinks) {
+      let entry = groups[groups.length - 1]
+      if (!entry || entry.id !== groupId) {
+        entry = { id: groupId, displayName: dir.groups.get(groupId)?.displayName ?? null }
+        groups.push(entry)
+      }
+      if (!('id' in link)) continue
+      if (!entry['members@delta']) entry['members@delta'] = []
+      ;(entry['members@delta'] as unknown[]).push(link)
+    }
+    const more = offset + MEMBERS_DELTA_PAGE < links.length
+    return this.deltaPage(res, groups, { ...token, u: upTo }, more ? offset + MEMBERS_DELTA_PAGE : undefined)
+  }
+
+  /** A delta page: `@odata.nextLink` while the round goes on (offset), else `@odata.deltaLink` from its snapshot. */
+  private deltaPage(
+    res: http.ServerResponse,
+    value: Array<Record<string, unknown>>,
+    token: DeltaToken,
+    nextOffset: number | undefined,
+  ): void {
+    const body: Record<string, unknown> = { '@odata.context': `${this.base}/v1.0/$metadata#${token.k}`, value }
+    if (nextOffset !== undefined) {
+      body['@odata.nextLink'] =
+        `${this.base}/v1.0/${token.k}/delta?$skiptoken=${encodeToken({ ...token, o: nextOffset })}`
+    } else {
+      const next: DeltaToken = { k: token.k, v: token.u ?? token.v, t: Date.now(), s: token.s, f: token.f }
+      body['@odata.deltaLink'] = `${this.base}/v1.0/${token.k}/delta?$deltatoken=${encodeToken(next)}`
+    }
+    this.pages++
+    sendJson(res, 200, body)
+  }
+
   protected override async control(
     req: http.IncomingMessage,
     res: http.ServerResponse,
@@ -219,6 +425,7 @@ export class GraphDirectoryStandIn extends GraphStandIn {
         groups?: DirectoryGroup[]
         servicePrincipals?: Array<{ appId: string; id?: string; assignments: Assignment[] }>
         failOnPage?: number
+        failOnPath?: string
         throttle?: number
         /** Every request answers 429 for this long; Retry-After `retryAfter` s, else the time left. */
         throttleFor?: { seconds: number; retryAfter?: number }
@@ -227,8 +434,18 @@ export class GraphDirectoryStandIn extends GraphStandIn {
         release?: boolean
         /** A group of `count` generated members (enabled), for lists at the limits. */
         bulkGroup?: { id: string; count: number }
+        /** Deletes users (out of their groups and assignments, `@removed` in users/delta). */
         removeUsers?: string[]
         disableUsers?: string[]
+        enableUsers?: string[]
+        /** Renames and other property changes, recorded for users/delta. */
+        updateUsers?: Array<{ id: string } & Partial<Omit<DirectoryUser, 'id'>>>
+        /** Renames every user of the tenant (a suffix on the display name): a day of many changes. */
+        renameAllUsers?: string
+        addMembers?: Array<{ groupId: string; ids: string[] }>
+        removeMembers?: Array<{ groupId: string; ids: string[] }>
+        /** Expires every delta token issued so far: answered with `status` (410) and `code` (syncStateNotFound). */
+        expireDeltaLinks?: true | { status?: number; code?: string }
       }
       const dir = this.directory(tid)
       if (body.throttleFor) {
@@ -251,7 +468,7 @@ export class GraphDirectoryStandIn extends GraphStandIn {
         for (let i = 0; i < body.bulkGroup.count; i++) {
           const id = `${i.toString(16).padStart(8, '0')}-${randomUUID().slice(9)}`
           members.push(id)
-          dir.users.set(id, {
+          this.putUser(tid, {
             id,
             userPrincipalName: `member${i}@bulk.example`,
             mail: `member${i}@bulk.example`,
@@ -259,29 +476,46 @@ export class GraphDirectoryStandIn extends GraphStandIn {
             accountEnabled: true,
           })
         }
-        const id = body.bulkGroup.id.toLowerCase()
-        dir.groups.set(id, { id, displayName: 'Everyone', members })
+        this.putGroup(tid, { id: body.bulkGroup.id, displayName: 'Everyone', members })
       }
-      for (const user of body.users ?? []) dir.users.set(user.id.toLowerCase(), { ...user, id: user.id.toLowerCase() })
-      for (const group of body.groups ?? [])
-        dir.groups.set(group.id.toLowerCase(), { ...group, id: group.id.toLowerCase() })
+      for (const user of body.users ?? []) this.putUser(tid, user)
+      for (const group of body.groups ?? []) this.putGroup(tid, group)
       for (const sp of body.servicePrincipals ?? []) {
         dir.servicePrincipals.set(sp.appId.toLowerCase(), {
           id: (sp.id ?? randomUUID()).toLowerCase(),
           assignments: sp.assignments,
         })
       }
-      for (const id of body.removeUsers ?? []) {
-        dir.users.delete(id)
-        for (const group of dir.groups.values()) group.members = group.members.filter((m) => m !== id)
-        for (const sp of dir.servicePrincipals.values())
-          sp.assignments = sp.assignments.filter((a) => a.principalId !== id)
+      for (const id of body.removeUsers ?? []) this.deleteUser(tid, id.toLowerCase())
+      for (const id of body.disableUsers ?? []) this.updateUser(tid, id, { accountEnabled: false })
+      for (const id of body.enableUsers ?? []) this.updateUser(tid, id, { accountEnabled: true })
+      for (const { id, ...patch } of body.updateUsers ?? []) this.updateUser(tid, id, patch)
+      if (body.renameAllUsers)
+        for (const user of [...dir.users.values()])
+          this.updateUser(tid, user.id, { displayName: `${user.displayName}${body.renameAllUsers}` })
+      for (const { groupId, ids } of body.addMembers ?? []) {
+        const group = dir.groups.get(groupId.toLowerCase())
+        if (group) this.setMembers(tid, group.id, [...group.members, ...ids.map((i) => i.toLowerCase())])
       }
-      for (const id of body.disableUsers ?? []) {
-        const user = dir.users.get(id)
-        if (user) user.accountEnabled = false
+      for (const { groupId, ids } of body.removeMembers ?? []) {
+        const group = dir.groups.get(groupId.toLowerCase())
+        const out = new Set(ids.map((i) => i.toLowerCase()))
+        if (group)
+          this.setMembers(
+            tid,
+            group.id,
+            group.members.filter((m) => !out.has(m)),
+          )
+      }
+      if (body.expireDeltaLinks) {
+        // Every token issued until now answers as Graph answers an expired one.
+        const how = body.expireDeltaLinks === true ? {} : body.expireDeltaLinks
+        dir.changes.expiredBefore = Date.now() + 1
+        dir.changes.expiredStatus = how.status
+        dir.changes.expiredCode = how.code
       }
       if (body.failOnPage !== undefined) dir.failOnPage = body.failOnPage
+      if (body.failOnPath !== undefined) dir.failOnPath = body.failOnPath
       if (body.throttle !== undefined) dir.throttle = body.throttle
       return sendJson(res, 200, { users: dir.users.size, groups: dir.groups.size, requests: dir.requests })
     }

@@ -9,7 +9,16 @@
  * stored lowercase so that equality in SQL is the equality the rules ask for.
  */
 import { sql } from 'drizzle-orm'
-import { type AnySQLiteColumn, check, index, integer, sqliteTable, text, uniqueIndex } from 'drizzle-orm/sqlite-core'
+import {
+  type AnySQLiteColumn,
+  check,
+  index,
+  integer,
+  primaryKey,
+  sqliteTable,
+  text,
+  uniqueIndex,
+} from 'drizzle-orm/sqlite-core'
 
 export const ORG_KINDS = ['partner', 'customer'] as const
 export const ORG_STRUCTURES = ['nested', 'flat'] as const
@@ -388,6 +397,57 @@ export const jobRuns = sqliteTable('job_runs', {
   /** When it last succeeded (kept across failures). */
   lastOkAt: integer('last_ok_at'),
 })
+
+/**
+ * Incremental sync (`src/sync/delta*.ts`): per phone system, the Graph delta
+ * links of its last sync, sealed under DATA_KEY and bound to the phone
+ * system (they carry state tokens that read the tenant's changes), what they
+ * were taken for (`scope`: the source and its groups), when, and the list
+ * version that sync left; a list changed since (PUT, SCIM) makes the next
+ * sync a full pull.
+ */
+export const syncDeltaState = sqliteTable('sync_delta_state', {
+  phoneSystemId: text('phone_system_id')
+    .primaryKey()
+    .references(() => phoneSystems.id, { onDelete: 'cascade' }),
+  scope: text('scope').notNull(),
+  links: text('links').notNull(),
+  linksAt: integer('links_at').notNull(),
+  listVersion: integer('list_version').notNull(),
+  fullAt: integer('full_at').notNull(),
+})
+
+/**
+ * The direct user members of the groups a phone system syncs from (`group_id`
+ * '' for users assigned directly), keyed by user first: a delta sync looks its
+ * candidates up by user.
+ */
+export const syncDeltaMembers = sqliteTable(
+  'sync_delta_members',
+  {
+    phoneSystemId: text('phone_system_id')
+      .notNull()
+      .references(() => phoneSystems.id, { onDelete: 'cascade' }),
+    userId: text('user_id').notNull(),
+    groupId: text('group_id').notNull(),
+  },
+  (t) => [
+    primaryKey({ columns: [t.phoneSystemId, t.userId, t.groupId] }),
+    index('sync_delta_members_direct_idx').on(t.phoneSystemId, t.userId).where(sql`${t.groupId} = ''`),
+  ],
+)
+
+/** Members of a phone system's sources whose accounts are disabled: left off the list, not fetched again. */
+export const syncDeltaDisabled = sqliteTable(
+  'sync_delta_disabled',
+  {
+    phoneSystemId: text('phone_system_id')
+      .notNull()
+      .references(() => phoneSystems.id, { onDelete: 'cascade' }),
+    userId: text('user_id').notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.phoneSystemId, t.userId] })],
+)
 
 export const STAFF_ROLES = ['admin', 'viewer'] as const
 export type StaffRole = (typeof STAFF_ROLES)[number]

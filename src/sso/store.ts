@@ -124,12 +124,32 @@ export async function replaceSsoList(
 ): Promise<ReplaceCounts & { statements: number }> {
   const existing = await readSsoList(d1, phoneSystem.id)
   const plan = planReplace(existing, incoming, () => newId('usr'), options.now, options.plan)
+  const written = await writePlan(d1, phoneSystem, plan, {
+    now: options.now,
+    alsoRun: options.alsoRun ? options.alsoRun(plan.counts) : [],
+  })
+  // One read of the old list plus the batch.
+  return { ...plan.counts, statements: written + 1 }
+}
+
+/**
+ * Applies a plan made from the list at `phoneSystem.ssoListVersion` in one
+ * batch, with `alsoRun` after it; answers the statements run. Throws
+ * `AppError('conflict')` when the list changed meanwhile; in every failure
+ * D1 is left exactly as it was.
+ */
+export async function writePlan(
+  d1: D1Database,
+  phoneSystem: { id: string; entraTenantId: string; ssoListVersion: number },
+  plan: ReplacePlan,
+  options: { now: number; alsoRun: D1PreparedStatement[] },
+): Promise<number> {
   const statements = replaceStatements(d1, plan, {
     phoneSystemId: phoneSystem.id,
     tid: phoneSystem.entraTenantId,
     expectedVersion: phoneSystem.ssoListVersion,
     now: options.now,
-    alsoRun: options.alsoRun ? options.alsoRun(plan.counts) : [],
+    alsoRun: options.alsoRun,
   })
   try {
     await d1.batch(statements)
@@ -141,8 +161,7 @@ export async function replaceSsoList(
     }
     throw error
   }
-  // One read of the old list plus the batch.
-  return { ...plan.counts, statements: statements.length + 1 }
+  return statements.length
 }
 
 export interface ListPageQuery {

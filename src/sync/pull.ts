@@ -51,8 +51,8 @@ export const SYNC_THROTTLE_BUDGET_MS = 30_000
 /** Retries of one call after a 429/503, inside the budget. */
 const RETRIES_PER_CALL = 5
 /** Up to this many directly assigned users are fetched by id (15 per request); more, and the tenant's users are paged. */
-const FETCH_BY_ID_MAX = 150
-const USER_FIELDS = 'id,userPrincipalName,mail,displayName,accountEnabled'
+export const FETCH_BY_ID_MAX = 150
+export const USER_FIELDS = 'id,userPrincipalName,mail,displayName,accountEnabled'
 
 export interface GraphUser {
   id: string
@@ -83,11 +83,87 @@ export interface PullStats {
 export interface PullResult {
   users: SsoUserFields[]
   stats: PullStats
+  /** What the list was made of, for the next sync to apply changes to (delta.ts). */
+  sources: PulledSources
+}
+
+/** Who is on a phone system's list and why: users assigned directly, and the direct user members of each group. */
+export interface PulledSources {
+  /** The groups read (assigned to the app, or the one configured), lowercase, sorted. */
+  groupIds: string[]
+  direct: string[]
+  members: Map<string, string[]>
+  /** Members (or direct assignees) whose accounts are disabled. */
+  disabled: string[]
 }
 
 export interface PullOptions {
   /** The throttling budget (default: `SYNC_THROTTLE_BUDGET_MS`, real waits). */
   throttle?: ThrottleBudget
+  /**
+   * Called once the groups to read are known and before any member is read
+   * (delta.ts takes its delta links there, so a change made while the pull
+   * pages is replayed by the next sync rather than lost).
+   */
+  beforeMembers?: (graph: GraphSession, groupIds: string[]) => Promise<void>
+  /** A session already open (its requests and throttling budget carry on). */
+  session?: GraphSession
+}
+
+/** Graph requests of one sync: one token, one request counter, one throttling budget, one request cap. */
+export interface GraphSession {
+  config: Config
+  token: string
+  stats: PullStats
+  call(permission: string, extra?: Partial<GraphCall>): GraphCall
+  /** Every page from `path` on (`@odata.nextLink`), within the caps. */
+  each<T>(path: string, permission: string, onPage: (items: T[]) => void): Promise<void>
+  /** One page, raw (delta rounds read their own links). */
+  page<T>(path: string, permission: string, extra?: Partial<GraphCall>): Promise<T | null>
+}
+
+export async function openGraph(
+  config: Config,
+  client: EntraClient,
+  tenant: string,
+  options: PullOptions = {},
+): Promise<GraphSession> {
+  if (options.session) return options.session
+  const counter = { requests: 0 }
+  const stats: PullStats = { requests: 0, pages: 0, assignedUsers: 0, assignedGroups: 0, disabled: 0 }
+  const budget = options.throttle ?? new ThrottleBudget('the sync', SYNC_THROTTLE_BUDGET_MS)
+  const call = (permission: string, extra: Partial<GraphCall> = {}): GraphCall => ({
+    permission,
+    counter,
+    retries: RETRIES_PER_CALL,
+    maxRetryAfterMs: budget.limitMs,
+    budget,
+    ...extra,
+  })
+  const token = await appOnlyToken(config, client, tenant, call('User.Read.All'))
+  const page = async <T>(path: string, permission: string, extra: Partial<GraphCall> = {}): Promise<T | null> => {
+    if (counter.requests >= MAX_REQUESTS_PER_PULL) throw tooManyRequests(stats)
+    try {
+      return await graphRequest<T>(config, token, 'GET', path, call(permission, extra))
+    } finally {
+      stats.pages++
+      stats.requests = counter.requests
+    }
+  }
+  async function each<T>(path: string, permission: string, onPage: (items: T[]) => void): Promise<void> {
+    let next: string | undefined = path
+    for (let n = 0; next; n++) {
+      if (n >= MAX_PAGES)
+        throw new AppError(
+          'graph_unavailable',
+          `Microsoft Graph kept paging past ${MAX_PAGES} pages (a loop of nextLinks); nothing was changed`,
+        )
+      const result: Page<T> | null = await page<Page<T>>(next, permission)
+      onPage(result?.value ?? [])
+      next = result?.['@odata.nextLink']
+    }
+  }
+  return { config, token, stats, call, each, page }
 }
 
 const thousands = (n: number) => String(n).replace(/\B(?=(\d{3})+(?!\d))/g, ',')
@@ -120,35 +196,8 @@ export async function pullSsoList(
   source: PullSource,
   options: PullOptions = {},
 ): Promise<PullResult> {
-  const counter = { requests: 0 }
-  const stats: PullStats = { requests: 0, pages: 0, assignedUsers: 0, assignedGroups: 0, disabled: 0 }
-  const budget = options.throttle ?? new ThrottleBudget('the sync', SYNC_THROTTLE_BUDGET_MS)
-  const call = (permission: string, extra: Partial<GraphCall> = {}): GraphCall => ({
-    permission,
-    counter,
-    retries: RETRIES_PER_CALL,
-    maxRetryAfterMs: budget.limitMs,
-    budget,
-    ...extra,
-  })
-  const token = await appOnlyToken(config, client, tenant, call('User.Read.All'))
-
-  async function each<T>(path: string, permission: string, onPage: (items: T[]) => void): Promise<void> {
-    let next: string | undefined = path
-    for (let n = 0; next; n++) {
-      if (counter.requests >= MAX_REQUESTS_PER_PULL) throw tooManyRequests(stats)
-      if (n >= MAX_PAGES)
-        throw new AppError(
-          'graph_unavailable',
-          `Microsoft Graph kept paging past ${MAX_PAGES} pages (a loop of nextLinks); nothing was changed`,
-        )
-      const page: Page<T> | null = await graphRequest<Page<T>>(config, token, 'GET', next, call(permission))
-      stats.pages++
-      onPage(page?.value ?? [])
-      next = page?.['@odata.nextLink']
-    }
-  }
-
+  const graph = await openGraph(config, client, tenant, options)
+  const { stats, each } = graph
   // Enabled users only; disabled ones are remembered by id, so each is counted once and none is kept.
   const users = new Map<string, GraphUser>()
   const disabled = new Set<string>()
@@ -164,63 +213,38 @@ export async function pullSsoList(
     if (users.size > MAX_SSO_USERS || users.size + disabled.size > 2 * MAX_SSO_USERS)
       throw tooLarge(users.size + disabled.size)
   }
-  const membersOf = (groupId: string) =>
-    each<GraphUser>(
+  const members = new Map<string, string[]>()
+  const membersOf = (groupId: string) => {
+    const ids: string[] = []
+    members.set(groupId, ids)
+    return each<GraphUser>(
       `/v1.0/groups/${encodeURIComponent(groupId)}/members/microsoft.graph.user?$select=${USER_FIELDS}&$top=${PAGE_SIZE}`,
       'GroupMember.Read.All',
-      addUsers,
+      (items) => {
+        for (const user of items) ids.push(user.id.toLowerCase())
+        addUsers(items)
+      },
     )
+  }
+  let direct: string[] = []
 
   if (source.kind === 'group') {
     if (!source.groupId)
       throw new AppError('invalid_request', 'The phone system syncs from a group but names none', {
         field: 'syncGroupId',
       })
-    await membersOf(source.groupId)
+    const groupId = source.groupId.toLowerCase()
+    await options.beforeMembers?.(graph, [groupId])
+    await membersOf(groupId)
   } else {
-    const sp = await graphRequest<{ id: string }>(
-      config,
-      token,
-      'GET',
-      `/v1.0/servicePrincipals(appId='${client.clientId}')?$select=id,appId`,
-      call('Application.Read.All', { notFoundIsNull: true }),
-    )
-    if (!sp) {
-      throw new AppError(
-        'sync_app_not_installed',
-        `The sign-in app (${client.clientId}) is not installed in tenant ${tenant}: activate the phone system's Microsoft 365 integration and add a user to it, then Sync.`,
-      )
-    }
-    const userIds = new Set<string>()
-    const groupIds = new Set<string>()
-    await each<{ principalId: string; principalType: string }>(
-      `/v1.0/servicePrincipals/${encodeURIComponent(sp.id)}/appRoleAssignedTo?$select=principalId,principalType&$top=${PAGE_SIZE}`,
-      'Application.Read.All',
-      (items) => {
-        for (const a of items) {
-          if (a.principalType === 'User') userIds.add(a.principalId.toLowerCase())
-          else if (a.principalType === 'Group') groupIds.add(a.principalId.toLowerCase())
-        }
-        if (userIds.size > MAX_SSO_USERS) throw tooLarge(userIds.size)
-      },
-    )
-    stats.assignedUsers = userIds.size
-    stats.assignedGroups = groupIds.size
+    const { userIds, groupIds } = await readAssignments(graph, client, tenant)
+    direct = [...userIds]
+    await options.beforeMembers?.(graph, groupIds)
     for (const groupId of groupIds) await membersOf(groupId)
 
     const missing = [...userIds].filter((id) => !users.has(id))
     if (missing.length > 0 && missing.length <= FETCH_BY_ID_MAX) {
-      for (let i = 0; i < missing.length; i += 15) {
-        const ids = missing
-          .slice(i, i + 15)
-          .map((id) => `'${id}'`)
-          .join(',')
-        await each<GraphUser>(
-          `/v1.0/users?$filter=${encodeURIComponent(`id in (${ids})`)}&$select=${USER_FIELDS}&$top=${PAGE_SIZE}`,
-          'User.Read.All',
-          addUsers,
-        )
-      }
+      await usersById(graph, missing, addUsers)
     } else if (missing.length > 0) {
       const wanted = new Set(missing)
       await each<GraphUser>(`/v1.0/users?$select=${USER_FIELDS}&$top=${PAGE_SIZE}`, 'User.Read.All', (items) =>
@@ -249,6 +273,67 @@ export async function pullSsoList(
       extension: null,
     })
   }
-  stats.requests = counter.requests
-  return { users: out, stats }
+  return {
+    users: out,
+    stats,
+    sources: {
+      groupIds: [...members.keys()].sort(),
+      direct,
+      members,
+      disabled: [...disabled],
+    },
+  }
+}
+
+/**
+ * Who is assigned to the sign-in app in the tenant (`appRoleAssignedTo`,
+ * which has no delta: read whole every sync): users directly, and groups.
+ */
+export async function readAssignments(
+  graph: GraphSession,
+  client: EntraClient,
+  tenant: string,
+): Promise<{ userIds: Set<string>; groupIds: string[] }> {
+  const sp = await graph.page<{ id: string }>(
+    `/v1.0/servicePrincipals(appId='${client.clientId}')?$select=id,appId`,
+    'Application.Read.All',
+    { notFoundIsNull: true },
+  )
+  if (!sp) {
+    throw new AppError(
+      'sync_app_not_installed',
+      `The sign-in app (${client.clientId}) is not installed in tenant ${tenant}: activate the phone system's Microsoft 365 integration and add a user to it, then Sync.`,
+    )
+  }
+  const userIds = new Set<string>()
+  const groupIds = new Set<string>()
+  await graph.each<{ principalId: string; principalType: string }>(
+    `/v1.0/servicePrincipals/${encodeURIComponent(sp.id)}/appRoleAssignedTo?$select=principalId,principalType&$top=${PAGE_SIZE}`,
+    'Application.Read.All',
+    (items) => {
+      for (const a of items) {
+        if (a.principalType === 'User') userIds.add(a.principalId.toLowerCase())
+        else if (a.principalType === 'Group') groupIds.add(a.principalId.toLowerCase())
+      }
+      if (userIds.size > MAX_SSO_USERS) throw tooLarge(userIds.size)
+    },
+  )
+  graph.stats.assignedUsers = userIds.size
+  graph.stats.assignedGroups = groupIds.size
+  return { userIds, groupIds: [...groupIds].sort() }
+}
+
+/** Users by id, 15 per request (Graph's limit of clauses in one `in` filter). */
+export async function usersById(graph: GraphSession, ids: readonly string[], onPage: (users: GraphUser[]) => void) {
+  for (let i = 0; i < ids.length; i += 15) {
+    const list = ids
+      .slice(i, i + 15)
+      .map((id) => `'${id}'`)
+      .join(',')
+    await graph.each<GraphUser>(
+      `/v1.0/users?$filter=${encodeURIComponent(`id in (${list})`)}&$select=${USER_FIELDS}&$top=${PAGE_SIZE}`,
+      'User.Read.All',
+      onPage,
+    )
+  }
 }

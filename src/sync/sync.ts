@@ -20,14 +20,18 @@ import { log } from '../log'
 import { metrics } from '../observe/metrics'
 import { clientForOrg } from '../oidc/clients'
 import type { ReplaceCounts } from '../sso/plan'
-import { replaceSsoList } from '../sso/store'
+import { writePlan } from '../sso/store'
 import { appPortalOf, portalOf } from '../tenancy/portal'
 import { claimSync, heldGuard, releaseStatement, SYNC_RETRY_AFTER_MS, type SyncClaim, syncUnderWaySince } from './claim'
+import { FULL_REASONS, type FullReason, pullListUpdate, SYNC_MODES, type SyncMode } from './delta'
 import { scheduledAfter } from './fleet'
-import { type PullStats, pullSsoList } from './pull'
+import type { PullStats } from './pull'
 
 export interface SyncOutcome extends ReplaceCounts {
   source: PhoneSystemRow['syncSource']
+  /** `delta`: Graph's changes since the last sync applied; `full`: the list read whole, and why. */
+  mode: SyncMode
+  fullReason: FullReason | null
   graphRequests: number
   graphPages: number
   disabledSkipped: number
@@ -43,6 +47,8 @@ export const syncResultSchema = z.object({
   unchanged: z.number(),
   total: z.number(),
   source: z.enum(['app_assignments', 'group']),
+  mode: z.enum(SYNC_MODES),
+  fullReason: z.nullable(z.enum(FULL_REASONS)),
   graphRequests: z.number(),
   graphPages: z.number(),
   disabledSkipped: z.number(),
@@ -85,18 +91,16 @@ export async function syncPhoneSystem(
   try {
     // The app of the phone system's portal (a moved customer's partner's during its transition, until it has its own).
     const client = await clientForOrg(d1, config, await appPortalOf(d1, phoneSystem.orgId, started))
-    const pulled = await pullSsoList(config, client, phoneSystem.entraTenantId, {
-      kind: phoneSystem.syncSource,
-      groupId: phoneSystem.syncGroupId,
-    })
-    stats = pulled.stats
+    const update = await pullListUpdate(d1, config, client, phoneSystem, now)
+    stats = update.stats
     const finished = Date.now()
-    const result = await replaceSsoList(d1, phoneSystem, pulled.users, {
+    const counts = { ...update.plan.counts }
+    const written = await writePlan(d1, phoneSystem, update.plan, {
       now,
-      plan: { keepStoredExtension: true },
-      alsoRun: (counts) => [
+      alsoRun: [
         // A run whose claim was taken over (it outlived SYNC_CLAIM_TTL_MS) writes nothing: 409 `conflict`.
         ...heldGuard(d1, claim),
+        ...update.stateStatements,
         toStatement(
           d1,
           getDb(d1)
@@ -118,14 +122,14 @@ export async function syncPhoneSystem(
             action: 'sso_list.sync',
             targetType: 'sso_list',
             targetId: phoneSystem.id,
-            summary: { ...counts, graphRequests: stats!.requests },
+            summary: { ...counts, graphRequests: stats.requests, mode: update.mode, fullReason: update.fullReason },
           },
           now,
         ),
         releaseStatement(d1, claim),
       ],
     })
-    const { statements, ...counts } = result
+    const statements = update.reads + written
     metrics.sync(config.metrics, {
       ...syncPointOf(actor, phoneSystem, started),
       result: 'success',
@@ -136,6 +140,8 @@ export async function syncPhoneSystem(
     return {
       ...counts,
       source: phoneSystem.syncSource,
+      mode: update.mode,
+      fullReason: update.fullReason,
       graphRequests: stats.requests,
       graphPages: stats.pages,
       disabledSkipped: stats.disabled,

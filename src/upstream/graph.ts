@@ -91,6 +91,27 @@ export function resetGraphTokens(): void {
   tokens.clear()
 }
 
+/**
+ * Graph's answer to a delta link it no longer serves: expired (seven days
+ * for directory objects: `syncStateNotFound`), or a reset of the tenant's
+ * change tracking (410 Gone): the client must start again with a full read.
+ * Thrown for the caller to fall back on, never shown to anyone.
+ *
+ * @see https://learn.microsoft.com/graph/delta-query-overview#synchronization-reset
+ * @see https://learn.microsoft.com/graph/errors
+ */
+export class GraphResyncRequired extends Error {
+  override readonly name = 'GraphResyncRequired'
+  constructor(
+    readonly status: number,
+    readonly code: string,
+  ) {
+    super(`Microsoft Graph asks for a full synchronization (${status} ${code || 'Gone'})`)
+  }
+}
+
+const RESYNC_CODES = new Set(['syncStateNotFound', 'syncStateInvalid', 'resyncRequired'])
+
 const realSleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms))
 
 /**
@@ -207,6 +228,9 @@ export async function graphRequest<T>(
           headers: { 'Retry-After': String(retryIn) },
         },
       )
+    }
+    if (response.status === 410 || (response.status < 500 && RESYNC_CODES.has(graphCode))) {
+      throw new GraphResyncRequired(response.status, graphCode)
     }
     if (response.status === 401 || response.status === 403) {
       throw new AppError(

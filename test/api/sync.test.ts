@@ -391,8 +391,9 @@ describe('limits and concurrency (ARCHITECTURE §8)', () => {
       last_sync_status: 'failed',
       last_sync_error: error.message,
     })
-    // It stopped paging there: the service principal, its assignments and 51 of the 61 pages of members.
-    expect((await graphControl(`tenants/${tid}`, {})).requests).toBe(2 + 51)
+    // It stopped paging there: the service principal, its assignments, the delta links taken before the members
+    // (users, and the assigned group) and 51 of the 61 pages of members.
+    expect((await graphControl(`tenants/${tid}`, {})).requests).toBe(2 + 2 + 51)
     expect(await claimsOf(ps.id)).toEqual([])
   }, 60_000)
 

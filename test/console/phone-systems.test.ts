@@ -238,11 +238,15 @@ describe('Sync and the SSO list', () => {
     expect(sync.html).toContain('<dt>Updated</dt><dd>0</dd>')
     expect(sync.html).toContain('<dt>Unchanged</dt><dd>0</dd>')
     expect(sync.html).toContain('<dt>Total on the list</dt><dd>105</dd>')
+    expect(sync.html).toContain('The whole list (the first sync)')
     // The last sync's record: when, by whom, the result.
     expect(sync.html).toContain(`<dt>By</dt><dd>${admin.user.upn}</dd>`)
     expect(sync.html).toContain('105 added, 0 removed, 0 updated, 0 unchanged; 105 on the list')
     expect(sync.html).toContain('Next scheduled sync')
     expect((await syncState(ps.id)).users).toBe(105)
+    // The next sync reads only what changed.
+    const again = await consolePost(admin, pageOf(customer.id, ps.id, '/sync'))
+    expect(again.html).toContain('Only the changes since the last sync')
 
     // The list shows the size and the last sync.
     const list = await consoleGet(admin, pagesOf(customer.id))

@@ -283,6 +283,18 @@ const STATUS_EXPLAINED: Record<TenantStatus, string> = {
     'Not connected: naming a tenant proves nothing, so nothing is read from it and nobody of it signs in yet. An administrator of the tenant must connect it: press Connect Microsoft 365 and send them the link.',
 }
 
+/** Why a sync read the whole list, in words (src/sync/delta.ts `FULL_REASONS`). */
+const FULL_REASON_TEXT: Record<NonNullable<SyncResult['fullReason']>, string> = {
+  first: 'the first sync',
+  list_changed: 'the list was changed here since the last sync',
+  links_expired: 'the last sync was more than a week ago',
+  source_changed: 'the source or the app changed',
+  groups_changed: 'the groups assigned to the app changed',
+  resync_required: 'Microsoft 365 asked for a full read',
+  many_new_users: 'many members joined at once',
+  many_changes: 'more changes than a full read costs',
+}
+
 function SyncOutcome({ result, reference }: { result: Attempt<SyncResult>; reference: string }) {
   if (!result.ok) {
     return (
@@ -324,6 +336,13 @@ function SyncOutcome({ result, reference }: { result: Attempt<SyncResult>; refer
         <dd>{r.total}</dd>
         <dt>Disabled accounts left out</dt>
         <dd>{r.disabledSkipped}</dd>
+        <dt>Read from Microsoft 365</dt>
+        <dd>
+          {r.mode === 'delta'
+            ? 'Only the changes since the last sync'
+            : `The whole list (${FULL_REASON_TEXT[r.fullReason ?? 'first']})`}
+          , {r.graphRequests} {r.graphRequests === 1 ? 'request' : 'requests'}
+        </dd>
       </dl>
       {r.total === 0 ? <p>{EMPTY_LIST_ADVICE}</p> : null}
     </section>

@@ -1,0 +1,160 @@
+/**
+ * The Graph side of incremental sync: taking delta links (`$deltatoken=latest`,
+ * "sync from now") and reading what changed since a link was taken.
+ *
+ * - Users (`users/delta`, the fields we store): renames, disables and
+ *   deletions (`@removed`) anywhere in the tenant; the caller keeps those of
+ *   users on its lists.
+ * - Group membership (`groups/delta`, `$select=members`, filtered to the
+ *   groups read, 50 ids per filter as Graph allows): `members@delta` entries,
+ *   `@removed` for a member taken out. Only `#microsoft.graph.user` members
+ *   count: a group assignment grants its direct members, nested groups are
+ *   not expanded (Entra's own rule).
+ *
+ * Delta links carry state tokens that read the tenant's directory: they are
+ * never logged or returned, and stored sealed (delta-store.ts). An expired
+ * link throws `GraphResyncRequired` (graph.ts); the caller pulls in full.
+ *
+ * @see https://learn.microsoft.com/graph/delta-query-overview
+ * @see https://learn.microsoft.com/graph/api/group-delta
+ * @see https://learn.microsoft.com/graph/api/user-delta
+ */
+import { AppError } from '../errors'
+import { type GraphSession, type GraphUser, USER_FIELDS } from './pull'
+
+/** Graph's limit of `id eq` clauses in one groups/delta filter. */
+export const MAX_DELTA_FILTER_IDS = 50
+/** How long Graph serves a directory object's delta link. */
+export const DELTA_LINK_LIFETIME_MS = 7 * 24 * 60 * 60 * 1000
+
+/** The links of one phone system's sources: users, and its groups 50 at a time. */
+export interface DeltaLinks {
+  users: string
+  groups: string[]
+}
+
+export interface UserChange {
+  id: string
+  /** Deleted (soft or for good): off every list. */
+  removed: boolean
+  /** The properties Graph sent (all selected ones by default; absent ones are unchanged). */
+  user?: GraphUser
+}
+
+export interface MemberChange {
+  groupId: string
+  userId: string
+  removed: boolean
+}
+
+interface DeltaPage<T> {
+  value?: T[]
+  '@odata.nextLink'?: string
+  '@odata.deltaLink'?: string
+}
+
+function groupFilters(groupIds: readonly string[]): string[] {
+  const filters: string[] = []
+  for (let i = 0; i < groupIds.length; i += MAX_DELTA_FILTER_IDS) {
+    const clause = groupIds
+      .slice(i, i + MAX_DELTA_FILTER_IDS)
+      .map((id) => `id eq '${id}'`)
+      .join(' or ')
+    filters.push(`/v1.0/groups/delta?$filter=${encodeURIComponent(clause)}&$select=members`)
+  }
+  return filters
+}
+
+/**
+ * A delta round longer than this many pages (200 changed users each) costs
+ * more than reading the list whole (about 55 requests for 50,000 users): the
+ * caller gives up on it and pulls in full, within the same request cap.
+ */
+export const MAX_DELTA_PAGES = 100
+
+/** Thrown when a round runs past `MAX_DELTA_PAGES`: the caller pulls in full instead. */
+export class DeltaTooLong extends Error {
+  override readonly name = 'DeltaTooLong'
+}
+
+/** Follows a delta round to its end: every page's items, and the link for the next round. */
+async function round<T>(
+  graph: GraphSession,
+  first: string,
+  permission: string,
+  onPage: (items: T[]) => void,
+): Promise<string> {
+  let next: string | undefined = first
+  for (let n = 0; next; n++) {
+    if (n >= MAX_DELTA_PAGES) throw new DeltaTooLong(`a delta round of more than ${MAX_DELTA_PAGES} pages`)
+    const page: DeltaPage<T> | null = await graph.page<DeltaPage<T>>(next, permission)
+    onPage(page?.value ?? [])
+    if (page?.['@odata.deltaLink']) return page['@odata.deltaLink']
+    next = page?.['@odata.nextLink']
+  }
+  throw new AppError(
+    'graph_unavailable',
+    'Microsoft Graph ended a delta round without a delta link; nothing was changed',
+  )
+}
+
+/** Links from now on ("sync from now": no data read), for the users and the given groups. */
+export async function latestLinks(graph: GraphSession, groupIds: readonly string[]): Promise<DeltaLinks> {
+  const users = await round(
+    graph,
+    `/v1.0/users/delta?$select=${USER_FIELDS}&$deltatoken=latest`,
+    'User.Read.All',
+    () => {},
+  )
+  const groups: string[] = []
+  for (const filter of groupFilters(groupIds))
+    groups.push(await round(graph, `${filter}&$deltatoken=latest`, 'GroupMember.Read.All', () => {}))
+  return { users, groups }
+}
+
+/** The users changed since `link`: the last word on each, and the next link. */
+export async function readUserChanges(
+  graph: GraphSession,
+  link: string,
+): Promise<{ changes: Map<string, UserChange>; link: string }> {
+  const changes = new Map<string, UserChange>()
+  const next = await round<GraphUser & { '@removed'?: unknown }>(graph, link, 'User.Read.All', (items) => {
+    for (const item of items) {
+      if (typeof item.id !== 'string') continue
+      const id = item.id.toLowerCase()
+      // The same user may come more than once in a round (replays): a later entry is the newer state.
+      if (item['@removed'] !== undefined) changes.set(id, { id, removed: true })
+      else changes.set(id, { id, removed: false, user: { ...changes.get(id)?.user, ...item, id } })
+    }
+  })
+  return { changes, link: next }
+}
+
+/** The membership changes (user members only) of the groups since `links`, in order, and the next links. */
+export async function readMemberChanges(
+  graph: GraphSession,
+  links: readonly string[],
+): Promise<{ changes: MemberChange[]; links: string[] }> {
+  const changes: MemberChange[] = []
+  const next: string[] = []
+  for (const link of links) {
+    next.push(
+      await round<{
+        id: string
+        'members@delta'?: Array<{ '@odata.type'?: string; id: string; '@removed'?: unknown }>
+      }>(graph, link, 'GroupMember.Read.All', (groups) => {
+        for (const group of groups) {
+          for (const member of group['members@delta'] ?? []) {
+            if (member['@odata.type'] !== '#microsoft.graph.user' || typeof member.id !== 'string') continue
+            changes.push({
+              groupId: group.id.toLowerCase(),
+              userId: member.id.toLowerCase(),
+              removed: member['@removed'] !== undefined,
+            })
+          }
+        }
+      }),
+    )
+  }
+  return { changes, links: next }
+}
