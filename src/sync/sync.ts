@@ -21,12 +21,14 @@ import { metrics } from '../observe/metrics'
 import { clientForOrg } from '../oidc/clients'
 import type { ReplaceCounts } from '../sso/plan'
 import { replaceSsoList } from '../sso/store'
+import { listPushedByScim } from '../phone-systems/sync-source'
 import { appPortalOf, portalOf } from '../tenancy/portal'
 import { claimSync, heldGuard, releaseStatement, SYNC_RETRY_AFTER_MS, type SyncClaim, syncUnderWaySince } from './claim'
 import { MAX_REQUESTS_PER_PULL, type PullStats, pullSsoList } from './pull'
 
 export interface SyncOutcome extends ReplaceCounts {
-  source: PhoneSystemRow['syncSource']
+  /** A pull's source: never `scim` (a pushed list is refused before anything is pulled). */
+  source: Exclude<PhoneSystemRow['syncSource'], 'scim'>
   graphRequests: number
   graphPages: number
   disabledSkipped: number
@@ -70,6 +72,7 @@ export async function syncPhoneSystem(
   now: number,
   options: SyncOptions = {},
 ): Promise<SyncOutcome> {
+  if (phoneSystem.syncSource === 'scim') throw listPushedByScim()
   // Nothing is read from an unproven tenant: naming a tenant proves nothing (ARCHITECTURE §6).
   if (phoneSystem.tenantStatus === 'unverified') {
     throw new AppError(
