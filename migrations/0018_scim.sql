@@ -25,8 +25,7 @@ CREATE TABLE `scim_users` (
 	`version` integer DEFAULT 1 NOT NULL,
 	`created_at` integer NOT NULL,
 	`updated_at` integer NOT NULL,
-	FOREIGN KEY (`phone_system_id`) REFERENCES `phone_systems`(`id`) ON UPDATE no action ON DELETE cascade,
-	CONSTRAINT "scim_users_user_name_key_lowercase" CHECK("scim_users"."user_name_key" = lower("scim_users"."user_name"))
+	FOREIGN KEY (`phone_system_id`) REFERENCES `phone_systems`(`id`) ON UPDATE no action ON DELETE cascade
 );--> statement-breakpoint
 CREATE UNIQUE INDEX `scim_users_ps_user_name_uq` ON `scim_users` (`phone_system_id`,`user_name_key`);--> statement-breakpoint
 CREATE INDEX `scim_users_ps_external_idx` ON `scim_users` (`phone_system_id`,`external_id`);--> statement-breakpoint

@@ -124,9 +124,7 @@ export const phoneSystems = sqliteTable(
     /** Mirrors the tenant's claim for this phone system's partner subtree (`tenant_claims`); unverified serves nobody. */
     tenantStatus: text('tenant_status', { enum: TENANT_STATUSES }).notNull().default('unverified'),
     ssoListVersion: integer('sso_list_version').notNull().default(0),
-    syncSource: text('sync_source', { enum: SYNC_SOURCES })
-      .notNull()
-      .default('app_assignments'),
+    syncSource: text('sync_source', { enum: SYNC_SOURCES }).notNull().default('app_assignments'),
     syncGroupId: text('sync_group_id'),
     lastSyncAt: integer('last_sync_at'),
     lastSyncStatus: text('last_sync_status', { enum: ['success', 'failed'] }),
@@ -508,7 +506,7 @@ export const scimUsers = sqliteTable(
       .notNull()
       .references(() => phoneSystems.id, { onDelete: 'cascade' }),
     userName: text('user_name').notNull(),
-    /** `lower(user_name)`: SCIM compares userName case-insensitively (RFC 7643 §4.1.1), so uniqueness does too. */
+    /** userName lowercased (JavaScript's full Unicode lowering, which SQLite's `lower` is not): SCIM compares userName case-insensitively (RFC 7643 §4.1.1), so uniqueness does too. */
     userNameKey: text('user_name_key').notNull(),
     externalId: text('external_id'),
     active: integer('active', { mode: 'boolean' }).notNull(),
@@ -524,7 +522,6 @@ export const scimUsers = sqliteTable(
     uniqueIndex('scim_users_ps_user_name_uq').on(t.phoneSystemId, t.userNameKey),
     index('scim_users_ps_external_idx').on(t.phoneSystemId, t.externalId),
     index('scim_users_ps_created_idx').on(t.phoneSystemId, t.createdAt, t.id),
-    check('scim_users_user_name_key_lowercase', sql`${t.userNameKey} = lower(${t.userName})`),
   ],
 )
 

@@ -9,7 +9,15 @@ import type { Principal } from '../access/principal'
 import { asNotFound, notFound, orgInScope } from '../access/scope'
 import { recordChange } from '../audit/write'
 import { getDb } from '../db/client'
-import { type PhoneSystemRow, phoneSystems, SYNC_SOURCES, scimGroups, scimUsers, ssoUsers, TENANT_STATUSES } from '../db/schema'
+import {
+  type PhoneSystemRow,
+  phoneSystems,
+  SYNC_SOURCES,
+  scimGroups,
+  scimUsers,
+  ssoUsers,
+  TENANT_STATUSES,
+} from '../db/schema'
 import { guard, isGuardFailure } from '../db/statements'
 import { AppError } from '../errors'
 import { boundedText, guid } from '../lib/fields'

@@ -1,7 +1,7 @@
 /**
  * The admin Worker's routes (ARCHITECTURE §1), all on the primary host: the
- * admin API (`/api/v1`), the console (`/admin`) and the tenant proof
- * (`/connect/*`); its handlers beyond fetch (the cron, the sign-in audit
+ * admin API (`/api/v1`), the console (`/admin`), the tenant proof
+ * (`/connect/*`) and SCIM provisioning (`/scim/v2`, src/scim/); its handlers beyond fetch (the cron, the sign-in audit
  * queue's consumer). The `EntraAppRegistrar` Durable Object is exported by
  * the entries (admin-worker.ts, index.ts).
  */
@@ -11,12 +11,14 @@ import { connectRoutes } from '../connect/routes'
 import { consoleApp } from '../console/app'
 import type { AppEnv } from '../http/context'
 import { runScheduledJobs } from '../jobs/scheduled'
+import { scimApp } from '../scim/routes'
 import type { Mount } from './chain'
 
 export const mountAdmin: Mount = (app) => {
   app.route('/api/v1', adminApi)
   app.route('/admin', consoleApp)
   app.route('/', connectRoutes)
+  app.route('/scim/v2', scimApp)
 }
 
 /** What the admin Worker runs besides requests: the cron's jobs, and the sign-in audit queue into D1. */
