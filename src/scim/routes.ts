@@ -19,7 +19,7 @@ import { AppError, errorSpec, isDatabaseOutage } from '../errors'
 import { readBodyText, requireJsonShapeBound } from '../http/body'
 import type { AppEnv } from '../http/context'
 import { JSON_HEADERS } from '../http/headers'
-import { spendAllowance } from '../http/rate-limit'
+import { clientIp, spendAllowance } from '../http/rate-limit'
 import { iso } from '../lib/time'
 import { log } from '../log'
 import { findPhoneSystem } from '../phone-systems/service'
@@ -92,11 +92,13 @@ function unauthorized(): ScimError {
  */
 async function caller(c: Context<AppEnv>): Promise<Caller> {
   const phoneSystemId = c.req.param('ps') ?? ''
+  // The address's allowance first, as the admin API's: a spent address has no further token looked up.
+  await spendAllowance(c, 'ADMIN_RATE_LIMIT', `ip:${clientIp(c)}`)
   const match = BEARER.exec(c.req.header('authorization') ?? '')
   if (!match) throw unauthorized()
   const token = await tokenFor(c.env.DB, phoneSystemId, match[1]!, Date.now())
   if (!token) throw unauthorized()
-  // One allowance per token: Entra's provisioning runs from shared Azure addresses, so an address says little.
+  // Then the token's own: one phone system's provisioning cannot spend another's.
   await spendAllowance(c, 'ADMIN_RATE_LIMIT', `scim:${token.id}`)
   const phoneSystem = await findPhoneSystem(c.env.DB, phoneSystemId)
   if (!phoneSystem) throw unauthorized() // deleted meanwhile (its tokens go with it)
