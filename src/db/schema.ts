@@ -472,7 +472,7 @@ export type StaffRow = typeof staff.$inferSelect
 export type ConsoleSessionRow = typeof consoleSessions.$inferSelect
 
 /**
- * SCIM 2.0 provisioning (src/scim/, ARCHITECTURE "SCIM push"): the bearer
+ * SCIM 2.0 provisioning (src/scim/, ARCHITECTURE §12): the bearer
  * tokens an Entra enterprise app's provisioning presents for one phone
  * system, stored as SHA-256 like partner keys; the users and groups it
  * pushed, kept as SCIM knows them (an active user is also on the phone

@@ -1,5 +1,5 @@
 /**
- * Who writes a phone system's SSO list (ARCHITECTURE "SCIM push"): Sync
+ * Who writes a phone system's SSO list (ARCHITECTURE §12): Sync
  * (Graph: app assignments or one group), or Entra's provisioning pushing
  * SCIM. A SCIM-pushed list has one writer: Sync and the list PUT refuse it.
  */
