@@ -234,7 +234,7 @@ export const ERRORS = {
     page: refused(
       'This list is pushed by SCIM',
       "This phone system's SSO list is pushed by Microsoft Entra's provisioning (SCIM): Sync does not pull it, and it cannot be replaced here.",
-      'Change it in Microsoft Entra (the enterprise app\'s users and groups), or choose app assignments or a group as the Sync source first.',
+      "Change it in Microsoft Entra (the enterprise app's users and groups), or choose app assignments or a group as the Sync source first.",
     ),
   },
   sync_in_progress: {

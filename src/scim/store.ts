@@ -282,7 +282,7 @@ async function whyRefused(d1: D1Database, ps: PhoneSystemRef): Promise<ScimError
     )
     .bind(ps.id)
     .first<{ sync_source: string; entra_tenant_id: string; n: number }>()
-  if (!row || row.sync_source !== 'scim' || row.entra_tenant_id !== ps.entraTenantId) return notScimPushed()
+  if (row?.sync_source !== 'scim' || row.entra_tenant_id !== ps.entraTenantId) return notScimPushed()
   if (row.n >= MAX_SSO_USERS) return listFull()
   return new ScimError(409, 'The user changed while this request was applied; nothing was written. Retry.')
 }
