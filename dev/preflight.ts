@@ -411,7 +411,8 @@ if (role === 'admin') {
       )
     }
   }
-  for (const pattern of wantedRoutes.slice(0, 2)) {
+  // The console, the API and SCIM (Entra's provisioning would meet the sign-in Worker's 404) must be routed.
+  for (const pattern of wantedRoutes.filter((route) => !route.endsWith('/connect/*'))) {
     if (!isPlaceholder(`${at}.vars.PRIMARY_HOST`) && !routes.some((route) => route.pattern === pattern)) {
       bindingLines.fail(
         `${at}.routes`,
