@@ -51,6 +51,8 @@ describe('console: SCIM provisioning', () => {
     expect(later.html).not.toContain(token!)
     expect(later.html).toContain(`<code>${token!.slice(0, 13)}…</code>`)
     expect(later.html).toContain('Last pushed:')
+    const list = await consoleGet(admin, `/admin/orgs/${customer.id}/phone-systems`)
+    expect(list.html).toContain('Pushed by SCIM')
     expect(later.html).toContain('aria-label="Revoke SCIM token')
 
     const [row] = await dbAll<{ id: string }>('SELECT id FROM scim_tokens WHERE phone_system_id = ?', ps.id)

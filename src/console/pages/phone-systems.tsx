@@ -104,6 +104,15 @@ function actorLabel(actor: string): string {
 }
 
 function LastSyncCell({ ps }: { ps: PhoneSystemRow }) {
+  if (ps.syncSource === 'scim') {
+    return ps.lastSyncAt === null ? (
+      <span class="muted">SCIM: nothing pushed yet</span>
+    ) : (
+      <>
+        <Badge tone="ok">Pushed by SCIM</Badge> <When at={ps.lastSyncAt} />
+      </>
+    )
+  }
   if (ps.lastSyncStatus === null) return <span class="muted">Never synced</span>
   return (
     <>
