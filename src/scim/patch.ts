@@ -108,6 +108,12 @@ function elementMatches(element: unknown, filter: NonNullable<AttributePath['fil
   return typeof actual === 'string' && actual.toLowerCase() === filter.value.toLowerCase()
 }
 
+function isPrimary(element: unknown): boolean {
+  if (!isObject(element)) return false
+  const primary = element[keyOf(element, 'primary')]
+  return primary === true || (typeof primary === 'string' && primary.toLowerCase() === 'true')
+}
+
 /** Values of a multi-valued attribute are equal when their `value` is (or, without one, their JSON). */
 function sameValue(a: unknown, b: unknown): boolean {
   if (isObject(a) && isObject(b) && 'value' in a && 'value' in b) return a.value === b.value
@@ -172,7 +178,12 @@ function applyAt(target: Json, op: PatchOpName, path: AttributePath, value: unkn
     return
   }
   if (op === 'add' && Array.isArray(current) && Array.isArray(value)) {
-    object[key] = [...current, ...value.filter((v) => !current.some((element) => sameValue(element, v)))]
+    const added = value.filter((v) => !current.some((element) => sameValue(element, v)))
+    // At most one value is primary (RFC 7643 §2.4): a primary one added takes it from the others.
+    const kept = added.some(isPrimary)
+      ? current.map((e) => (isPrimary(e) ? { ...(e as Json), primary: false } : e))
+      : current
+    object[key] = [...kept, ...added]
     return
   }
   if (op === 'add' && isObject(current) && isObject(value)) {

@@ -57,15 +57,18 @@ function read(object: Json, name: string): unknown {
   return key === undefined ? undefined : object[key]
 }
 
-/** The email the list takes: the work one, else the primary, else the first with a value. */
+/** The email the list takes: the primary work one, else the primary, else a work one, else the first with a value. */
 function emailOf(resource: Json): string | null {
   const emails = read(resource, 'emails')
   if (emails === undefined || emails === null) return null
   if (!Array.isArray(emails)) throw invalidValue('"emails" must be an array')
   const withValue = emails.filter((e): e is Json => isObject(e) && typeof read(e, 'value') === 'string')
+  const isWork = (e: Json) => String(read(e, 'type') ?? '').toLowerCase() === 'work'
+  const isPrimary = (e: Json) => read(e, 'primary') === true || String(read(e, 'primary')).toLowerCase() === 'true'
   const chosen =
-    withValue.find((e) => String(read(e, 'type') ?? '').toLowerCase() === 'work') ??
-    withValue.find((e) => read(e, 'primary') === true || String(read(e, 'primary')).toLowerCase() === 'true') ??
+    withValue.find((e) => isWork(e) && isPrimary(e)) ??
+    withValue.find(isPrimary) ??
+    withValue.find(isWork) ??
     withValue[0]
   const value = chosen ? String(read(chosen, 'value')).trim().toLowerCase() : ''
   if (value.length > USER_LIMITS.email) throw invalidValue(`An email must be at most ${USER_LIMITS.email} characters`)

@@ -198,6 +198,37 @@ describe('Entra provisioning: users', () => {
     })
   })
 
+  it('updates in the aadOptscim062020 form: one lowercase replace without path, its value an object of paths', async () => {
+    const tenant = await seedScimTenant()
+    const created = await provision(tenant, tenant.user.upn)
+    const patched = await scimJson(
+      await scim(tenant, 'PATCH', `/Users/${created.id}`, {
+        schemas: [PATCH_OP],
+        Operations: [
+          {
+            op: 'replace',
+            value: {
+              displayName: 'Ann Flagged',
+              'emails[type eq "work"].value': 'flagged@contoso.example',
+              'name.familyName': 'Flagged',
+              'urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:department': 'Sales',
+              active: false,
+            },
+          },
+        ],
+      }),
+      200,
+    )
+    expect(patched).toMatchObject({
+      displayName: 'Ann Flagged',
+      active: false,
+      name: { familyName: 'Flagged' },
+      emails: [{ type: 'work', value: 'flagged@contoso.example' }],
+      'urn:ietf:params:scim:schemas:extension:enterprise:2.0:User': { department: 'Sales' },
+    })
+    expect(await listRows(tenant.phoneSystemId)).toEqual([])
+  })
+
   it('deletes a user (204): off the list and gone; a second delete is 404', async () => {
     const tenant = await seedScimTenant()
     const created = await provision(tenant, tenant.user.upn)

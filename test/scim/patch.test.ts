@@ -85,6 +85,19 @@ describe('PATCH', () => {
     ])
   })
 
+  it('an added primary value takes primary from the others (the list then takes the new email)', () => {
+    const before = { userName: 'a', emails: [{ type: 'work', value: 'old@x', primary: true }] }
+    const after = applyPatch(
+      before,
+      ops({ op: 'Add', path: 'emails', value: [{ type: 'work', value: 'new@x', primary: true }] }),
+    )
+    expect(after.emails).toEqual([
+      { type: 'work', value: 'old@x', primary: false },
+      { type: 'work', value: 'new@x', primary: true },
+    ])
+    expect(normalizeUser(after).facts.email).toBe('new@x')
+  })
+
   it('group changes: members added, removed by value or filter, replaced; displayName', () => {
     expect(
       groupChanges(
@@ -115,13 +128,13 @@ describe('a user resource', () => {
     expect(parseActive(value)).toBe(expected)
   })
 
-  it('gives the list its work email (lowercase), else the primary, and a display name from the name', () => {
+  it('gives the list its work email (lowercase) when none is primary, and a display name from the name', () => {
     const { facts, resource } = normalizeUser({
       id: 'usr_forged',
       meta: { location: 'x' },
       userName: 'Ann@Contoso.example',
       emails: [
-        { type: 'home', value: 'home@x', primary: true },
+        { type: 'home', value: 'home@x' },
         { type: 'work', value: 'Work@X' },
       ],
       name: { givenName: 'Ann', familyName: 'Example' },
