@@ -39,7 +39,7 @@ CREATE TABLE `scim_groups` (
 	`updated_at` integer NOT NULL,
 	FOREIGN KEY (`phone_system_id`) REFERENCES `phone_systems`(`id`) ON UPDATE no action ON DELETE cascade
 );--> statement-breakpoint
-CREATE INDEX `scim_groups_ps_name_idx` ON `scim_groups` (`phone_system_id`,`display_name`);--> statement-breakpoint
+CREATE INDEX `scim_groups_ps_name_idx` ON `scim_groups` (`phone_system_id`,`display_name` COLLATE NOCASE);--> statement-breakpoint
 CREATE INDEX `scim_groups_ps_external_idx` ON `scim_groups` (`phone_system_id`,`external_id`);--> statement-breakpoint
 CREATE INDEX `scim_groups_ps_created_idx` ON `scim_groups` (`phone_system_id`,`created_at`,`id`);--> statement-breakpoint
 CREATE TABLE `scim_group_members` (

@@ -537,7 +537,8 @@ export const scimGroups = sqliteTable(
     ...timestamps,
   },
   (t) => [
-    index('scim_groups_ps_name_idx').on(t.phoneSystemId, t.displayName),
+    // A group's displayName compares case-insensitively (RFC 7643 §4.2, caseExact false), ASCII as SQLite folds it.
+    index('scim_groups_ps_name_idx').on(t.phoneSystemId, sql`${t.displayName} COLLATE NOCASE`),
     index('scim_groups_ps_external_idx').on(t.phoneSystemId, t.externalId),
     index('scim_groups_ps_created_idx').on(t.phoneSystemId, t.createdAt, t.id),
   ],

@@ -106,7 +106,7 @@ export async function listUsers(
 }
 
 const GROUP_FILTER_SQL: Record<GroupFilter['attribute'], string> = {
-  displayName: 'display_name = ?2',
+  displayName: 'display_name = ?2 COLLATE NOCASE',
   externalId: 'external_id = ?2',
   id: 'id = ?2',
 }

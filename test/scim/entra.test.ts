@@ -325,6 +325,16 @@ describe('Entra provisioning: groups', () => {
       200,
     )
     expect(byExternal.Resources[0]).toMatchObject({ id: group.id, members: [] })
+    // displayName compares case-insensitively (RFC 7643 §4.2).
+    const byName = await scimJson(
+      await scim(
+        tenant,
+        'GET',
+        `/Groups?excludedAttributes=members&filter=${encodeURIComponent('displayName eq "sales emea"')}`,
+      ),
+      200,
+    )
+    expect(byName.Resources.map((g: any) => g.id)).toEqual([group.id])
 
     expect((await scim(tenant, 'DELETE', `/Groups/${group.id}`)).status).toBe(204)
     await expectScimError(await scim(tenant, 'GET', `/Groups/${group.id}`), 404)

@@ -35,7 +35,7 @@ describe('SCIM query plans', () => {
     ],
     [
       'a group by displayName',
-      'SELECT * FROM scim_groups WHERE phone_system_id = ?1 AND display_name = ?2',
+      'SELECT * FROM scim_groups WHERE phone_system_id = ?1 AND display_name = ?2 COLLATE NOCASE',
       /scim_groups_ps_name_idx/,
     ],
     ['a token by its hash', 'SELECT * FROM scim_tokens WHERE secret_hash = ?1', /scim_tokens_secret_hash_uq/],
