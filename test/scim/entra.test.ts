@@ -229,6 +229,43 @@ describe('Entra provisioning: users', () => {
     expect(await listRows(tenant.phoneSystemId)).toEqual([])
   })
 
+  it("replaces a user with PUT (id and meta stay the gateway's); the list follows", async () => {
+    const tenant = await seedScimTenant()
+    const created = await provision(tenant, tenant.user.upn)
+    const replaced = await scimJson(
+      await scim(tenant, 'PUT', `/Users/${created.id}`, {
+        ...entraUser('put@contoso.example', { email: 'put.work@contoso.example' }),
+        id: 'usr_forged',
+        meta: { location: 'https://evil.example/' },
+        displayName: 'Put Example',
+      }),
+      200,
+    )
+    expect(replaced).toMatchObject({ id: created.id, userName: 'put@contoso.example', displayName: 'Put Example' })
+    expect(replaced.meta.location).toBe(`${tenant.tenantUrl}/Users/${created.id}`)
+    expect(await listRows(tenant.phoneSystemId)).toEqual([
+      {
+        id: created.id,
+        tid: tenant.tenantId,
+        oid: null,
+        upn: 'put@contoso.example',
+        email: 'put.work@contoso.example',
+        display_name: 'Put Example',
+      },
+    ])
+  })
+
+  it('deleting the phone system deletes what SCIM pushed and its tokens', async () => {
+    const tenant = await seedScimTenant()
+    const created = await provision(tenant, tenant.user.upn)
+    await scimJson(await scim(tenant, 'POST', '/Groups', { displayName: 'G', members: [{ value: created.id }] }), 201)
+    await apiJson('DELETE', `/phone-systems/${tenant.phoneSystemId}`, undefined, 204)
+    for (const table of ['scim_users', 'scim_groups', 'scim_tokens', 'sso_users']) {
+      expect(await dbAll(`SELECT 1 FROM ${table} WHERE phone_system_id = ?`, tenant.phoneSystemId), table).toEqual([])
+    }
+    expect(await dbAll('SELECT 1 FROM scim_group_members WHERE user_id = ?', created.id)).toEqual([])
+  })
+
   it('deletes a user (204): off the list and gone; a second delete is 404', async () => {
     const tenant = await seedScimTenant()
     const created = await provision(tenant, tenant.user.upn)
