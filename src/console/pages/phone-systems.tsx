@@ -556,7 +556,8 @@ function ScimSection({
       <p>
         Instead of Sync, Microsoft Entra can push this phone system's users: in the Entra admin center, open the
         enterprise app for this phone system, Provisioning, mode Automatic, and enter the Tenant URL and a secret token
-        from here. Creating the first token makes SCIM the source of the SSO list.
+        from here. Creating the first token makes SCIM the source of the SSO list: Sync stops, and the list holds only
+        what Entra pushes (empty until Entra's first provisioning cycle).
       </p>
       <dl class="facts">
         <dt>Tenant URL</dt>
