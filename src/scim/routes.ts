@@ -22,7 +22,6 @@ import { JSON_HEADERS } from '../http/headers'
 import { clientIp, spendAllowance } from '../http/rate-limit'
 import { iso } from '../lib/time'
 import { log } from '../log'
-import { findPhoneSystem } from '../phone-systems/service'
 import { isScimPushed } from '../phone-systems/sync-source'
 import { notFound, SCIM_CONTENT_TYPE, ScimError, scimErrorBody } from './errors'
 import { parseEqualityFilter } from './filter'
@@ -96,12 +95,11 @@ async function caller(c: Context<AppEnv>): Promise<Caller> {
   await spendAllowance(c, 'ADMIN_RATE_LIMIT', `ip:${clientIp(c)}`)
   const match = BEARER.exec(c.req.header('authorization') ?? '')
   if (!match) throw unauthorized()
-  const token = await tokenFor(c.env.DB, phoneSystemId, match[1]!, Date.now())
-  if (!token) throw unauthorized()
+  const found = await tokenFor(c.env.DB, phoneSystemId, match[1]!, Date.now())
+  if (!found) throw unauthorized()
   // Then the token's own: one phone system's provisioning cannot spend another's.
-  await spendAllowance(c, 'ADMIN_RATE_LIMIT', `scim:${token.id}`)
-  const phoneSystem = await findPhoneSystem(c.env.DB, phoneSystemId)
-  if (!phoneSystem) throw unauthorized() // deleted meanwhile (its tokens go with it)
+  await spendAllowance(c, 'ADMIN_RATE_LIMIT', `scim:${found.token.id}`)
+  const { phoneSystem } = found
   return { phoneSystem, base: scimTenantUrl(c.var.config.origin(c.var.config.primaryHost), phoneSystemId) }
 }
 

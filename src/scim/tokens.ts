@@ -175,22 +175,26 @@ export async function revokeScimToken(
   )
 }
 
-/** The token presented for `phoneSystemId`, or null (unknown, revoked, or another phone system's). */
+/**
+ * The token presented for `phoneSystemId` and its phone system, in one read; null for an unknown or revoked
+ * token, or another phone system's.
+ */
 export async function tokenFor(
   d1: D1Database,
   phoneSystemId: string,
   presented: string,
   now: number,
-): Promise<ScimTokenRow | null> {
+): Promise<{ token: ScimTokenRow; phoneSystem: PhoneSystemRow } | null> {
   if (!presented.startsWith(SCIM_TOKEN_PREFIX)) return null
   const row = await getDb(d1)
-    .select()
+    .select({ token: scimTokens, phoneSystem: phoneSystems })
     .from(scimTokens)
+    .innerJoin(phoneSystems, eq(phoneSystems.id, scimTokens.phoneSystemId))
     .where(eq(scimTokens.secretHash, await sha256(presented)))
     .get()
-  if (!row || row.revokedAt !== null || row.phoneSystemId !== phoneSystemId) return null
-  if (row.lastUsedAt === null || now - row.lastUsedAt >= LAST_USED_RESOLUTION_MS) {
-    await getDb(d1).update(scimTokens).set({ lastUsedAt: now }).where(eq(scimTokens.id, row.id))
+  if (!row || row.token.revokedAt !== null || row.token.phoneSystemId !== phoneSystemId) return null
+  if (row.token.lastUsedAt === null || now - row.token.lastUsedAt >= LAST_USED_RESOLUTION_MS) {
+    await getDb(d1).update(scimTokens).set({ lastUsedAt: now }).where(eq(scimTokens.id, row.token.id))
   }
   return row
 }
