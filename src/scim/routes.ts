@@ -186,6 +186,13 @@ function groupView(base: string, row: GroupWithMembers, withMembers: boolean): R
   }
 }
 
+/** The path's resource id; one longer than any the gateway issues is nobody's (404 without a read). */
+function resourceId(c: Context): string {
+  const id = c.req.param('id') ?? ''
+  if (id.length > 64) throw notFound('Resource')
+  return id
+}
+
 /** Whether an answer leaves members out (`excludedAttributes=members`, as Entra asks for groups). */
 function excludesMembers(c: Context): boolean {
   return (c.req.query('excludedAttributes') ?? '').split(',').some((name) => name.trim().toLowerCase() === 'members')
@@ -217,7 +224,7 @@ scimApp.get(`${P}/Users`, async (c) => {
 
 scimApp.get(`${P}/Users/:id`, async (c) => {
   const { phoneSystem, base } = await caller(c)
-  const row = await findUser(c.env.DB, phoneSystem.id, c.req.param('id'))
+  const row = await findUser(c.env.DB, phoneSystem.id, resourceId(c))
   if (!row) throw notFound('User')
   return answer(c, userView(base, row), 200)
 })
@@ -232,7 +239,7 @@ scimApp.post(`${P}/Users`, async (c) => {
 scimApp.patch(`${P}/Users/:id`, async (c) => {
   const { phoneSystem, base } = await caller(c)
   const operations = parsePatchBody(await readBody(c))
-  const before = await findUser(c.env.DB, phoneSystem.id, c.req.param('id'))
+  const before = await findUser(c.env.DB, phoneSystem.id, resourceId(c))
   if (!before) throw notFound('User')
   // The stored resource holds userName, active and externalId as normalized; the patch applies to it whole.
   const { resource, facts } = normalizeUser(applyPatch(before.resource, operations))
@@ -243,7 +250,7 @@ scimApp.patch(`${P}/Users/:id`, async (c) => {
 scimApp.put(`${P}/Users/:id`, async (c) => {
   const { phoneSystem, base } = await caller(c)
   const { resource, facts } = normalizeUser(await readBody(c))
-  const before = await findUser(c.env.DB, phoneSystem.id, c.req.param('id'))
+  const before = await findUser(c.env.DB, phoneSystem.id, resourceId(c))
   if (!before) throw notFound('User')
   const after = await replaceUser(c.env.DB, writable(phoneSystem), before, resource, facts, Date.now())
   return answer(c, userView(base, after), 200)
@@ -251,7 +258,7 @@ scimApp.put(`${P}/Users/:id`, async (c) => {
 
 scimApp.delete(`${P}/Users/:id`, async (c) => {
   const { phoneSystem } = await caller(c)
-  if (!(await deleteUser(c.env.DB, writable(phoneSystem), c.req.param('id'), Date.now()))) throw notFound('User')
+  if (!(await deleteUser(c.env.DB, writable(phoneSystem), resourceId(c), Date.now()))) throw notFound('User')
   return c.body(null, 204, { 'Cache-Control': 'no-store' })
 })
 
@@ -275,7 +282,7 @@ scimApp.get(`${P}/Groups`, async (c) => {
 scimApp.get(`${P}/Groups/:id`, async (c) => {
   const { phoneSystem, base } = await caller(c)
   const withMembers = !excludesMembers(c)
-  const row = await findGroup(c.env.DB, phoneSystem.id, c.req.param('id'), withMembers)
+  const row = await findGroup(c.env.DB, phoneSystem.id, resourceId(c), withMembers)
   if (!row) throw notFound('Group')
   return answer(c, groupView(base, row, withMembers), 200)
 })
@@ -292,7 +299,7 @@ scimApp.post(`${P}/Groups`, async (c) => {
 scimApp.patch(`${P}/Groups/:id`, async (c) => {
   const { phoneSystem } = await caller(c)
   const changes = groupChanges(parsePatchBody(await readBody(c)))
-  const existing = await findGroup(c.env.DB, phoneSystem.id, c.req.param('id'), false)
+  const existing = await findGroup(c.env.DB, phoneSystem.id, resourceId(c), false)
   if (!existing) throw notFound('Group')
   await changeGroup(c.env.DB, writable(phoneSystem), existing.id, changes, Date.now())
   return c.body(null, 204, { 'Cache-Control': 'no-store' })
@@ -300,7 +307,7 @@ scimApp.patch(`${P}/Groups/:id`, async (c) => {
 
 scimApp.delete(`${P}/Groups/:id`, async (c) => {
   const { phoneSystem } = await caller(c)
-  const existing = await findGroup(c.env.DB, phoneSystem.id, c.req.param('id'), false)
+  const existing = await findGroup(c.env.DB, phoneSystem.id, resourceId(c), false)
   if (!existing) throw notFound('Group')
   await deleteGroup(c.env.DB, writable(phoneSystem), existing.id)
   return c.body(null, 204, { 'Cache-Control': 'no-store' })

@@ -52,6 +52,12 @@ describe('SCIM tokens at the door', () => {
     expect(await dbAll('SELECT active FROM scim_users WHERE id = ?', created.id)).toEqual([{ active: 1 }])
   })
 
+  it('an id longer than any issued: 404 in SCIM shape', async () => {
+    const tenant = await seedScimTenant()
+    await expectScimError(await scim(tenant, 'GET', `/Users/${'u'.repeat(5000)}`), 404)
+    await expectScimError(await scim(tenant, 'DELETE', `/Groups/${'g'.repeat(5000)}`), 404)
+  })
+
   it('a revoked token: 401 at once', async () => {
     const tenant = await seedScimTenant()
     await scimJson(await scim(tenant, 'GET', '/Users'), 200)
