@@ -89,7 +89,7 @@ function displayNameOf(resource: Json): string | null {
 }
 
 /**
- * A user resource as it will be stored (without `id` and `meta`, which are the gateway's, and with
+ * A user resource as it will be stored (without `id` and `meta`, which are the gateway's, nor a password; with
  * `active` a boolean) and its facts; 400 for a resource the gateway cannot keep.
  */
 export function normalizeUser(body: unknown): { resource: Json; facts: UserFacts } {
@@ -97,7 +97,8 @@ export function normalizeUser(body: unknown): { resource: Json; facts: UserFacts
   const resource: Json = {}
   for (const [key, value] of Object.entries(body)) {
     const lower = key.toLowerCase()
-    if (lower === 'id' || lower === 'meta') continue
+    // A password is write-only (RFC 7643 §4.1.1) and none is needed to sign in with Microsoft: never kept.
+    if (lower === 'id' || lower === 'meta' || lower === 'password') continue
     resource[key] = value
   }
   const userNameKey = keyOf(resource, 'userName')

@@ -148,6 +148,7 @@ describe('a user resource', () => {
     })
     expect(resource).not.toHaveProperty('id')
     expect(resource).not.toHaveProperty('meta')
+    expect(normalizeUser({ userName: 'c', password: 'P@ssw0rd!' }).resource).toEqual({ userName: 'c', active: true })
     expect(normalizeUser({ userName: 'b', emails: [{ value: 'p@x', primary: true }] }).facts.email).toBe('p@x')
   })
 })
