@@ -258,7 +258,14 @@ export async function syncDuePhoneSystems(
   const due = await getDb(d1)
     .select()
     .from(phoneSystems)
-    .where(and(lte(phoneSystems.nextSyncAt, now), ne(phoneSystems.tenantStatus, 'unverified')))
+    // A SCIM-pushed list is never due (its schedule is cleared too; this keeps it so whatever set one).
+    .where(
+      and(
+        lte(phoneSystems.nextSyncAt, now),
+        ne(phoneSystems.tenantStatus, 'unverified'),
+        ne(phoneSystems.syncSource, 'scim'),
+      ),
+    )
     .orderBy(asc(phoneSystems.nextSyncAt))
     .limit(RUN_BUDGET.phoneSystems)
     .all()
