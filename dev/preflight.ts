@@ -20,7 +20,7 @@
  *   admin Worker's SYNC_JOBS; the admin Worker
  *   (wrangler.admin.toml) requires every secret and the crons, consumes (with
  *   its dead letter queue) every queue the top level consumes, its routes are
- *   only the primary host's /admin*, /api/* and /connect/*, and its vars and
+ *   only the primary host's /admin*, /api/*, /connect/* and /scim/*, and its vars and
  *   D1 database are the sign-in Worker's of the same environment
  *   (`--sign-in-config`, default wrangler.toml);
  * - secrets: every name the Worker requires set on it (`wrangler secret list`);
@@ -442,7 +442,7 @@ const serves = (route: { pattern: string; zone?: string }, host: string) => {
   return regex.test(host) && (!route.zone || host === route.zone || host.endsWith(`.${route.zone}`))
 }
 /** The admin Worker's routes: the primary host's own surfaces (a route elsewhere would take sign-in traffic). */
-const ADMIN_PATHS = ['/admin*', '/api/*', '/connect/*']
+const ADMIN_PATHS = ['/admin*', '/api/*', '/connect/*', '/scim/*']
 if (role === 'admin') {
   const wantedRoutes = primaryHost ? ADMIN_PATHS.map((p) => `${primaryHost}${p}`) : []
   for (const route of routes) {
@@ -454,7 +454,8 @@ if (role === 'admin') {
       )
     }
   }
-  for (const pattern of wantedRoutes.slice(0, 2)) {
+  // The console, the API and SCIM (Entra's provisioning would meet the sign-in Worker's 404) must be routed.
+  for (const pattern of wantedRoutes.filter((route) => !route.endsWith('/connect/*'))) {
     if (!isPlaceholder(`${at}.vars.PRIMARY_HOST`) && !routes.some((route) => route.pattern === pattern)) {
       bindingLines.fail(
         `${at}.routes`,

@@ -228,6 +228,15 @@ export const ERRORS = {
       'Sync from a group with fewer members, or assign fewer users to the sign-in app.',
     ),
   },
+  // A SCIM-pushed list (src/scim/) has no Graph pull to run, and no other writer.
+  list_pushed_by_scim: {
+    status: 409,
+    page: refused(
+      'This list is pushed by SCIM',
+      "This phone system's SSO list is pushed by Microsoft Entra's provisioning (SCIM): Sync does not pull it, and it cannot be replaced here.",
+      "Change it in Microsoft Entra (the enterprise app's users and groups), or choose app assignments or a group as the Sync source first.",
+    ),
+  },
   sync_in_progress: {
     status: 409,
     page: refused(

@@ -197,13 +197,14 @@ describe('npm run preflight', { concurrency: 3 }, () => {
     assert.ok(result.output.includes('ok   secrets: all 6 set on Worker edge-sso-gateway-admin'), result.output)
   })
 
-  test('fails an admin Worker routed beyond the primary host, on another database, without its cron, binding the flow objects', async () => {
+  test('fails an admin Worker routed beyond the primary host, without its SCIM route, on another database, without its cron, binding the flow objects', async () => {
     const dir = mkdtempSync(path.join(tmpdir(), 'sso-gateway-preflight-test-'))
     const broken = path.join(dir, 'wrangler.admin.toml')
     const text = readFileSync(path.join(root, ADMIN_EXAMPLE), 'utf8')
       .replace('"../../src/admin-worker.ts"', JSON.stringify(path.join(root, 'src', 'admin-worker.ts')))
       .replace('"../../migrations"', JSON.stringify(path.join(root, 'migrations')))
       .replace('"login.example.net/api/*"', '"*.example.net/*"')
+      .replace('  { pattern = "login.example.net/scim/*", zone_name = "example.net" },\n', '')
       .replace('3fd108e5-15fd-4f4a-ab8a-5b31d8b9b5e1', '3fd108e5-15fd-4f4a-ab8a-5b31d8b9b5e2')
       .replace('crons = ["*/5 * * * *"]', 'crons = []')
       .replace('"ADMIN_API_KEY", ', '')
@@ -218,6 +219,7 @@ describe('npm run preflight', { concurrency: 3 }, () => {
       const expected = [
         /^FAIL env\.production\.routes: "\*\.example\.net\/\*": not one of the primary host's admin surfaces/,
         /^FAIL env\.production\.routes: lacks "login\.example\.net\/api\/\*"/,
+        /^FAIL env\.production\.routes: lacks "login\.example\.net\/scim\/\*"/,
         /^FAIL env\.production\.d1_databases: .*they must share one D1 database/,
         /^FAIL env\.production\.triggers\.crons: lacks "\*\/5 \* \* \* \*"/,
         /^FAIL env\.production\.secrets\.required: lacks ADMIN_API_KEY/,

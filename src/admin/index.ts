@@ -20,6 +20,7 @@ import { integrationRoutes } from './routes/integrations'
 import { keyRoutes } from './routes/keys'
 import { orgRoutes } from './routes/orgs'
 import { phoneSystemRoutes } from './routes/phone-systems'
+import { scimTokenRoutes } from './routes/scim-tokens'
 import { signInRoutes } from './routes/sign-ins'
 import { staffRoutes } from './routes/staff'
 import { tenantRoutes } from './routes/tenants'
@@ -54,6 +55,7 @@ orgRoutes(adminRoutes)
 keyRoutes(adminRoutes)
 hostnameRoutes(adminRoutes)
 phoneSystemRoutes(adminRoutes)
+scimTokenRoutes(adminRoutes)
 integrationRoutes(adminRoutes)
 auditRoutes(adminRoutes)
 signInRoutes(adminRoutes)

@@ -20,6 +20,7 @@ export interface AuditEntry {
     | 'phone_system'
     | 'sso_list'
     | 'api_key'
+    | 'scim_token'
     | 'microsoft_integration'
     | 'tenant'
     | 'staff'

@@ -27,6 +27,8 @@ export const HOSTNAME_STATUSES = ['pending', 'active', 'failed', 'moved'] as con
 export const CALLBACK_MODES = ['central', 'direct'] as const
 /** Whether a phone system's Entra tenant is proven (ARCHITECTURE §6): ops vouched, an administrator of it connected, or neither. */
 export const TENANT_STATUSES = ['trusted', 'verified', 'unverified'] as const
+/** Where a phone system's SSO list comes from: Sync pulls app assignments or one group from Graph; `scim` is pushed by Entra's provisioning (src/scim/). */
+export const SYNC_SOURCES = ['app_assignments', 'group', 'scim'] as const
 
 export type OrgKind = (typeof ORG_KINDS)[number]
 export type OrgStructure = (typeof ORG_STRUCTURES)[number]
@@ -122,9 +124,7 @@ export const phoneSystems = sqliteTable(
     /** Mirrors the tenant's claim for this phone system's partner subtree (`tenant_claims`); unverified serves nobody. */
     tenantStatus: text('tenant_status', { enum: TENANT_STATUSES }).notNull().default('unverified'),
     ssoListVersion: integer('sso_list_version').notNull().default(0),
-    syncSource: text('sync_source', { enum: ['app_assignments', 'group'] })
-      .notNull()
-      .default('app_assignments'),
+    syncSource: text('sync_source', { enum: SYNC_SOURCES }).notNull().default('app_assignments'),
     syncGroupId: text('sync_group_id'),
     lastSyncAt: integer('last_sync_at'),
     lastSyncStatus: text('last_sync_status', { enum: ['success', 'failed'] }),
@@ -539,3 +539,93 @@ export type JobRunRow = typeof jobRuns.$inferSelect
 export type StaffRow = typeof staff.$inferSelect
 export type ConsoleSessionRow = typeof consoleSessions.$inferSelect
 export type GraphTenantBackoffRow = typeof graphTenantBackoff.$inferSelect
+
+/**
+ * SCIM 2.0 provisioning (src/scim/, ARCHITECTURE §12): the bearer
+ * tokens an Entra enterprise app's provisioning presents for one phone
+ * system, stored as SHA-256 like partner keys; the users and groups it
+ * pushed, kept as SCIM knows them (an active user is also on the phone
+ * system's SSO list, `sso_users` row with the same id, written in the same
+ * batch).
+ */
+export const scimTokens = sqliteTable(
+  'scim_tokens',
+  {
+    id: text('id').primaryKey(),
+    phoneSystemId: text('phone_system_id')
+      .notNull()
+      .references(() => phoneSystems.id, { onDelete: 'cascade' }),
+    prefix: text('prefix').notNull(),
+    secretHash: text('secret_hash').notNull(),
+    label: text('label'),
+    createdBy: text('created_by').notNull(),
+    createdAt: integer('created_at').notNull(),
+    lastUsedAt: integer('last_used_at'),
+    revokedAt: integer('revoked_at'),
+  },
+  (t) => [uniqueIndex('scim_tokens_secret_hash_uq').on(t.secretHash), index('scim_tokens_ps_idx').on(t.phoneSystemId)],
+)
+
+export const scimUsers = sqliteTable(
+  'scim_users',
+  {
+    /** `usr_…`, also the id of its `sso_users` row while active: the assertion's `sub` survives a disable and re-enable. */
+    id: text('id').primaryKey(),
+    phoneSystemId: text('phone_system_id')
+      .notNull()
+      .references(() => phoneSystems.id, { onDelete: 'cascade' }),
+    userName: text('user_name').notNull(),
+    /** userName lowercased (JavaScript's full Unicode lowering, which SQLite's `lower` is not): SCIM compares userName case-insensitively (RFC 7643 §4.1.1), so uniqueness does too. */
+    userNameKey: text('user_name_key').notNull(),
+    externalId: text('external_id'),
+    active: integer('active', { mode: 'boolean' }).notNull(),
+    displayName: text('display_name'),
+    /** The work (else primary, else first) email, lowercase. */
+    email: text('email'),
+    /** The resource's attributes as pushed (without id and meta), JSON, so a GET answers what was sent. */
+    resource: text('resource', { mode: 'json' }).$type<Record<string, unknown>>().notNull(),
+    version: integer('version').notNull().default(1),
+    ...timestamps,
+  },
+  (t) => [
+    uniqueIndex('scim_users_ps_user_name_uq').on(t.phoneSystemId, t.userNameKey),
+    index('scim_users_ps_external_idx').on(t.phoneSystemId, t.externalId),
+    index('scim_users_ps_created_idx').on(t.phoneSystemId, t.createdAt, t.id),
+  ],
+)
+
+export const scimGroups = sqliteTable(
+  'scim_groups',
+  {
+    id: text('id').primaryKey(),
+    phoneSystemId: text('phone_system_id')
+      .notNull()
+      .references(() => phoneSystems.id, { onDelete: 'cascade' }),
+    displayName: text('display_name').notNull(),
+    externalId: text('external_id'),
+    ...timestamps,
+  },
+  (t) => [
+    // A group's displayName compares case-insensitively (RFC 7643 §4.2, caseExact false), ASCII as SQLite folds it.
+    index('scim_groups_ps_name_idx').on(t.phoneSystemId, sql`${t.displayName} COLLATE NOCASE`),
+    index('scim_groups_ps_external_idx').on(t.phoneSystemId, t.externalId),
+    index('scim_groups_ps_created_idx').on(t.phoneSystemId, t.createdAt, t.id),
+  ],
+)
+
+export const scimGroupMembers = sqliteTable(
+  'scim_group_members',
+  {
+    groupId: text('group_id')
+      .notNull()
+      .references(() => scimGroups.id, { onDelete: 'cascade' }),
+    userId: text('user_id')
+      .notNull()
+      .references(() => scimUsers.id, { onDelete: 'cascade' }),
+  },
+  (t) => [primaryKey({ columns: [t.groupId, t.userId] }), index('scim_group_members_user_idx').on(t.userId)],
+)
+
+export type ScimTokenRow = typeof scimTokens.$inferSelect
+export type ScimUserRow = typeof scimUsers.$inferSelect
+export type ScimGroupRow = typeof scimGroups.$inferSelect

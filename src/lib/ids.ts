@@ -5,7 +5,7 @@
 
 const ALPHABET = '0123456789abcdefghjkmnpqrstvwxyz' // Crockford base32, lowercase
 
-export type IdPrefix = 'org' | 'ps' | 'usr' | 'key' | 'cl' | 'cs' | 'stf'
+export type IdPrefix = 'org' | 'ps' | 'usr' | 'key' | 'cl' | 'cs' | 'stf' | 'sct' | 'grp'
 
 /** A prefixed random id (`org_…`), 100 bits of randomness. */
 export function newId(prefix: IdPrefix): string {

@@ -9,7 +9,15 @@ import type { Principal } from '../access/principal'
 import { asNotFound, notFound, orgInScope } from '../access/scope'
 import { recordChange } from '../audit/write'
 import { getDb } from '../db/client'
-import { type PhoneSystemRow, phoneSystems, ssoUsers, TENANT_STATUSES } from '../db/schema'
+import {
+  type PhoneSystemRow,
+  phoneSystems,
+  SYNC_SOURCES,
+  scimGroups,
+  scimUsers,
+  ssoUsers,
+  TENANT_STATUSES,
+} from '../db/schema'
 import { guard, isGuardFailure } from '../db/statements'
 import { AppError } from '../errors'
 import { boundedText, guid } from '../lib/fields'
@@ -38,6 +46,7 @@ export const updatePhoneSystemSchema = z.strictObject({
   handoffUrl: z.optional(clientUrl),
   /** A new tenant starts over: its SSO list is emptied, and with a partner key it is unverified until connected. */
   entraTenantId: z.optional(guid),
+  /** `scim` is not chosen here: creating the first SCIM token switches to it (src/scim/tokens.ts). */
   syncSource: z.optional(z.enum(['app_assignments', 'group'], 'must be "app_assignments" or "group"')),
   syncGroupId: z.optional(z.nullable(guid)),
 })
@@ -55,7 +64,7 @@ export const phoneSystemSchema = z.object({
   /** `trusted` (ops vouched), `verified` (an administrator of the tenant connected it) or `unverified` (serves nobody yet). */
   tenantStatus: z.enum(TENANT_STATUSES),
   sync: z.object({
-    source: z.enum(['app_assignments', 'group']),
+    source: z.enum(SYNC_SOURCES),
     groupId: z.nullable(z.string()),
     lastSyncAt: z.nullable(z.string()),
     lastSyncStatus: z.nullable(z.enum(['success', 'failed'])),
@@ -224,7 +233,14 @@ export async function updatePhoneSystem(
         .update(phoneSystems)
         .set({ ...changes, ...(newTenant ? { ssoListVersion: sql`${phoneSystems.ssoListVersion} + 1` } : {}) })
         .where(eq(phoneSystems.id, id)),
-      ...(newTenant ? [getDb(d1).delete(ssoUsers).where(eq(ssoUsers.phoneSystemId, id))] : []),
+      ...(newTenant
+        ? [
+            getDb(d1).delete(ssoUsers).where(eq(ssoUsers.phoneSystemId, id)),
+            // What SCIM pushed was the old tenant's too: Entra's next cycle finds nothing and creates its users again.
+            getDb(d1).delete(scimUsers).where(eq(scimUsers.phoneSystemId, id)),
+            getDb(d1).delete(scimGroups).where(eq(scimGroups.phoneSystemId, id)),
+          ]
+        : []),
       ...(tenant?.statements ?? []),
     )
   } catch (error) {

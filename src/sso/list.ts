@@ -12,6 +12,7 @@ import { AppError } from '../errors'
 import { guid, wholeNumber } from '../lib/fields'
 import { iso } from '../lib/time'
 import { getPhoneSystem } from '../phone-systems/service'
+import { isScimPushed, listPushedByScim } from '../phone-systems/sync-source'
 import { DuplicateSsoUserError, type ReplaceCounts } from './plan'
 import { countSsoUsers, listSizesOfOrg, listSsoUsers, replaceSsoList } from './store'
 import type { SsoUser, SsoUserFields } from './types'
@@ -108,6 +109,8 @@ export async function putSsoUsers(
   now: number,
 ): Promise<ReplaceCounts> {
   const phoneSystem = await getPhoneSystem(d1, principal, phoneSystemId)
+  // One writer per list; a switch to SCIM meanwhile bumps the list's version, so the replace's guard refuses too.
+  if (isScimPushed(phoneSystem)) throw listPushedByScim()
   try {
     const { statements: _statements, ...counts } = await replaceSsoList(d1, phoneSystem, users.map(toFields), {
       now,

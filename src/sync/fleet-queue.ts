@@ -69,7 +69,7 @@ export async function planDueSyncs(
       `UPDATE phone_systems SET next_sync_at = ?1
        WHERE id IN (
          SELECT id FROM phone_systems
-         WHERE next_sync_at <= ?2 AND tenant_status != 'unverified'
+         WHERE next_sync_at <= ?2 AND tenant_status != 'unverified' AND sync_source != 'scim'
            AND entra_tenant_id NOT IN (SELECT tenant_id FROM graph_tenant_backoff WHERE until > ?2)
          ORDER BY next_sync_at LIMIT ?3)
        RETURNING id`,
@@ -82,7 +82,7 @@ export async function planDueSyncs(
       `SELECT count(*) AS due,
          coalesce(sum(entra_tenant_id IN (SELECT tenant_id FROM graph_tenant_backoff WHERE until > ?1)), 0) AS backed_off,
          min(CASE WHEN entra_tenant_id NOT IN (SELECT tenant_id FROM graph_tenant_backoff WHERE until > ?1) THEN next_sync_at END) AS oldest
-       FROM phone_systems WHERE next_sync_at <= ?1 AND tenant_status != 'unverified'`,
+       FROM phone_systems WHERE next_sync_at <= ?1 AND tenant_status != 'unverified' AND sync_source != 'scim'`,
     )
     .bind(now)
     .first<{ due: number; backed_off: number; oldest: number | null }>()
@@ -260,7 +260,9 @@ async function syncJob(
   if (
     phoneSystem.nextSyncAt === null ||
     phoneSystem.nextSyncAt > job.dueBy ||
-    phoneSystem.tenantStatus === 'unverified'
+    phoneSystem.tenantStatus === 'unverified' ||
+    // A list SCIM pushes is never pulled (its schedule is cleared when it becomes SCIM's; this holds whatever set one).
+    phoneSystem.syncSource === 'scim'
   ) {
     return { kind: 'skipped', subrequests: 0 }
   }

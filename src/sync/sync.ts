@@ -19,6 +19,7 @@ import { type RedirectUris, reconcilePortal } from '../hostnames/redirect-uris'
 import { log } from '../log'
 import { metrics } from '../observe/metrics'
 import { clientForOrg } from '../oidc/clients'
+import { listPushedByScim } from '../phone-systems/sync-source'
 import type { ReplaceCounts } from '../sso/plan'
 import { writePlan } from '../sso/store'
 import { appPortalOf, portalOf } from '../tenancy/portal'
@@ -28,7 +29,8 @@ import { scheduledAfter } from './fleet'
 import type { PullStats } from './pull'
 
 export interface SyncOutcome extends ReplaceCounts {
-  source: PhoneSystemRow['syncSource']
+  /** A pull's source: never `scim` (a pushed list is refused before anything is pulled). */
+  source: Exclude<PhoneSystemRow['syncSource'], 'scim'>
   /** `delta`: Graph's changes since the last sync applied; `full`: the list read whole, and why. */
   mode: SyncMode
   fullReason: FullReason | null
@@ -77,6 +79,8 @@ export async function syncPhoneSystem(
   now: number,
   options: SyncOptions = {},
 ): Promise<SyncOutcome> {
+  const source = phoneSystem.syncSource
+  if (source === 'scim') throw listPushedByScim()
   // Nothing is read from an unproven tenant: naming a tenant proves nothing (ARCHITECTURE §6).
   if (phoneSystem.tenantStatus === 'unverified') {
     throw new AppError(
@@ -91,7 +95,7 @@ export async function syncPhoneSystem(
   try {
     // The app of the phone system's portal (a moved customer's partner's during its transition, until it has its own).
     const client = await clientForOrg(d1, config, await appPortalOf(d1, phoneSystem.orgId, started))
-    const update = await pullListUpdate(d1, config, client, phoneSystem, now)
+    const update = await pullListUpdate(d1, config, client, { ...phoneSystem, syncSource: source }, now)
     stats = update.stats
     const finished = Date.now()
     const counts = { ...update.plan.counts }
@@ -139,7 +143,7 @@ export async function syncPhoneSystem(
     })
     return {
       ...counts,
-      source: phoneSystem.syncSource,
+      source,
       mode: update.mode,
       fullReason: update.fullReason,
       graphRequests: stats.requests,

@@ -1,7 +1,7 @@
 /**
  * The admin Worker's routes (ARCHITECTURE §1), all on the primary host: the
- * admin API (`/api/v1`), the console (`/admin`) and the tenant proof
- * (`/connect/*`); its handlers beyond fetch (the cron, the sign-in audit
+ * admin API (`/api/v1`), the console (`/admin`), the tenant proof
+ * (`/connect/*`) and SCIM provisioning (`/scim/v2`, src/scim/); its handlers beyond fetch (the cron, the sign-in audit
  * queue's consumer). The `EntraAppRegistrar` Durable Object is exported by
  * the entries (admin-worker.ts, index.ts).
  */
@@ -13,6 +13,7 @@ import { consoleApp } from '../console/app'
 import { redirectUrisOf } from '../hostnames/redirect-uris'
 import type { AppEnv } from '../http/context'
 import { runScheduledJobs } from '../jobs/scheduled'
+import { scimApp } from '../scim/routes'
 import { consumeSyncJobs, SYNC_QUEUES } from '../sync/fleet-queue'
 import type { Mount } from './chain'
 
@@ -20,6 +21,7 @@ export const mountAdmin: Mount = (app) => {
   app.route('/api/v1', adminApi)
   app.route('/admin', consoleApp)
   app.route('/', connectRoutes)
+  app.route('/scim/v2', scimApp)
 }
 
 /**

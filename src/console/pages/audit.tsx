@@ -28,6 +28,7 @@ const TARGETS: Record<string, string> = {
   phone_system: 'Phone system',
   sso_list: 'SSO list',
   api_key: 'API key',
+  scim_token: 'SCIM token',
   microsoft_integration: 'Microsoft integration',
   tenant: 'Tenant',
   staff: 'Staff',

@@ -8,6 +8,7 @@
  * API's routes call them.
  */
 import type { Hono } from 'hono'
+import type * as z from 'zod/mini'
 import { createConnectLink } from '../../connect/links'
 import type { PhoneSystemRow, TenantStatus } from '../../db/schema'
 import { AppError } from '../../errors'
@@ -22,6 +23,14 @@ import {
   updatePhoneSystem,
   updatePhoneSystemSchema,
 } from '../../phone-systems/service'
+import {
+  createScimToken,
+  createScimTokenSchema,
+  listScimTokens,
+  revokeScimToken,
+  scimTenantUrl,
+  type scimTokenSchema,
+} from '../../scim/tokens'
 import { getListSizes, getSsoUserCounts, getSsoUsersPage, ssoUserPageQuerySchema } from '../../sso/list'
 import { type SyncActivity, type SyncResult, syncActivity, syncNow } from '../../sync/sync'
 import { mayNameTenants } from '../../tenancy/claims'
@@ -53,6 +62,7 @@ const NOTICES = {
   created: 'Phone system added.',
   updated: 'Saved.',
   deleted: 'Phone system deleted, with its SSO list.',
+  scimTokenRevoked: 'SCIM token revoked: Entra provisioning with it is refused from now on.',
 }
 
 const psPath = (orgId: string, id?: string, page = '') =>
@@ -94,6 +104,15 @@ function actorLabel(actor: string): string {
 }
 
 function LastSyncCell({ ps }: { ps: PhoneSystemRow }) {
+  if (ps.syncSource === 'scim') {
+    return ps.lastSyncAt === null ? (
+      <span class="muted">SCIM: nothing pushed yet</span>
+    ) : (
+      <>
+        <Badge tone="ok">Pushed by SCIM</Badge> <When at={ps.lastSyncAt} />
+      </>
+    )
+  }
   if (ps.lastSyncStatus === null) return <span class="muted">Never synced</span>
   return (
     <>
@@ -274,6 +293,7 @@ type Outcome =
   | { kind: 'sync'; result: Attempt<SyncResult> }
   | { kind: 'connect'; link: { connectUrl: string; expiresAt: string } }
   | { kind: 'edit'; problem: FormProblem }
+  | { kind: 'scimToken'; token: string }
 
 const STATUS_EXPLAINED: Record<TenantStatus, string> = {
   trusted: 'Connected: the provider vouched for this tenant. Sync reads its users, and they can sign in.',
@@ -429,6 +449,7 @@ function SyncSection({
   csrfToken: string
   canChange: boolean
 }) {
+  if (ps.syncSource === 'scim') return <PushedSection ps={ps} />
   const source =
     ps.syncSource === 'group' ? (
       <>
@@ -491,6 +512,133 @@ function SyncSection({
         {canChange ? <SyncButton ps={ps} csrfToken={csrfToken} /> : null}
         <EyeLink href={psPath(ps.orgId, ps.id, '/users')} named />
       </div>
+    </section>
+  )
+}
+
+/** The Sync area of a SCIM-pushed list: nothing to press, the last push instead. */
+function PushedSection({ ps }: { ps: PhoneSystemRow }) {
+  return (
+    <section class="card" aria-labelledby="sync">
+      <h2 id="sync">SSO list pushed by SCIM</h2>
+      <p>
+        Microsoft Entra provisioning pushes this SSO list (SCIM): users assigned to the enterprise app are added as
+        Entra provisions them, and a user Entra disables or removes leaves the list at once. Sync does not run; change
+        who may sign in in Microsoft Entra.
+      </p>
+      <p>
+        {ps.lastSyncAt !== null ? (
+          <>
+            Last pushed: <When at={ps.lastSyncAt} />.
+          </>
+        ) : (
+          'Nothing pushed yet: start provisioning in Microsoft Entra with the Tenant URL and a secret token below.'
+        )}
+      </p>
+      <div class="actions">
+        <EyeLink href={psPath(ps.orgId, ps.id, '/users')} named />
+      </div>
+    </section>
+  )
+}
+
+function ScimTokenPanel({ token }: { token: string }) {
+  return (
+    <section class="card" aria-labelledby="scim-token">
+      <h2 id="scim-token">New SCIM token</h2>
+      <Alert tone="ok" title="SCIM token created.">
+        It is shown only here and now: copy it into Microsoft Entra (Secret token) before you leave this page.
+      </Alert>
+      <CopyValue value={token} label="SCIM token" />
+    </section>
+  )
+}
+
+type ScimTokenView = z.output<typeof scimTokenSchema>
+
+function ScimSection({
+  ps,
+  tokens,
+  tenantUrl,
+  csrfToken,
+  canChange,
+}: {
+  ps: PhoneSystemRow
+  tokens: ScimTokenView[]
+  tenantUrl: string
+  csrfToken: string
+  canChange: boolean
+}) {
+  return (
+    <section class="card" aria-labelledby="scim">
+      <h2 id="scim">SCIM provisioning</h2>
+      <p>
+        Instead of Sync, Microsoft Entra can push this phone system's users: in the Entra admin center, open the
+        enterprise app for this phone system, Provisioning, mode Automatic, and enter the Tenant URL and a secret token
+        from here. Creating the first token makes SCIM the source of the SSO list: Sync stops, and the list holds only
+        what Entra pushes (empty until Entra's first provisioning cycle).
+      </p>
+      <dl class="facts">
+        <dt>Tenant URL</dt>
+        <dd>
+          <CopyValue value={tenantUrl} label="Tenant URL" />
+        </dd>
+      </dl>
+      {tokens.length === 0 ? (
+        <p class="muted">No SCIM token yet.</p>
+      ) : (
+        <table>
+          <caption>SCIM tokens</caption>
+          <thead>
+            <tr>
+              <th scope="col">Token</th>
+              <th scope="col">Label</th>
+              <th scope="col">Created</th>
+              <th scope="col">Last used</th>
+              <th scope="col">Status</th>
+            </tr>
+          </thead>
+          <tbody>
+            {tokens.map((t) => (
+              <tr>
+                <td>
+                  <code>{t.prefix}…</code>
+                </td>
+                <td>{t.label ?? ''}</td>
+                <td>
+                  <When at={t.createdAt} />
+                </td>
+                <td>{t.lastUsedAt ? <When at={t.lastUsedAt} /> : 'Never'}</td>
+                <td>
+                  {t.revokedAt ? (
+                    <Badge tone="error">Revoked</Badge>
+                  ) : canChange ? (
+                    <PostButton
+                      action={psPath(ps.orgId, ps.id, `/scim-tokens/${encodeURIComponent(t.id)}/revoke`)}
+                      csrfToken={csrfToken}
+                      label="Revoke"
+                      accessibleName={`Revoke SCIM token ${t.prefix}`}
+                      variant="danger"
+                      confirm="Revoke this SCIM token? Entra provisioning with it stops at once."
+                    />
+                  ) : (
+                    <Badge tone="ok">Active</Badge>
+                  )}
+                </td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      )}
+      {canChange ? (
+        <form method="post" action={psPath(ps.orgId, ps.id, '/scim-tokens')}>
+          <CsrfField token={csrfToken} />
+          <Field name="label" label="Label (optional)" hint="To tell tokens apart, e.g. the Entra app's name." />
+          <div class="actions">
+            <button type="submit">Create SCIM token</button>
+          </div>
+        </form>
+      ) : null}
     </section>
   )
 }
@@ -579,7 +727,10 @@ async function detailPage(c: ConsoleContext, outcome?: Outcome, status?: 200 | 4
   const canChange = role === 'admin'
   const csrfToken = c.var.session.csrfToken
   const notice = noticeOf(c, NOTICES)
-  const activity = await syncActivity(c.env.DB, ps, Date.now())
+  const [activity, scimTokens] = await Promise.all([
+    syncActivity(c.env.DB, ps, Date.now()),
+    listScimTokens(c.env.DB, c.var.acting.principal, ps.id),
+  ])
   return renderOrgPage(
     c,
     'phone-systems',
@@ -588,6 +739,7 @@ async function detailPage(c: ConsoleContext, outcome?: Outcome, status?: 200 | 4
       {notice ? <Alert tone="ok">{notice}</Alert> : null}
       {outcome?.kind === 'sync' ? <SyncOutcome result={outcome.result} reference={c.var.correlationId} /> : null}
       {outcome?.kind === 'connect' ? <ConnectLinkPanel ps={ps} link={outcome.link} /> : null}
+      {outcome?.kind === 'scimToken' ? <ScimTokenPanel token={outcome.token} /> : null}
       <section class="card" aria-labelledby="facts">
         <h2 id="facts">About</h2>
         <dl class="facts">
@@ -619,6 +771,13 @@ async function detailPage(c: ConsoleContext, outcome?: Outcome, status?: 200 | 4
       </section>
       <ConnectionSection ps={ps} csrfToken={csrfToken} canChange={canChange} />
       <SyncSection ps={ps} activity={activity} csrfToken={csrfToken} canChange={canChange} />
+      <ScimSection
+        ps={ps}
+        tokens={scimTokens}
+        tenantUrl={scimTenantUrl(c.var.config.origin(c.var.config.primaryHost), ps.id)}
+        csrfToken={csrfToken}
+        canChange={canChange}
+      />
       {canChange ? (
         <>
           <EditForm
@@ -835,6 +994,27 @@ export function phoneSystemPages(app: Hono<ConsoleEnv>): void {
     // A page, not a redirect: the link must never travel in a URL (history, logs, Referer).
     const link = await createConnectLink(c.env.DB, c.var.config, c.var.acting.principal, ps.id, Date.now())
     return detailPage(c, { kind: 'connect', link })
+  })
+
+  app.post(`${PS}/:id/scim-tokens`, async (c) => {
+    const ps = await phoneSystemOf(c)
+    const { label } = parseForm(createScimTokenSchema, c.var.form, ['label'])
+    // A page, not a redirect: the token must never travel in a URL.
+    const issued = await createScimToken(
+      c.env.DB,
+      c.var.acting.principal,
+      ps.id,
+      label,
+      c.var.config.origin(c.var.config.primaryHost),
+      Date.now(),
+    )
+    return detailPage(c, { kind: 'scimToken', token: issued.token })
+  })
+
+  app.post(`${PS}/:id/scim-tokens/:tokenId/revoke`, async (c) => {
+    const ps = await phoneSystemOf(c)
+    await revokeScimToken(c.env.DB, c.var.acting.principal, ps.id, c.req.param('tokenId'), Date.now())
+    return seeOther(c, psPath(ps.orgId, ps.id), 'scimTokenRevoked')
   })
 
   app.get(`${PS}/:id/delete`, (c) => deletePage(c))
