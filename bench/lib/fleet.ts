@@ -12,8 +12,7 @@
  * three in four nested (own hostnames), the others flat (inside their
  * partner's portal, no hostname); hostnames over the partners and nested
  * customers, three in four provider subdomains and one in four custom
- * domains (named under `.localhost`, so that the bench's plain http is
- * served rather than redirected to https), one in ten signing in with the direct callback, a few pending or
+ * domains, one in ten signing in with the direct callback, a few pending or
  * failed; one phone system per customer plus one per partner until the
  * count is reached, each in its own Entra tenant (claimed, trusted); SSO
  * users over them, 50 on average and a few lists large (tens of thousands).
@@ -193,9 +192,7 @@ export function seedFleet(file: string, size: FleetSize, bigList: BigList | null
     for (let h = 0; h < size.hostnames; h++) {
       const orgId = hosting[h % hosting.length]!
       const custom = h % 4 === 3
-      // Custom domains under a loopback name: the bench speaks plain http, which the gateway redirects to https on
-      // any other name (their rows are kind `custom` all the same; the zone's subdomains are one label deep).
-      const hostname = custom ? `login.c${h}.example.localhost` : `s${h}.localhost`
+      const hostname = custom ? `login.c${h}.example` : `s${h}.localhost`
       const roll = rng()
       const status = roll < 0.02 ? 'pending' : roll < 0.03 ? 'failed' : 'active'
       const direct = status === 'active' && h % 10 === 1

@@ -18,6 +18,11 @@ export interface PageLoadResult {
   bytes: number
 }
 
+/** Cloudflare's edge ends TLS: a custom domain (outside the loopback zone) comes in as https, else the gateway answers 308. */
+function edgeHeaders(host: string): Record<string, string> {
+  return host.endsWith('.localhost') ? {} : { 'x-forwarded-proto': 'https' }
+}
+
 /**
  * Loads `/` round `hosts` on workerd's `port`: each connection walks the whole list, starting at its own place in
  * it. The load runs in a worker thread: this thread drains workerd's log lines (one per gateway request), and a
@@ -35,7 +40,7 @@ export async function loadPages(
     connections,
     ...span,
     workers: 1,
-    requests: hosts.map((host) => ({ method: 'GET', path: '/', headers: { host } })),
+    requests: hosts.map((host) => ({ method: 'GET', path: '/', headers: { host, ...edgeHeaders(host) } })),
     setupClient: path.join(import.meta.dirname, '..', 'spread-client.cjs') as unknown as (
       client: autocannon.Client,
     ) => void,
