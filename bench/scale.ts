@@ -38,6 +38,7 @@ import {
 } from '../dev/workerd.ts'
 import { d1File, type FleetSize, fileBytes, ISSUE_FLEET, type Seeded, seedFleet } from './lib/fleet.ts'
 import { combineRuns, loadPages, type PageLoadResult } from './lib/page-load.ts'
+import type { StepCounts } from './signin/counts.ts'
 import { Browser, type CellRun, type GatewaySites, gatewaySignIn } from './signin/driver.ts'
 import { buildGateway, GATEWAY } from './signin/gateway.ts'
 import { startLanes } from './signin/lanes.ts'
@@ -204,7 +205,21 @@ async function runLanes(d: Database, kind: Kind, concurrency: number, seconds: n
   cursors.set(d.name, (cursors.get(d.name) ?? 0) + usersTaken)
   return run
 }
+/** The metered sign-in Worker's D1 counts per step since the last read (bench/signin/worker/entry.ts), summed over the steps. */
+async function d1Since(d: Database): Promise<{ calls: number; ms: number }> {
+  const res = await fetch(`http://127.0.0.1:${d.running.port}/__bench/d1?reset=1`, { headers: { host: PRIMARY } })
+  const { steps } = (await res.json()) as { steps: Record<string, StepCounts> }
+  let calls = 0
+  let ms = 0
+  for (const [step, counts] of Object.entries(steps)) {
+    if (step === 'other') continue
+    calls += counts.read.total + counts.write.total
+    ms += counts.read.ms + counts.write.ms
+  }
+  return { calls, ms }
+}
 const signInRuns = new Map<string, CellRun[]>()
+const d1PerCell = new Map<string, { calls: number; ms: number }>()
 console.log(`Sign-ins: ${SECONDS} s per cell in ${ROUNDS} slices, after ${WARMUP_SECONDS} s of warm-up`)
 // One sign-in of each kind first, one at a time (a broken setup stops here, with what came back), then the warm-up.
 for (const d of databases)
@@ -223,7 +238,11 @@ for (let round = 0; round < ROUNDS; round++)
     for (const kind of ['central', 'direct'] as Kind[])
       for (const d of round % 2 === 0 ? databases : [...databases].reverse()) {
         const key = `${d.name} ${kind} c=${concurrency}`
+        await d1Since(d)
         const run = await runLanes(d, kind, concurrency, SECONDS / ROUNDS)
+        const d1 = await d1Since(d)
+        const sum = d1PerCell.get(key) ?? { calls: 0, ms: 0 }
+        d1PerCell.set(key, { calls: sum.calls + d1.calls, ms: sum.ms + d1.ms })
         signInRuns.set(key, [...(signInRuns.get(key) ?? []), run])
         const ok = run.results.filter((r) => r.ok).length
         console.log(`  ${key}: ${ok} sign-ins${ok < run.results.length ? `, ${run.results.length - ok} failed` : ''}`)
@@ -273,6 +292,26 @@ for (const kind of ['central', 'direct'] as Kind[])
         label: `sign-in ${kind} c=${concurrency} p99 ms`,
         small: s.whole.p99,
         large: l.whole.p99,
+        higherIsBetter: false,
+      },
+    )
+    // D1 itself, as the Worker saw it: calls per sign-in (the same in both) and their time.
+    const perSignIn = (name: string) => {
+      const d1 = d1PerCell.get(`${name} ${kind} c=${concurrency}`)!
+      const n = cell(name, kind, concurrency).signIns
+      return { calls: d1.calls / n, ms: d1.ms / n }
+    }
+    figures.push(
+      {
+        label: `  ${kind} c=${concurrency} D1 calls per sign-in`,
+        small: perSignIn('small').calls,
+        large: perSignIn('large').calls,
+        higherIsBetter: false,
+      },
+      {
+        label: `  ${kind} c=${concurrency} D1 ms per sign-in`,
+        small: perSignIn('small').ms,
+        large: perSignIn('large').ms,
         higherIsBetter: false,
       },
     )
