@@ -85,6 +85,8 @@ export async function schemaTables(): Promise<Set<string>> {
 export interface Names {
   tables: Map<string, string>
   ctes: Set<string>
+  /** `json_each` / `json_tree` over a value, by name or alias (`FROM json_each(?4) j`). */
+  jsonValues: Set<string>
 }
 
 /**
@@ -92,7 +94,13 @@ export interface Names {
  * (`WITH ids AS (…)`, `, more AS (…)`): SQLite's plan names a table by its alias when it has one.
  */
 export function namesIn(sql: string, tables: Set<string>): Names {
-  const names: Names = { tables: new Map([...tables].map((t) => [t, t])), ctes: new Set() }
+  const names: Names = {
+    tables: new Map([...tables].map((t) => [t, t])),
+    ctes: new Set(),
+    jsonValues: new Set(['json_each', 'json_tree']),
+  }
+  for (const [, , alias] of sql.matchAll(/\bjson_(each|tree)\s*\([^)]*\)\s+(?:as\s+)?"?(\w+)"?/gi))
+    if (alias && !/^(where|on|join|left|inner|cross|order|group|limit|using)$/i.test(alias)) names.jsonValues.add(alias)
   const ref = /\b(?:from|join|update|into)\s+"?(\w+)"?(?:\s+(?:as\s+)?"?(\w+)"?)?/gi
   for (const [, table = '', alias] of sql.matchAll(ref)) {
     if (
@@ -115,8 +123,9 @@ export function namesIn(sql: string, tables: Set<string>): Names {
  * a scanned name that is neither a table nor one of these is counted too.
  * Not counted, each bounded by something other than the fleet's size:
  * `SCAN CONSTANT ROW` (no table), `SCAN (subquery-N)` and a CTE's name (rows
- * the query already bounded with an index), a `json_each` virtual table (a
- * bound JSON value), and `tinyTables` (a handful of rows whatever the fleet's
+ * the query already bounded with an index), a `json_each` or `json_tree`
+ * virtual table, by name or alias (a JSON value the statement binds, such as
+ * a Sync's new list: its own rows, not the table's), and `tinyTables` (a handful of rows whatever the fleet's
  * size; each allowance says why where it is given).
  */
 export function fullScans(plan: PlanRow[], names: Names, tinyTables: ReadonlySet<string>): string[] {
@@ -126,7 +135,7 @@ export function fullScans(plan: PlanRow[], names: Names, tinyTables: ReadonlySet
     if (!match) continue
     const [, name = '', rest = ''] = match
     if (name === 'CONSTANT' || name.startsWith('(') || names.ctes.has(name)) continue
-    if (/^json_(each|tree)$/.test(name) && /VIRTUAL TABLE/.test(rest)) continue
+    if (names.jsonValues.has(name) && /VIRTUAL TABLE/.test(rest)) continue
     const table = names.tables.get(name)
     if (table && tinyTables.has(table)) continue
     if (table && /USING (COVERING )?INDEX|USING INTEGER PRIMARY KEY|USING PRIMARY KEY/.test(rest)) continue

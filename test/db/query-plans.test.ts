@@ -19,9 +19,15 @@ import { app } from '../../src/index'
 import { forgetCachedReads } from '../../src/lib/ttl-cache'
 import {
   apiJson,
+  consent,
   cookieFrom,
   createCustomer,
+  createPartner,
+  dbAll,
+  directory,
+  dirUser,
   HANDOFF_FIELD,
+  newTenantId,
   PRIMARY,
   partnerWithKey,
   phoneSystemNamed,
@@ -236,6 +242,23 @@ describe('the hot path uses an index for every statement (EXPLAIN QUERY PLAN)', 
 
 describe('the per-run and partner-scale queries use an index', () => {
   it("the cron's run: due hostnames, due syncs, retention deletes, registrations", async () => {
+    // Something due, so the per-item statements run too: a phone system whose Sync is due (its tenant consented,
+    // two users assigned at Graph), and a custom hostname whose Cloudflare status is due for a refresh.
+    const tid = newTenantId()
+    await consent(tid)
+    await directory(tid, { direct: [dirUser(1)], grouped: [dirUser(2)] })
+    const customer = await createCustomer((await createPartner()).id)
+    const ps = await phoneSystemNamed(customer.id, 'Synced', tid)
+    await env.DB.prepare('UPDATE phone_systems SET next_sync_at = ? WHERE id = ?')
+      .bind(Date.now() - 1, ps.id)
+      .run()
+    const now = Date.now()
+    await env.DB.prepare(
+      `INSERT INTO hostnames (hostname, org_id, kind, status, callback_mode, cloudflare_id, next_check_at, created_at, updated_at)
+       VALUES (?, ?, 'custom', 'active', 'central', ?, ?, ?, ?)`,
+    )
+      .bind(`${uniqueLabel('due')}.customer.example`, customer.id, crypto.randomUUID(), now - 1, now, now)
+      .run()
     // With Cloudflare for SaaS configured, as deployed: the refresh of due custom hostnames reads D1 only then.
     const statements = await recording((bindings) => runCron(bindings), CLOUDFLARE)
     await expectIndexed(statements, ['hostnames', 'phone_systems', 'sign_in_attempts', 'job_runs'])
@@ -243,6 +266,7 @@ describe('the per-run and partner-scale queries use an index', () => {
       statements.some((s) => /"next_check_at" <= \?/.test(s.sql)),
       'the due custom hostnames were read',
     ).toBe(true)
+    expect((await dbAll('SELECT 1 FROM sso_users WHERE phone_system_id = ?', ps.id)).length, 'the due Sync ran').toBe(2)
   })
 
   it("a partner's hostnames and a phone system's SSO list searched and paged through the admin API", async () => {
