@@ -18,8 +18,8 @@ export interface PageLoadResult {
   bytes: number
 }
 
-/** Cloudflare's edge ends TLS: a custom domain (outside the loopback zone) comes in as https, else the gateway answers 308. */
-function edgeHeaders(host: string): Record<string, string> {
+/** Cloudflare's edge ends TLS: a name outside the loopback zone (a custom domain) comes in as https, else the gateway answers 308. */
+export function tlsAtTheEdge(host: string): Record<string, string> {
   return host.endsWith('.localhost') ? {} : { 'x-forwarded-proto': 'https' }
 }
 
@@ -40,7 +40,7 @@ export async function loadPages(
     connections,
     ...span,
     workers: 1,
-    requests: hosts.map((host) => ({ method: 'GET', path: '/', headers: { host, ...edgeHeaders(host) } })),
+    requests: hosts.map((host) => ({ method: 'GET', path: '/', headers: { host, ...tlsAtTheEdge(host) } })),
     setupClient: path.join(import.meta.dirname, '..', 'spread-client.cjs') as unknown as (
       client: autocannon.Client,
     ) => void,
