@@ -301,6 +301,12 @@ describe('the per-run and partner-scale queries use an index', () => {
       await get(`/phone-systems/${ps.id}/sso-users?limit=2&cursor=${encodeURIComponent(first.nextCursor)}`)
       await get(`/phone-systems/${ps.id}/sso-users?q=user1`)
       await get(`/orgs/${customer.id}/phone-systems`)
+      // The other lists a partner reads: its organizations, sign-in attempts, audit log, administrators.
+      await get('/orgs')
+      await get(`/orgs/${partner.id}/sign-in-attempts`)
+      await get(`/orgs/${customer.id}/sign-in-attempts`)
+      await get('/audit-log')
+      await get(`/orgs/${partner.id}/admins`)
     })
     await expectIndexed(statements, ['hostnames', 'sso_users', 'phone_systems'])
   })
