@@ -99,13 +99,26 @@ async function unindexed(statements: Recorded[]): Promise<string[]> {
   return problems
 }
 
-/** Every plan of `statements` uses an index, and the scenario did read the tables it is about (not vacuous). */
-async function expectIndexed(statements: Recorded[], mustTouch: string[]): Promise<void> {
+/**
+ * Every plan of `statements` uses an index, and the scenario did read the tables it is about (not vacuous).
+ * `mustSearch`: plan rows some statement must show, for lookups where a prefix of another index (a whole
+ * tenant's users for `tid=?`) would pass the rule while reading far more than it should.
+ */
+async function expectIndexed(statements: Recorded[], mustTouch: string[], mustSearch: RegExp[] = []): Promise<void> {
   const problems = await unindexed(statements)
   expect(problems, `statements reading a whole table or index:\n${problems.join('\n')}`).toEqual([])
   const sql = statements.map((s) => s.sql.toLowerCase()).join('\n')
   for (const table of mustTouch) expect(sql, `no statement touched ${table}`).toContain(table)
+  if (mustSearch.length === 0) return
+  const plans = (await Promise.all(statements.map(planOf))).flat().map((row) => row.detail)
+  for (const search of mustSearch)
+    expect(plans, `no plan shows ${search}`).toContainEqual(expect.stringMatching(search))
 }
+
+/** The host lookup: the primary key, the whole name. */
+const HOST_BY_NAME = /^SEARCH hostnames USING INDEX sqlite_autoindex_hostnames_1 \(hostname=\?\)$/
+/** The completion's SSO-list lookup by identity: tenant and object id, both. */
+const USER_BY_OID = /^SEARCH \w+ USING INDEX sso_users_tid_oid_idx \(tid=\? AND oid=\?\)$/
 
 const form = (hostname: string, cookie: string, body: Record<string, string>): RequestInit => ({
   method: 'POST',
@@ -143,7 +156,7 @@ describe('the hot path uses an index for every statement (EXPLAIN QUERY PLAN)', 
       const res = await cold(`https://${tenant.hostname}/`, {}, bindings)
       expect(await res.text()).toContain('Sign in with Microsoft')
     })
-    await expectIndexed(statements, ['hostnames'])
+    await expectIndexed(statements, ['hostnames'], [HOST_BY_NAME])
   })
 
   it('the login page on a custom domain, cold', async () => {
@@ -177,7 +190,7 @@ describe('the hot path uses an index for every statement (EXPLAIN QUERY PLAN)', 
       const { html } = await signInCold(tenant, bindings)
       expect(html).toContain(HANDOFF_FIELD)
     })
-    await expectIndexed(statements, ['hostnames', 'phone_systems', 'sso_users'])
+    await expectIndexed(statements, ['hostnames', 'phone_systems', 'sso_users'], [HOST_BY_NAME, USER_BY_OID])
   })
 
   it('a whole direct sign-in: /sso/login, /sso/callback on the host itself', async () => {
@@ -186,7 +199,7 @@ describe('the hot path uses an index for every statement (EXPLAIN QUERY PLAN)', 
       const { html } = await signInCold(tenant, bindings)
       expect(html).toContain(HANDOFF_FIELD)
     })
-    await expectIndexed(statements, ['hostnames', 'phone_systems', 'sso_users'])
+    await expectIndexed(statements, ['hostnames', 'phone_systems', 'sso_users'], [HOST_BY_NAME, USER_BY_OID])
   })
 
   it('a sign-in of a user on two lists: the chooser, then /sso/choose', async () => {
@@ -313,23 +326,43 @@ describe('the per-run and partner-scale queries use an index', () => {
 })
 
 describe('the check itself', () => {
+  /** Runs `check` while the (non-unique) index `name` is gone, then puts it back as it was. */
+  async function withoutIndex(name: string, check: () => Promise<void>): Promise<void> {
+    // Not a unique index: while it is gone, no other test can write what it would have refused.
+    const { sql } = (await env.DB.prepare("SELECT sql FROM sqlite_master WHERE type = 'index' AND name = ?")
+      .bind(name)
+      .first<{ sql: string }>())!
+    await env.DB.prepare(`DROP INDEX ${name}`).run()
+    try {
+      await check()
+    } finally {
+      await env.DB.prepare(sql).run()
+    }
+  }
+
   it("fails when an index the sign-in needs is dropped (phone_systems_org_idx: a portal's reach reads every phone system)", async () => {
     const tenant = await seedSignInTenant()
     const statements = await recording(async (bindings) => {
       await signInCold(tenant, bindings)
     })
     expect(await unindexed(statements)).toEqual([])
-    // Not a unique index: while it is gone, no other test can write what it would have refused.
-    const { sql } = (await env.DB.prepare("SELECT sql FROM sqlite_master WHERE type = 'index' AND name = ?")
-      .bind('phone_systems_org_idx')
-      .first<{ sql: string }>())!
-    await env.DB.prepare('DROP INDEX phone_systems_org_idx').run()
-    try {
-      const problems = await unindexed(statements)
-      expect(problems.join('\n')).toMatch(/plan: .*SCAN phone_systems(?! USING)/)
-    } finally {
-      await env.DB.prepare(sql).run()
-    }
+    await withoutIndex('phone_systems_org_idx', async () => {
+      expect((await unindexed(statements)).join('\n')).toMatch(/plan: .*SCAN phone_systems(?! USING)/)
+    })
     expect(await unindexed(statements)).toEqual([])
+  })
+
+  it('names the fallback the scan rule cannot see: without sso_users_tid_oid_idx the lookup reads a whole tenant', async () => {
+    const tenant = await seedSignInTenant()
+    const statements = await recording(async (bindings) => {
+      await signInCold(tenant, bindings)
+    })
+    const plans = async () => (await Promise.all(statements.map(planOf))).flat().map((row) => row.detail)
+    expect(await plans()).toContainEqual(expect.stringMatching(USER_BY_OID))
+    await withoutIndex('sso_users_tid_oid_idx', async () => {
+      // Still no SCAN (another index's `tid=?` prefix serves it), but the named lookup is gone.
+      expect(await unindexed(statements)).toEqual([])
+      expect(await plans()).not.toContainEqual(expect.stringMatching(USER_BY_OID))
+    })
   })
 })
