@@ -43,8 +43,8 @@ import { fullScans, indexScans, namesIn, planOf, type Recorded, schemaTables, tr
 
 /**
  * Tables that hold a handful of rows whatever the size of the fleet, where a scan costs what a lookup does:
- * `job_runs` has one row per cron job (ten), `batch_guard` is empty (its trigger refuses every insert; it only
- * guards batches), `sync_runs` keeps the last few runs per phone system and is read by primary key only.
+ * `job_runs` has one row per cron job (ten), and `batch_guard` is always empty (its CHECK refuses every row;
+ * an insert into it only guards a batch).
  */
 const TINY_TABLES: ReadonlySet<string> = new Set(['job_runs', 'batch_guard'])
 
