@@ -226,7 +226,10 @@ export interface Running {
   firstReferenceMs: number
 }
 
-/** A fresh workerd with both Workers, migrations applied and the tenant seeded. */
+/**
+ * A fresh workerd with both Workers, migrations applied and the tenant seeded; on a D1 an earlier start left
+ * in Miniflare's `resourcePersistencePath` (`npm run bench:scale`), what that D1 holds, as it is.
+ */
 export async function startWorkerd(
   outDir: string,
   referenceHtml: string,
