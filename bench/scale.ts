@@ -250,6 +250,8 @@ for (let round = 0; round < ROUNDS; round++)
 for (const lane of lanes.values()) await lane.stop()
 for (const d of databases) await d.running.mf.dispose()
 standIn.child.kill()
+// The large database is most of a gigabyte, on tmpfs (memory) by default: not left behind.
+rmSync(storage, { recursive: true, force: true })
 
 const noStandIn = { discovery: 0, jwks: 0, authorize: 0, token: 0 }
 const cell = (name: string, kind: Kind, concurrency: number): CellSummary =>
