@@ -38,6 +38,7 @@ import {
   TENANT,
   TENANT_ID,
 } from '../dev/workerd.ts'
+import { tlsAtTheEdge } from './lib/page-load.ts'
 import { type KindResult, type LoadResult, type RequestSpec, runLoadInWorker } from './load-client.ts'
 
 const root = path.resolve(import.meta.dirname, '..')
@@ -311,11 +312,9 @@ function printLog(stats: LogStats) {
   for (const line of stats.samples) console.log(`  ${line}`)
 }
 
-/** Cloudflare's edge ends TLS: a name outside the loopback zone comes in as https (else the gateway answers 308). */
+/** What Cloudflare's edge adds: the client's address, and https for a name outside the loopback zone (tlsAtTheEdge). */
 function edgeHeaders(host: string, ip: string): Record<string, string> {
-  return host.endsWith('.localhost')
-    ? { 'cf-connecting-ip': ip }
-    : { 'cf-connecting-ip': ip, 'x-forwarded-proto': 'https' }
+  return { 'cf-connecting-ip': ip, ...tlsAtTheEdge(host) }
 }
 
 const sum = (m: WriteCounts) => [...m.values()].reduce((s, n) => s + n, 0)

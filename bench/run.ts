@@ -12,8 +12,8 @@
  */
 import path from 'node:path'
 import { gzipSync } from 'node:zlib'
-import autocannon from 'autocannon'
 import { benchHostname, buildBundle, REFERENCE, seedHostnames, startWorkerd, TENANT } from '../dev/workerd.ts'
+import { combineRuns, loadPages } from './lib/page-load.ts'
 
 const outDir = path.resolve(import.meta.dirname, 'out')
 const seconds = Number(process.env.BENCH_SECONDS ?? 10)
@@ -40,42 +40,8 @@ const sample = await running.mf.dispatchFetch(`http://${benchHostname(hostCount 
 if (!(await sample.text()).includes('Sign in with Microsoft')) throw new Error('A seeded bench host did not render')
 
 // 4. Load, bounded in time, from this process to 127.0.0.1.
-interface Result {
-  name: string
-  rps: number
-  p50: number
-  p90: number
-  p99: number
-  non2xx: number
-  errors: number
-  bytes: number
-}
-
-/**
- * Loads `/` round `hosts`: each connection walks the whole list, starting at its own place in it. The load
- * runs in a worker thread: this thread drains workerd's log lines (one per gateway request), and a load
- * generator sharing it would stall that drain, and workerd with it, only ever on the gateway's side.
- */
-async function load(name: string, hosts: string[], span: { duration: number } | { amount: number }): Promise<Result> {
-  const result = await autocannon({
-    url: `http://127.0.0.1:${running.port}/`,
-    connections,
-    ...span,
-    workers: 1,
-    requests: hosts.map((host) => ({ method: 'GET', path: '/', headers: { host } })),
-    setupClient: path.join(import.meta.dirname, 'spread-client.cjs') as unknown as (client: autocannon.Client) => void,
-  })
-  return {
-    name,
-    rps: result.requests.average,
-    p50: result.latency.p50,
-    p90: result.latency.p90,
-    p99: result.latency.p99,
-    non2xx: result.non2xx,
-    errors: result.errors + result.timeouts,
-    bytes: result.throughput.average / Math.max(result.requests.average, 1),
-  }
-}
+const load = (name: string, hosts: string[], span: { duration: number } | { amount: number }) =>
+  loadPages(running.port, name, hosts, span, connections)
 
 // Warm both (JIT; every host once into the host cache, as a running gateway would have them), then measure
 // alternately so drift hits both sides. The host cache's TTL (30 s) runs out during the runs, as it does in
@@ -91,20 +57,7 @@ const runs = [
 ]
 await running.mf.dispose()
 
-function combine(name: string): Result {
-  const rs = runs.filter((r) => r.name === name)
-  const avg = (k: keyof Result) => rs.reduce((s, r) => s + (r[k] as number), 0) / rs.length
-  return {
-    name,
-    rps: avg('rps'),
-    p50: avg('p50'),
-    p90: avg('p90'),
-    p99: avg('p99'),
-    non2xx: rs.reduce((s, r) => s + r.non2xx, 0),
-    errors: rs.reduce((s, r) => s + r.errors, 0),
-    bytes: avg('bytes'),
-  }
-}
+const combine = (name: string) => combineRuns(runs, name)
 const reference = combine('reference')
 const gateway = combine('gateway')
 

@@ -23,7 +23,6 @@
  * BENCH_TMPDIR (where Miniflare keeps D1 and the Durable Objects: /dev/shm/… when
  * there is one).
  */
-import { type ChildProcess, fork } from 'node:child_process'
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import http from 'node:http'
 import path from 'node:path'
@@ -51,6 +50,7 @@ import {
   summarize,
   timingTable,
 } from './signin/report.ts'
+import { benchUsers, DIRECT, prepareSignInSites, startStandIn } from './signin/setup.ts'
 
 const outDir = path.resolve(import.meta.dirname, 'out')
 // Miniflare keeps D1 and every Durable Object's SQLite database in files under the temporary directory. On this
@@ -68,49 +68,26 @@ const WARMUP_SECONDS = Number(process.env.BENCH_WARMUP_SECONDS ?? 2)
 const USERS = Number(process.env.BENCH_USERS ?? 500)
 const DELAY_MS = Number(process.env.BENCH_D1_DELAY_MS ?? 150)
 const DELAY_SECONDS = Number(process.env.BENCH_DELAY_SECONDS ?? 8)
-const DIRECT = 'direct.localhost'
 const CONCURRENCIES = [1, 8]
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
-const hex = (n: number, width: number) => n.toString(16).padStart(width, '0')
-
-/** Distinct SSO users, in the phone system's tenant: on its SSO list and in the stand-in's directory. */
-const users: User[] = Array.from({ length: USERS }, (_, i) => ({
-  oid: `be7c${hex(i, 4)}-0000-4000-8000-${hex(i, 12)}`,
-  tid: TENANT_ID,
-  upn: `user${i}@acme.example`,
-  email: `user${i}@acme.example`,
-  name: `User ${i}`,
-}))
+const users: User[] = benchUsers(USERS)
 
 // ---------------------------------------------------------------------------------------------
 // The Entra stand-in, in its own process
 
-async function startStandIn(): Promise<{ child: ChildProcess; base: string }> {
-  const child = fork(path.join(import.meta.dirname, 'signin', 'entra-process.ts'), [], {
-    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
-  })
-  const base = await new Promise<string>((resolve, reject) => {
-    child.once('message', (m) => resolve((m as { base: string }).base))
-    child.once('exit', (code) => reject(new Error(`the Entra stand-in exited (${code})`)))
-    child.send({
-      apps: [
-        {
-          clientId: CLIENT_ID,
-          secret: CLIENT_SECRET,
-          redirectUris: [`http://${PRIMARY}/sso/callback`, `http://${DIRECT}/sso/callback`],
-        },
-        { clientId: PEER.clientId, secret: PEER.secret, redirectUris: [`http://${PEER.host}/callback`] },
-      ],
-      users,
-    })
-  })
-  return { child, base }
-}
-
-const standIn = await startStandIn()
+const standIn = await startStandIn({
+  apps: [
+    {
+      clientId: CLIENT_ID,
+      secret: CLIENT_SECRET,
+      redirectUris: [`http://${PRIMARY}/sso/callback`, `http://${DIRECT}/sso/callback`],
+    },
+    { clientId: PEER.clientId, secret: PEER.secret, redirectUris: [`http://${PEER.host}/callback`] },
+  ],
+  users,
+})
 const killStandIn = () => standIn.child.kill()
-process.on('exit', killStandIn)
 const standInUrl = new URL(standIn.base)
 
 // ---------------------------------------------------------------------------------------------
@@ -165,22 +142,9 @@ const running = await startWorkerd(
     workers: [peerWorker(peerBuilt, `${standIn.base}/${TENANT_ID}/v2.0`)],
   },
 )
-const { mf, admin } = running
+const { mf } = running
 
-const phoneSystem = await admin('GET', `/phone-systems/${running.phoneSystemId}`)
-await admin('POST', `/orgs/${phoneSystem.organizationId}/hostnames`, { hostname: DIRECT })
-// Direct mode as after its redirect URI was confirmed on the app (registered on the stand-in above): the
-// registration itself goes through Graph, which this bench does not run.
-const db = await mf.getD1Database('DB', 'gateway')
-await db
-  .prepare(
-    "UPDATE hostnames SET callback_mode = 'direct', redirect_uri_registered = 1, redirect_uri_app_id = ? WHERE hostname = ?",
-  )
-  .bind(CLIENT_ID, DIRECT)
-  .run()
-await admin('PUT', `/phone-systems/${running.phoneSystemId}/sso-users`, {
-  users: users.map((u, i) => ({ oid: u.oid, displayName: u.name, extension: String(1000 + i) })),
-})
+await prepareSignInSites(running, users)
 
 // ---------------------------------------------------------------------------------------------
 // Counters: the bench entry's D1 counts, the stand-in's requests

@@ -10,6 +10,8 @@ export interface KindCounts {
   afterResponse: number
   /** Statements (a batch holds several). */
   statements: number
+  /** Milliseconds the calls took, as the Worker sees them (the clock moves on across I/O). */
+  ms: number
 }
 
 export interface StepCounts {
@@ -19,6 +21,6 @@ export interface StepCounts {
 }
 
 export function newStepCounts(): StepCounts {
-  const kind = (): KindCounts => ({ total: 0, sequential: 0, afterResponse: 0, statements: 0 })
+  const kind = (): KindCounts => ({ total: 0, sequential: 0, afterResponse: 0, statements: 0, ms: 0 })
   return { requests: 0, read: kind(), write: kind() }
 }

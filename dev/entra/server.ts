@@ -230,6 +230,7 @@ export class EntraStandIn extends LocalServer {
   /** Requests seen, for tests that count fetches (discovery, JWKS). */
   readonly hits = new Map<string, number>()
   private readonly keysets = new Map<string, SigningKey[]>()
+  private readonly pendingKeysets = new Map<string, Promise<SigningKey[]>>()
   private readonly codes = new Map<string, IssuedCode>()
   protected readonly serverName = 'entra stand-in'
 
@@ -248,12 +249,21 @@ export class EntraStandIn extends LocalServer {
   }
 
   private async keyset(segment: string): Promise<SigningKey[]> {
-    let keys = this.keysets.get(segment)
-    if (!keys) {
-      keys = [await this.newKey()]
-      this.keysets.set(segment, keys)
+    const keys = this.keysets.get(segment)
+    if (keys) return keys
+    // One key set per tenant, as Entra has: concurrent first requests (a JWKS fetch beside a token's signing)
+    // wait for the same new key, rather than each making one and the last overwriting the others.
+    let pending = this.pendingKeysets.get(segment)
+    if (!pending) {
+      pending = this.newKey().then((key) => {
+        const created = [key]
+        this.keysets.set(segment, created)
+        this.pendingKeysets.delete(segment)
+        return created
+      })
+      this.pendingKeysets.set(segment, pending)
     }
-    return keys
+    return pending
   }
 
   private async newKey(): Promise<SigningKey> {

@@ -105,8 +105,14 @@ export async function deleteEndedSessions(d1: D1Database, now: number, limit: nu
   const dayAgo = now - 24 * 60 * 60 * 1000
   const result = await d1
     .prepare(
-      `DELETE FROM console_sessions WHERE id IN (SELECT id FROM console_sessions
-        WHERE expires_at < ?1 OR revoked_at < ?1 OR last_seen_at < ?2 LIMIT ?3)`,
+      // One arm per way a session ends, each a range on its own index (as one OR of three ranges, SQLite reads the
+      // whole table); the arms exclude each other, so UNION ALL counts no session twice against the limit.
+      `DELETE FROM console_sessions WHERE id IN (
+        SELECT id FROM console_sessions WHERE expires_at < ?1
+        UNION ALL SELECT id FROM console_sessions WHERE revoked_at < ?1 AND expires_at >= ?1
+        UNION ALL SELECT id FROM console_sessions
+          WHERE last_seen_at < ?2 AND expires_at >= ?1 AND (revoked_at IS NULL OR revoked_at >= ?1)
+        LIMIT ?3)`,
     )
     .bind(dayAgo, dayAgo - SESSION_IDLE_MS, limit)
     .run()

@@ -100,6 +100,10 @@ export const hostnames = sqliteTable(
   (t) => [
     index('hostnames_org_idx').on(t.orgId),
     index('hostnames_due_idx').on(t.nextCheckAt),
+    // The cron's per-run queries at 100,000 hosts (migration 0019, test/db/query-plans.test.ts).
+    index('hostnames_pending_since_idx').on(t.pendingSince),
+    index('hostnames_registration_due_idx').on(t.callbackMode, t.redirectUriRegistered, t.status, t.updatedAt),
+    index('hostnames_registration_check_idx').on(t.redirectUriRegistered, t.redirectUriCheckedAt),
     check('hostnames_lowercase', sql`${t.hostname} = lower(${t.hostname})`),
   ],
 )
@@ -503,7 +507,13 @@ export const consoleSessions = sqliteTable(
     expiresAt: integer('expires_at').notNull(),
     revokedAt: integer('revoked_at'),
   },
-  (t) => [index('console_sessions_user_idx').on(t.tid, t.oid), index('console_sessions_expires_idx').on(t.expiresAt)],
+  (t) => [
+    index('console_sessions_user_idx').on(t.tid, t.oid),
+    index('console_sessions_expires_idx').on(t.expiresAt),
+    // Ended sessions deleted by the cron (expired OR revoked OR idle): one index per term (migration 0019).
+    index('console_sessions_revoked_idx').on(t.revokedAt),
+    index('console_sessions_seen_idx').on(t.lastSeenAt),
+  ],
 )
 
 /**

@@ -63,11 +63,13 @@ async function metered<T>(
   counts.statements += statements
   const onPath = meter.inFlight === 0 && !meter.responded
   meter.inFlight++
+  const started = Date.now()
   try {
     const delay = options.delayMs(session && kind === 'read' ? 'replica' : 'primary')
     if (delay > 0) await new Promise((resolve) => setTimeout(resolve, delay))
     return await call()
   } finally {
+    counts.ms += Date.now() - started
     meter.inFlight--
     if (meter.responded) counts.afterResponse++
     else if (onPath) counts.sequential++
