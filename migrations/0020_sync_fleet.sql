@@ -6,3 +6,5 @@ CREATE TABLE `graph_tenant_backoff` (
 );
 --> statement-breakpoint
 CREATE INDEX `graph_tenant_backoff_throttled_idx` ON `graph_tenant_backoff` (`throttled_at`);
+--> statement-breakpoint
+CREATE INDEX `graph_tenant_backoff_until_idx` ON `graph_tenant_backoff` (`until`);

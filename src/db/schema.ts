@@ -530,7 +530,11 @@ export const graphTenantBackoff = sqliteTable(
     strikes: integer('strikes').notNull(),
     throttledAt: integer('throttled_at').notNull(),
   },
-  (t) => [index('graph_tenant_backoff_throttled_idx').on(t.throttledAt)],
+  (t) => [
+    index('graph_tenant_backoff_throttled_idx').on(t.throttledAt),
+    // The planner's "tenants backed off now" (`until > now`), read inside each run's pick of due phone systems.
+    index('graph_tenant_backoff_until_idx').on(t.until),
+  ],
 )
 
 /** One row type per table, for every module that reads them. */
