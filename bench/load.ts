@@ -38,6 +38,7 @@ import {
   TENANT,
   TENANT_ID,
 } from '../dev/workerd.ts'
+import { seeded as prng } from '../src/sync/fleet.ts'
 import { tlsAtTheEdge } from './lib/page-load.ts'
 import { type KindResult, type LoadResult, type RequestSpec, runLoadInWorker } from './load-client.ts'
 
@@ -76,18 +77,6 @@ const USER = {
 
 // ---------------------------------------------------------------------------------------------
 // Small helpers
-
-/** A seeded PRNG (mulberry32): the same request mix every run. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0
-    let t = a
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
-}
 
 function percentile(sorted: number[], p: number): number {
   if (sorted.length === 0) return Number.NaN

@@ -20,6 +20,7 @@
 import { readdirSync, statSync } from 'node:fs'
 import path from 'node:path'
 import { DatabaseSync } from 'node:sqlite'
+import { seeded as random } from '../../src/sync/fleet.ts'
 
 export interface FleetSize {
   organizations: number
@@ -68,18 +69,6 @@ export function fileBytes(file: string): number {
       return sum
     }
   }, 0)
-}
-
-/** A deterministic pseudo-random sequence (mulberry32): the same fleet on every run. */
-function random(seed: number): () => number {
-  let a = seed >>> 0
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0
-    let t = a
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
 }
 
 const hex = (n: number, width: number) => n.toString(16).padStart(width, '0')
