@@ -38,6 +38,11 @@ export class GraphStandIn extends LocalServer {
   /** Faults for the next requests, keyed by what they are about (an app id, a tenant id). */
   readonly faults = new Map<string, GraphFault[]>()
   readonly calls: Array<{ method: string; path: string }> = []
+  /**
+   * Hostile Graph (review tests): `/__hostile/redirect?to=URL` answers a 302 there; `/__hostile/capture`
+   * records the Authorization header it was sent (read back through the `captured` control route).
+   */
+  readonly captured: Array<{ path: string; authorization: string | null }> = []
   private readonly entra: EntraStandIn
   protected readonly serverName = 'graph stand-in'
 
@@ -74,6 +79,15 @@ export class GraphStandIn extends LocalServer {
     const url = new URL(req.url ?? '/', 'http://127.0.0.1')
     const path = decodeURIComponent(url.pathname)
     if (path.startsWith('/__control/')) return this.control(req, res, path.slice('/__control/'.length).split('/'))
+    if (path === '/__hostile/redirect') {
+      res.writeHead(302, { location: url.searchParams.get('to') ?? '/' })
+      res.end()
+      return
+    }
+    if (path === '/__hostile/capture') {
+      this.captured.push({ path: `${path}${url.search}`, authorization: req.headers.authorization ?? null })
+      return sendJson(res, 200, { value: [] })
+    }
     this.calls.push({ method: req.method ?? 'GET', path: `${path}${url.search}` })
 
     const caller = await this.caller(req)
@@ -192,6 +206,7 @@ export class GraphStandIn extends LocalServer {
       return sendJson(res, 200, body)
     }
     if (parts[0] === 'calls') return sendJson(res, 200, this.calls)
+    if (parts[0] === 'captured') return sendJson(res, 200, this.captured.splice(0))
     return sendJson(res, 404, { error: 'unknown control route' })
   }
 }

@@ -112,45 +112,53 @@ export async function latestLinks(graph: GraphSession, groupIds: readonly string
   return { users, groups }
 }
 
+const isObject = (value: unknown): value is Record<string, unknown> =>
+  typeof value === 'object' && value !== null && !Array.isArray(value)
+
 /** The users changed since `link`: the last word on each, and the next link. */
 export async function readUserChanges(
   graph: GraphSession,
   link: string,
 ): Promise<{ changes: Map<string, UserChange>; link: string }> {
   const changes = new Map<string, UserChange>()
-  const next = await round<GraphUser & { '@removed'?: unknown }>(graph, link, 'User.Read.All', (items) => {
+  const next = await round<unknown>(graph, link, 'User.Read.All', (items) => {
     for (const item of items) {
-      if (typeof item.id !== 'string') continue
+      // Anything but an object with a string id is no change (and never a crash that stops every sync).
+      if (!isObject(item) || typeof item.id !== 'string') continue
       const id = item.id.toLowerCase()
       // The same user may come more than once in a round (replays): a later entry is the newer state.
       if (item['@removed'] !== undefined) changes.set(id, { id, removed: true })
-      else changes.set(id, { id, removed: false, user: { ...changes.get(id)?.user, ...item, id } })
+      else
+        changes.set(id, { id, removed: false, user: { ...changes.get(id)?.user, ...(item as Partial<GraphUser>), id } })
     }
   })
   return { changes, link: next }
 }
 
-/** The membership changes (user members only) of the groups since `links`, in order, and the next links. */
+/**
+ * The membership changes (user members only) of `groupIds` since `links`, in order, and the next links.
+ * The links are filtered to those groups; an entry for any other group (or malformed) changes nobody.
+ */
 export async function readMemberChanges(
   graph: GraphSession,
   links: readonly string[],
+  groupIds: readonly string[],
 ): Promise<{ changes: MemberChange[]; links: string[] }> {
+  const wanted = new Set(groupIds.map((id) => id.toLowerCase()))
   const changes: MemberChange[] = []
   const next: string[] = []
   for (const link of links) {
     next.push(
-      await round<{
-        id: string
-        'members@delta'?: Array<{ '@odata.type'?: string; id: string; '@removed'?: unknown }>
-      }>(graph, link, 'GroupMember.Read.All', (groups) => {
+      await round<unknown>(graph, link, 'GroupMember.Read.All', (groups) => {
         for (const group of groups) {
-          for (const member of group['members@delta'] ?? []) {
-            if (member['@odata.type'] !== '#microsoft.graph.user' || typeof member.id !== 'string') continue
-            changes.push({
-              groupId: group.id.toLowerCase(),
-              userId: member.id.toLowerCase(),
-              removed: member['@removed'] !== undefined,
-            })
+          if (!isObject(group) || typeof group.id !== 'string') continue
+          const groupId = group.id.toLowerCase()
+          const members = group['members@delta']
+          if (!wanted.has(groupId) || !Array.isArray(members)) continue
+          for (const member of members as unknown[]) {
+            if (!isObject(member) || member['@odata.type'] !== '#microsoft.graph.user' || typeof member.id !== 'string')
+              continue
+            changes.push({ groupId, userId: member.id.toLowerCase(), removed: member['@removed'] !== undefined })
           }
         }
       }),

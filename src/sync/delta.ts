@@ -202,7 +202,7 @@ async function deltaUpdate(
       return 'groups_changed'
     direct = assigned.userIds
   }
-  const members = await readMemberChanges(graph, state.links.groups)
+  const members = await readMemberChanges(graph, state.links.groups, state.scope.groups)
   const users = await readUserChanges(graph, state.links.users)
   const storedDirect = ps.syncSource === 'app_assignments' ? await readStoredDirect(d1, ps.id) : new Set<string>()
   if (ps.syncSource === 'app_assignments') reads.n++
