@@ -16,7 +16,7 @@ import { LocalServer, readBody, sendJson } from '../http.ts'
 
 export const MAX_REDIRECT_URIS = 256
 
-export type GraphFault = 'throttled' | 'server_error' | 'unavailable'
+export type GraphFault = 'throttled' | 'server_error' | 'unavailable' | 'gone'
 
 export function graphError(code: string, message: string) {
   return {
@@ -61,6 +61,9 @@ export class GraphStandIn extends LocalServer {
     if (!fault) return false
     if (fault === 'throttled') {
       sendJson(res, 429, graphError('TooManyRequests', 'Too many requests.'), { 'retry-after': '1' })
+    } else if (fault === 'gone') {
+      // What Graph answers a delta link it no longer serves; a hostile review sends it to any request.
+      sendJson(res, 410, graphError('syncStateNotFound', 'The sync state is no longer valid.'))
     } else if (fault === 'unavailable') {
       sendJson(res, 503, graphError('serviceNotAvailable', 'Service unavailable.'), { 'retry-after': '1' })
     } else {

@@ -141,7 +141,19 @@ export async function pullListUpdate(
       else throw error
     }
   }
-  return fullUpdate(d1, config, client, ps, graph, now, reason ?? 'first', reads)
+  try {
+    return await fullUpdate(d1, config, client, ps, graph, now, reason ?? 'first', reads)
+  } catch (error) {
+    // A full pull follows no stored link: Graph asking for a resync of it is Graph failing, said as such
+    // (never an internal error: a 500 at the Sync button, an unexpected retry in the sync queue).
+    if (error instanceof GraphResyncRequired)
+      throw new AppError(
+        'graph_unavailable',
+        `Microsoft Graph answered ${error.status} ${error.code || 'Gone'} to a full read; nothing was changed. Retry.`,
+        { cause: error },
+      )
+    throw error
+  }
 }
 
 async function fullUpdate(

@@ -32,12 +32,12 @@ describe('review 8: Graph links never take the bearer token elsewhere', () => {
     const error = await graphRequest(config(), 'SECRET-TOKEN', 'GET', link, call).catch((e: unknown) => e)
     // `//evil.example` appended to GRAPH_BASE is a path on GRAPH_BASE: followed there, never to evil.example.
     for (const [input] of fetchSpy.mock.calls)
-      expect(new URL(String(input)).origin).toBe(new URL(env.GRAPH_BASE).origin)
+      expect(new URL(String(input)).origin).toBe(new URL(env.GRAPH_BASE!).origin)
     if (fetchSpy.mock.calls.length === 0) expect((error as AppError).code).toBe('graph_unavailable')
   })
 
   it('a redirect from Graph is not followed: the token never reaches the place it points to', async () => {
-    const base = new URL(env.GRAPH_BASE)
+    const base = new URL(env.GRAPH_BASE!)
     // Another origin of the same stand-in (localhost, not 127.0.0.1): it records every request it gets. Before the
     // fix workerd followed the redirect (dropping Authorization across origins, keeping it on the same one) and
     // the answer of wherever it pointed was read as Graph's.
