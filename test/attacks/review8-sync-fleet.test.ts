@@ -92,7 +92,7 @@ describe('review 8: one partner throttled by Graph does not slow the fleet', () 
       .bind(Date.now() - 1000, JSON.stringify(ids))
       .run()
     // The partner's app works in the first tenant (the precondition), then is throttled in all of them.
-    await invoke([{ phoneSystemId: ids[0], dueBy } satisfies SyncJob])
+    await invoke([{ phoneSystemId: ids[0]!, dueBy } satisfies SyncJob])
     expect(await lastSync(ids[0]!)).toEqual({ last_sync_status: 'success', last_sync_error: null })
     await env.DB.prepare('UPDATE phone_systems SET next_sync_at = ?1 WHERE id = ?2')
       .bind(Date.now() - 1000, ids[0])
