@@ -115,6 +115,22 @@ export async function latestLinks(graph: GraphSession, groupIds: readonly string
 const isObject = (value: unknown): value is Record<string, unknown> =>
   typeof value === 'object' && value !== null && !Array.isArray(value)
 
+/**
+ * The properties of a users/delta entry that a list stores, each only when Graph sent it with its type
+ * (absent: unchanged). Anything else, or a property of the wrong type, is not read: a hostile or broken
+ * answer changes no field to something a full pull could not store, and never throws mid-sync.
+ */
+function userFields(item: Record<string, unknown>): Partial<GraphUser> {
+  const out: Partial<GraphUser> = {}
+  for (const key of ['userPrincipalName', 'mail', 'displayName'] as const) {
+    const value = item[key]
+    if (value === null || typeof value === 'string') out[key] = value
+  }
+  const enabled = item.accountEnabled
+  if (enabled === null || typeof enabled === 'boolean') out.accountEnabled = enabled
+  return out
+}
+
 /** The users changed since `link`: the last word on each, and the next link. */
 export async function readUserChanges(
   graph: GraphSession,
@@ -128,8 +144,7 @@ export async function readUserChanges(
       const id = item.id.toLowerCase()
       // The same user may come more than once in a round (replays): a later entry is the newer state.
       if (item['@removed'] !== undefined) changes.set(id, { id, removed: true })
-      else
-        changes.set(id, { id, removed: false, user: { ...changes.get(id)?.user, ...(item as Partial<GraphUser>), id } })
+      else changes.set(id, { id, removed: false, user: { ...changes.get(id)?.user, ...userFields(item), id } })
     }
   })
   return { changes, link: next }

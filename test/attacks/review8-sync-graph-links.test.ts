@@ -118,6 +118,25 @@ describe('review 8: what a groups/delta page may change', () => {
     expect(link).toBe('u2')
   })
 
+  it('users/delta properties of the wrong type, or not ours, are not read (absent: unchanged)', async () => {
+    const graph = sessionAnswering({
+      u: {
+        value: [
+          { id: U1, userPrincipalName: 42, mail: ['a@b'], displayName: 'Ann', accountEnabled: 'no', extension: '100' },
+          { id: U2, userPrincipalName: 'B@X.example', mail: null, accountEnabled: false },
+        ],
+        '@odata.deltaLink': 'u2',
+      },
+    })
+    const { changes } = await readUserChanges(graph, 'u')
+    expect(changes.get(U1)).toEqual({ id: U1, removed: false, user: { id: U1, displayName: 'Ann' } })
+    expect(changes.get(U2)).toEqual({
+      id: U2,
+      removed: false,
+      user: { id: U2, userPrincipalName: 'B@X.example', mail: null, accountEnabled: false },
+    })
+  })
+
   it('a paging loop (a nextLink to itself) ends after MAX_DELTA_PAGES as DeltaTooLong: the caller pulls in full', async () => {
     const graph = sessionAnswering({ l: { value: 'x', '@odata.nextLink': 'l' } })
     await expect(readUserChanges(graph, 'l')).rejects.toBeInstanceOf(DeltaTooLong)
