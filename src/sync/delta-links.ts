@@ -20,6 +20,7 @@
  * @see https://learn.microsoft.com/graph/api/user-delta
  */
 import { AppError } from '../errors'
+import { isGuid } from '../lib/ids'
 import { type GraphSession, type GraphUser, USER_FIELDS } from './pull'
 
 /** Graph's limit of `id eq` clauses in one groups/delta filter. */
@@ -140,7 +141,8 @@ export async function readUserChanges(
   const next = await round<unknown>(graph, link, 'User.Read.All', (items) => {
     for (const item of items) {
       // Anything but an object with a string id is no change (and never a crash that stops every sync).
-      if (!isObject(item) || typeof item.id !== 'string') continue
+      // An object id is a GUID: anything else would be interpolated into the next requests' filters.
+      if (!isObject(item) || typeof item.id !== 'string' || !isGuid(item.id.toLowerCase())) continue
       const id = item.id.toLowerCase()
       // The same user may come more than once in a round (replays): a later entry is the newer state.
       if (item['@removed'] !== undefined) changes.set(id, { id, removed: true })
@@ -171,7 +173,12 @@ export async function readMemberChanges(
           const members = group['members@delta']
           if (!wanted.has(groupId) || !Array.isArray(members)) continue
           for (const member of members as unknown[]) {
-            if (!isObject(member) || member['@odata.type'] !== '#microsoft.graph.user' || typeof member.id !== 'string')
+            if (
+              !isObject(member) ||
+              member['@odata.type'] !== '#microsoft.graph.user' ||
+              typeof member.id !== 'string' ||
+              !isGuid(member.id.toLowerCase())
+            )
               continue
             changes.push({ groupId, userId: member.id.toLowerCase(), removed: member['@removed'] !== undefined })
           }

@@ -94,6 +94,8 @@ describe('review 8: what a groups/delta page may change', () => {
           { id: OTHER, 'members@delta': [{ '@odata.type': '#microsoft.graph.user', id: U2 }] },
           // A nested group is not expanded (Entra's rule for app assignments).
           { id: G1, 'members@delta': [{ '@odata.type': '#microsoft.graph.group', id: U3 }] },
+          // An id that is no GUID would be interpolated into a users-by-id filter: `id in ('…')`.
+          { id: G1, 'members@delta': [{ '@odata.type': '#microsoft.graph.user', id: "x') or (id ne '" }] },
           // Malformed: no id, a numeric id, members not an array, a member with no id.
           { 'members@delta': [{ '@odata.type': '#microsoft.graph.user', id: U3 }] },
           { id: 42, 'members@delta': [{ '@odata.type': '#microsoft.graph.user', id: U3 }] },
@@ -111,7 +113,10 @@ describe('review 8: what a groups/delta page may change', () => {
 
   it('users/delta entries that are not objects with a string id are skipped, not thrown on', async () => {
     const graph = sessionAnswering({
-      u: { value: [null, 7, { id: 5 }, { id: U1.toUpperCase(), displayName: 'A' }], '@odata.deltaLink': 'u2' },
+      u: {
+        value: [null, 7, { id: 5 }, { id: "') or (1 eq 1" }, { id: U1.toUpperCase(), displayName: 'A' }],
+        '@odata.deltaLink': 'u2',
+      },
     })
     const { changes, link } = await readUserChanges(graph, 'u')
     expect([...changes.keys()]).toEqual([U1])
