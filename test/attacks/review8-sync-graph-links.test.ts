@@ -9,8 +9,9 @@ import { env } from 'cloudflare:test'
 import { afterEach, describe, expect, it, vi } from 'vitest'
 import { parseConfig } from '../../src/config'
 import { AppError } from '../../src/errors'
+import type { EntraClient } from '../../src/oidc/clients'
 import { DeltaTooLong, MAX_DELTA_PAGES, readMemberChanges, readUserChanges } from '../../src/sync/delta-links'
-import type { GraphSession, PullStats } from '../../src/sync/pull'
+import { type GraphSession, type PullStats, readAssignments } from '../../src/sync/pull'
 import { graphRequest } from '../../src/upstream/graph'
 import { graphControl } from '../fixtures'
 
@@ -70,7 +71,15 @@ function sessionAnswering(pages: Record<string, unknown>): GraphSession & { aske
     token: 'T',
     stats,
     call: (permission) => ({ permission }),
-    each: async () => {},
+    each: async <T>(path: string, _permission: string, onPage: (items: T[]) => void) => {
+      let next: string | undefined = path
+      while (next) {
+        asked.push(next)
+        const page = pages[next] as { value?: T[]; '@odata.nextLink'?: string } | undefined
+        onPage(page?.value ?? [])
+        next = page?.['@odata.nextLink']
+      }
+    },
     page: async <T>(path: string) => {
       asked.push(path)
       return (pages[path] ?? null) as T | null
@@ -146,5 +155,25 @@ describe('review 8: what a groups/delta page may change', () => {
     const graph = sessionAnswering({ l: { value: 'x', '@odata.nextLink': 'l' } })
     await expect(readUserChanges(graph, 'l')).rejects.toBeInstanceOf(DeltaTooLong)
     expect(graph.asked).toHaveLength(MAX_DELTA_PAGES)
+  })
+  it('app role assignments whose principal is no GUID are not read (they would reach filters and paths)', async () => {
+    const sp = '22222222-2222-2222-2222-222222222222'
+    const client = { clientId: '33333333-3333-3333-3333-333333333333', clientSecret: 's', orgId: null } as EntraClient
+    const graph = sessionAnswering({
+      [`/v1.0/servicePrincipals(appId='${client.clientId}')?$select=id,appId`]: { id: sp },
+      [`/v1.0/servicePrincipals/${sp}/appRoleAssignedTo?$select=principalId,principalType&$top=999`]: {
+        value: [
+          { principalId: U1.toUpperCase(), principalType: 'User' },
+          { principalId: "x') or (1 eq 1", principalType: 'User' },
+          { principalId: '../../users', principalType: 'Group' },
+          { principalId: 7, principalType: 'Group' },
+          null,
+          { principalId: G1, principalType: 'Group' },
+        ],
+      },
+    })
+    const { userIds, groupIds } = await readAssignments(graph, client, 'tid')
+    expect([...userIds]).toEqual([U1])
+    expect(groupIds).toEqual([G1])
   })
 })
