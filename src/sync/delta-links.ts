@@ -21,6 +21,7 @@
  */
 import { AppError } from '../errors'
 import { isGuid } from '../lib/ids'
+import { isGraphLink } from '../upstream/graph'
 import { type GraphSession, type GraphUser, USER_FIELDS } from './pull'
 
 /** Graph's limit of `id eq` clauses in one groups/delta filter. */
@@ -90,7 +91,16 @@ async function round<T>(
     if (n >= MAX_DELTA_PAGES) throw new DeltaTooLong(`a delta round of more than ${MAX_DELTA_PAGES} pages`)
     const page: DeltaPage<T> | null = await graph.page<DeltaPage<T>>(next, permission)
     onPage(page?.value ?? [])
-    if (page?.['@odata.deltaLink']) return page['@odata.deltaLink']
+    const delta = page?.['@odata.deltaLink']
+    if (delta !== undefined) {
+      // Stored (sealed) and followed next sync: a link anywhere but GRAPH_BASE is refused now, never kept.
+      if (typeof delta !== 'string' || !isGraphLink(graph.config, delta))
+        throw new AppError(
+          'graph_unavailable',
+          'Microsoft Graph sent a delta link to another host; nothing was changed',
+        )
+      return delta
+    }
     next = page?.['@odata.nextLink']
   }
   throw new AppError(

@@ -145,6 +145,15 @@ export function retryAfterMs(value: string | null, now = Date.now()): number {
 
 const seconds = (ms: number) => Math.ceil(ms / 1000)
 
+const graphUrl = (config: Pick<Config, 'graphBase'>, pathOrUrl: string) =>
+  pathOrUrl.startsWith('http') ? pathOrUrl : `${config.graphBase}${pathOrUrl}`
+
+/** Whether a path, or a link Graph sent (`@odata.nextLink`, `@odata.deltaLink`), is on GRAPH_BASE's origin. */
+export function isGraphLink(config: Pick<Config, 'graphBase'>, pathOrUrl: string): boolean {
+  const url = graphUrl(config, pathOrUrl)
+  return url.startsWith(`${config.graphBase}/`) && sameOrigin(url, config.graphBase)
+}
+
 function sameOrigin(url: string, base: string): boolean {
   try {
     return new URL(url).origin === new URL(base).origin
@@ -165,9 +174,9 @@ export async function graphRequest<T>(
   call: GraphCall,
   body?: unknown,
 ): Promise<T | null> {
-  const url = pathOrUrl.startsWith('http') ? pathOrUrl : `${config.graphBase}${pathOrUrl}`
+  const url = graphUrl(config, pathOrUrl)
   // The bearer token goes to GRAPH_BASE's origin only: a nextLink or deltaLink elsewhere is never followed.
-  if (!url.startsWith(`${config.graphBase}/`) || !sameOrigin(url, config.graphBase)) {
+  if (!isGraphLink(config, pathOrUrl)) {
     throw new AppError('graph_unavailable', 'Microsoft Graph sent a link to another host; refusing to follow it')
   }
   const retries = call.retries ?? 3

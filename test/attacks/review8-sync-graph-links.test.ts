@@ -112,24 +112,24 @@ describe('review 8: what a groups/delta page may change', () => {
           { id: G1, 'members@delta': [null, { '@odata.type': '#microsoft.graph.user' }] },
           null,
         ],
-        '@odata.deltaLink': 'next1',
+        '@odata.deltaLink': '/next1',
       },
     })
     const { changes, links } = await readMemberChanges(graph, ['link1'], [G1])
     expect(changes).toEqual([{ groupId: G1, userId: U1, removed: false }])
-    expect(links).toEqual(['next1'])
+    expect(links).toEqual(['/next1'])
   })
 
   it('users/delta entries that are not objects with a string id are skipped, not thrown on', async () => {
     const graph = sessionAnswering({
       u: {
         value: [null, 7, { id: 5 }, { id: "') or (1 eq 1" }, { id: U1.toUpperCase(), displayName: 'A' }],
-        '@odata.deltaLink': 'u2',
+        '@odata.deltaLink': '/u2',
       },
     })
     const { changes, link } = await readUserChanges(graph, 'u')
     expect([...changes.keys()]).toEqual([U1])
-    expect(link).toBe('u2')
+    expect(link).toBe('/u2')
   })
 
   it('users/delta properties of the wrong type, or not ours, are not read (absent: unchanged)', async () => {
@@ -139,7 +139,7 @@ describe('review 8: what a groups/delta page may change', () => {
           { id: U1, userPrincipalName: 42, mail: ['a@b'], displayName: 'Ann', accountEnabled: 'no', extension: '100' },
           { id: U2, userPrincipalName: 'B@X.example', mail: null, accountEnabled: false },
         ],
-        '@odata.deltaLink': 'u2',
+        '@odata.deltaLink': '/u2',
       },
     })
     const { changes } = await readUserChanges(graph, 'u')
@@ -175,5 +175,12 @@ describe('review 8: what a groups/delta page may change', () => {
     const { userIds, groupIds } = await readAssignments(graph, client, 'tid')
     expect([...userIds]).toEqual([U1])
     expect(groupIds).toEqual([G1])
+  })
+  it('a deltaLink to another host ends the round: it is never stored (sealed) to be followed next sync', async () => {
+    for (const link of ['https://evil.example/v1.0/users/delta?$deltatoken=x', `${env.GRAPH_BASE}@evil.example/`]) {
+      const graph = sessionAnswering({ u: { value: [{ id: U1, displayName: 'A' }], '@odata.deltaLink': link } })
+      const error = await readUserChanges(graph, 'u').catch((e: unknown) => e)
+      expect((error as AppError).code).toBe('graph_unavailable')
+    }
   })
 })
