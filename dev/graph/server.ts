@@ -16,7 +16,7 @@ import { LocalServer, readBody, sendJson } from '../http.ts'
 
 export const MAX_REDIRECT_URIS = 256
 
-export type GraphFault = 'throttled' | 'server_error' | 'unavailable'
+export type GraphFault = 'throttled' | 'server_error' | 'unavailable' | 'gone'
 
 export function graphError(code: string, message: string) {
   return {
@@ -38,6 +38,11 @@ export class GraphStandIn extends LocalServer {
   /** Faults for the next requests, keyed by what they are about (an app id, a tenant id). */
   readonly faults = new Map<string, GraphFault[]>()
   readonly calls: Array<{ method: string; path: string }> = []
+  /**
+   * Hostile Graph (review tests): `/__hostile/redirect?to=URL` answers a 302 there; `/__hostile/capture`
+   * records the Authorization header it was sent (read back through the `captured` control route).
+   */
+  readonly captured: Array<{ path: string; authorization: string | null }> = []
   private readonly entra: EntraStandIn
   protected readonly serverName = 'graph stand-in'
 
@@ -56,6 +61,9 @@ export class GraphStandIn extends LocalServer {
     if (!fault) return false
     if (fault === 'throttled') {
       sendJson(res, 429, graphError('TooManyRequests', 'Too many requests.'), { 'retry-after': '1' })
+    } else if (fault === 'gone') {
+      // What Graph answers a delta link it no longer serves; a hostile review sends it to any request.
+      sendJson(res, 410, graphError('syncStateNotFound', 'The sync state is no longer valid.'))
     } else if (fault === 'unavailable') {
       sendJson(res, 503, graphError('serviceNotAvailable', 'Service unavailable.'), { 'retry-after': '1' })
     } else {
@@ -74,6 +82,15 @@ export class GraphStandIn extends LocalServer {
     const url = new URL(req.url ?? '/', 'http://127.0.0.1')
     const path = decodeURIComponent(url.pathname)
     if (path.startsWith('/__control/')) return this.control(req, res, path.slice('/__control/'.length).split('/'))
+    if (path === '/__hostile/redirect') {
+      res.writeHead(302, { location: url.searchParams.get('to') ?? '/' })
+      res.end()
+      return
+    }
+    if (path === '/__hostile/capture') {
+      this.captured.push({ path: `${path}${url.search}`, authorization: req.headers.authorization ?? null })
+      return sendJson(res, 200, { value: [] })
+    }
     this.calls.push({ method: req.method ?? 'GET', path: `${path}${url.search}` })
 
     const caller = await this.caller(req)
@@ -192,6 +209,7 @@ export class GraphStandIn extends LocalServer {
       return sendJson(res, 200, body)
     }
     if (parts[0] === 'calls') return sendJson(res, 200, this.calls)
+    if (parts[0] === 'captured') return sendJson(res, 200, this.captured.splice(0))
     return sendJson(res, 404, { error: 'unknown control route' })
   }
 }

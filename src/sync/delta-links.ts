@@ -20,6 +20,8 @@
  * @see https://learn.microsoft.com/graph/api/user-delta
  */
 import { AppError } from '../errors'
+import { isGuid } from '../lib/ids'
+import { isGraphLink } from '../upstream/graph'
 import { type GraphSession, type GraphUser, USER_FIELDS } from './pull'
 
 /** Graph's limit of `id eq` clauses in one groups/delta filter. */
@@ -89,7 +91,16 @@ async function round<T>(
     if (n >= MAX_DELTA_PAGES) throw new DeltaTooLong(`a delta round of more than ${MAX_DELTA_PAGES} pages`)
     const page: DeltaPage<T> | null = await graph.page<DeltaPage<T>>(next, permission)
     onPage(page?.value ?? [])
-    if (page?.['@odata.deltaLink']) return page['@odata.deltaLink']
+    const delta = page?.['@odata.deltaLink']
+    if (delta !== undefined) {
+      // Stored (sealed) and followed next sync: a link anywhere but GRAPH_BASE is refused now, never kept.
+      if (typeof delta !== 'string' || !isGraphLink(graph.config, delta))
+        throw new AppError(
+          'graph_unavailable',
+          'Microsoft Graph sent a delta link to another host; nothing was changed',
+        )
+      return delta
+    }
     next = page?.['@odata.nextLink']
   }
   throw new AppError(
@@ -112,45 +123,74 @@ export async function latestLinks(graph: GraphSession, groupIds: readonly string
   return { users, groups }
 }
 
+const isObject = (value: unknown): value is Record<string, unknown> =>
+  typeof value === 'object' && value !== null && !Array.isArray(value)
+
+/**
+ * The properties of a users/delta entry that a list stores, each only when Graph sent it with its type
+ * (absent: unchanged). Anything else, or a property of the wrong type, is not read: a hostile or broken
+ * answer changes no field to something a full pull could not store, and never throws mid-sync.
+ */
+function userFields(item: Record<string, unknown>): Partial<GraphUser> {
+  const out: Partial<GraphUser> = {}
+  for (const key of ['userPrincipalName', 'mail', 'displayName'] as const) {
+    const value = item[key]
+    if (value === null || typeof value === 'string') out[key] = value
+  }
+  const enabled = item.accountEnabled
+  if (enabled === null || typeof enabled === 'boolean') out.accountEnabled = enabled
+  return out
+}
+
 /** The users changed since `link`: the last word on each, and the next link. */
 export async function readUserChanges(
   graph: GraphSession,
   link: string,
 ): Promise<{ changes: Map<string, UserChange>; link: string }> {
   const changes = new Map<string, UserChange>()
-  const next = await round<GraphUser & { '@removed'?: unknown }>(graph, link, 'User.Read.All', (items) => {
+  const next = await round<unknown>(graph, link, 'User.Read.All', (items) => {
     for (const item of items) {
-      if (typeof item.id !== 'string') continue
+      // Anything but an object with a string id is no change (and never a crash that stops every sync).
+      // An object id is a GUID: anything else would be interpolated into the next requests' filters.
+      if (!isObject(item) || typeof item.id !== 'string' || !isGuid(item.id.toLowerCase())) continue
       const id = item.id.toLowerCase()
       // The same user may come more than once in a round (replays): a later entry is the newer state.
       if (item['@removed'] !== undefined) changes.set(id, { id, removed: true })
-      else changes.set(id, { id, removed: false, user: { ...changes.get(id)?.user, ...item, id } })
+      else changes.set(id, { id, removed: false, user: { ...changes.get(id)?.user, ...userFields(item), id } })
     }
   })
   return { changes, link: next }
 }
 
-/** The membership changes (user members only) of the groups since `links`, in order, and the next links. */
+/**
+ * The membership changes (user members only) of `groupIds` since `links`, in order, and the next links.
+ * The links are filtered to those groups; an entry for any other group (or malformed) changes nobody.
+ */
 export async function readMemberChanges(
   graph: GraphSession,
   links: readonly string[],
+  groupIds: readonly string[],
 ): Promise<{ changes: MemberChange[]; links: string[] }> {
+  const wanted = new Set(groupIds.map((id) => id.toLowerCase()))
   const changes: MemberChange[] = []
   const next: string[] = []
   for (const link of links) {
     next.push(
-      await round<{
-        id: string
-        'members@delta'?: Array<{ '@odata.type'?: string; id: string; '@removed'?: unknown }>
-      }>(graph, link, 'GroupMember.Read.All', (groups) => {
+      await round<unknown>(graph, link, 'GroupMember.Read.All', (groups) => {
         for (const group of groups) {
-          for (const member of group['members@delta'] ?? []) {
-            if (member['@odata.type'] !== '#microsoft.graph.user' || typeof member.id !== 'string') continue
-            changes.push({
-              groupId: group.id.toLowerCase(),
-              userId: member.id.toLowerCase(),
-              removed: member['@removed'] !== undefined,
-            })
+          if (!isObject(group) || typeof group.id !== 'string') continue
+          const groupId = group.id.toLowerCase()
+          const members = group['members@delta']
+          if (!wanted.has(groupId) || !Array.isArray(members)) continue
+          for (const member of members as unknown[]) {
+            if (
+              !isObject(member) ||
+              member['@odata.type'] !== '#microsoft.graph.user' ||
+              typeof member.id !== 'string' ||
+              !isGuid(member.id.toLowerCase())
+            )
+              continue
+            changes.push({ groupId, userId: member.id.toLowerCase(), removed: member['@removed'] !== undefined })
           }
         }
       }),

@@ -141,7 +141,19 @@ export async function pullListUpdate(
       else throw error
     }
   }
-  return fullUpdate(d1, config, client, ps, graph, now, reason ?? 'first', reads)
+  try {
+    return await fullUpdate(d1, config, client, ps, graph, now, reason ?? 'first', reads)
+  } catch (error) {
+    // A full pull follows no stored link: Graph asking for a resync of it is Graph failing, said as such
+    // (never an internal error: a 500 at the Sync button, an unexpected retry in the sync queue).
+    if (error instanceof GraphResyncRequired)
+      throw new AppError(
+        'graph_unavailable',
+        `Microsoft Graph answered ${error.status} ${error.code || 'Gone'} to a full read; nothing was changed. Retry.`,
+        { cause: error },
+      )
+    throw error
+  }
 }
 
 async function fullUpdate(
@@ -202,7 +214,7 @@ async function deltaUpdate(
       return 'groups_changed'
     direct = assigned.userIds
   }
-  const members = await readMemberChanges(graph, state.links.groups)
+  const members = await readMemberChanges(graph, state.links.groups, state.scope.groups)
   const users = await readUserChanges(graph, state.links.users)
   const storedDirect = ps.syncSource === 'app_assignments' ? await readStoredDirect(d1, ps.id) : new Set<string>()
   if (ps.syncSource === 'app_assignments') reads.n++

@@ -22,6 +22,8 @@ import { AppError, ConfigError } from '../errors'
 import type { RedirectUris } from '../hostnames/redirect-uris'
 import { log } from '../log'
 import { metrics } from '../observe/metrics'
+import { clientForOrg } from '../oidc/clients'
+import { appPortalOf } from '../tenancy/portal'
 import { APP_WIDE, backoffMs, chunks, FLEET, INVOCATION_LIMITS, type PlanReport, planReport, runLimit } from './fleet'
 
 export { SYNC_QUEUES } from './fleet'
@@ -285,7 +287,12 @@ async function syncJob(
     if (!(error instanceof AppError)) throw error
     if (error.code === 'sync_in_progress') return { kind: 'skipped', subrequests: 1 }
     if (error.code === 'graph_throttled') {
-      await recordThrottle(d1, phoneSystem, backoff?.strikes ?? 0, retryAfterOf(error), random)
+      // A portal's own Entra app throttled is that portal's (its partner holds the secret and can spend the
+      // app's Graph quota at will): it backs the tenant off, never the provider's app for the whole fleet.
+      const client = await clientForOrg(d1, config, await appPortalOf(d1, phoneSystem.orgId, now))
+      await recordThrottle(d1, phoneSystem, backoff?.strikes ?? 0, retryAfterOf(error), random, {
+        providerApp: client.orgId === null,
+      })
       return { kind: 'throttled', subrequests: MAX_REQUESTS_PER_PULL }
     }
     // Recorded on the phone system by the sync, and due again in an hour.
@@ -301,6 +308,11 @@ function retryAfterOf(error: AppError): number {
 /**
  * Backs the phone system's tenant off (one more strike), and the whole app when `APP_WIDE.tenants`
  * tenants were throttled within its window: Graph throttling the provider's app across tenants.
+ *
+ * Only the provider's app counts towards the app-wide backoff (`providerApp`): a throttle of a portal's
+ * own app is recorded with `throttled_at` 0, so it backs its tenant off and is never counted as one of
+ * the provider app's throttled tenants (a partner spending its own app's quota in a few tenants would
+ * otherwise halve every other partner's scheduled syncs).
  */
 export async function recordThrottle(
   d1: D1Database,
@@ -308,20 +320,26 @@ export async function recordThrottle(
   previousStrikes: number,
   retryAfterMs: number,
   random: () => number = Math.random,
+  options: { providerApp: boolean } = { providerApp: true },
 ): Promise<void> {
   const now = Date.now()
   const strikes = previousStrikes + 1
   const until = now + backoffMs(strikes, retryAfterMs, random)
   const upsert = `INSERT INTO graph_tenant_backoff (tenant_id, until, strikes, throttled_at) VALUES (?1, ?2, ?3, ?4)
      ON CONFLICT (tenant_id) DO UPDATE SET until = excluded.until, strikes = excluded.strikes, throttled_at = excluded.throttled_at`
-  await d1.prepare(upsert).bind(phoneSystem.entraTenantId, until, strikes, now).run()
+  await d1
+    .prepare(upsert)
+    .bind(phoneSystem.entraTenantId, until, strikes, options.providerApp ? now : 0)
+    .run()
   log('warn', 'Graph throttles a tenant: its scheduled syncs back off', {
     alert: 'graph_tenant_backoff',
     tenantId: phoneSystem.entraTenantId,
     phoneSystemId: phoneSystem.id,
+    providerApp: options.providerApp,
     strikes,
     until,
   })
+  if (!options.providerApp) return
   const seen = await d1
     .prepare(
       `SELECT (SELECT count(*) FROM graph_tenant_backoff WHERE throttled_at > ?1 AND tenant_id != ?2) AS tenants,

@@ -15,6 +15,7 @@
  */
 import type { Config } from '../config'
 import { AppError } from '../errors'
+import { isGuid } from '../lib/ids'
 import type { EntraClient } from '../oidc/clients'
 import { MAX_SSO_USERS } from '../sso/list'
 import type { SsoUserFields } from '../sso/types'
@@ -312,8 +313,11 @@ export async function readAssignments(
     'Application.Read.All',
     (items) => {
       for (const a of items) {
-        if (a.principalType === 'User') userIds.add(a.principalId.toLowerCase())
-        else if (a.principalType === 'Group') groupIds.add(a.principalId.toLowerCase())
+        // Object ids are GUIDs: anything else would be interpolated into the filters and paths that follow.
+        const id = typeof a?.principalId === 'string' ? a.principalId.toLowerCase() : ''
+        if (!isGuid(id)) continue
+        if (a.principalType === 'User') userIds.add(id)
+        else if (a.principalType === 'Group') groupIds.add(id)
       }
       if (userIds.size > MAX_SSO_USERS) throw tooLarge(userIds.size)
     },

@@ -145,6 +145,23 @@ export function retryAfterMs(value: string | null, now = Date.now()): number {
 
 const seconds = (ms: number) => Math.ceil(ms / 1000)
 
+const graphUrl = (config: Pick<Config, 'graphBase'>, pathOrUrl: string) =>
+  pathOrUrl.startsWith('http') ? pathOrUrl : `${config.graphBase}${pathOrUrl}`
+
+/** Whether a path, or a link Graph sent (`@odata.nextLink`, `@odata.deltaLink`), is on GRAPH_BASE's origin. */
+export function isGraphLink(config: Pick<Config, 'graphBase'>, pathOrUrl: string): boolean {
+  const url = graphUrl(config, pathOrUrl)
+  return url.startsWith(`${config.graphBase}/`) && sameOrigin(url, config.graphBase)
+}
+
+function sameOrigin(url: string, base: string): boolean {
+  try {
+    return new URL(url).origin === new URL(base).origin
+  } catch {
+    return false
+  }
+}
+
 /**
  * One Graph request (path relative to GRAPH_BASE, or an absolute
  * @odata.nextLink on it). Answers the parsed JSON (or null for 204).
@@ -157,8 +174,9 @@ export async function graphRequest<T>(
   call: GraphCall,
   body?: unknown,
 ): Promise<T | null> {
-  const url = pathOrUrl.startsWith('http') ? pathOrUrl : `${config.graphBase}${pathOrUrl}`
-  if (!url.startsWith(`${config.graphBase}/`)) {
+  const url = graphUrl(config, pathOrUrl)
+  // The bearer token goes to GRAPH_BASE's origin only: a nextLink or deltaLink elsewhere is never followed.
+  if (!isGraphLink(config, pathOrUrl)) {
     throw new AppError('graph_unavailable', 'Microsoft Graph sent a link to another host; refusing to follow it')
   }
   const retries = call.retries ?? 3
@@ -177,6 +195,8 @@ export async function graphRequest<T>(
         },
         body: body === undefined ? undefined : JSON.stringify(body),
         signal: AbortSignal.timeout(config.entra.timeoutMs),
+        // Graph answers API calls, never redirects: one followed would carry the bearer token wherever it points.
+        redirect: 'manual',
       })
     } catch (error) {
       if (error instanceof Error && (error.name === 'TimeoutError' || error.name === 'AbortError')) {
@@ -187,6 +207,13 @@ export async function graphRequest<T>(
       throw new AppError('graph_unavailable', 'Microsoft Graph could not be reached; nothing was changed. Retry.', {
         cause: error,
       })
+    }
+    if (response.status >= 300 && response.status < 400) {
+      await response.body?.cancel()
+      throw new AppError(
+        'graph_unavailable',
+        `Microsoft Graph answered a redirect (${response.status}); refusing to follow it`,
+      )
     }
     if (response.status === 204) return null
     if (response.ok) return (await response.json()) as T
