@@ -252,7 +252,7 @@ export async function verifyIdToken(
   }
   const identity = identityFromClaims(claims)
   if (!identity) {
-    throw new AppError('id_token_invalid', 'ID token without a tid or oid', {
+    throw new AppError('id_token_invalid', 'ID token without a usable tid, oid or sub', {
       detail: 'The sign-in answer named no organization or user',
     })
   }

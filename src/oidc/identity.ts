@@ -34,13 +34,16 @@ function text(value: unknown, lower = false): string | null {
   return kept.length > 0 && kept.length <= 256 ? kept : null
 }
 
-/** The identity in verified ID-token claims, or null when `tid` or `oid` is not a GUID. */
+/** The identity in verified ID-token claims, or null when `tid` or `oid` is not a GUID or `sub` is missing or absurd. */
 export function identityFromClaims(claims: Record<string, unknown>): Identity | null {
   if (!isGuid(claims.tid) || !isGuid(claims.oid)) return null
+  // Entra's `sub` is 43 characters; a bound keeps every identity small enough to travel sealed in a completion code.
+  const sub = text(claims.sub)
+  if (sub === null) return null
   return {
     tid: claims.tid,
     oid: claims.oid,
-    sub: String(claims.sub),
+    sub,
     upn: text(claims.preferred_username, true),
     email: text(claims.email, true),
     name: text(claims.name),

@@ -77,6 +77,8 @@ describe('verifyIdToken (jose and the tenant check): each check alone', () => {
     ['no oid', claims({ oid: undefined })],
     ['an oid that is not a GUID', claims({ oid: 'not-a-guid' })],
     ['no sub', claims({ sub: undefined })],
+    // Bounded so that every identity fits the completion code it travels in (Entra's is 43 characters).
+    ['a sub of 257 characters', claims({ sub: 's'.repeat(257) })],
     ["a tid other than the authority's, with the authority's issuer", claims({ tid: OTHER })],
   ])('refuses %s', async (_name, payload) => {
     await expect(verifyIdToken(await sign(payload), keys, expectations)).rejects.toMatchObject({
