@@ -15,7 +15,6 @@
  * @see https://learn.microsoft.com/en-us/entra/identity/app-provisioning/application-provisioning-config-problem-scim-compatibility
  */
 import { invalidPath, invalidValue, ScimError } from './errors'
-import { nestsDeeperThan, USER_LIMITS } from './user'
 
 export const PATCH_OP_SCHEMA = 'urn:ietf:params:scim:api:messages:2.0:PatchOp'
 
@@ -53,10 +52,6 @@ export function parsePatchBody(body: unknown): PatchOperation[] {
     const path = operation.path
     if (path !== undefined && path !== null && (typeof path !== 'string' || path.length > 512)) {
       throw invalidPath(`Operation ${i}: "path" must be a string of at most 512 characters`)
-    }
-    // Before anything walks it (comparing array values stringifies them): never deeper than a user may nest.
-    if (nestsDeeperThan(operation.value, USER_LIMITS.depth)) {
-      throw invalidValue(`Operation ${i}: "value" nests deeper than ${USER_LIMITS.depth} levels`)
     }
     return {
       op,

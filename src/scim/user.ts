@@ -28,7 +28,7 @@ export const USER_LIMITS = {
  * thousands deep (a body may hold 10,000 brackets) would overflow the stack of any recursive walk after it
  * (JSON.stringify, structuredClone), a 500 instead of SCIM's 400.
  */
-export function nestsDeeperThan(value: unknown, max: number): boolean {
+function nestsDeeperThan(value: unknown, max: number): boolean {
   const pending: Array<[unknown, number]> = [[value, 0]]
   while (pending.length > 0) {
     const [next, depth] = pending.pop()!
