@@ -1,9 +1,8 @@
 /**
  * Review 8: what a hostile tenant's provisioning can send SCIM — PATCH paths aimed at
  * the prototype chain, values nested thousands deep, filters that try to escape their
- * quotes — and two requests racing for the same userName or the list's last places.
+ * quotes; the defences hold, the tests pin them (the depth bound was the finding).
  */
-import { env } from 'cloudflare:test'
 import { describe, expect, it } from 'vitest'
 import { applyPatch, parsePatchBody } from '../../src/scim/patch'
 import { dbAll } from '../fixtures'
@@ -88,5 +87,45 @@ describe('review 8: values nested deep', () => {
       'invalidValue',
     )
     expect(await dbAll('SELECT version FROM scim_users WHERE id = ?', user.id)).toEqual([{ version: 1 }])
+  })
+})
+
+describe('review 8: filters and case folding', () => {
+  const list = async (tenant: Awaited<ReturnType<typeof seedScimTenant>>, filter: string) =>
+    scim(tenant, 'GET', `/Users?filter=${encodeURIComponent(filter)}`)
+
+  it('an escaped quote stays inside the value; or, sw and a 2,000-character filter are 400 invalidFilter', async () => {
+    const tenant = await seedScimTenant()
+    await scimJson(await scim(tenant, 'POST', '/Users', entraUser('ann@contoso.example')), 201)
+    const escaped = await scimJson(await list(tenant, 'userName eq "x\\" or \\"1\\" eq \\"1"'), 200)
+    expect(escaped.totalResults).toBe(0)
+    for (const filter of [
+      'userName eq "x" or userName eq "ann@contoso.example"',
+      'userName sw "a"',
+      'userName pr',
+      `userName eq "${'a'.repeat(2000)}"`,
+      'userName eq "ann@contoso.example") or (1 eq 1',
+    ]) {
+      await expectScimError(await list(tenant, filter), 400, 'invalidFilter')
+    }
+  })
+
+  it('userName folds case as the list does: a JSON-escaped or differently cased name finds the user; a Kelvin sign is taken', async () => {
+    const tenant = await seedScimTenant()
+    const asa = await scimJson(await scim(tenant, 'POST', '/Users', entraUser('ÅSA@contoso.example')), 201)
+    for (const filter of ['userName eq "åsa@contoso.example"', 'userName eq "\\u00c5sa@CONTOSO.example"']) {
+      const found = await scimJson(await list(tenant, filter), 200)
+      expect(found.Resources.map((r: { id: string }) => r.id)).toEqual([asa.id])
+    }
+    await scimJson(await scim(tenant, 'POST', '/Users', entraUser('kim@contoso.example')), 201)
+    // U+212A KELVIN SIGN lowercases to "k": the same UPN on the list, so the same user.
+    await expectScimError(
+      await scim(tenant, 'POST', '/Users', entraUser('\u212aim@contoso.example', { email: 'other@contoso.example' })),
+      409,
+      'uniqueness',
+    )
+    expect(
+      await dbAll('SELECT upn FROM sso_users WHERE phone_system_id = ? ORDER BY upn', tenant.phoneSystemId),
+    ).toEqual([{ upn: 'kim@contoso.example' }, { upn: 'åsa@contoso.example' }])
   })
 })
