@@ -114,10 +114,32 @@ function isPrimary(element: unknown): boolean {
   return primary === true || (typeof primary === 'string' && primary.toLowerCase() === 'true')
 }
 
-/** Values of a multi-valued attribute are equal when their `value` is (or, without one, their JSON). */
-function sameValue(a: unknown, b: unknown): boolean {
-  if (isObject(a) && isObject(b) && 'value' in a && 'value' in b) return a.value === b.value
-  return JSON.stringify(a) === JSON.stringify(b)
+/**
+ * What a value of a multi-valued attribute is compared by: values are equal when their `value` is (or, without
+ * one, their JSON). A `value` that is itself an object or array equals nothing (it was compared by reference).
+ * A key, not a pairwise comparison, so that an add or remove of many values against many stays linear (pairwise,
+ * 150,000 values sent against 10,000 kept took minutes of CPU, holding the isolate).
+ */
+function valueKey(element: unknown): string | null {
+  if (isObject(element) && 'value' in element) {
+    const inner = element.value
+    return typeof inner === 'object' && inner !== null ? null : `v:${typeof inner}:${String(inner)}`
+  }
+  return `j:${JSON.stringify(element)}`
+}
+
+function keysOf(values: readonly unknown[]): Set<string> {
+  const keys = new Set<string>()
+  for (const v of values) {
+    const key = valueKey(v)
+    if (key !== null) keys.add(key)
+  }
+  return keys
+}
+
+const isIn = (keys: Set<string>, element: unknown) => {
+  const key = valueKey(element)
+  return key !== null && keys.has(key)
 }
 
 function applyAt(target: Json, op: PatchOpName, path: AttributePath, value: unknown): void {
@@ -141,7 +163,10 @@ function applyAt(target: Json, op: PatchOpName, path: AttributePath, value: unkn
     const matching = elements.filter((element) => elementMatches(element, path.filter!))
     if (op === 'remove') {
       if (path.sub) for (const element of matching) delete element[keyOf(element, path.sub)]
-      else object[key] = elements.filter((element) => !matching.includes(element as Json))
+      else {
+        const removed = new Set<unknown>(matching)
+        object[key] = elements.filter((element) => !removed.has(element))
+      }
       return
     }
     if (matching.length === 0) {
@@ -171,14 +196,16 @@ function applyAt(target: Json, op: PatchOpName, path: AttributePath, value: unkn
 
   if (op === 'remove') {
     if (Array.isArray(current) && Array.isArray(value)) {
-      object[key] = current.filter((element) => !value.some((v) => sameValue(element, v)))
+      const removed = keysOf(value)
+      object[key] = current.filter((element) => !isIn(removed, element))
     } else {
       delete object[key]
     }
     return
   }
   if (op === 'add' && Array.isArray(current) && Array.isArray(value)) {
-    const added = value.filter((v) => !current.some((element) => sameValue(element, v)))
+    const present = keysOf(current)
+    const added = value.filter((v) => !isIn(present, v))
     // At most one value is primary (RFC 7643 §2.4): a primary one added takes it from the others.
     const kept = added.some(isPrimary)
       ? current.map((e) => (isPrimary(e) ? { ...(e as Json), primary: false } : e))
