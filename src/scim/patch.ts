@@ -21,6 +21,13 @@ export const PATCH_OP_SCHEMA = 'urn:ietf:params:scim:api:messages:2.0:PatchOp'
 /** More operations in one request are refused (Entra sends a handful). */
 export const MAX_PATCH_OPERATIONS = 100
 
+/**
+ * More attributes changed in one request (an operation with a path is one, one without is one per key of its
+ * value) are refused: each finds its attribute among the resource's (names are case-insensitive), so 120,000
+ * keys in one path-less value took many minutes of CPU, holding the isolate.
+ */
+export const MAX_PATCH_PATHS = 256
+
 export type PatchOpName = 'add' | 'replace' | 'remove'
 
 export interface PatchOperation {
@@ -43,6 +50,7 @@ export function parsePatchBody(body: unknown): PatchOperation[] {
   if (operations.length > MAX_PATCH_OPERATIONS) {
     throw new ScimError(400, `At most ${MAX_PATCH_OPERATIONS} operations per request`, 'tooMany')
   }
+  let paths = 0
   return operations.map((operation, i) => {
     if (!isObject(operation)) throw new ScimError(400, `Operation ${i} is not an object`, 'invalidSyntax')
     const op = typeof operation.op === 'string' ? operation.op.toLowerCase() : ''
@@ -53,9 +61,14 @@ export function parsePatchBody(body: unknown): PatchOperation[] {
     if (path !== undefined && path !== null && (typeof path !== 'string' || path.length > 512)) {
       throw invalidPath(`Operation ${i}: "path" must be a string of at most 512 characters`)
     }
+    const pathLess = typeof path !== 'string' || path.trim() === ''
+    paths += pathLess && isObject(operation.value) ? Object.keys(operation.value).length : 1
+    if (paths > MAX_PATCH_PATHS) {
+      throw new ScimError(400, `At most ${MAX_PATCH_PATHS} attributes may change in one request`, 'tooMany')
+    }
     return {
       op,
-      path: typeof path === 'string' && path.trim() !== '' ? path.trim() : undefined,
+      path: pathLess ? undefined : (path as string).trim(),
       value: operation.value,
     }
   })
