@@ -28,6 +28,9 @@ export const MAX_PATCH_OPERATIONS = 100
  */
 export const MAX_PATCH_PATHS = 256
 
+/** The most element attributes one filtered operation (`emails[type eq "work"]` with an object value) may write. */
+export const MAX_FILTERED_WRITES = 10_000
+
 export type PatchOpName = 'add' | 'replace' | 'remove'
 
 export interface PatchOperation {
@@ -187,6 +190,10 @@ function applyAt(target: Json, op: PatchOpName, path: AttributePath, value: unkn
       const created: Json = { [path.filter.attribute]: path.filter.value }
       matching.push(created)
       object[key] = [...elements, created]
+    }
+    // Every matching element takes every key of the value: bounded, as the attributes a request may change are.
+    if (!path.sub && isObject(value) && matching.length * Object.keys(value).length > MAX_FILTERED_WRITES) {
+      throw new ScimError(400, `At most ${MAX_FILTERED_WRITES} values may change in one operation`, 'tooMany')
     }
     for (const element of matching) {
       if (path.sub) element[keyOf(element, path.sub)] = value

@@ -12,9 +12,13 @@
  * its attribute up among all the resource's keys (case-insensitively), growing with every
  * key added, so 30,000 keys took 40 s and a 1 MiB body's 120,000 many minutes. Fixed in
  * scim/patch.ts: at most MAX_PATCH_PATHS attributes change in one request (400 tooMany).
+ *
+ * (finding, medium) And for a filtered path whose value is an object: every matching
+ * element took every key of the value, 9,000 elements times 80,000 keys in one body.
+ * Fixed in scim/patch.ts: at most MAX_FILTERED_WRITES such writes per operation.
  */
 import { describe, expect, it } from 'vitest'
-import { applyPatch, MAX_PATCH_PATHS, parsePatchBody } from '../../src/scim/patch'
+import { applyPatch, MAX_FILTERED_WRITES, MAX_PATCH_PATHS, parsePatchBody } from '../../src/scim/patch'
 import { expectScimError, PATCH_OP, scim, scimJson, seedScimTenant } from '../scim/helpers'
 
 const many = (n: number, tag: string) => Array.from({ length: n }, (_, i) => `${tag}${i}`)
@@ -104,4 +108,32 @@ describe('review 8: a PATCH of many values against many stays linear', () => {
     )
     expect(fits[`a${MAX_PATCH_PATHS - 1}`]).toBe(1)
   }, 60_000)
+
+  it('a filtered path matching 9,000 elements with an object of 80,000 keys: 400 tooMany at once', async () => {
+    const tenant = await seedScimTenant()
+    const user = await scimJson(await scim(tenant, 'POST', '/Users', { userName: 'filtered@contoso.example' }), 201)
+    const started = Date.now()
+    await expectScimError(
+      await scim(tenant, 'PATCH', `/Users/${user.id}`, {
+        schemas: [PATCH_OP],
+        Operations: [
+          { op: 'add', path: 'x', value: Array.from({ length: 9_000 }, () => ({ t: 'w' })) },
+          {
+            op: 'replace',
+            path: 'x[t eq "w"]',
+            value: Object.fromEntries(many(80_000, 'a').map((k) => [k, 1])),
+          },
+        ],
+      }),
+      400,
+      'tooMany',
+    )
+    expect(Date.now() - started).toBeLessThan(2_000)
+    // Within the bound it applies (what Entra sends: one element, a few keys).
+    const out = applyPatch({ emails: [{ type: 'work', value: 'a@b' }] }, [
+      { op: 'replace', path: 'emails[type eq "work"]', value: { value: 'c@d', primary: true } },
+    ])
+    expect(out.emails).toEqual([{ type: 'work', value: 'c@d', primary: true }])
+    expect(MAX_FILTERED_WRITES).toBeGreaterThanOrEqual(1_000)
+  }, 120_000)
 })
