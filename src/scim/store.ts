@@ -131,6 +131,12 @@ function groupFromSql(row: GroupSqlRow): ScimGroupRow {
   }
 }
 
+/**
+ * The most member ids one answer carries (a phone system may hold a million memberships: read at once, they
+ * would take the isolate's memory, and every request sharing it, with them). One group as big as the list fits.
+ */
+export const MAX_MEMBERS_PER_ANSWER = 2 * MAX_SSO_USERS
+
 export interface GroupWithMembers extends ScimGroupRow {
   members: string[]
 }
@@ -158,10 +164,17 @@ export async function listGroups(
   if (withMembers && groups.length > 0) {
     const { results } = await d1
       .prepare(
-        'SELECT group_id, user_id FROM scim_group_members WHERE group_id IN (SELECT value FROM json_each(?1)) ORDER BY user_id',
+        'SELECT group_id, user_id FROM scim_group_members WHERE group_id IN (SELECT value FROM json_each(?1)) ORDER BY user_id LIMIT ?2',
       )
-      .bind(JSON.stringify(groups.map((g) => g.id)))
+      .bind(JSON.stringify(groups.map((g) => g.id)), MAX_MEMBERS_PER_ANSWER + 1)
       .all<{ group_id: string; user_id: string }>()
+    if (results.length > MAX_MEMBERS_PER_ANSWER) {
+      throw new ScimError(
+        400,
+        `These groups have more than ${MAX_MEMBERS_PER_ANSWER.toLocaleString('en-US')} members in all: ask for fewer (count) or without members (excludedAttributes=members)`,
+        'tooMany',
+      )
+    }
     for (const r of results) members.get(r.group_id)?.push(r.user_id)
   }
   return {

@@ -6,10 +6,15 @@
  * the gateway shares. Fixed in scim/store.ts: SCIM_LIMITS (users active or not, groups,
  * memberships) checked inside each write's batch; over them a write answers 403 in SCIM's
  * shape and leaves nothing behind.
+ *
+ * (finding, low) A page of groups read all its members at once: 100 groups of a phone
+ * system holding up to a million memberships, in one Worker's memory. Fixed in
+ * scim/store.ts: at most MAX_MEMBERS_PER_ANSWER member ids per answer, 400 tooMany beyond
+ * (Entra asks for groups without members; one group as big as the list still fits).
  */
 import { env } from 'cloudflare:test'
 import { describe, expect, it } from 'vitest'
-import { SCIM_LIMITS } from '../../src/scim/store'
+import { MAX_MEMBERS_PER_ANSWER, SCIM_LIMITS } from '../../src/scim/store'
 import { dbAll } from '../fixtures'
 import { entraUser, expectScimError, PATCH_OP, scim, scimJson, seedScimTenant } from '../scim/helpers'
 
@@ -90,6 +95,37 @@ describe('review 8: SCIM storage is bounded per phone system', () => {
     await expectScimError(await scim(tenant, 'POST', '/Groups', { displayName: 'Another', members: [last] }), 403)
     expect(await dbAll('SELECT group_id FROM scim_group_members WHERE user_id = ?', last.value)).toEqual([])
     expect(await dbAll("SELECT id FROM scim_groups WHERE display_name = 'Another'")).toEqual([])
+    await env.DB.prepare('DELETE FROM scim_groups WHERE phone_system_id = ?').bind(tenant.phoneSystemId).run()
+    await env.DB.prepare('DELETE FROM scim_users WHERE phone_system_id = ?').bind(tenant.phoneSystemId).run()
+  }, 60_000)
+})
+
+describe('review 8: a group answer reads a bounded number of members', () => {
+  it('a page of groups holding more members than one answer carries: 400 tooMany, and the same without members answers', async () => {
+    const tenant = await seedScimTenant()
+    const perGroup = 50_000
+    await seedUsers(tenant.phoneSystemId, perGroup, 'big')
+    await env.DB.prepare(
+      `WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 5)
+       INSERT INTO scim_groups (id, phone_system_id, display_name, created_at, updated_at)
+       SELECT 'grp_big' || i || ?1, ?1, 'Big ' || i, i, i FROM n`,
+    )
+      .bind(tenant.phoneSystemId)
+      .run()
+    await env.DB.prepare(
+      `INSERT INTO scim_group_members (group_id, user_id)
+       SELECT g.id, u.id FROM scim_groups g JOIN scim_users u ON u.phone_system_id = g.phone_system_id
+       WHERE g.phone_system_id = ?1`,
+    )
+      .bind(tenant.phoneSystemId)
+      .run()
+    expect(MAX_MEMBERS_PER_ANSWER).toBeLessThan(5 * perGroup)
+    await expectScimError(await scim(tenant, 'GET', '/Groups'), 400, 'tooMany')
+    const without = await scimJson(await scim(tenant, 'GET', '/Groups?excludedAttributes=members'), 200)
+    expect(without.totalResults).toBe(5)
+    // One group as big as the whole list still comes whole.
+    const one = await scimJson(await scim(tenant, 'GET', `/Groups/grp_big1${tenant.phoneSystemId}`), 200)
+    expect(one.members).toHaveLength(perGroup)
     await env.DB.prepare('DELETE FROM scim_groups WHERE phone_system_id = ?').bind(tenant.phoneSystemId).run()
     await env.DB.prepare('DELETE FROM scim_users WHERE phone_system_id = ?').bind(tenant.phoneSystemId).run()
   }, 60_000)
