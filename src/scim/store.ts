@@ -131,6 +131,12 @@ function groupFromSql(row: GroupSqlRow): ScimGroupRow {
   }
 }
 
+/**
+ * The most member ids one answer carries (a phone system may hold a million memberships: read at once, they
+ * would take the isolate's memory, and every request sharing it, with them). One group as big as the list fits.
+ */
+export const MAX_MEMBERS_PER_ANSWER = 2 * MAX_SSO_USERS
+
 export interface GroupWithMembers extends ScimGroupRow {
   members: string[]
 }
@@ -158,10 +164,17 @@ export async function listGroups(
   if (withMembers && groups.length > 0) {
     const { results } = await d1
       .prepare(
-        'SELECT group_id, user_id FROM scim_group_members WHERE group_id IN (SELECT value FROM json_each(?1)) ORDER BY user_id',
+        'SELECT group_id, user_id FROM scim_group_members WHERE group_id IN (SELECT value FROM json_each(?1)) ORDER BY user_id LIMIT ?2',
       )
-      .bind(JSON.stringify(groups.map((g) => g.id)))
+      .bind(JSON.stringify(groups.map((g) => g.id)), MAX_MEMBERS_PER_ANSWER + 1)
       .all<{ group_id: string; user_id: string }>()
+    if (results.length > MAX_MEMBERS_PER_ANSWER) {
+      throw new ScimError(
+        400,
+        `These groups have more than ${MAX_MEMBERS_PER_ANSWER.toLocaleString('en-US')} members in all: ask for fewer (count) or without members (excludedAttributes=members)`,
+        'tooMany',
+      )
+    }
     for (const r of results) members.get(r.group_id)?.push(r.user_id)
   }
   return {
@@ -188,14 +201,50 @@ export async function findGroup(
 
 // ---------------------------------------------------------------- writing
 
+const SOURCE_SQL = "EXISTS (SELECT 1 FROM phone_systems WHERE id = ? AND sync_source = 'scim' AND entra_tenant_id = ?)"
+
 /** The phone system is still SCIM-pushed, for the tenant the request read. */
 function sourceGuard(d1: D1Database, ps: PhoneSystemRef): D1PreparedStatement[] {
+  return guard(d1, SOURCE_SQL, ps.id, ps.entraTenantId)
+}
+
+/**
+ * What one phone system's SCIM may store beyond the list's own cap: users active or not (Entra disables
+ * users that leave its scope and keeps pushing them), groups, and group memberships. Without them a
+ * hostile tenant's provisioning could fill the one D1 every customer shares (64 KiB a user).
+ */
+export const SCIM_LIMITS = { users: 2 * MAX_SSO_USERS, groups: 10_000, memberships: 20 * MAX_SSO_USERS }
+
+const MEMBERSHIPS_OF_SQL =
+  '(SELECT COUNT(*) FROM scim_group_members WHERE group_id IN (SELECT id FROM scim_groups WHERE phone_system_id = ?))'
+
+/** `sourceGuard`, and room for one more SCIM user, active or not (one guard: a create costs what it did). */
+function sourceAndUsersGuard(d1: D1Database, ps: PhoneSystemRef): D1PreparedStatement[] {
   return guard(
     d1,
-    "EXISTS (SELECT 1 FROM phone_systems WHERE id = ? AND sync_source = 'scim' AND entra_tenant_id = ?)",
+    `${SOURCE_SQL} AND (SELECT COUNT(*) FROM scim_users WHERE phone_system_id = ?) < ?`,
     ps.id,
     ps.entraTenantId,
+    ps.id,
+    SCIM_LIMITS.users,
   )
+}
+
+/** `sourceGuard`, and room for one more group. */
+function sourceAndGroupsGuard(d1: D1Database, ps: PhoneSystemRef): D1PreparedStatement[] {
+  return guard(
+    d1,
+    `${SOURCE_SQL} AND (SELECT COUNT(*) FROM scim_groups WHERE phone_system_id = ?) < ?`,
+    ps.id,
+    ps.entraTenantId,
+    ps.id,
+    SCIM_LIMITS.groups,
+  )
+}
+
+/** After members were added: the memberships are within their cap (else the batch, adds and all, is undone). */
+function membershipsGuard(d1: D1Database, ps: PhoneSystemRef): D1PreparedStatement[] {
+  return guard(d1, `${MEMBERSHIPS_OF_SQL} <= ?`, ps.id, SCIM_LIMITS.memberships)
 }
 
 /** The list has room for one more. */
@@ -256,7 +305,12 @@ export function rebuildListStatements(d1: D1Database, ps: PhoneSystemRef, now: n
 }
 
 /** Runs a SCIM write; a broken rule becomes its SCIM answer (never a 500), after asking D1 which one it was. */
-async function runWrite(d1: D1Database, ps: PhoneSystemRef, statements: D1PreparedStatement[]): Promise<void> {
+async function runWrite(
+  d1: D1Database,
+  ps: PhoneSystemRef,
+  statements: D1PreparedStatement[],
+  addsMembers = false,
+): Promise<void> {
   try {
     await d1.batch(statements)
   } catch (error) {
@@ -269,21 +323,28 @@ async function runWrite(d1: D1Database, ps: PhoneSystemRef, statements: D1Prepar
           : 'userName (as a UPN of this phone system)'
       throw new ScimError(409, `A user with this ${what} already exists`, 'uniqueness')
     }
-    if (isGuardFailure(error)) throw await whyRefused(d1, ps)
+    if (isGuardFailure(error)) throw await whyRefused(d1, ps, addsMembers)
     throw error
   }
   forgetCachedReads()
 }
 
-async function whyRefused(d1: D1Database, ps: PhoneSystemRef): Promise<ScimError> {
+async function whyRefused(d1: D1Database, ps: PhoneSystemRef, addsMembers: boolean): Promise<ScimError> {
   const row = await d1
     .prepare(
-      'SELECT sync_source, entra_tenant_id, (SELECT COUNT(*) FROM sso_users WHERE phone_system_id = ?1) AS n FROM phone_systems WHERE id = ?1',
+      `SELECT sync_source, entra_tenant_id, (SELECT COUNT(*) FROM sso_users WHERE phone_system_id = ?1) AS n,
+         (SELECT COUNT(*) FROM scim_users WHERE phone_system_id = ?1) AS users,
+         (SELECT COUNT(*) FROM scim_groups WHERE phone_system_id = ?1) AS groups
+       FROM phone_systems WHERE id = ?1`,
     )
     .bind(ps.id)
-    .first<{ sync_source: string; entra_tenant_id: string; n: number }>()
+    .first<{ sync_source: string; entra_tenant_id: string; n: number; users: number; groups: number }>()
   if (row?.sync_source !== 'scim' || row.entra_tenant_id !== ps.entraTenantId) return notScimPushed()
   if (row.n >= MAX_SSO_USERS) return listFull()
+  if (row.users >= SCIM_LIMITS.users) return scimFull('users (active or not)', SCIM_LIMITS.users)
+  if (row.groups >= SCIM_LIMITS.groups) return scimFull('groups', SCIM_LIMITS.groups)
+  // A group write's only other guard is on the memberships, checked after its adds.
+  if (addsMembers) return scimFull('group memberships', SCIM_LIMITS.memberships)
   return new ScimError(409, 'The user changed while this request was applied; nothing was written. Retry.')
 }
 
@@ -298,6 +359,13 @@ export function listFull(): ScimError {
   return new ScimError(
     403,
     `This phone system's SSO list holds ${MAX_SSO_USERS.toLocaleString('en-US')} users, the most it may hold; nothing was written.`,
+  )
+}
+
+function scimFull(what: string, limit: number): ScimError {
+  return new ScimError(
+    403,
+    `This phone system's SCIM holds the most ${what} it may (${limit.toLocaleString('en-US')}); nothing was written. Delete some in Entra's scope first.`,
   )
 }
 
@@ -323,7 +391,7 @@ export async function createUser(
     updatedAt: now,
   }
   await runWrite(d1, ps, [
-    ...sourceGuard(d1, ps),
+    ...sourceAndUsersGuard(d1, ps),
     ...(facts.active ? roomGuard(d1, ps) : []),
     d1
       .prepare(
@@ -421,15 +489,22 @@ function addMembersStatement(d1: D1Database, ps: PhoneSystemRef, groupId: string
 
 export async function createGroup(d1: D1Database, ps: PhoneSystemRef, input: GroupInput, now: number): Promise<string> {
   const id = newId('grp')
-  await runWrite(d1, ps, [
-    ...sourceGuard(d1, ps),
-    d1
-      .prepare(
-        'INSERT INTO scim_groups (id, phone_system_id, display_name, external_id, created_at, updated_at) VALUES (?1, ?2, ?3, ?4, ?5, ?5)',
-      )
-      .bind(id, ps.id, input.displayName, input.externalId, now),
-    ...(input.members.length > 0 ? [addMembersStatement(d1, ps, id, input.members)] : []),
-  ])
+  await runWrite(
+    d1,
+    ps,
+    [
+      ...sourceAndGroupsGuard(d1, ps),
+      d1
+        .prepare(
+          'INSERT INTO scim_groups (id, phone_system_id, display_name, external_id, created_at, updated_at) VALUES (?1, ?2, ?3, ?4, ?5, ?5)',
+        )
+        .bind(id, ps.id, input.displayName, input.externalId, now),
+      ...(input.members.length > 0
+        ? [addMembersStatement(d1, ps, id, input.members), ...membershipsGuard(d1, ps)]
+        : []),
+    ],
+    input.members.length > 0,
+  )
   return id
 }
 
@@ -458,11 +533,18 @@ export async function changeGroup(
         return d1.prepare('DELETE FROM scim_group_members WHERE group_id = ?1').bind(groupId)
     }
   })
-  await runWrite(d1, ps, [
-    ...sourceGuard(d1, ps),
-    ...statements,
-    d1.prepare('UPDATE scim_groups SET updated_at = ?2 WHERE id = ?1').bind(groupId, now),
-  ])
+  const addsMembers = changes.some((change) => change.kind === 'addMembers')
+  await runWrite(
+    d1,
+    ps,
+    [
+      ...sourceGuard(d1, ps),
+      ...statements,
+      ...(addsMembers ? membershipsGuard(d1, ps) : []),
+      d1.prepare('UPDATE scim_groups SET updated_at = ?2 WHERE id = ?1').bind(groupId, now),
+    ],
+    addsMembers,
+  )
 }
 
 export async function deleteGroup(d1: D1Database, ps: PhoneSystemRef, groupId: string): Promise<void> {

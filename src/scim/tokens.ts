@@ -2,10 +2,13 @@
  * SCIM tokens: the "Secret token" an Entra enterprise app's provisioning
  * presents as `Authorization: Bearer …` on one phone system's SCIM
  * endpoint. `scim_` + 32 random bytes (base64url), shown once at creation;
- * D1 keeps its SHA-256 (a lookup by hash: no comparison of secrets at all)
- * and a short prefix that tells tokens apart. A token reaches only the
- * phone system it was created for. Revocable at once; last use recorded (at
- * most once a minute).
+ * D1 keeps a SHA-256 of it bound to the phone system and the Entra tenant it
+ * was created for (`tokenHash`), and a short prefix that tells tokens apart.
+ * A token reaches only that phone system, and only while it is in that
+ * tenant: a phone system pointed at another tenant starts over (its list and
+ * what SCIM pushed are emptied), and the old tenant's provisioning must not
+ * push users that would carry the new tenant's tid. Revocable at once; last
+ * use recorded (at most once a minute).
  *
  * The first token switches the phone system's list source to `scim`: Sync
  * stops (its schedule is cleared) and the list becomes what SCIM pushed
@@ -61,6 +64,14 @@ export function scimTokenView(row: ScimTokenRow): z.output<typeof scimTokenSchem
   }
 }
 
+/**
+ * What D1 keeps of a token: its hash together with the phone system and the tenant it was created for, so
+ * that under another tenant (or on another phone system) it matches nothing.
+ */
+export function tokenHash(token: string, phoneSystem: Pick<PhoneSystemRow, 'id' | 'entraTenantId'>): Promise<string> {
+  return sha256(`${phoneSystem.id}\n${phoneSystem.entraTenantId}\n${token}`)
+}
+
 /** The "Tenant URL" Entra's provisioning is given for a phone system. */
 export function scimTenantUrl(origin: string, phoneSystemId: string): string {
   return `${origin}/scim/v2/phone-systems/${phoneSystemId}`
@@ -80,7 +91,7 @@ export async function createScimToken(
     id: newId('sct'),
     phoneSystemId,
     prefix: token.slice(0, VISIBLE_PREFIX_LENGTH),
-    secretHash: await sha256(token),
+    secretHash: await tokenHash(token, phoneSystem),
     label: label ?? null,
     createdBy: principal.actor,
     createdAt: now,
@@ -176,8 +187,9 @@ export async function revokeScimToken(
 }
 
 /**
- * The token presented for `phoneSystemId` and its phone system, in one read; null for an unknown or revoked
- * token, or another phone system's.
+ * The token presented for `phoneSystemId` and its phone system, in one read (the phone system's unrevoked
+ * tokens, a handful, each checked against the hash bound to the phone system's tenant now); null for an
+ * unknown or revoked token, another phone system's, or one created while the phone system was in another tenant.
  */
 export async function tokenFor(
   d1: D1Database,
@@ -186,13 +198,16 @@ export async function tokenFor(
   now: number,
 ): Promise<{ token: ScimTokenRow; phoneSystem: PhoneSystemRow } | null> {
   if (!presented.startsWith(SCIM_TOKEN_PREFIX)) return null
-  const row = await getDb(d1)
+  const rows = await getDb(d1)
     .select({ token: scimTokens, phoneSystem: phoneSystems })
     .from(scimTokens)
     .innerJoin(phoneSystems, eq(phoneSystems.id, scimTokens.phoneSystemId))
-    .where(eq(scimTokens.secretHash, await sha256(presented)))
-    .get()
-  if (!row || row.token.revokedAt !== null || row.token.phoneSystemId !== phoneSystemId) return null
+    .where(and(eq(scimTokens.phoneSystemId, phoneSystemId), isNull(scimTokens.revokedAt)))
+    .all()
+  if (rows.length === 0) return null
+  const expected = await tokenHash(presented, rows[0]!.phoneSystem)
+  const row = rows.find((r) => r.token.secretHash === expected)
+  if (!row) return null
   if (row.token.lastUsedAt === null || now - row.token.lastUsedAt >= LAST_USED_RESOLUTION_MS) {
     await getDb(d1).update(scimTokens).set({ lastUsedAt: now }).where(eq(scimTokens.id, row.token.id))
   }

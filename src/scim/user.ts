@@ -13,8 +13,31 @@ import { invalidValue, ScimError } from './errors'
 
 export const USER_SCHEMA = 'urn:ietf:params:scim:schemas:core:2.0:User'
 
-/** Bounds on what one user may hold (Entra's own attributes are far shorter). */
-export const USER_LIMITS = { userName: 256, externalId: 256, displayName: 256, email: 320, resourceBytes: 64 * 1024 }
+/** Bounds on what one user may hold (Entra's own attributes are far shorter, and nest three deep at most). */
+export const USER_LIMITS = {
+  userName: 256,
+  externalId: 256,
+  displayName: 256,
+  email: 320,
+  resourceBytes: 64 * 1024,
+  depth: 32,
+}
+
+/**
+ * Whether `value` nests objects and arrays deeper than `max`, found without recursion: a value nested
+ * thousands deep (a body may hold 10,000 brackets) would overflow the stack of any recursive walk after it
+ * (JSON.stringify, structuredClone), a 500 instead of SCIM's 400.
+ */
+function nestsDeeperThan(value: unknown, max: number): boolean {
+  const pending: Array<[unknown, number]> = [[value, 0]]
+  while (pending.length > 0) {
+    const [next, depth] = pending.pop()!
+    if (typeof next !== 'object' || next === null) continue
+    if (depth > max) return true
+    for (const child of Array.isArray(next) ? next : Object.values(next)) pending.push([child, depth + 1])
+  }
+  return false
+}
 
 type Json = Record<string, unknown>
 
@@ -94,6 +117,9 @@ function displayNameOf(resource: Json): string | null {
  */
 export function normalizeUser(body: unknown): { resource: Json; facts: UserFacts } {
   if (!isObject(body)) throw new ScimError(400, 'The body must be a User object', 'invalidSyntax')
+  if (nestsDeeperThan(body, USER_LIMITS.depth)) {
+    throw invalidValue(`A user's attributes may nest at most ${USER_LIMITS.depth} levels deep`)
+  }
   const resource: Json = {}
   for (const [key, value] of Object.entries(body)) {
     const lower = key.toLowerCase()

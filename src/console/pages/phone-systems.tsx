@@ -576,7 +576,9 @@ function ScimSection({
         Instead of Sync, Microsoft Entra can push this phone system's users: in the Entra admin center, open the
         enterprise app for this phone system, Provisioning, mode Automatic, and enter the Tenant URL and a secret token
         from here. Creating the first token makes SCIM the source of the SSO list: Sync stops, and the list holds only
-        what Entra pushes (empty until Entra's first provisioning cycle).
+        what Entra pushes (empty until Entra's first provisioning cycle). A token works only while this phone system
+        stays in the Microsoft 365 tenant it was created for: after a change of tenant, create a new one for the new
+        tenant's Entra and revoke the old ones.
       </p>
       <dl class="facts">
         <dt>Tenant URL</dt>
