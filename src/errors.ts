@@ -229,6 +229,14 @@ export const ERRORS = {
     ),
   },
   // A SCIM-pushed list (src/scim/) has no Graph pull to run, and no other writer.
+  too_many_scim_tokens: {
+    status: 409,
+    page: refused(
+      'Too many SCIM tokens',
+      'This phone system already has as many active SCIM tokens as it may have.',
+      'Revoke one that is no longer used (Entra keeps only the one in its provisioning settings), then create the new one.',
+    ),
+  },
   list_pushed_by_scim: {
     status: 409,
     page: refused(

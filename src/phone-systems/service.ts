@@ -3,7 +3,7 @@
  * tenant, and says where its web client is and where the handoff assertion
  * goes. Scoped to the principal; every change with its audit row.
  */
-import { asc, eq, sql } from 'drizzle-orm'
+import { and, asc, eq, isNull, sql } from 'drizzle-orm'
 import * as z from 'zod/mini'
 import type { Principal } from '../access/principal'
 import { asNotFound, notFound, orgInScope } from '../access/scope'
@@ -14,6 +14,7 @@ import {
   phoneSystems,
   SYNC_SOURCES,
   scimGroups,
+  scimTokens,
   scimUsers,
   ssoUsers,
   TENANT_STATUSES,
@@ -239,6 +240,11 @@ export async function updatePhoneSystem(
             // What SCIM pushed was the old tenant's too: Entra's next cycle finds nothing and creates its users again.
             getDb(d1).delete(scimUsers).where(eq(scimUsers.phoneSystemId, id)),
             getDb(d1).delete(scimGroups).where(eq(scimGroups.phoneSystemId, id)),
+            // And its SCIM tokens were the old tenant's Entra app's Secret token: revoked, so the list shows them so.
+            getDb(d1)
+              .update(scimTokens)
+              .set({ revokedAt: now })
+              .where(and(eq(scimTokens.phoneSystemId, id), isNull(scimTokens.revokedAt))),
           ]
         : []),
       ...(tenant?.statements ?? []),

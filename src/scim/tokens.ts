@@ -20,7 +20,7 @@ import type { Principal } from '../access/principal'
 import { recordChange } from '../audit/write'
 import { getDb } from '../db/client'
 import { type PhoneSystemRow, phoneSystems, type ScimTokenRow, scimTokens } from '../db/schema'
-import { toStatement } from '../db/statements'
+import { guard, isGuardFailure, toStatement } from '../db/statements'
 import { AppError } from '../errors'
 import { randomToken, sha256 } from '../lib/crypto'
 import { boundedText } from '../lib/fields'
@@ -30,6 +30,8 @@ import { getPhoneSystem } from '../phone-systems/service'
 import { rebuildListStatements } from './store'
 
 export const SCIM_TOKEN_PREFIX = 'scim_'
+/** Active (unrevoked) tokens a phone system may have: one in Entra's settings, and room to rotate it. */
+export const MAX_ACTIVE_SCIM_TOKENS = 5
 const VISIBLE_PREFIX_LENGTH = 13
 const LAST_USED_RESOLUTION_MS = 60_000
 
@@ -99,24 +101,43 @@ export async function createScimToken(
     revokedAt: null,
   }
   const switches = phoneSystem.syncSource !== 'scim'
-  await recordChange(
-    d1,
-    principal,
-    {
-      orgId: phoneSystem.orgId,
-      action: 'scim_token.create',
-      targetType: 'scim_token',
-      targetId: row.id,
-      summary: {
-        after: scimTokenView(row),
-        ...(switches ? { syncSource: { before: phoneSystem.syncSource, after: 'scim' } } : {}),
-      },
-    },
-    now,
-    getDb(d1).insert(scimTokens).values(row),
-    ...(switches ? switchToScimStatements(d1, phoneSystem, now) : []),
-  )
+  try {
+    await createRecorded()
+  } catch (error) {
+    if (!isGuardFailure(error)) throw error
+    throw new AppError(
+      'too_many_scim_tokens',
+      `This phone system already has ${MAX_ACTIVE_SCIM_TOKENS} active SCIM tokens; nothing was created. Revoke one that is no longer used (Entra's provisioning holds only one), then create the new one.`,
+    )
+  }
   return { ...scimTokenView(row), token, tenantUrl: scimTenantUrl(origin, phoneSystemId) }
+
+  function createRecorded() {
+    return recordChange(
+      d1,
+      principal,
+      {
+        orgId: phoneSystem.orgId,
+        action: 'scim_token.create',
+        targetType: 'scim_token',
+        targetId: row.id,
+        summary: {
+          after: scimTokenView(row),
+          ...(switches ? { syncSource: { before: phoneSystem.syncSource, after: 'scim' } } : {}),
+        },
+      },
+      now,
+      // Every SCIM request reads its phone system's active tokens: their number stays small, even under racing creations.
+      ...guard(
+        d1,
+        '(SELECT count(*) FROM scim_tokens WHERE phone_system_id = ? AND revoked_at IS NULL) < ?',
+        phoneSystemId,
+        MAX_ACTIVE_SCIM_TOKENS,
+      ),
+      getDb(d1).insert(scimTokens).values(row),
+      ...(switches ? switchToScimStatements(d1, phoneSystem, now) : []),
+    )
+  }
 }
 
 /** The list becomes SCIM's: the schedule stops, and the list is rebuilt from the active SCIM users. */

@@ -37,6 +37,10 @@ describe('review 8: a SCIM token is bound to the tenant it was created for', () 
     await expectScimError(await scim(tenant, 'POST', '/Users', entraUser('ceo@tenant-b.example')), 401)
     await expectScimError(await scim(tenant, 'GET', '/Users'), 401)
     expect(await listRows(tenant.phoneSystemId)).toEqual([])
+    // And the partner sees it so: the tenant change revoked every token the phone system had.
+    const listed = await apiJson('GET', `/phone-systems/${tenant.phoneSystemId}/scim-tokens`)
+    expect(listed.scimTokens.length).toBeGreaterThan(0)
+    expect(listed.scimTokens.every((t: { revokedAt: string | null }) => t.revokedAt !== null)).toBe(true)
     expect(await dbAll('SELECT id FROM scim_users WHERE phone_system_id = ?', tenant.phoneSystemId)).toEqual([])
 
     // A token created for the new tenant works, and pushes with its tid.
@@ -93,5 +97,25 @@ describe('review 8: a SCIM token is bound to the tenant it was created for', () 
       401,
     )
     expect(await dbAll('SELECT id FROM scim_users WHERE phone_system_id = ?', b.id)).toEqual([])
+  })
+
+  it('a phone system holds at most 5 active tokens, even when creations race: the rest 409, nothing stored', async () => {
+    const tenant = await seedScimTenant()
+    const path = `/phone-systems/${tenant.phoneSystemId}/scim-tokens`
+    const answers = await Promise.all(Array.from({ length: 8 }, () => api('POST', path, {})))
+    const statuses = answers.map((res) => res.status)
+    const active = await dbAll<{ id: string }>(
+      'SELECT id FROM scim_tokens WHERE phone_system_id = ? AND revoked_at IS NULL',
+      tenant.phoneSystemId,
+    )
+    expect(active).toHaveLength(5)
+    expect(statuses.filter((s) => s === 201).length + 1).toBe(5) // the seeded token is one of the five
+    expect(statuses.filter((s) => s === 409)).toHaveLength(8 - 4)
+    const refused = await answers.find((res) => res.status === 409)!.json<{ error: { code: string } }>()
+    expect(refused.error.code).toBe('too_many_scim_tokens')
+    // Revoking one makes room for one.
+    expect((await api('DELETE', `${path}/${active[0]!.id}`)).status).toBe(204)
+    expect((await api('POST', path, {})).status).toBe(201)
+    expect((await api('POST', path, {})).status).toBe(409)
   })
 })
