@@ -460,6 +460,46 @@ describe('phone systems', () => {
   })
 })
 
+describe('SCIM provisioning', () => {
+  it('a partner admin creates a SCIM token for Entra: the Tenant URL, the token once, the list then pushed by SCIM', async () => {
+    const acme = await orgNamed('Acme Corporation')
+    const ps = await api('POST', `/orgs/${acme.id}/phone-systems`, {
+      name: 'Acme Provisioned',
+      webClientUrl: 'https://pbx.acme.example/webclient',
+      handoffUrl: 'https://pbx.acme.example/sso/handoff',
+      entraTenantId: '5c1e0000-0000-4000-8000-00000000e2e1',
+    })
+    const context = await newContext()
+    const page = await partnerAdminAt(context, 'Acme Corporation', 'Phone systems')
+    await Promise.all([page.waitForURL(/phone-systems\/[^/]+$/), page.click('main a:text-is("Acme Provisioned")')])
+    expect(await text(page, 'section[aria-labelledby="scim"]')).toContain(`/scim/v2/phone-systems/${ps.id}`)
+    await page.fill('section[aria-labelledby="scim"] input[name="label"]', 'Entra provisioning')
+    await press(page, 'Create SCIM token')
+    const token = (await page.locator('section[aria-labelledby="scim-token"] code').first().textContent()) ?? ''
+    expect(token).toMatch(/^scim_.{20,}/)
+    expect(await text(page, 'h2#sync')).toBe('SSO list pushed by SCIM')
+    await visited(page, 'phone-system-scim-token')
+
+    // What Entra's provisioning does with it: its first query answers, in SCIM's shape.
+    const query = await requestWithHost({
+      port: stack.port,
+      host: PRIMARY_HOST,
+      path: `/scim/v2/phone-systems/${ps.id}/Users?filter=${encodeURIComponent('userName eq "ann@acme.example"')}`,
+      headers: { authorization: `Bearer ${token}` },
+    })
+    expect(query.status).toBe(200)
+    expect(JSON.parse(query.body).totalResults).toBe(0)
+
+    await page.reload()
+    expect(await text(page, 'body')).not.toContain(token)
+    // The token's row offers its revocation, by an accessible name that says which token.
+    expect(await page.getByRole('button', { name: `Revoke SCIM token ${token.slice(0, 13)}` }).count()).toBeGreaterThan(
+      0,
+    )
+    await context.close()
+  })
+})
+
 describe('API keys', () => {
   it('a partner admin creates a key, sees it once, and revokes it', async () => {
     const context = await newContext()

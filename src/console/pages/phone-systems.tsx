@@ -577,8 +577,8 @@ function ScimSection({
         enterprise app for this phone system, Provisioning, mode Automatic, and enter the Tenant URL and a secret token
         from here. Creating the first token makes SCIM the source of the SSO list: Sync stops, and the list holds only
         what Entra pushes (empty until Entra's first provisioning cycle). A token works only while this phone system
-        stays in the Microsoft 365 tenant it was created for: after a change of tenant, create a new one for the new
-        tenant's Entra and revoke the old ones.
+        stays in the Microsoft 365 tenant it was created for: a change of tenant revokes them all, so create a new one
+        for the new tenant's Entra.
       </p>
       <dl class="facts">
         <dt>Tenant URL</dt>
