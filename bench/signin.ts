@@ -29,6 +29,7 @@ import path from 'node:path'
 import { gzipSync } from 'node:zlib'
 import { buildBundles, CLIENT_ID, CLIENT_SECRET, PRIMARY, startWorkerd, TENANT, TENANT_ID } from '../dev/workerd.ts'
 import type { StepCounts } from './signin/counts.ts'
+import { type CpuSample, cpuSince, descendants, sampleCpu } from './signin/cpu.ts'
 import {
   Browser,
   type CellRun,
@@ -40,6 +41,7 @@ import {
 } from './signin/driver.ts'
 import { buildGateway, buildPeer, GATEWAY, PEER, peerWorker } from './signin/gateway.ts'
 import { startLanes } from './signin/lanes.ts'
+import { InspectorSession, topSelfTime } from './signin/profile.ts'
 import {
   addSteps,
   type CellSummary,
@@ -69,6 +71,11 @@ const USERS = Number(process.env.BENCH_USERS ?? 500)
 const DELAY_MS = Number(process.env.BENCH_D1_DELAY_MS ?? 150)
 const DELAY_SECONDS = Number(process.env.BENCH_DELAY_SECONDS ?? 8)
 const CONCURRENCIES = [1, 8]
+/** `local` (production's kind: a counter in the isolate, bench/signin/worker/local-rate-limit.ts) or `miniflare`. */
+const RATE_LIMITER = process.env.BENCH_RATE_LIMITER === 'miniflare' ? 'miniflare' : 'local'
+/** BENCH_PROFILE=<dir>: the gateway isolate's CPU profile for each gateway cell at c=8 (bench/signin/profile.ts). */
+const PROFILE_DIR = process.env.BENCH_PROFILE ? path.resolve(process.env.BENCH_PROFILE) : null
+const INSPECTOR_PORT = 9239
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
 const users: User[] = benchUsers(USERS)
@@ -131,14 +138,14 @@ const peerBuilt = await buildPeer(path.join(buildDir, 'peer'))
 const running = await startWorkerd(
   productionDir,
   '<!doctype html><title>reference</title>',
-  { ENTRA_AUTHORITY: standIn.base, BENCH_D1_DELAY_MS: '0' },
+  { ENTRA_AUTHORITY: standIn.base, BENCH_D1_DELAY_MS: '0', BENCH_RATE_LIMITER: RATE_LIMITER },
   {
     gateway: {
       scriptPath: gatewayBuilt.scriptPath,
       modulesRoot: path.dirname(gatewayBuilt.scriptPath),
       ...GATEWAY.miniflare(),
     },
-    miniflare: { handleStructuredLogs },
+    miniflare: { handleStructuredLogs, ...(PROFILE_DIR ? { inspectorPort: INSPECTOR_PORT } : {}) },
     workers: [peerWorker(peerBuilt, `${standIn.base}/${TENANT_ID}/v2.0`)],
   },
 )
@@ -150,6 +157,13 @@ await prepareSignInSites(running, users)
 // Counters: the bench entry's D1 counts, the stand-in's requests
 
 const port = Number(running.port)
+// Whose CPU a sign-in costs (Linux only; zeros elsewhere): workerd, the stand-in, this driver.
+const cpuSources = {
+  workerd: descendants(process.pid)
+    .filter((p) => p.name.startsWith('workerd'))
+    .map((p) => p.pid),
+  standIn: standIn.child.pid ?? 0,
+}
 const workerdAgent = new http.Agent({ keepAlive: true, maxSockets: 64 })
 const standInAgent = new http.Agent({ keepAlive: true, maxSockets: 64 })
 const newBrowser = () =>
@@ -207,6 +221,7 @@ async function runLanes(kind: Kind, concurrency: number, seconds: number): Promi
 
 interface Measured {
   runs: CellRun[]
+  cpu: CpuSample
   d1: Record<string, StepCounts>
   standIn: StandInPerSignIn
 }
@@ -215,17 +230,38 @@ const measured = new Map<string, Measured>()
 async function measure(key: string, kind: Kind, concurrency: number, seconds: number, settleMs = 300) {
   await d1Counts(true)
   const hitsBefore = await standInHits()
+  const profiler =
+    PROFILE_DIR && concurrency === 8
+      ? await InspectorSession.open(INSPECTOR_PORT, kind === 'peer' ? 'peer' : 'gateway')
+      : null
+  await profiler?.start()
+  const cpuBefore = sampleCpu(cpuSources)
   const run = await runLanes(kind, concurrency, seconds)
+  if (profiler && PROFILE_DIR) {
+    const profile = await profiler.stop()
+    profiler.close()
+    mkdirSync(PROFILE_DIR, { recursive: true })
+    writeFileSync(
+      path.join(PROFILE_DIR, `${key.replace(/\W+/g, '-')}-${Date.now()}.cpuprofile`),
+      JSON.stringify(profile),
+    )
+    console.log(`  profile of ${key}, self time:\n    ${topSelfTime(profile).join('\n    ')}`)
+  }
+  const cpu = cpuSince(cpuBefore, sampleCpu(cpuSources))
   // Work left for after the responses (waitUntil, a queue's consumer) finishes before the counts are read.
   await sleep(settleMs)
   const d1 = await d1Counts(true)
   const hits = hitsSince(hitsBefore, await standInHits())
   const into = measured.get(key) ?? {
     runs: [],
+    cpu: { workerd: 0, standIn: 0, driver: 0 },
     d1: {},
     standIn: { discovery: 0, jwks: 0, authorize: 0, token: 0 },
   }
   into.runs.push(run)
+  into.cpu.workerd += cpu.workerd
+  into.cpu.standIn += cpu.standIn
+  into.cpu.driver += cpu.driver
   addSteps(into.d1, d1)
   for (const k of Object.keys(hits) as Array<keyof StandInPerSignIn>) into.standIn[k] += hits[k]
   measured.set(key, into)
@@ -311,6 +347,30 @@ console.log(
   '\nPer sign-in: D1 calls (round trips; a batch is one; seq = on the critical path of its request, summed over the sign-in) and stand-in requests\n',
 )
 console.log(countsTable([...cells, ...delayed]))
+console.log("\nCPU per sign-in, ms (Linux /proc; the driver is this process: the browsers and workerd's log lines)\n")
+for (const [key, m] of measured) {
+  const n = m.runs.reduce((sum, r) => sum + r.results.filter((x) => x.ok).length, 0)
+  if (!n) continue
+  const per = (ms: number) => (ms / n).toFixed(2).padStart(6)
+  console.log(
+    `  ${key.padEnd(28)} workerd ${per(m.cpu.workerd)}  stand-in ${per(m.cpu.standIn)}  driver ${per(m.cpu.driver)}  total ${per(m.cpu.workerd + m.cpu.standIn + m.cpu.driver)}`,
+  )
+}
+const cpuPerSignIn = (key: string) => {
+  const m = measured.get(key)!
+  const n = m.runs.reduce((sum, r) => sum + r.results.filter((x) => x.ok).length, 0)
+  return { workerd: m.cpu.workerd / n, standIn: m.cpu.standIn / n, driver: m.cpu.driver / n }
+}
+const peerCpu = cpuPerSignIn('peer c=8')
+if (peerCpu.workerd > 0)
+  for (const kind of ['central', 'direct'] as const) {
+    // On a machine whose cores all three processes share, sign-ins/s at c=8 go as 1 / (total CPU per sign-in).
+    const own = cpuPerSignIn(`${kind} c=8`)
+    const budget = (peerCpu.workerd + peerCpu.standIn + peerCpu.driver) / 1.5 - own.standIn - own.driver
+    console.log(
+      `  for 1.5x the peer at c=8, ${kind} could spend at most ${budget.toFixed(2)} ms of workerd CPU per sign-in: it spends ${own.workerd.toFixed(2)}; the peer's own sign-in spends ${peerCpu.workerd.toFixed(2)}`,
+    )
+  }
 console.log('\nD1 calls per sign-in by step, reads r / writes w (sequential):')
 for (const line of d1ByStepLines(cells.filter((c) => c.concurrency === 1))) console.log(`  ${line}`)
 console.log(
@@ -326,6 +386,11 @@ console.log(
 )
 console.log(
   'The peer checks no allow-list, keeps no flow state and writes nothing (its flow lives in cookies); it fetches discovery on every request that needs it and never the JWKS (oauth4webapi trusts the token endpoint over TLS).',
+)
+console.log(
+  RATE_LIMITER === 'local'
+    ? "Rate limits: counted in the gateway's isolate, as Cloudflare's binding counts on the Worker's machine (BENCH_RATE_LIMITER=miniflare: Miniflare's simulator, a Durable Object request per call)"
+    : "Rate limits: Miniflare's simulator (a Durable Object request per call; production counts on the Worker's machine)",
 )
 console.log(`Miniflare's storage (D1, Durable Objects): ${process.env.TMPDIR ?? 'the default temporary directory'}`)
 console.log(`gateway log lines: ${logs.info} info, ${logs.warn} warn, ${logs.error} error, ${logs.other} other`)
