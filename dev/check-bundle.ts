@@ -47,6 +47,12 @@ try {
     signInGzip <= SIGN_IN_MAX_GZIP,
     `${kib(signInGzip)}, ${kib(SIGN_IN_MAX_GZIP - signInGzip)} left`,
   )
+  // schema.ts's tables are pure (src/db/schema.ts): the sign-in bundle builds only those its code reads at
+  // startup. A table of the admin side here means an import pulled it back (or the pure form was lost).
+  const signInText = bundles.signIn.toString('utf8')
+  const adminOnly = ['audit_log', 'sync_runs', 'scim_users', 'scim_tokens', 'connect_links', 'tenant_claims']
+  const present = adminOnly.filter((table) => signInText.includes(`("${table}",`))
+  check('sign-in bundle builds no admin-only table', present.length === 0, present.join(', ') || 'none of them')
   const { mf, admin, phoneSystemId } = await startWorkerd(outDir, '', { ENTRA_AUTHORITY: entra.base })
   await admin('PUT', `/phone-systems/${phoneSystemId}/sso-users`, {
     users: [{ oid: user.oid, displayName: user.name, extension: '101' }],
