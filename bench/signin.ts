@@ -21,7 +21,10 @@
  * BENCH_SECONDS (8) per cell, BENCH_WARMUP_SECONDS (2), BENCH_USERS (500),
  * BENCH_D1_DELAY_MS (150: the delayed run), BENCH_DELAY_SECONDS (8),
  * BENCH_TMPDIR (where Miniflare keeps D1 and the Durable Objects: /dev/shm/… when
- * there is one).
+ * there is one), BENCH_RATE_LIMITER (`local`: counted in the isolate as
+ * production counts; `miniflare`: the simulator), BENCH_PROFILE (a folder for
+ * the isolates' CPU profiles at c=8). Per cell, the CPU a sign-in costs in
+ * workerd, the stand-in and this driver (bench/signin/cpu.ts).
  */
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import http from 'node:http'
