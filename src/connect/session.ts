@@ -17,11 +17,15 @@ import type { AppEnv } from '../http/context'
 import { randomToken, seal, sha256, unseal } from '../lib/crypto'
 import { newId } from '../lib/ids'
 import { type Identity, signedIn } from '../oidc/identity'
+import { FLOW_TTL_SECONDS } from '../signin/flow-store'
 
 const CONNECT_COOKIE = 'sso_connect'
 const COOKIE_OPTIONS = { path: '/', secure: true, httpOnly: true, sameSite: 'Lax' } as const
-/** Sign-in and consent together, end to end. */
-const SESSION_TTL_SECONDS = 900
+/**
+ * Sign-in and consent together, end to end, within a sign-in flow's lifetime: the connect cookie is a flow
+ * cookie (at most 10 minutes), and an administrator slower than that opens the link again.
+ */
+const SESSION_TTL_SECONDS = FLOW_TTL_SECONDS
 
 type ConnectContext = Context<AppEnv>
 
@@ -146,7 +150,6 @@ export function clearConnectCookie(c: ConnectContext): void {
   deleteCookie(c, CONNECT_COOKIE, { prefix: 'host', ...COOKIE_OPTIONS })
 }
 
-/** Deletes connect sessions an hour past their expiry (the schedule's housekeeping). */
 /** Deletes up to `limit` connect sessions that expired more than an hour ago; how many it deleted. */
 export async function deleteExpiredConnectSessions(d1: D1Database, now: number, limit: number): Promise<number> {
   const db = getDb(d1)
