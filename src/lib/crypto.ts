@@ -10,6 +10,23 @@ export function randomToken(bytes = 32): string {
   return base64url.encode(crypto.getRandomValues(new Uint8Array(bytes)))
 }
 
+/**
+ * A bearer credential the gateway issues (a partner API key, a SCIM token): `kind` and 32 random bytes,
+ * shown once; `visiblePrefix` (the kind and 8 characters) is what listings show to tell them apart.
+ */
+export function issueBearerSecret(kind: string): { secret: string; visiblePrefix: string } {
+  const secret = `${kind}${randomToken(32)}`
+  return { secret, visiblePrefix: secret.slice(0, kind.length + 8) }
+}
+
+/** How finely a credential's last use is recorded: a write at most once a minute, not on every request. */
+const LAST_USED_RESOLUTION_MS = 60_000
+
+/** Whether a use at `now` is worth writing down as the credential's last use. */
+export function lastUseWorthRecording(lastUsedAt: number | null, now: number): boolean {
+  return lastUsedAt === null || now - lastUsedAt >= LAST_USED_RESOLUTION_MS
+}
+
 /** SHA-256 of a string, base64url: how one-time values and keys are stored, so D1 never holds them. */
 export async function sha256(value: string): Promise<string> {
   return base64url.encode(new Uint8Array(await crypto.subtle.digest('SHA-256', new TextEncoder().encode(value))))

@@ -11,14 +11,12 @@ import { recordChange } from '../audit/write'
 import { getDb } from '../db/client'
 import { type ApiKeyRow, apiKeys } from '../db/schema'
 import { AppError } from '../errors'
-import { randomToken, sha256 } from '../lib/crypto'
+import { issueBearerSecret, lastUseWorthRecording, sha256 } from '../lib/crypto'
 import { boundedText } from '../lib/fields'
 import { newId } from '../lib/ids'
 import { iso, isoOrNull } from '../lib/time'
 
 export const KEY_PREFIX = 'sgk_'
-const VISIBLE_PREFIX_LENGTH = 12
-const LAST_USED_RESOLUTION_MS = 60_000
 
 export const createApiKeySchema = z.strictObject({
   label: z.optional(boundedText(100)),
@@ -65,11 +63,11 @@ export async function createApiKey(
       field: 'id',
     })
   }
-  const key = `${KEY_PREFIX}${randomToken(32)}`
+  const { secret: key, visiblePrefix } = issueBearerSecret(KEY_PREFIX)
   const row: ApiKeyRow = {
     id: newId('key'),
     orgId,
-    prefix: key.slice(0, VISIBLE_PREFIX_LENGTH),
+    prefix: visiblePrefix,
     secretHash: await sha256(key),
     label: label ?? null,
     createdBy: principal.actor,
@@ -136,7 +134,7 @@ export async function principalForKey(d1: D1Database, presented: string, now: nu
   const hash = await sha256(presented)
   const row = await getDb(d1).select().from(apiKeys).where(eq(apiKeys.secretHash, hash)).get()
   if (!row || row.revokedAt !== null) return null
-  if (row.lastUsedAt === null || now - row.lastUsedAt >= LAST_USED_RESOLUTION_MS) {
+  if (lastUseWorthRecording(row.lastUsedAt, now)) {
     await getDb(d1).update(apiKeys).set({ lastUsedAt: now }).where(eq(apiKeys.id, row.id))
   }
   return { kind: 'partner', actor: `key:${row.id}`, keyId: row.id, orgId: row.orgId }

@@ -22,7 +22,7 @@ import { getDb } from '../db/client'
 import { type PhoneSystemRow, phoneSystems, type ScimTokenRow, scimTokens } from '../db/schema'
 import { guard, isGuardFailure, toStatement } from '../db/statements'
 import { AppError } from '../errors'
-import { randomToken, sha256 } from '../lib/crypto'
+import { issueBearerSecret, lastUseWorthRecording, sha256 } from '../lib/crypto'
 import { boundedText } from '../lib/fields'
 import { newId } from '../lib/ids'
 import { iso, isoOrNull } from '../lib/time'
@@ -32,8 +32,6 @@ import { rebuildListStatements } from './store'
 export const SCIM_TOKEN_PREFIX = 'scim_'
 /** Active (unrevoked) tokens a phone system may have: one in Entra's settings, and room to rotate it. */
 export const MAX_ACTIVE_SCIM_TOKENS = 5
-const VISIBLE_PREFIX_LENGTH = 13
-const LAST_USED_RESOLUTION_MS = 60_000
 
 export const createScimTokenSchema = z.strictObject({
   label: z.optional(boundedText(100)),
@@ -88,11 +86,11 @@ export async function createScimToken(
   now: number,
 ): Promise<z.output<typeof issuedScimTokenSchema>> {
   const phoneSystem = await getPhoneSystem(d1, principal, phoneSystemId)
-  const token = `${SCIM_TOKEN_PREFIX}${randomToken(32)}`
+  const { secret: token, visiblePrefix } = issueBearerSecret(SCIM_TOKEN_PREFIX)
   const row: ScimTokenRow = {
     id: newId('sct'),
     phoneSystemId,
-    prefix: token.slice(0, VISIBLE_PREFIX_LENGTH),
+    prefix: visiblePrefix,
     secretHash: await tokenHash(token, phoneSystem),
     label: label ?? null,
     createdBy: principal.actor,
@@ -229,7 +227,7 @@ export async function tokenFor(
   const expected = await tokenHash(presented, rows[0]!.phoneSystem)
   const row = rows.find((r) => r.token.secretHash === expected)
   if (!row) return null
-  if (row.token.lastUsedAt === null || now - row.token.lastUsedAt >= LAST_USED_RESOLUTION_MS) {
+  if (lastUseWorthRecording(row.token.lastUsedAt, now)) {
     await getDb(d1).update(scimTokens).set({ lastUsedAt: now }).where(eq(scimTokens.id, row.token.id))
   }
   return row
