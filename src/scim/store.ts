@@ -218,27 +218,18 @@ export const SCIM_LIMITS = { users: 2 * MAX_SSO_USERS, groups: 10_000, membershi
 const MEMBERSHIPS_OF_SQL =
   '(SELECT COUNT(*) FROM scim_group_members WHERE group_id IN (SELECT id FROM scim_groups WHERE phone_system_id = ?))'
 
-/** `sourceGuard`, and room for one more SCIM user, active or not (one guard: a create costs what it did). */
-function sourceAndUsersGuard(d1: D1Database, ps: PhoneSystemRef): D1PreparedStatement[] {
+/**
+ * `sourceGuard`, and room for one more SCIM user (active or not) or group, within `SCIM_LIMITS`: one guard,
+ * so that a create costs what it did.
+ */
+function sourceAndRoomGuard(d1: D1Database, ps: PhoneSystemRef, kind: 'users' | 'groups'): D1PreparedStatement[] {
   return guard(
     d1,
-    `${SOURCE_SQL} AND (SELECT COUNT(*) FROM scim_users WHERE phone_system_id = ?) < ?`,
+    `${SOURCE_SQL} AND (SELECT COUNT(*) FROM scim_${kind} WHERE phone_system_id = ?) < ?`,
     ps.id,
     ps.entraTenantId,
     ps.id,
-    SCIM_LIMITS.users,
-  )
-}
-
-/** `sourceGuard`, and room for one more group. */
-function sourceAndGroupsGuard(d1: D1Database, ps: PhoneSystemRef): D1PreparedStatement[] {
-  return guard(
-    d1,
-    `${SOURCE_SQL} AND (SELECT COUNT(*) FROM scim_groups WHERE phone_system_id = ?) < ?`,
-    ps.id,
-    ps.entraTenantId,
-    ps.id,
-    SCIM_LIMITS.groups,
+    SCIM_LIMITS[kind],
   )
 }
 
@@ -391,7 +382,7 @@ export async function createUser(
     updatedAt: now,
   }
   await runWrite(d1, ps, [
-    ...sourceAndUsersGuard(d1, ps),
+    ...sourceAndRoomGuard(d1, ps, 'users'),
     ...(facts.active ? roomGuard(d1, ps) : []),
     d1
       .prepare(
@@ -493,7 +484,7 @@ export async function createGroup(d1: D1Database, ps: PhoneSystemRef, input: Gro
     d1,
     ps,
     [
-      ...sourceAndGroupsGuard(d1, ps),
+      ...sourceAndRoomGuard(d1, ps, 'groups'),
       d1
         .prepare(
           'INSERT INTO scim_groups (id, phone_system_id, display_name, external_id, created_at, updated_at) VALUES (?1, ?2, ?3, ?4, ?5, ?5)',

@@ -46,12 +46,15 @@ export function jsonChunks<T>(items: readonly T[], maxBytes = JSON_CHUNK_BYTES):
   return chunks
 }
 
-export async function readSsoList(d1: D1Database, phoneSystemId: string): Promise<StoredSsoUser[]> {
-  const { results } = await d1
-    .prepare('SELECT id, oid, upn, email, display_name, extension, created_at FROM sso_users WHERE phone_system_id = ?')
-    .bind(phoneSystemId)
-    .all<Pick<SsoUserRow, 'id' | 'oid' | 'upn' | 'email' | 'display_name' | 'extension' | 'created_at'>>()
-  return results.map((r) => ({
+/** The columns of an SSO user that a replace plan compares (`StoredSsoUser`), as D1 answers them. */
+export const STORED_USER_COLUMNS = 'id, oid, upn, email, display_name, extension, created_at'
+export type StoredUserSqlRow = Pick<
+  SsoUserRow,
+  'id' | 'oid' | 'upn' | 'email' | 'display_name' | 'extension' | 'created_at'
+>
+
+export function storedUserOf(r: StoredUserSqlRow): StoredSsoUser {
+  return {
     id: r.id,
     oid: r.oid,
     upn: r.upn,
@@ -59,7 +62,15 @@ export async function readSsoList(d1: D1Database, phoneSystemId: string): Promis
     displayName: r.display_name,
     extension: r.extension,
     createdAt: r.created_at,
-  }))
+  }
+}
+
+export async function readSsoList(d1: D1Database, phoneSystemId: string): Promise<StoredSsoUser[]> {
+  const { results } = await d1
+    .prepare(`SELECT ${STORED_USER_COLUMNS} FROM sso_users WHERE phone_system_id = ?`)
+    .bind(phoneSystemId)
+    .all<StoredUserSqlRow>()
+  return results.map(storedUserOf)
 }
 
 const INSERT_FROM_JSON = `

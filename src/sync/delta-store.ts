@@ -11,7 +11,7 @@ import type { Config } from '../config'
 import { decryptSecret, encryptSecret } from '../lib/crypto'
 import { log } from '../log'
 import type { StoredSsoUser } from '../sso/plan'
-import { jsonChunks } from '../sso/store'
+import { jsonChunks, STORED_USER_COLUMNS, type StoredUserSqlRow, storedUserOf } from '../sso/store'
 import type { DeltaLinks } from './delta-links'
 import { DIRECT, type StoredFacts } from './delta-plan'
 import type { PulledSources } from './pull'
@@ -43,7 +43,7 @@ export const DELTA_READS = {
   size: 'SELECT COUNT(*) AS n FROM sso_users WHERE phone_system_id = ?',
   memberships:
     'SELECT group_id, user_id FROM sync_delta_members WHERE phone_system_id = ?1 AND user_id IN (SELECT value FROM json_each(?2))',
-  listed: `SELECT id, oid, upn, email, display_name, extension, created_at FROM sso_users
+  listed: `SELECT ${STORED_USER_COLUMNS} FROM sso_users
            WHERE phone_system_id = ?1 AND tid = ?2 AND oid IN (SELECT value FROM json_each(?3))`,
   disabled:
     'SELECT user_id FROM sync_delta_disabled WHERE phone_system_id = ?1 AND user_id IN (SELECT value FROM json_each(?2))',
@@ -119,17 +119,7 @@ export async function readStoredFacts(
       set.add(r.group_id)
       memberships.set(r.user_id, set)
     }
-    for (const r of results[2 + c * 3]!.results as Array<Record<string, string | number | null>>) {
-      listed.set(String(r.oid), {
-        id: String(r.id),
-        oid: r.oid as string,
-        upn: r.upn as string | null,
-        email: r.email as string | null,
-        displayName: r.display_name as string | null,
-        extension: r.extension as string | null,
-        createdAt: Number(r.created_at),
-      })
-    }
+    for (const r of results[2 + c * 3]!.results as StoredUserSqlRow[]) listed.set(r.oid as string, storedUserOf(r))
     for (const r of results[3 + c * 3]!.results as Array<{ user_id: string }>) disabled.add(r.user_id)
   }
   return { memberships, listed, disabled, size, statements: statements.length }
@@ -142,18 +132,8 @@ export async function readTakenAddresses(
   candidates: readonly string[],
   addresses: { upns: readonly string[]; emails: readonly string[] },
 ): Promise<{ upns: Set<string>; emails: Set<string>; statements: number }> {
-  const statements: D1PreparedStatement[] = []
-  for (const upns of jsonChunks(addresses.upns))
-    statements.push(
-      d1
-        .prepare(
-          'SELECT oid, upn FROM sso_users WHERE phone_system_id = ?1 AND upn IN (SELECT value FROM json_each(?2))',
-        )
-        .bind(phoneSystemId, upns),
-    )
-  const upnStatements = statements.length
-  for (const emails of jsonChunks(addresses.emails))
-    statements.push(d1.prepare(DELTA_READS.emails).bind(phoneSystemId, emails))
+  const upnStatements = perChunk(d1, DELTA_READS.upns, addresses.upns, phoneSystemId)
+  const statements = [...upnStatements, ...perChunk(d1, DELTA_READS.emails, addresses.emails, phoneSystemId)]
   const taken = { upns: new Set<string>(), emails: new Set<string>(), statements: statements.length }
   if (statements.length === 0) return taken
   const candidateSet = new Set(candidates)
@@ -161,11 +141,26 @@ export async function readTakenAddresses(
   results.forEach((result, i) => {
     for (const r of result.results) {
       if (r.oid !== null && candidateSet.has(r.oid)) continue
-      if (i < upnStatements && r.upn) taken.upns.add(r.upn)
-      if (i >= upnStatements && r.email) taken.emails.add(r.email)
+      if (i < upnStatements.length && r.upn) taken.upns.add(r.upn)
+      if (i >= upnStatements.length && r.email) taken.emails.add(r.email)
     }
   })
   return taken
+}
+
+const INSERT_MEMBERS_OF_GROUP =
+  'INSERT OR IGNORE INTO sync_delta_members (phone_system_id, group_id, user_id) SELECT ?1, ?2, value FROM json_each(?3)'
+const INSERT_DISABLED =
+  'INSERT OR IGNORE INTO sync_delta_disabled (phone_system_id, user_id) SELECT ?1, value FROM json_each(?2)'
+
+/** One statement of `sql` per JSON chunk of `items` (none for none), bound as `leading` then the chunk. */
+function perChunk(
+  d1: D1Database,
+  sql: string,
+  items: readonly unknown[],
+  ...leading: unknown[]
+): D1PreparedStatement[] {
+  return jsonChunks(items).map((chunk) => d1.prepare(sql).bind(...leading, chunk))
 }
 
 async function stateStatement(
@@ -204,27 +199,12 @@ export async function fullStateStatements(
     d1.prepare('DELETE FROM sync_delta_members WHERE phone_system_id = ?').bind(phoneSystemId),
     d1.prepare('DELETE FROM sync_delta_disabled WHERE phone_system_id = ?').bind(phoneSystemId),
   ]
-  const insertMembers = (groupId: string, ids: readonly string[]) => {
-    // In key order: appended to the table's b-tree rather than scattered through it.
-    for (const chunk of jsonChunks([...ids].sort()))
-      statements.push(
-        d1
-          .prepare(
-            'INSERT OR IGNORE INTO sync_delta_members (phone_system_id, group_id, user_id) SELECT ?1, ?2, value FROM json_each(?3)',
-          )
-          .bind(phoneSystemId, groupId, chunk),
-      )
-  }
-  insertMembers(DIRECT, sources.direct)
-  for (const [groupId, ids] of sources.members) insertMembers(groupId, ids)
-  for (const chunk of jsonChunks([...sources.disabled].sort()))
-    statements.push(
-      d1
-        .prepare(
-          'INSERT OR IGNORE INTO sync_delta_disabled (phone_system_id, user_id) SELECT ?1, value FROM json_each(?2)',
-        )
-        .bind(phoneSystemId, chunk),
-    )
+  // In key order: appended to the tables' b-trees rather than scattered through them.
+  const sorted = (ids: Iterable<string>) => [...ids].sort()
+  statements.push(...perChunk(d1, INSERT_MEMBERS_OF_GROUP, sorted(sources.direct), phoneSystemId, DIRECT))
+  for (const [groupId, ids] of sources.members)
+    statements.push(...perChunk(d1, INSERT_MEMBERS_OF_GROUP, sorted(ids), phoneSystemId, groupId))
+  statements.push(...perChunk(d1, INSERT_DISABLED, sorted(sources.disabled), phoneSystemId))
   statements.push(await stateStatement(d1, config, phoneSystemId, scope, links, linksAt, linksAt))
   return statements
 }
@@ -244,41 +224,29 @@ export async function deltaStateStatements(
     disabledRemove: string[]
   },
 ): Promise<D1PreparedStatement[]> {
-  const statements: D1PreparedStatement[] = []
-  for (const chunk of jsonChunks(changes.memberRemoves))
-    statements.push(
-      d1
-        .prepare(
-          `DELETE FROM sync_delta_members WHERE phone_system_id = ?1 AND (user_id, group_id) IN
-           (SELECT json_extract(value, '$[1]'), json_extract(value, '$[0]') FROM json_each(?2))`,
-        )
-        .bind(phoneSystemId, chunk),
-    )
-  for (const chunk of jsonChunks(changes.memberAdds))
-    statements.push(
-      d1
-        .prepare(
-          `INSERT OR IGNORE INTO sync_delta_members (phone_system_id, group_id, user_id)
-           SELECT ?1, json_extract(value, '$[0]'), json_extract(value, '$[1]') FROM json_each(?2)`,
-        )
-        .bind(phoneSystemId, chunk),
-    )
-  for (const chunk of jsonChunks(changes.disabledRemove))
-    statements.push(
-      d1
-        .prepare(
-          'DELETE FROM sync_delta_disabled WHERE phone_system_id = ?1 AND user_id IN (SELECT value FROM json_each(?2))',
-        )
-        .bind(phoneSystemId, chunk),
-    )
-  for (const chunk of jsonChunks(changes.disabledAdd))
-    statements.push(
-      d1
-        .prepare(
-          'INSERT OR IGNORE INTO sync_delta_disabled (phone_system_id, user_id) SELECT ?1, value FROM json_each(?2)',
-        )
-        .bind(phoneSystemId, chunk),
-    )
+  const statements = [
+    ...perChunk(
+      d1,
+      `DELETE FROM sync_delta_members WHERE phone_system_id = ?1 AND (user_id, group_id) IN
+       (SELECT json_extract(value, '$[1]'), json_extract(value, '$[0]') FROM json_each(?2))`,
+      changes.memberRemoves,
+      phoneSystemId,
+    ),
+    ...perChunk(
+      d1,
+      `INSERT OR IGNORE INTO sync_delta_members (phone_system_id, group_id, user_id)
+       SELECT ?1, json_extract(value, '$[0]'), json_extract(value, '$[1]') FROM json_each(?2)`,
+      changes.memberAdds,
+      phoneSystemId,
+    ),
+    ...perChunk(
+      d1,
+      'DELETE FROM sync_delta_disabled WHERE phone_system_id = ?1 AND user_id IN (SELECT value FROM json_each(?2))',
+      changes.disabledRemove,
+      phoneSystemId,
+    ),
+    ...perChunk(d1, INSERT_DISABLED, changes.disabledAdd, phoneSystemId),
+  ]
   statements.push(await stateStatement(d1, config, phoneSystemId, scope, links, linksAt, null))
   return statements
 }

@@ -98,7 +98,7 @@ export async function syncPhoneSystem(
     const update = await pullListUpdate(d1, config, client, { ...phoneSystem, syncSource: source }, now)
     stats = update.stats
     const finished = Date.now()
-    const counts = { ...update.plan.counts }
+    const { counts } = update.plan
     const written = await writePlan(d1, phoneSystem, update.plan, {
       now,
       alsoRun: [

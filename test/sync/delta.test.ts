@@ -18,7 +18,9 @@ import {
   consent,
   createCustomer,
   createPartner,
+  createPhoneSystem,
   dbAll,
+  directory,
   dirUser,
   graphControl,
   HANDOFF_FIELD,
@@ -52,31 +54,9 @@ async function requestsIn(tid: string): Promise<number> {
 async function tenantWith(options: { direct?: DirUser[]; grouped?: DirUser[]; others?: DirUser[] }) {
   const tid = newTenantId()
   await consent(tid)
-  const groupId = crypto.randomUUID()
-  const direct = options.direct ?? []
-  const grouped = options.grouped ?? []
-  await graphControl(`tenants/${tid}`, {
-    users: [...direct, ...grouped, ...(options.others ?? [])],
-    groups: [{ id: groupId, displayName: 'Phone users', members: grouped.map((u) => u.id) }],
-    servicePrincipals: [
-      {
-        appId: TEST_CLIENT_ID,
-        id: crypto.randomUUID(),
-        assignments: [
-          ...direct.map((u) => ({ principalId: u.id, principalType: 'User' })),
-          { principalId: groupId, principalType: 'Group' },
-        ],
-      },
-    ],
-  })
-  const partner = await createPartner()
-  const customer = await createCustomer(partner.id)
-  const ps = await apiJson(
-    'POST',
-    `/orgs/${customer.id}/phone-systems`,
-    { name: 'HQ', webClientUrl: 'https://pbx.example/', handoffUrl: 'https://pbx.example/h', entraTenantId: tid },
-    201,
-  )
+  const { groupId } = await directory(tid, options)
+  const customer = await createCustomer((await createPartner()).id)
+  const ps = await createPhoneSystem(customer.id, tid, 'HQ')
   return { tid, groupId, ps }
 }
 
@@ -307,14 +287,8 @@ describe('incremental sync', () => {
       bulkGroup: { id: groupId, count: 20_100 },
       servicePrincipals: [{ appId: TEST_CLIENT_ID, assignments: [{ principalId: groupId, principalType: 'Group' }] }],
     })
-    const partner = await createPartner()
-    const customer = await createCustomer(partner.id)
-    const ps = await apiJson(
-      'POST',
-      `/orgs/${customer.id}/phone-systems`,
-      { name: 'Big', webClientUrl: 'https://pbx.example/', handoffUrl: 'https://pbx.example/h', entraTenantId: tid },
-      201,
-    )
+    const customer = await createCustomer((await createPartner()).id)
+    const ps = await createPhoneSystem(customer.id, tid, 'Big')
     await sync(ps.id)
     await graphControl(`tenants/${tid}`, { renameAllUsers: ' (renamed)' })
     const outcome = await sync(ps.id)
