@@ -350,25 +350,27 @@ console.log(
   '\nPer sign-in: D1 calls (round trips; a batch is one; seq = on the critical path of its request, summed over the sign-in) and stand-in requests\n',
 )
 console.log(countsTable([...cells, ...delayed]))
-console.log("\nCPU per sign-in, ms (Linux /proc; the driver is this process: the browsers and workerd's log lines)\n")
-for (const [key, m] of measured) {
-  const n = m.runs.reduce((sum, r) => sum + r.results.filter((x) => x.ok).length, 0)
-  if (!n) continue
-  const per = (ms: number) => (ms / n).toFixed(2).padStart(6)
-  console.log(
-    `  ${key.padEnd(28)} workerd ${per(m.cpu.workerd)}  stand-in ${per(m.cpu.standIn)}  driver ${per(m.cpu.driver)}  total ${per(m.cpu.workerd + m.cpu.standIn + m.cpu.driver)}`,
-  )
-}
-const cpuPerSignIn = (key: string) => {
+/** A cell's CPU per successful sign-in, by process; null when none succeeded. */
+const cpuPerSignIn = (key: string): CpuSample | null => {
   const m = measured.get(key)!
   const n = m.runs.reduce((sum, r) => sum + r.results.filter((x) => x.ok).length, 0)
-  return { workerd: m.cpu.workerd / n, standIn: m.cpu.standIn / n, driver: m.cpu.driver / n }
+  return n ? { workerd: m.cpu.workerd / n, standIn: m.cpu.standIn / n, driver: m.cpu.driver / n } : null
+}
+console.log("\nCPU per sign-in, ms (Linux /proc; the driver is this process: the browsers and workerd's log lines)\n")
+for (const key of measured.keys()) {
+  const cpu = cpuPerSignIn(key)
+  if (!cpu) continue
+  const ms = (value: number) => value.toFixed(2).padStart(6)
+  console.log(
+    `  ${key.padEnd(28)} workerd ${ms(cpu.workerd)}  stand-in ${ms(cpu.standIn)}  driver ${ms(cpu.driver)}  total ${ms(cpu.workerd + cpu.standIn + cpu.driver)}`,
+  )
 }
 const peerCpu = cpuPerSignIn('peer c=8')
-if (peerCpu.workerd > 0)
+if (peerCpu && peerCpu.workerd > 0)
   for (const kind of ['central', 'direct'] as const) {
     // On a machine whose cores all three processes share, sign-ins/s at c=8 go as 1 / (total CPU per sign-in).
     const own = cpuPerSignIn(`${kind} c=8`)
+    if (!own) continue
     const budget = (peerCpu.workerd + peerCpu.standIn + peerCpu.driver) / 1.5 - own.standIn - own.driver
     console.log(
       `  for 1.5x the peer at c=8, ${kind} could spend at most ${budget.toFixed(2)} ms of workerd CPU per sign-in: it spends ${own.workerd.toFixed(2)}; the peer's own sign-in spends ${peerCpu.workerd.toFixed(2)}`,

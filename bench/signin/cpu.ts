@@ -9,17 +9,24 @@ import { readdirSync, readFileSync } from 'node:fs'
 
 const TICKS_PER_SECOND = 100
 
-/** utime + stime of one process and its reaped children, in ms; null when it is gone or not Linux. */
-function processCpuMs(pid: number): number | null {
+/** A process's name and its /proc/<pid>/stat fields after the name (the state first); null when it is gone. */
+function procStat(pid: number | string): { name: string; fields: string[] } | null {
   try {
     const stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
-    // The command may hold spaces and parentheses: fields count from the last ')'.
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
-    const ticks = Number(fields[11]) + Number(fields[12]) + Number(fields[13]) + Number(fields[14])
-    return (ticks * 1000) / TICKS_PER_SECOND
+    // The name may hold spaces and parentheses: the fields count from the last ')'.
+    const end = stat.lastIndexOf(')')
+    return { name: stat.slice(stat.indexOf('(') + 1, end), fields: stat.slice(end + 2).split(' ') }
   } catch {
     return null
   }
+}
+
+/** utime + stime of one process and its reaped children, in ms; null when it is gone or not Linux. */
+function processCpuMs(pid: number): number | null {
+  const fields = procStat(pid)?.fields
+  if (!fields) return null
+  const ticks = Number(fields[11]) + Number(fields[12]) + Number(fields[13]) + Number(fields[14])
+  return (ticks * 1000) / TICKS_PER_SECOND
 }
 
 /** Every process whose parent chain reaches `root`, by name (the first word of /proc/pid/comm). */
@@ -33,14 +40,10 @@ export function descendants(root: number): Array<{ pid: number; name: string }> 
   const parent = new Map<number, number>()
   const names = new Map<number, string>()
   for (const e of entries) {
-    try {
-      const stat = readFileSync(`/proc/${e}/stat`, 'utf8')
-      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
-      parent.set(Number(e), Number(fields[1]))
-      names.set(Number(e), stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')')))
-    } catch {
-      // gone meanwhile
-    }
+    const stat = procStat(e)
+    if (!stat) continue // gone meanwhile
+    parent.set(Number(e), Number(stat.fields[1]))
+    names.set(Number(e), stat.name)
   }
   const out: Array<{ pid: number; name: string }> = []
   for (const [pid, ppid] of parent) {
